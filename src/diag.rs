@@ -1,0 +1,143 @@
+//! Diagnostics: errors that point at the file, line and column of the value that caused them.
+//!
+//! A [`Diagnostic`] is a value, not a print: the layer that finds a fault builds one, and the
+//! report layer renders it (with the offending line and a caret) when it reaches the top.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::yaml::Loc;
+
+fn sources() -> &'static Mutex<HashMap<PathBuf, Arc<str>>> {
+    static S: OnceLock<Mutex<HashMap<PathBuf, Arc<str>>>> = OnceLock::new();
+    S.get_or_init(Default::default)
+}
+
+/// Keep a file's text so that a later diagnostic can quote its lines.
+pub fn remember_source(path: &Path, text: &str) {
+    if let Ok(mut s) = sources().lock() {
+        s.insert(path.to_path_buf(), Arc::from(text));
+    }
+}
+
+fn source_line(path: &Path, line: u32) -> Option<String> {
+    let text = {
+        let s = sources().lock().ok()?;
+        s.get(path).cloned()
+    };
+    let text = match text {
+        Some(t) => t,
+        None => Arc::from(std::fs::read_to_string(path).ok()?.as_str()),
+    };
+    text.lines().nth(line.checked_sub(1)? as usize).map(str::to_string)
+}
+
+/// A warning for the person running steward. Printed by the report layer.
+pub fn warn(msg: &str) {
+    crate::report::warning(msg);
+}
+
+#[derive(Clone, Debug)]
+pub struct Diagnostic {
+    pub message: String,
+    pub loc: Option<Loc>,
+    pub label: String,
+    pub help: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+impl Diagnostic {
+    pub fn new(message: impl Into<String>) -> Diagnostic {
+        Diagnostic { message: message.into(), loc: None, label: String::new(), help: vec![], notes: vec![] }
+    }
+
+    pub fn at(mut self, loc: Loc, label: impl Into<String>) -> Diagnostic {
+        if loc.is_known() || self.loc.is_none() {
+            self.loc = Some(loc);
+        }
+        self.label = label.into();
+        self
+    }
+
+    pub fn help(mut self, h: impl Into<String>) -> Diagnostic {
+        self.help.push(h.into());
+        self
+    }
+
+    pub fn note(mut self, n: impl Into<String>) -> Diagnostic {
+        self.notes.push(n.into());
+        self
+    }
+
+    /// Render as text, quoting the source line with a caret under the fault.
+    pub fn render(&self) -> String {
+        let mut out = format!("error: {}\n", self.message);
+        if let Some(loc) = &self.loc {
+            if loc.is_known() {
+                let num = loc.line.to_string();
+                let pad = " ".repeat(num.len());
+                out += &format!("{pad}--> {}:{}:{}\n", relative(&loc.file), loc.line, loc.col);
+                if let Some(text) = source_line(&loc.file, loc.line) {
+                    let text = text.replace('\t', " ");
+                    let col = (loc.col.max(1) - 1) as usize;
+                    let width = text.chars().count().saturating_sub(col).max(1);
+                    let len = (loc.len as usize).clamp(1, width);
+                    out += &format!("{pad} |\n{num} | {text}\n{pad} | {}{} {}\n", " ".repeat(col), "^".repeat(len), self.label);
+                }
+            } else if !loc.file.as_os_str().is_empty() {
+                out += &format!("  --> {}\n", relative(&loc.file));
+            }
+        }
+        for n in &self.notes {
+            out += &format!("   = note: {n}\n");
+        }
+        for h in &self.help {
+            out += &format!("   = help: {h}\n");
+        }
+        out
+    }
+}
+
+/// Paths inside the current directory are shown relative to it, as people typed them.
+pub fn relative(p: &Path) -> String {
+    if let Ok(cwd) = std::env::current_dir() {
+        if let Ok(r) = p.strip_prefix(&cwd) {
+            return r.display().to_string();
+        }
+    }
+    p.display().to_string()
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render())
+    }
+}
+
+impl std::error::Error for Diagnostic {}
+
+/// "did you mean" by edit distance, as people misspell: only close candidates are offered.
+pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let mut best: Option<(usize, &str)> = None;
+    for c in candidates {
+        let d = strsim::levenshtein(word, c);
+        let limit = (word.len().max(c.len()) / 3).max(1);
+        if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, c));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_words() {
+        assert_eq!(suggest("desst", ["dest", "src", "mode"]), Some("dest"));
+        assert_eq!(suggest("zzzz", ["dest", "src"]), None);
+    }
+}

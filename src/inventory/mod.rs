@@ -1,0 +1,323 @@
+//! The inventory: hosts, groups and their variables, and host patterns.
+//!
+//! Sources are INI and YAML files, directories of them, and comma lists (`web1,web2,`), as
+//! Ansible reads them; `group_vars/` and `host_vars/` beside an inventory file and beside the
+//! playbook are layered in Ansible's order by [`Inventory::host_vars`]. The executor asks this
+//! module for the hosts of a pattern and for each host's variables; nothing here touches a host.
+
+mod ini;
+mod pattern;
+mod range;
+mod varsdir;
+mod yamlinv;
+
+use std::path::{Path, PathBuf};
+
+use indexmap::{IndexMap, IndexSet};
+use serde_json::{Map, Value};
+
+use crate::diag::Diagnostic;
+
+pub use range::expand_host_range;
+
+#[derive(Clone, Debug, Default)]
+pub struct Host {
+    pub name: String,
+    pub vars: Map<String, Value>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Group {
+    pub name: String,
+    pub vars: Map<String, Value>,
+    pub hosts: IndexSet<String>,
+    pub children: IndexSet<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Inventory {
+    pub hosts: IndexMap<String, Host>,
+    pub groups: IndexMap<String, Group>,
+    /// Folders whose `group_vars/` and `host_vars/` belong to the inventory.
+    pub var_dirs: Vec<PathBuf>,
+    /// Variables from `group_vars/` and `host_vars/` folders, read once per folder.
+    dir_vars: varsdir::DirVars,
+    /// The playbook's folder, whose `group_vars/` and `host_vars/` rank above the inventory's.
+    pub playbook_dirs: Vec<PathBuf>,
+    /// Ansible's implicit `localhost`: selectable by name, but not a member of `all`.
+    pub implicit_localhost: bool,
+}
+
+impl Inventory {
+    pub fn new() -> Inventory {
+        let mut inv = Inventory::default();
+        inv.group_mut("all");
+        inv.group_mut("ungrouped");
+        inv
+    }
+
+    /// The inventory used when none is given: this machine, run without SSH.
+    pub fn implicit_localhost() -> Inventory {
+        let mut inv = Inventory::new();
+        inv.add_host("localhost", Some("ungrouped"));
+        inv.hosts["localhost"].vars.clone_from(&localhost_vars());
+        inv
+    }
+
+    pub fn group_mut(&mut self, name: &str) -> &mut Group {
+        if !self.groups.contains_key(name) {
+            self.groups.insert(name.to_string(), Group { name: name.to_string(), ..Default::default() });
+            if name != "all" {
+                self.groups.get_mut("all").map(|g| g.children.insert(name.to_string()));
+            }
+        }
+        self.groups.get_mut(name).expect("just inserted")
+    }
+
+    pub fn add_host(&mut self, name: &str, group: Option<&str>) -> &mut Host {
+        if !self.hosts.contains_key(name) {
+            self.hosts.insert(name.to_string(), Host { name: name.to_string(), vars: Map::new() });
+        }
+        if let Some(g) = group {
+            self.group_mut(g).hosts.insert(name.to_string());
+        }
+        self.hosts.get_mut(name).expect("just inserted")
+    }
+
+    pub fn add_child(&mut self, parent: &str, child: &str) {
+        self.group_mut(child);
+        self.group_mut(parent).children.insert(child.to_string());
+    }
+
+    /// Load every source given with `-i`, in order.
+    pub fn load(sources: &[String]) -> Result<Inventory, Diagnostic> {
+        let mut inv = Inventory::new();
+        for src in sources {
+            inv.load_source(src)?;
+        }
+        inv.finish();
+        Ok(inv)
+    }
+
+    fn load_source(&mut self, src: &str) -> Result<(), Diagnostic> {
+        let path = Path::new(src);
+        if !path.exists() && src.contains(',') {
+            for h in src.split(',').map(str::trim).filter(|h| !h.is_empty()) {
+                for name in expand_host_range(h).map_err(Diagnostic::new)? {
+                    self.add_host(&name, Some("ungrouped"));
+                }
+            }
+            return Ok(());
+        }
+        if !path.exists() {
+            return Err(Diagnostic::new(format!("inventory source `{src}` does not exist"))
+                .help("give a file, a folder, or a comma list such as `web1,web2,`"));
+        }
+        self.load_path(path)
+    }
+
+    fn load_path(&mut self, path: &Path) -> Result<(), Diagnostic> {
+        if path.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| Diagnostic::new(format!("cannot read {}: {e}", path.display())))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| !ignored_inventory_entry(p))
+                .collect();
+            entries.sort();
+            for e in entries {
+                self.load_path(&e)?;
+            }
+            self.var_dirs.push(path.to_path_buf());
+            return Ok(());
+        }
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Diagnostic::new(format!("cannot read inventory {}: {e}", path.display())))?;
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        let looks_yaml = matches!(ext, "yml" | "yaml" | "json") || yamlinv::looks_like_yaml(&text);
+        if looks_yaml {
+            yamlinv::parse(self, &text, path)?;
+        } else {
+            ini::parse(self, &text, path)?;
+        }
+        if let Some(dir) = path.parent() {
+            let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+            if !self.var_dirs.iter().any(|d| d == dir) {
+                self.var_dirs.push(dir.to_path_buf());
+            }
+        }
+        Ok(())
+    }
+
+    /// Hosts that belong to no group but `all` go to `ungrouped`; localhost gets the local connection.
+    fn finish(&mut self) {
+        let grouped: IndexSet<String> = self
+            .groups
+            .values()
+            .filter(|g| g.name != "all" && g.name != "ungrouped")
+            .flat_map(|g| g.hosts.iter().cloned())
+            .collect();
+        let names: Vec<String> = self.hosts.keys().cloned().collect();
+        for h in names {
+            if !grouped.contains(&h) {
+                self.group_mut("ungrouped").hosts.insert(h.clone());
+            } else {
+                self.group_mut("ungrouped").hosts.shift_remove(&h);
+            }
+        }
+        if let Some(h) = self.hosts.get_mut("localhost") {
+            for (k, v) in localhost_vars() {
+                h.vars.entry(k).or_insert(v);
+            }
+        } else {
+            self.hosts.insert("localhost".into(), Host { name: "localhost".into(), vars: localhost_vars() });
+            self.implicit_localhost = true;
+        }
+    }
+
+    /// Hosts of the inventory proper (the implicit localhost left out).
+    pub fn real_hosts(&self) -> impl Iterator<Item = &String> {
+        self.hosts.keys().filter(move |h| !(self.implicit_localhost && *h == "localhost"))
+    }
+
+    /// Read `group_vars/` and `host_vars/` beside the playbook too (they rank above the inventory's).
+    pub fn add_playbook_dir(&mut self, dir: &Path) {
+        if !self.playbook_dirs.iter().any(|d| d == dir) {
+            self.playbook_dirs.push(dir.to_path_buf());
+        }
+    }
+
+    /// All groups a host belongs to, directly or through children, `all` included.
+    pub fn groups_of(&self, host: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        if self.implicit_localhost && host == "localhost" {
+            return out;
+        }
+        for g in self.groups.values() {
+            if self.group_hosts(&g.name).contains(host) {
+                out.push(g.name.clone());
+            }
+        }
+        out
+    }
+
+    /// A group's hosts, its children's included, in inventory order.
+    pub fn group_hosts(&self, group: &str) -> IndexSet<String> {
+        let mut seen = IndexSet::new();
+        let mut out = IndexSet::new();
+        self.collect_group_hosts(group, &mut seen, &mut out);
+        if group == "all" {
+            // `all` lists every host in the order they were defined.
+            return self.real_hosts().cloned().collect();
+        }
+        let mut ordered: IndexSet<String> = IndexSet::new();
+        for h in self.hosts.keys() {
+            if out.contains(h) {
+                ordered.insert(h.clone());
+            }
+        }
+        ordered
+    }
+
+    fn collect_group_hosts(&self, group: &str, seen: &mut IndexSet<String>, out: &mut IndexSet<String>) {
+        if !seen.insert(group.to_string()) {
+            return;
+        }
+        if let Some(g) = self.groups.get(group) {
+            out.extend(g.hosts.iter().cloned());
+            for c in &g.children {
+                self.collect_group_hosts(c, seen, out);
+            }
+        }
+    }
+
+    /// Depth of a group below `all`, for Ansible's group variable order.
+    fn depth(&self, group: &str) -> usize {
+        if group == "all" {
+            return 0;
+        }
+        let mut best = 1;
+        for g in self.groups.values() {
+            if g.name != "all" && g.children.contains(group) && g.name != group {
+                best = best.max(1 + self.depth_guarded(&g.name, 0));
+            }
+        }
+        best
+    }
+
+    fn depth_guarded(&self, group: &str, guard: usize) -> usize {
+        if guard > 64 || group == "all" {
+            return 0;
+        }
+        let mut best = 1;
+        for g in self.groups.values() {
+            if g.name != "all" && g.children.contains(group) {
+                best = best.max(1 + self.depth_guarded(&g.name, guard + 1));
+            }
+        }
+        best
+    }
+
+    /// The groups of a host in the order their variables apply: `all` first, then by depth
+    /// (parents before children), then by `ansible_group_priority`, then by name.
+    pub fn ordered_groups_of(&self, host: &str) -> Vec<String> {
+        let mut gs = self.groups_of(host);
+        gs.sort_by_key(|g| {
+            let prio = self.groups[g].vars.get("ansible_group_priority").and_then(Value::as_i64).unwrap_or(1);
+            (self.depth(g), prio, g.clone())
+        });
+        gs
+    }
+
+    /// A host's inventory variables, layered in Ansible's precedence order.
+    pub fn host_vars(&self, host: &str) -> Result<Map<String, Value>, Diagnostic> {
+        let mut out = Map::new();
+        let groups = self.ordered_groups_of(host);
+        // Variables written in inventory files rank lowest ...
+        for g in &groups {
+            merge_into(&mut out, &self.groups[g].vars);
+        }
+        // ... then group_vars/all (inventory's, then the playbook's), then the other groups.
+        let dirs: Vec<&PathBuf> = self.var_dirs.iter().chain(self.playbook_dirs.iter()).collect();
+        for d in &dirs {
+            merge_into(&mut out, &self.dir_vars.load(d, "group_vars", "all")?);
+        }
+        for g in groups.iter().filter(|g| *g != "all") {
+            for d in &dirs {
+                merge_into(&mut out, &self.dir_vars.load(d, "group_vars", g)?);
+            }
+        }
+        if let Some(h) = self.hosts.get(host) {
+            merge_into(&mut out, &h.vars);
+        }
+        for d in &dirs {
+            merge_into(&mut out, &self.dir_vars.load(d, "host_vars", host)?);
+        }
+        Ok(out)
+    }
+
+    /// Hosts that a pattern such as `web:&prod:!db` selects, in inventory order.
+    pub fn select(&self, pattern: &str) -> Result<Vec<String>, Diagnostic> {
+        pattern::select(self, pattern)
+    }
+}
+
+fn localhost_vars() -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("ansible_connection".into(), Value::from("local"));
+    m
+}
+
+fn ignored_inventory_entry(p: &Path) -> bool {
+    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    name.starts_with('.')
+        || name == "group_vars"
+        || name == "host_vars"
+        || name.ends_with('~')
+        || [".retry", ".pyc", ".pyo", ".orig", ".cfg", ".ini.bak", ".md"].iter().any(|s| name.ends_with(s))
+}
+
+pub fn merge_into(dst: &mut Map<String, Value>, src: &Map<String, Value>) {
+    for (k, v) in src {
+        dst.insert(k.clone(), v.clone());
+    }
+}

@@ -1,0 +1,14 @@
+//! steward: provisioning and configuration automation that runs Ansible playbooks.
+//!
+//! The pipeline (see DESIGN.md): inventory and playbooks are loaded with source positions
+//! ([`yaml`], [`inventory`], [`playbook`]), variables and templates are resolved ([`template`]),
+//! the executor ([`exec`]) runs tasks through modules ([`modules`]) over connections
+//! ([`connection`]), and only the report layer ([`report`]) prints.
+
+pub mod crypt;
+pub mod diag;
+pub mod inventory;
+pub mod jsonpath;
+pub mod report;
+pub mod template;
+pub mod yaml;

@@ -1,0 +1,312 @@
+//! Templates: minijinja set up as Ansible's Jinja behaves.
+//!
+//! Strict undefined, Python's way of printing values (`True`, `['a', 'b']`), Ansible's filters,
+//! tests and lookups, and native values: a string that is exactly one `{{ expression }}` yields
+//! the expression's value (a list stays a list). Everything else renders to a string. The
+//! executor hands in a [`Scope`]; this module never touches a host.
+
+mod filters;
+mod lookup;
+mod pyfmt;
+mod scope;
+mod tests;
+
+use std::sync::{Arc, OnceLock};
+
+use minijinja::{Environment, UndefinedBehavior, Value as JValue};
+use serde_json::Value;
+
+pub use pyfmt::py_str;
+pub use filters::ansible_bool as filters_bool;
+pub use filters::{hex_digest, py_json, shell_quote};
+pub use scope::{HostVarsSource, Scope};
+
+/// The placeholder that `omit` renders to; module arguments equal to it are dropped.
+pub const OMIT: &str = "__omit_place_holder__steward";
+
+/// Why a template failed, in words that name the variable when it is an undefined one.
+#[derive(Debug, Clone)]
+pub struct TemplateError {
+    pub message: String,
+}
+
+impl std::fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+fn build_env() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    let syntax = minijinja::syntax::SyntaxConfig::builder()
+        .trim_blocks(true)
+        .keep_trailing_newline(true)
+        .build()
+        .expect("default delimiters are valid");
+    env.set_syntax(syntax);
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env.set_formatter(pyfmt::formatter);
+    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    minijinja_contrib::add_to_environment(&mut env);
+    filters::register(&mut env);
+    tests::register(&mut env);
+    lookup::register(&mut env);
+    env
+}
+
+pub fn env() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(build_env)
+}
+
+/// Whether a value holds any template text that needs rendering.
+pub fn has_template(v: &Value) -> bool {
+    match v {
+        Value::String(s) => is_template(s),
+        Value::Array(a) => a.iter().any(has_template),
+        Value::Object(m) => m.iter().any(|(k, v)| is_template(k) || has_template(v)),
+        _ => false,
+    }
+}
+
+pub fn is_template(s: &str) -> bool {
+    s.contains("{{") || s.contains("{%") || s.contains("{#")
+}
+
+/// The expression inside a string that is exactly one `{{ ... }}`.
+fn single_expression(s: &str) -> Option<&str> {
+    let t = s.trim();
+    let inner = t.strip_prefix("{{")?.strip_suffix("}}")?;
+    if inner.contains("{{") || inner.contains("}}") || inner.contains("{%") {
+        return None;
+    }
+    Some(inner.trim_start_matches('-').trim_end_matches('-'))
+}
+
+/// Render every string inside a value; keys too.
+pub fn render_value(v: &Value, scope: &Arc<Scope>) -> Result<Value, TemplateError> {
+    let out = render_value_raw(v, scope).map_err(|e| explain(e, v, scope));
+    if let Some(e) = scope.take_error() {
+        return Err(explain(e, v, scope));
+    }
+    out
+}
+
+pub(crate) fn render_value_raw(v: &Value, scope: &Arc<Scope>) -> Result<Value, minijinja::Error> {
+    Ok(match v {
+        Value::String(s) => render_str_raw(s, scope)?,
+        Value::Array(a) => Value::Array(a.iter().map(|x| render_value_raw(x, scope)).collect::<Result<_, _>>()?),
+        Value::Object(m) => {
+            let mut out = serde_json::Map::new();
+            for (k, x) in m {
+                let k = if is_template(k) { to_text(&render_str_raw(k, scope)?) } else { k.clone() };
+                out.insert(k, render_value_raw(x, scope)?);
+            }
+            Value::Object(out)
+        }
+        other => other.clone(),
+    })
+}
+
+fn render_str_raw(s: &str, scope: &Arc<Scope>) -> Result<Value, minijinja::Error> {
+    if !is_template(s) {
+        return Ok(Value::String(s.to_string()));
+    }
+    let ctx = JValue::from_dyn_object(scope.clone());
+    if let Some(expr) = single_expression(s) {
+        let e = env().compile_expression(expr)?;
+        let v = e.eval(ctx)?;
+        if v.is_undefined() {
+            return Err(minijinja::Error::new(minijinja::ErrorKind::UndefinedError, "undefined value"));
+        }
+        return to_json(&v);
+    }
+    let t = env().template_from_str(s)?;
+    Ok(Value::String(t.render(ctx)?))
+}
+
+/// minijinja's value as plain data.
+pub fn to_json(v: &JValue) -> Result<Value, minijinja::Error> {
+    if v.is_undefined() {
+        return Err(minijinja::Error::new(minijinja::ErrorKind::UndefinedError, "undefined value"));
+    }
+    serde_json::to_value(v).map_err(|e| minijinja::Error::new(minijinja::ErrorKind::BadSerialization, e.to_string()))
+}
+
+pub fn to_jinja(v: &Value) -> JValue {
+    JValue::from(minijinja::value::Serde(v))
+}
+
+/// Text of a rendered value, as Ansible would print it into a string.
+pub fn to_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => py_str(other),
+    }
+}
+
+/// Render a template file's text (the `template` module, `lookup('template')`).
+pub fn render_file(text: &str, name: &str, scope: &Arc<Scope>) -> Result<String, TemplateError> {
+    let t = env().template_from_named_str(name, text).map_err(|e| explain(e, &Value::Null, scope))?;
+    let out = t.render(JValue::from_dyn_object(scope.clone())).map_err(|e| explain(e, &Value::Null, scope));
+    if let Some(e) = scope.take_error() {
+        return Err(explain(e, &Value::Null, scope));
+    }
+    out
+}
+
+/// Evaluate a condition (`when`, `failed_when`, `changed_when`, `until`, `assert`).
+pub fn eval_condition(cond: &Value, scope: &Arc<Scope>) -> Result<bool, TemplateError> {
+    match cond {
+        Value::Bool(b) => Ok(*b),
+        Value::Null => Ok(false),
+        Value::Number(n) => Ok(n.as_f64().unwrap_or(0.0) != 0.0),
+        Value::Array(items) => {
+            for c in items {
+                if !eval_condition(c, scope)? {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        }
+        Value::String(s) => {
+            let src = single_expression(s).unwrap_or(s.as_str());
+            let run = || -> Result<bool, minijinja::Error> {
+                let e = env().compile_expression(src)?;
+                let v = e.eval(JValue::from_dyn_object(scope.clone()))?;
+                if v.is_undefined() {
+                    return Err(minijinja::Error::new(minijinja::ErrorKind::UndefinedError, "undefined value"));
+                }
+                Ok(truthy(&v))
+            };
+            let out = run().map_err(|e| explain(e, cond, scope));
+            if let Some(e) = scope.take_error() {
+                return Err(explain(e, cond, scope));
+            }
+            out
+        }
+        Value::Object(_) => Err(TemplateError { message: "a condition must be an expression, not a mapping".into() }),
+    }
+}
+
+/// Ansible's truth: strings such as "yes", "true", "1" from the command line count as booleans.
+pub fn truthy(v: &JValue) -> bool {
+    if let Some(s) = v.as_str() {
+        return !matches!(s.trim().to_ascii_lowercase().as_str(), "" | "false" | "no" | "off" | "0" | "n" | "f");
+    }
+    v.is_true()
+}
+
+/// Turn a minijinja error into words an Ansible user recognises, naming the undefined variable.
+fn explain(e: minijinja::Error, source: &Value, scope: &Arc<Scope>) -> TemplateError {
+    use minijinja::ErrorKind::*;
+    let message = match e.kind() {
+        UndefinedError => match find_undefined(source, scope) {
+            Some(name) => format!("'{name}' is undefined"),
+            None => match e.detail() {
+                Some(d) if d != "undefined value" => format!("undefined variable: {d}"),
+                _ => "a variable in this template is undefined".to_string(),
+            },
+        },
+        SyntaxError => {
+            let line = e.line().map(|l| format!(" (line {l})")).unwrap_or_default();
+            format!("template syntax error{line}: {}", e.detail().unwrap_or("invalid syntax"))
+        }
+        _ => {
+            let mut msg = e.detail().map(str::to_string).unwrap_or_else(|| e.kind().to_string());
+            if let Some(src) = std::error::Error::source(&e) {
+                msg = format!("{msg}: {src}");
+            }
+            format!("template error: {msg}")
+        }
+    };
+    TemplateError { message }
+}
+
+/// Which variable (or attribute path) of a template is undefined in this scope.
+fn find_undefined(source: &Value, scope: &Arc<Scope>) -> Option<String> {
+    let mut texts = Vec::new();
+    collect_strings(source, &mut texts);
+    for text in texts {
+        let names = match single_expression(&text) {
+            Some(expr) => env().compile_expression(expr).ok()?.undeclared_variables(true),
+            None => env().template_from_str(&text).ok()?.undeclared_variables(true),
+        };
+        let mut names: Vec<String> = names.into_iter().collect();
+        names.sort();
+        for path in names {
+            let mut parts = path.split('.');
+            let first = parts.next()?;
+            if matches!(first, "lookup" | "query" | "q" | "range" | "dict" | "omit" | "namespace" | "now") {
+                continue;
+            }
+            if !scope.contains(first) {
+                return Some(first.to_string());
+            }
+            // Walk attributes to name `result.stdoutx` precisely.
+            let mut cur = scope.resolve(first).ok().flatten();
+            let mut walked = first.to_string();
+            for p in parts {
+                match cur {
+                    Some(Value::Object(ref m)) => {
+                        if !m.contains_key(p) {
+                            return Some(format!("{walked}.{p}"));
+                        }
+                        cur = m.get(p).cloned();
+                    }
+                    _ => break,
+                }
+                walked = format!("{walked}.{p}");
+            }
+        }
+    }
+    None
+}
+
+fn collect_strings(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) if is_template(s) || out.is_empty() => out.push(s.clone()),
+        Value::Array(a) => a.iter().for_each(|x| collect_strings(x, out)),
+        Value::Object(m) => m.values().for_each(|x| collect_strings(x, out)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+    use serde_json::json;
+
+    fn scope(v: Value) -> Arc<Scope> {
+        Scope::new(vec![Arc::new(v.as_object().unwrap().clone())], None)
+    }
+
+    #[test]
+    fn native_and_string_rendering() {
+        let s = scope(json!({"l": [1, 2], "n": "x", "t": true, "lazy": "{{ n }}-y"}));
+        assert_eq!(render_value(&json!("{{ l }}"), &s).unwrap(), json!([1, 2]));
+        assert_eq!(render_value(&json!("a {{ l }}"), &s).unwrap(), json!("a [1, 2]"));
+        assert_eq!(render_value(&json!("{{ t }}!"), &s).unwrap(), json!("True!"));
+        assert_eq!(render_value(&json!("{{ lazy }}"), &s).unwrap(), json!("x-y"));
+    }
+
+    #[test]
+    fn undefined_is_named() {
+        let s = scope(json!({"r": {"stdout": "x"}}));
+        let e = render_value(&json!("{{ nope }}"), &s).unwrap_err();
+        assert_eq!(e.message, "'nope' is undefined");
+        let e = render_value(&json!("{{ r.stdoutx }}"), &s).unwrap_err();
+        assert_eq!(e.message, "'r.stdoutx' is undefined");
+        assert_eq!(render_value(&json!("{{ nope | default('d') }}"), &s).unwrap(), json!("d"));
+        assert!(!eval_condition(&json!("nope is defined"), &s).unwrap());
+    }
+
+    #[test]
+    fn conditions() {
+        let s = scope(json!({"x": 3, "s": "yes"}));
+        assert!(eval_condition(&json!("x > 2"), &s).unwrap());
+        assert!(eval_condition(&json!(["x > 2", "x < 4"]), &s).unwrap());
+        assert!(eval_condition(&json!("s | bool"), &s).unwrap());
+    }
+}

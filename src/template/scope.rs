@@ -1,0 +1,168 @@
+//! The variables a template sees: layers of variables searched from the highest precedence down,
+//! evaluated lazily as in Ansible (`a: "{{ b }}"` is rendered when `a` is read, with the scope
+//! that reads it), plus `hostvars`, which reaches the variables of other hosts.
+
+use std::cell::Cell;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use minijinja::value::{Enumerator, Object, ObjectRepr};
+use minijinja::Value as JValue;
+use serde_json::{Map, Value};
+
+/// Gives templates the variables of every host (`hostvars[name].x`).
+pub trait HostVarsSource: Send + Sync {
+    fn host_names(&self) -> Vec<String>;
+    fn host_scope(&self, host: &str) -> Option<Arc<Scope>>;
+}
+
+pub struct Scope {
+    /// Highest precedence first.
+    pub layers: Vec<Arc<Map<String, Value>>>,
+    pub hostvars: Option<Arc<dyn HostVarsSource>>,
+    /// The first error met while rendering a variable lazily; reported by the caller.
+    pub error: Mutex<Option<minijinja::Error>>,
+}
+
+impl fmt::Debug for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<vars>")
+    }
+}
+
+thread_local! {
+    static DEPTH: Cell<usize> = const { Cell::new(0) };
+}
+
+impl Scope {
+    pub fn new(layers: Vec<Arc<Map<String, Value>>>, hostvars: Option<Arc<dyn HostVarsSource>>) -> Arc<Scope> {
+        Arc::new(Scope { layers, hostvars, error: Mutex::new(None) })
+    }
+
+    /// A scope with one more layer on top (loop variables, task vars).
+    pub fn with_layer(self: &Arc<Self>, top: Map<String, Value>) -> Arc<Scope> {
+        let mut layers = Vec::with_capacity(self.layers.len() + 1);
+        layers.push(Arc::new(top));
+        layers.extend(self.layers.iter().cloned());
+        Arc::new(Scope { layers, hostvars: self.hostvars.clone(), error: Mutex::new(None) })
+    }
+
+    /// The raw (unrendered) value of a variable.
+    pub fn raw(&self, name: &str) -> Option<&Value> {
+        self.layers.iter().find_map(|l| l.get(name))
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        name == "hostvars" || name == "vars" || self.raw(name).is_some()
+    }
+
+    /// A variable's value with its templates rendered.
+    pub fn resolve(self: &Arc<Self>, name: &str) -> Result<Option<Value>, minijinja::Error> {
+        match self.raw(name) {
+            None => Ok(None),
+            Some(v) => {
+                let v = v.clone();
+                self.render_nested(&v).map(Some)
+            }
+        }
+    }
+
+    fn render_nested(self: &Arc<Self>, v: &Value) -> Result<Value, minijinja::Error> {
+        if !super::has_template(v) {
+            return Ok(v.clone());
+        }
+        let depth = DEPTH.with(|d| {
+            d.set(d.get() + 1);
+            d.get()
+        });
+        let out = if depth > 40 {
+            Err(minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                "recursive loop detected in template: a variable refers to itself",
+            ))
+        } else {
+            super::render_value_raw(v, self)
+        };
+        DEPTH.with(|d| d.set(d.get() - 1));
+        out
+    }
+
+    /// All variables, merged, for `vars` and `hostvars[h]` listings.
+    pub fn keys(&self) -> Vec<String> {
+        let mut seen = indexmap::IndexSet::new();
+        for l in self.layers.iter().rev() {
+            for k in l.keys() {
+                seen.insert(k.clone());
+            }
+        }
+        seen.into_iter().collect()
+    }
+
+    fn stash(&self, e: minijinja::Error) {
+        if let Ok(mut slot) = self.error.lock() {
+            if slot.is_none() {
+                *slot = Some(e);
+            }
+        }
+    }
+
+    pub fn take_error(&self) -> Option<minijinja::Error> {
+        self.error.lock().ok().and_then(|mut e| e.take())
+    }
+}
+
+impl Object for Scope {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &JValue) -> Option<JValue> {
+        let name = key.as_str()?;
+        match name {
+            "hostvars" => {
+                if self.raw("hostvars").is_none() {
+                    if let Some(h) = &self.hostvars {
+                        return Some(JValue::from_object(HostVars(h.clone())));
+                    }
+                }
+            }
+            "vars" if self.raw("vars").is_none() => return Some(JValue::from_dyn_object(self.clone())),
+            _ => {}
+        }
+        match self.resolve(name) {
+            Ok(Some(v)) => Some(JValue::from(minijinja::value::Serde(v))),
+            Ok(None) => None,
+            Err(e) => {
+                self.stash(e);
+                None
+            }
+        }
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(self.keys().into_iter().map(JValue::from).collect())
+    }
+}
+
+struct HostVars(Arc<dyn HostVarsSource>);
+
+impl fmt::Debug for HostVars {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<hostvars>")
+    }
+}
+
+impl Object for HostVars {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &JValue) -> Option<JValue> {
+        let scope = self.0.host_scope(key.as_str()?)?;
+        Some(JValue::from_dyn_object(scope))
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(self.0.host_names().into_iter().map(JValue::from).collect())
+    }
+}
