@@ -5,10 +5,13 @@
 //! the executor ([`exec`]) runs tasks through modules ([`modules`]) over connections
 //! ([`connection`]), and only the report layer ([`report`]) prints.
 
+pub mod connection;
 pub mod crypt;
 pub mod diag;
 pub mod inventory;
 pub mod jsonpath;
+pub mod modules;
+pub mod playbook;
 pub mod report;
 pub mod template;
 pub mod yaml;

@@ -19,6 +19,7 @@ use serde_json::{Map, Value};
 use crate::diag::Diagnostic;
 
 pub use range::expand_host_range;
+pub use varsdir::read_vars_file;
 
 #[derive(Clone, Debug, Default)]
 pub struct Host {

@@ -18,7 +18,8 @@ use serde_json::Value;
 
 pub use pyfmt::py_str;
 pub use filters::ansible_bool as filters_bool;
-pub use filters::{hex_digest, py_json, shell_quote};
+pub use filters::{format_time, hex_digest, py_json, shell_quote};
+pub use lookup::search_dirs;
 pub use scope::{HostVarsSource, Scope};
 
 /// The placeholder that `omit` renders to; module arguments equal to it are dropped.

@@ -1,0 +1,50 @@
+//! `assert`: fail unless every expression holds.
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::{Arg, Args, ModError, Module, Outcome, TaskCtx};
+
+pub struct Assert;
+
+#[async_trait]
+impl Module for Assert {
+    fn name(&self) -> &'static str {
+        "assert"
+    }
+    fn doc(&self) -> &'static str {
+        "Check that expressions are true; the task fails at the first one that is not.\n\nexample:\n  - assert:\n      that:\n        - ansible_memtotal_mb >= 1024\n        - \"'ok' in health.stdout\"\n      fail_msg: not enough memory\n"
+    }
+    fn args(&self) -> &'static [Arg] {
+        const A: &[Arg] = &[
+            Arg::list("that", "expressions that must all be true").required(),
+            Arg::raw("fail_msg", "message when an assertion fails").aliases(&["msg"]),
+            Arg::raw("success_msg", "message when all pass"),
+            Arg::bool("quiet", "print less"),
+        ];
+        A
+    }
+    fn controller_only(&self) -> bool {
+        true
+    }
+    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+        let that = match args.raw("that") {
+            Some(Value::Array(a)) => a.clone(),
+            Some(v) => vec![v.clone()],
+            None => vec![],
+        };
+        for cond in &that {
+            let ok = crate::template::eval_condition(cond, &ctx.scope).map_err(|e| ModError::Fail(format!("The conditional check '{}' failed. The error was: {}", crate::template::to_text(cond), e.message)))?;
+            if !ok {
+                let msg = args.raw("fail_msg").cloned().unwrap_or(Value::from("Assertion failed"));
+                let mut o = Outcome { failed: true, ..Default::default() };
+                o.msg = Some(crate::template::to_text(&msg));
+                o.data.insert("assertion".into(), cond.clone());
+                o.data.insert("evaluated_to".into(), Value::Bool(false));
+                return Ok(o);
+            }
+        }
+        let msg = args.raw("success_msg").cloned().unwrap_or(Value::from("All assertions passed"));
+        Ok(Outcome::ok().msg(crate::template::to_text(&msg)))
+    }
+}

@@ -1,0 +1,244 @@
+//! `command`, `shell` and `raw`: run a command on the host.
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use serde_json::{json, Value};
+
+use super::{fail, Arg, Args, FreeForm, ModError, Module, Outcome, TaskCtx};
+use crate::template::shell_quote as q;
+
+pub struct Command;
+pub struct Shell;
+pub struct Raw;
+
+const COMMAND_ARGS: &[Arg] = &[
+    Arg::str("cmd", "the command to run"),
+    Arg::list("argv", "the command as a list of arguments (no shell quoting needed)"),
+    Arg::str("chdir", "change into this folder before running"),
+    Arg::str("creates", "a path: if it exists, the command does not run"),
+    Arg::str("removes", "a path: if it does not exist, the command does not run"),
+    Arg::str("stdin", "text fed to the command's standard input"),
+    Arg::bool("stdin_add_newline", "add a newline to stdin (default yes)"),
+    Arg::bool("strip_empty_ends", "strip trailing newlines from stdout and stderr (default yes)"),
+    Arg::bool("expand_argument_vars", "expand $VARS in arguments (command only)"),
+    Arg::str("executable", "the shell to use (shell only)"),
+    Arg::str("free_form", "the command (same as the free text)"),
+    Arg::bool("warn", "accepted for compatibility"),
+];
+
+pub fn now_string(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    format!("{}.{:06}", crate::template::format_time("%Y-%m-%d %H:%M:%S", d.as_secs() as i64, false), d.subsec_micros())
+}
+
+pub fn delta_string(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    format!("{}:{:02}:{:02}.{:06}", s / 3600, (s / 60) % 60, s % 60, d.subsec_micros())
+}
+
+fn strip_end(s: String, strip: bool) -> String {
+    if strip {
+        s.trim_end_matches(['\n', '\r']).to_string()
+    } else {
+        s
+    }
+}
+
+/// Whether `creates`/`removes` say the command should not run; returns the reason.
+async fn guard(ctx: &TaskCtx, args: &Args) -> Result<Option<(String, &'static str)>, ModError> {
+    let chdir = args.str("chdir")?;
+    let mut script = String::new();
+    if let Some(d) = &chdir {
+        script += &format!("cd {} 2>/dev/null; ", q(d));
+    }
+    let creates = args.str("creates")?;
+    let removes = args.str("removes")?;
+    if creates.is_none() && removes.is_none() {
+        return Ok(None);
+    }
+    // Globs are allowed, as in Ansible: test whether any path matches.
+    let exists = |p: &str| format!("for f in {p}; do [ -e \"$f\" ] && exit 0; done; exit 1");
+    if let Some(c) = &creates {
+        let out = ctx.sh(format!("{script}{}", exists(&glob_quote(c)))).await?;
+        if out.rc == 0 {
+            return Ok(Some((c.clone(), "exists")));
+        }
+    }
+    if let Some(r) = &removes {
+        let out = ctx.sh(format!("{script}{}", exists(&glob_quote(r)))).await?;
+        if out.rc != 0 {
+            return Ok(Some((r.clone(), "does not exist")));
+        }
+    }
+    Ok(None)
+}
+
+/// Quote a path for the shell but leave glob characters active.
+fn glob_quote(p: &str) -> String {
+    let mut out = String::new();
+    for c in p.chars() {
+        if c.is_ascii_alphanumeric() || "*?[]/._-~".contains(c) {
+            out.push(c);
+        } else {
+            out.push('\\');
+            out.push(c);
+        }
+    }
+    out
+}
+
+async fn run_command(ctx: &TaskCtx, args: &Args, shell: bool) -> Result<Outcome, ModError> {
+    let raw = args.str("_raw_params")?.or(args.str("cmd")?).or(args.str("free_form")?);
+    let argv = args.str_list("argv")?;
+    let (cmd_value, script) = if shell {
+        let Some(raw) = raw else { return fail("no command given") };
+        let script = match args.str("executable")? {
+            Some(exe) => format!("{} -c {}", q(&exe), q(&raw)),
+            None => raw.clone(),
+        };
+        (json!(raw), script)
+    } else {
+        let words = if !argv.is_empty() {
+            argv
+        } else {
+            let Some(raw) = raw else { return fail("no command given") };
+            match shlex::split(&raw) {
+                Some(w) if !w.is_empty() => w,
+                _ => return fail(format!("cannot parse the command line: {raw}")),
+            }
+        };
+        let script = words.iter().map(|w| q(w)).collect::<Vec<_>>().join(" ");
+        (json!(words), script)
+    };
+    if let Some((path, why)) = guard(ctx, args).await? {
+        let reason = format!("{path} {why}");
+        return Ok(Outcome::ok()
+            .with("cmd", cmd_value)
+            .with("rc", 0)
+            .with("stdout", format!("skipped, since {reason}"))
+            .with("stdout_lines", json!([format!("skipped, since {reason}")]))
+            .with("stderr", "")
+            .with("stderr_lines", json!([]))
+            .msg(format!("Did not run command since '{path}' {why}")));
+    }
+    if ctx.check {
+        return Ok(Outcome { skipped: true, msg: Some("Command would have run if not in check mode".into()), ..Default::default() });
+    }
+    let mut full = String::new();
+    if let Some(d) = args.str("chdir")? {
+        full += &format!("cd {} || exit 1\n", q(&d));
+    }
+    full += &script;
+    let stdin = match args.str("stdin")? {
+        Some(s) => {
+            let mut s = s.into_bytes();
+            if args.bool("stdin_add_newline", true)? {
+                s.push(b'\n');
+            }
+            Some(s)
+        }
+        None => None,
+    };
+    let start = SystemTime::now();
+    let t0 = Instant::now();
+    let out = ctx.sh_in(full, stdin).await?;
+    let delta = t0.elapsed();
+    let strip = args.bool("strip_empty_ends", true)?;
+    let stdout = strip_end(out.stdout_str(), strip);
+    let stderr = strip_end(out.stderr_str(), strip);
+    let mut o = Outcome::changed(true)
+        .with("cmd", cmd_value)
+        .with("rc", out.rc)
+        .with("stdout_lines", Value::Array(stdout.lines().map(Value::from).collect()))
+        .with("stderr_lines", Value::Array(stderr.lines().map(Value::from).collect()))
+        .with("stdout", stdout)
+        .with("stderr", stderr)
+        .with("start", now_string(start))
+        .with("end", now_string(start + delta))
+        .with("delta", delta_string(delta))
+        .msg("");
+    if out.rc != 0 {
+        o.failed = true;
+        o.msg = Some("non-zero return code".into());
+    }
+    Ok(o)
+}
+
+#[async_trait]
+impl Module for Command {
+    fn name(&self) -> &'static str {
+        "command"
+    }
+    fn doc(&self) -> &'static str {
+        "Run a command on the host, without a shell (no pipes, redirections or $VARS).\n\nexample:\n  - command: /usr/bin/make install chdir=/src creates=/usr/local/bin/app\n"
+    }
+    fn args(&self) -> &'static [Arg] {
+        COMMAND_ARGS
+    }
+    fn free_form(&self) -> FreeForm {
+        FreeForm::Raw
+    }
+    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+        run_command(ctx, args, false).await
+    }
+}
+
+#[async_trait]
+impl Module for Shell {
+    fn name(&self) -> &'static str {
+        "shell"
+    }
+    fn doc(&self) -> &'static str {
+        "Run a command through the host's shell (/bin/sh), with pipes, redirections and $VARS.\n\nexample:\n  - shell: df -h / | tail -1\n    register: disk\n"
+    }
+    fn args(&self) -> &'static [Arg] {
+        COMMAND_ARGS
+    }
+    fn free_form(&self) -> FreeForm {
+        FreeForm::Raw
+    }
+    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+        run_command(ctx, args, true).await
+    }
+}
+
+#[async_trait]
+impl Module for Raw {
+    fn name(&self) -> &'static str {
+        "raw"
+    }
+    fn doc(&self) -> &'static str {
+        "Run a command as written, through the shell, with nothing in between.\n\nexample:\n  - raw: uptime\n"
+    }
+    fn args(&self) -> &'static [Arg] {
+        const A: &[Arg] = &[Arg::str("executable", "the shell to use")];
+        A
+    }
+    fn free_form(&self) -> FreeForm {
+        FreeForm::Whole
+    }
+    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+        let Some(raw) = args.str("_raw_params")? else { return fail("no command given") };
+        if ctx.check {
+            return Ok(Outcome { skipped: true, msg: Some("raw does not support check mode".into()), ..Default::default() });
+        }
+        let script = match args.str("executable")? {
+            Some(exe) => format!("{} -c {}", q(&exe), q(&raw)),
+            None => raw,
+        };
+        let out = ctx.sh(script).await?;
+        let (stdout, stderr) = (out.stdout_str(), out.stderr_str());
+        let mut o = Outcome::changed(true)
+            .with("rc", out.rc)
+            .with("stdout_lines", Value::Array(stdout.lines().map(Value::from).collect()))
+            .with("stderr_lines", Value::Array(stderr.lines().map(Value::from).collect()))
+            .with("stdout", stdout)
+            .with("stderr", stderr);
+        if out.rc != 0 {
+            o.failed = true;
+            o.msg = Some("non-zero return code".into());
+        }
+        Ok(o)
+    }
+}

@@ -1,0 +1,374 @@
+//! What file-handling modules share: asking a host about a path in one round trip, writing a
+//! file atomically (temporary name in the target folder, then rename), and owner, group and
+//! mode handled as Ansible handles them.
+
+use serde_json::{json, Map, Value};
+
+use super::{fail, Args, FileDiff, ModError, TaskCtx};
+use crate::template::shell_quote as q;
+
+/// What `stat` says about a path.
+#[derive(Clone, Debug, Default)]
+pub struct Stat {
+    pub kind: String,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub owner: String,
+    pub group: String,
+    pub size: u64,
+    pub mtime: f64,
+    pub atime: f64,
+    pub ctime: f64,
+    pub inode: u64,
+    pub nlink: u64,
+    pub dev: u64,
+}
+
+impl Stat {
+    pub fn is_file(&self) -> bool {
+        self.kind.starts_with("regular")
+    }
+    pub fn is_dir(&self) -> bool {
+        self.kind == "directory"
+    }
+    pub fn is_link(&self) -> bool {
+        self.kind == "symbolic link"
+    }
+    /// Ansible's name for the kind: file, directory, link, ...
+    pub fn state_name(&self) -> &'static str {
+        if self.is_file() {
+            "file"
+        } else if self.is_dir() {
+            "directory"
+        } else if self.is_link() {
+            "link"
+        } else {
+            "file"
+        }
+    }
+}
+
+/// A path on the host, as one probe saw it.
+#[derive(Clone, Debug, Default)]
+pub struct Probe {
+    pub exists: bool,
+    /// The path itself (not following a link).
+    pub lstat: Option<Stat>,
+    /// What a link points at, when the path is a link to something that exists.
+    pub stat: Option<Stat>,
+    pub link_target: Option<String>,
+    pub checksum: Option<String>,
+    pub content: Option<Vec<u8>>,
+}
+
+impl Probe {
+    /// The stat that counts for a module that follows links.
+    pub fn effective(&self, follow: bool) -> Option<&Stat> {
+        if follow {
+            self.stat.as_ref().or(self.lstat.as_ref())
+        } else {
+            self.lstat.as_ref()
+        }
+    }
+}
+
+const STAT_FMT: &str = "%F|%a|%u|%g|%U|%G|%s|%Y|%X|%Z|%i|%h|%d";
+
+/// A shell fragment that reports on `path`; [`parse_probe`] reads its output.
+pub fn probe_script(path: &str, checksum: Option<&str>, content: bool) -> String {
+    let mut s = format!(
+        "p={}\nif [ -e \"$p\" ] || [ -L \"$p\" ]; then\n printf 'STAT '; stat -c '{STAT_FMT}' -- \"$p\"\n if [ -L \"$p\" ]; then printf 'LINK %s\\n' \"$(readlink -- \"$p\")\"; fi\n if [ -e \"$p\" ]; then printf 'STATL '; stat -L -c '{STAT_FMT}' -- \"$p\"; fi\n",
+        q(path)
+    );
+    if let Some(algo) = checksum {
+        let tool = format!("{algo}sum");
+        s += &format!(" if [ -f \"$p\" ] && [ -r \"$p\" ]; then printf 'SUM %s\\n' \"$({tool} < \"$p\" | cut -d' ' -f1)\"; fi\n");
+    }
+    if content {
+        s += " if [ -f \"$p\" ] && [ -r \"$p\" ]; then printf 'CONTENT\\n'; cat -- \"$p\"; fi\n";
+    }
+    s += "else echo ABSENT; fi\n";
+    s
+}
+
+fn parse_stat(line: &str) -> Option<Stat> {
+    let f: Vec<&str> = line.split('|').collect();
+    if f.len() < 13 {
+        return None;
+    }
+    Some(Stat {
+        kind: f[0].to_string(),
+        mode: u32::from_str_radix(f[1], 8).ok()?,
+        uid: f[2].parse().ok()?,
+        gid: f[3].parse().ok()?,
+        owner: f[4].to_string(),
+        group: f[5].to_string(),
+        size: f[6].parse().ok()?,
+        mtime: f[7].parse().ok()?,
+        atime: f[8].parse().ok()?,
+        ctime: f[9].parse().ok()?,
+        inode: f[10].parse().ok()?,
+        nlink: f[11].parse().ok()?,
+        dev: f[12].trim().parse().ok()?,
+    })
+}
+
+pub fn parse_probe(out: &[u8]) -> Probe {
+    let mut p = Probe::default();
+    let mut rest = out;
+    while !rest.is_empty() {
+        let end = rest.iter().position(|b| *b == b'\n').unwrap_or(rest.len());
+        let line = String::from_utf8_lossy(&rest[..end]).into_owned();
+        rest = if end < rest.len() { &rest[end + 1..] } else { &[] };
+        if line == "CONTENT" {
+            p.content = Some(rest.to_vec());
+            break;
+        } else if line == "ABSENT" {
+            return p;
+        } else if let Some(s) = line.strip_prefix("STATL ") {
+            p.stat = parse_stat(s);
+        } else if let Some(s) = line.strip_prefix("STAT ") {
+            p.exists = true;
+            p.lstat = parse_stat(s);
+        } else if let Some(s) = line.strip_prefix("LINK ") {
+            p.link_target = Some(s.to_string());
+        } else if let Some(s) = line.strip_prefix("SUM ") {
+            p.checksum = Some(s.trim().to_string());
+        }
+    }
+    p
+}
+
+pub async fn probe(ctx: &TaskCtx, path: &str, checksum: Option<&str>, content: bool) -> Result<Probe, ModError> {
+    let out = ctx.sh(probe_script(path, checksum, content)).await?;
+    if out.rc != 0 {
+        return fail(format!("cannot inspect {path}: {}", out.stderr_str().trim()));
+    }
+    Ok(parse_probe(&out.stdout))
+}
+
+/// Owner, group and mode that a task asks for.
+#[derive(Clone, Debug, Default)]
+pub struct Attrs {
+    pub mode: Option<String>,
+    pub owner: Option<String>,
+    pub group: Option<String>,
+}
+
+impl Attrs {
+    pub fn from_args(a: &Args) -> Result<Attrs, ModError> {
+        let mode = match a.raw("mode") {
+            None => None,
+            Some(Value::Number(n)) => {
+                // A YAML number such as 0644 was read as octal already (420): print it back.
+                let v = n.as_u64().unwrap_or(0);
+                Some(format!("{v:o}"))
+            }
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(v) => return fail(format!("mode must be a string or a number, got {v}")),
+        };
+        Ok(Attrs { mode, owner: a.str("owner")?, group: a.str("group")? })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.mode.is_none() && self.owner.is_none() && self.group.is_none()
+    }
+}
+
+/// The mode a mode argument asks for, given the current one (symbolic modes are relative).
+pub fn resolve_mode(spec: &str, current: u32, is_dir: bool) -> Result<u32, ModError> {
+    let s = spec.trim();
+    if s == "preserve" {
+        return Ok(current);
+    }
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) {
+        return u32::from_str_radix(s, 8).map_err(|_| ModError::Fail(format!("bad mode `{spec}`: not an octal number")));
+    }
+    let mut mode = current & 0o7777;
+    for clause in s.split(',') {
+        let who_end = clause.find(['+', '-', '=']).ok_or_else(|| ModError::Fail(format!("bad symbolic mode `{spec}`")))?;
+        let (who, rest) = clause.split_at(who_end);
+        let mut mask = 0u32;
+        for c in if who.is_empty() { "a".chars() } else { who.chars() } {
+            mask |= match c {
+                'u' => 0o4700,
+                'g' => 0o2070,
+                'o' => 0o1007,
+                'a' => 0o7777,
+                _ => return fail(format!("bad symbolic mode `{spec}`: unknown `{c}`")),
+            };
+        }
+        let op = rest.chars().next().unwrap_or('=');
+        let mut bits = 0u32;
+        for c in rest[1..].chars() {
+            bits |= match c {
+                'r' => 0o444,
+                'w' => 0o222,
+                'x' => 0o111,
+                'X' => {
+                    if is_dir || current & 0o111 != 0 {
+                        0o111
+                    } else {
+                        0
+                    }
+                }
+                's' => 0o6000,
+                't' => 0o1000,
+                _ => return fail(format!("bad symbolic mode `{spec}`: unknown `{c}`")),
+            };
+        }
+        let bits = bits & mask;
+        mode = match op {
+            '+' => mode | bits,
+            '-' => mode & !bits,
+            _ => (mode & !mask) | bits,
+        };
+    }
+    Ok(mode)
+}
+
+/// The shell commands that bring a path's owner, group and mode to what is asked, and the
+/// before/after values for the diff. Empty when nothing needs to change.
+pub fn attr_changes(path: &str, st: Option<&Stat>, attrs: &Attrs, is_dir: bool, follow: bool) -> Result<(Vec<String>, Map<String, Value>, Map<String, Value>), ModError> {
+    let mut cmds = Vec::new();
+    let (mut before, mut after) = (Map::new(), Map::new());
+    let h = if follow { "" } else { "-h " };
+    if let Some(m) = &attrs.mode {
+        let cur = st.map(|s| s.mode).unwrap_or(0);
+        let want = resolve_mode(m, cur, is_dir)?;
+        if st.is_none() || want != cur & 0o7777 {
+            cmds.push(format!("chmod {want:04o} -- {}", q(path)));
+            before.insert("mode".into(), json!(format!("{:04o}", cur & 0o7777)));
+            after.insert("mode".into(), json!(format!("{want:04o}")));
+        }
+    }
+    if let Some(o) = &attrs.owner {
+        let same = st.is_some_and(|s| &s.owner == o || s.uid.to_string() == *o);
+        if !same {
+            cmds.push(format!("chown {h}{} -- {}", q(o), q(path)));
+            before.insert("owner".into(), json!(st.map(|s| s.owner.clone()).unwrap_or_default()));
+            after.insert("owner".into(), json!(o));
+        }
+    }
+    if let Some(g) = &attrs.group {
+        let same = st.is_some_and(|s| &s.group == g || s.gid.to_string() == *g);
+        if !same {
+            cmds.push(format!("chgrp {h}{} -- {}", q(g), q(path)));
+            before.insert("group".into(), json!(st.map(|s| s.group.clone()).unwrap_or_default()));
+            after.insert("group".into(), json!(g));
+        }
+    }
+    Ok((cmds, before, after))
+}
+
+/// Write `content` to `dest` atomically: a temporary file beside it, attributes set, renamed
+/// into place. An existing file's mode and owner are kept unless the task sets them.
+pub async fn write_file(ctx: &TaskCtx, dest: &str, content: Vec<u8>, attrs: &Attrs, existed: Option<&Stat>) -> Result<(), ModError> {
+    let dir = parent_dir(dest);
+    let mut script = format!(
+        "set -e\nd={}\nt=$(mktemp \"$d/.steward.XXXXXXXX\")\ntrap 'rm -f \"$t\"' EXIT\ncat > \"$t\"\n",
+        q(&dir)
+    );
+    match existed {
+        Some(st) if st.is_file() => {
+            script += &format!("chmod {:04o} \"$t\"\n", st.mode & 0o7777);
+            script += &format!("chown {}:{} \"$t\" 2>/dev/null || true\n", st.uid, st.gid);
+        }
+        _ => script += "chmod $(printf '%o' $((0666 & ~0$(umask)))) \"$t\"\n",
+    }
+    if let Some(m) = &attrs.mode {
+        let base = existed.map(|s| s.mode).unwrap_or(0o644);
+        let want = resolve_mode(m, base, false)?;
+        script += &format!("chmod {want:04o} \"$t\"\n");
+    }
+    if let Some(o) = &attrs.owner {
+        script += &format!("chown {} \"$t\"\n", q(o));
+    }
+    if let Some(g) = &attrs.group {
+        script += &format!("chgrp {} \"$t\"\n", q(g));
+    }
+    script += &format!("mv -f \"$t\" {}\ntrap - EXIT\n", q(dest));
+    let out = ctx.sh_in(script, Some(content)).await?;
+    if out.rc != 0 {
+        return fail(format!("cannot write {dest}: {}", out.stderr_str().trim()));
+    }
+    Ok(())
+}
+
+pub fn parent_dir(path: &str) -> String {
+    match path.trim_end_matches('/').rfind('/') {
+        Some(0) => "/".into(),
+        Some(i) => path[..i].to_string(),
+        None => ".".into(),
+    }
+}
+
+/// The diff of a file's content, with Ansible's headers.
+pub fn content_diff(path: &str, before: Option<&[u8]>, after: &[u8]) -> FileDiff {
+    FileDiff {
+        before_header: path.to_string(),
+        after_header: path.to_string(),
+        before: before.map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default(),
+        after: String::from_utf8_lossy(after).into_owned(),
+    }
+}
+
+/// The diff of a path's state (`file` module), as JSON documents like Ansible's.
+pub fn state_diff(path: &str, before: Map<String, Value>, after: Map<String, Value>) -> FileDiff {
+    let mut b = before;
+    let mut a = after;
+    b.insert("path".into(), json!(path));
+    a.insert("path".into(), json!(path));
+    FileDiff {
+        before_header: path.to_string(),
+        after_header: path.to_string(),
+        before: crate::template::py_json(&Value::Object(b), Some(4), true) + "\n",
+        after: crate::template::py_json(&Value::Object(a), Some(4), true) + "\n",
+    }
+}
+
+/// The result fields Ansible's file-handling modules return about a path.
+pub fn path_result(path: &str, st: Option<&Stat>, key: &str) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert(key.into(), json!(path));
+    if let Some(s) = st {
+        m.insert("mode".into(), json!(format!("{:04o}", s.mode & 0o7777)));
+        m.insert("owner".into(), json!(s.owner));
+        m.insert("group".into(), json!(s.group));
+        m.insert("uid".into(), json!(s.uid));
+        m.insert("gid".into(), json!(s.gid));
+        m.insert("size".into(), json!(s.size));
+        m.insert("state".into(), json!(s.state_name()));
+    }
+    m
+}
+
+/// `sha1` of bytes, as Ansible's checksum.
+pub fn sha1_hex(data: &[u8]) -> String {
+    crate::template::hex_digest("sha1", data).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symbolic_modes() {
+        assert_eq!(resolve_mode("u=rw,g=r,o=r", 0o777, false).unwrap(), 0o644);
+        assert_eq!(resolve_mode("g+w", 0o644, false).unwrap(), 0o664);
+        assert_eq!(resolve_mode("a-x", 0o755, false).unwrap(), 0o644);
+        assert_eq!(resolve_mode("0755", 0, false).unwrap(), 0o755);
+        assert_eq!(resolve_mode("u+X", 0o600, true).unwrap(), 0o700);
+    }
+
+    #[test]
+    fn probe_output() {
+        let p = parse_probe(b"STAT regular file|644|0|0|root|root|5|1|2|3|4|1|2049\nSTATL regular file|644|0|0|root|root|5|1|2|3|4|1|2049\nSUM abc\nCONTENT\nhello");
+        assert!(p.exists);
+        assert_eq!(p.lstat.unwrap().mode, 0o644);
+        assert_eq!(p.checksum.as_deref(), Some("abc"));
+        assert_eq!(p.content.as_deref(), Some(&b"hello"[..]));
+        assert!(!parse_probe(b"ABSENT\n").exists);
+    }
+}

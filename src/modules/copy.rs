@@ -1,0 +1,271 @@
+//! `copy`: put a file (or inline content, or a folder) on the host, written atomically.
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use serde_json::json;
+
+use super::args::FILE_ATTRS;
+use super::common::{self, attr_changes, content_diff, probe, sha1_hex, Attrs};
+use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
+use crate::template::shell_quote as q;
+
+pub struct Copy;
+
+const ARGS: &[Arg] = &[
+    Arg::str("src", "a file or folder on the controller (the role's files/ is searched), or on the host with remote_src"),
+    Arg::raw("content", "the file's content, instead of src"),
+    Arg::str("dest", "where to put it on the host").required(),
+    Arg::bool("force", "replace a file whose content differs (default yes); no: only create it"),
+    Arg::bool("backup", "keep a timestamped copy of the old file"),
+    Arg::bool("remote_src", "src is on the host, not the controller"),
+    Arg::str("validate", "a command to check the new file before it is put in place; %s is its path"),
+    Arg::new("directory_mode", super::Kind::Mode, "mode of folders created when copying a folder"),
+    Arg::bool("follow", "follow links at dest"),
+    Arg::bool("local_follow", "follow links in src"),
+    Arg::bool("decrypt", "accepted for compatibility"),
+    Arg::str("checksum", "expected sha1 of the file"),
+    FILE_ATTRS[0],
+    FILE_ATTRS[1],
+    FILE_ATTRS[2],
+    FILE_ATTRS[3],
+    FILE_ATTRS[4],
+];
+
+#[async_trait]
+impl Module for Copy {
+    fn name(&self) -> &'static str {
+        "copy"
+    }
+    fn doc(&self) -> &'static str {
+        "Copy a file, a folder or inline content to the host. Only changed files are written, each to a\ntemporary name in the target folder and renamed into place.\n\nexample:\n  - copy:\n      content: \"APP_ENV=production\\n\"\n      dest: /etc/app.env\n      mode: \"0600\"\n"
+    }
+    fn args(&self) -> &'static [Arg] {
+        ARGS
+    }
+    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+        let dest = args.req_str("dest")?;
+        let attrs = Attrs::from_args(args)?;
+        let force = args.bool("force", true)?;
+        if args.bool("remote_src", false)? {
+            return remote_copy(ctx, args, &dest, &attrs, force).await;
+        }
+        let (content, src_name) = if let Some(c) = args.raw("content") {
+            if args.has("src") {
+                return fail("src and content are mutually exclusive");
+            }
+            let text = match c {
+                serde_json::Value::String(s) => s.clone(),
+                other => crate::template::py_json(other, None, false),
+            };
+            (text.into_bytes(), None)
+        } else {
+            let Some(src) = args.str("src")? else { return fail("src (or content) is required") };
+            let Some(path) = ctx.find_local("files", &src) else {
+                return fail(format!("Could not find or access '{src}' on the controller"));
+            };
+            if path.is_dir() {
+                return copy_dir(ctx, args, &path, &src, &dest, &attrs, force).await;
+            }
+            let data = std::fs::read(&path).map_err(|e| ModError::Fail(format!("cannot read {}: {e}", path.display())))?;
+            (data, Some(path))
+        };
+        let dest = if dest.ends_with('/') {
+            match &src_name {
+                Some(p) => format!("{dest}{}", p.file_name().and_then(|n| n.to_str()).unwrap_or("")),
+                None => return fail("can not use content with a dir as dest"),
+            }
+        } else {
+            dest
+        };
+        put(ctx, args, &dest, content, &attrs, force, src_name.as_deref()).await
+    }
+}
+
+/// Put bytes at `dest` if they differ (shared by copy and template).
+pub async fn put(ctx: &TaskCtx, args: &Args, dest: &str, content: Vec<u8>, attrs: &Attrs, force: bool, src: Option<&Path>) -> Result<Outcome, ModError> {
+    let mut p = probe(ctx, dest, Some("sha1"), ctx.diff).await?;
+    let mut dest = dest.to_string();
+    if p.effective(true).is_some_and(|s| s.is_dir()) {
+        // A folder as dest: the file goes inside it, named after the source.
+        let Some(name) = src.and_then(|s| s.file_name()).and_then(|n| n.to_str()) else {
+            return fail(format!("can not use content with a dir as dest ({dest})"));
+        };
+        dest = format!("{}/{name}", dest.trim_end_matches('/'));
+        p = probe(ctx, &dest, Some("sha1"), ctx.diff).await?;
+    }
+    let checksum = sha1_hex(&content);
+    let st = p.effective(true).cloned();
+    let same = p.checksum.as_deref() == Some(checksum.as_str());
+    let mut out = Outcome::ok();
+    if p.exists && !force {
+        out.data = common::path_result(&dest, st.as_ref(), "dest");
+        out.data.insert("checksum".into(), json!(p.checksum));
+        return Ok(out);
+    }
+    if !p.exists && !ctx.check {
+        let dir = common::parent_dir(&dest);
+        let d = ctx.sh(format!("[ -d {} ]", q(&dir))).await?;
+        if d.rc != 0 {
+            return fail(format!("Destination directory {dir} does not exist"));
+        }
+    }
+    if !same {
+        out.changed = true;
+        if ctx.diff {
+            out.diffs.push(content_diff(&dest, p.content.as_deref(), &content));
+        }
+        if !ctx.check {
+            if args.bool("backup", false)? && p.exists {
+                out.data.insert("backup_file".into(), json!(backup(ctx, &dest).await?));
+            }
+            if let Some(v) = args.str("validate")? {
+                validate(ctx, &content, &v).await?;
+            }
+            common::write_file(ctx, &dest, content.clone(), attrs, st.as_ref()).await?;
+        }
+    } else {
+        let (cmds, before, after) = attr_changes(&dest, st.as_ref(), attrs, false, true)?;
+        if !cmds.is_empty() {
+            out.changed = true;
+            if ctx.diff {
+                out.diffs.push(common::state_diff(&dest, before, after));
+            }
+            if !ctx.check {
+                let r = ctx.sh(cmds.join(" && ")).await?;
+                if r.rc != 0 {
+                    return fail(format!("cannot set attributes of {dest}: {}", r.stderr_str().trim()));
+                }
+            }
+        }
+    }
+    let final_st = if out.changed && !ctx.check { probe(ctx, &dest, None, false).await?.effective(true).cloned() } else { st };
+    let data = common::path_result(&dest, final_st.as_ref(), "dest");
+    out.data.extend(data);
+    out.data.insert("checksum".into(), json!(checksum));
+    out.data.insert("md5sum".into(), json!(crate::template::hex_digest("md5", &content)));
+    if let Some(s) = src {
+        out.data.insert("src".into(), json!(s.display().to_string()));
+    }
+    Ok(out)
+}
+
+async fn validate(ctx: &TaskCtx, content: &[u8], cmd: &str) -> Result<(), ModError> {
+    if !cmd.contains("%s") {
+        return fail(format!("validate must contain %s: {cmd}"));
+    }
+    let check = cmd.replace("%s", "\"$t\"");
+    let script = format!("t=$(mktemp) || exit 1\ncat > \"$t\"\n{check}\nrc=$?\nrm -f \"$t\"\nexit $rc\n");
+    let out = ctx.sh_in(script, Some(content.to_vec())).await?;
+    if out.rc != 0 {
+        return fail(format!("failed to validate: rc:{} error:{}", out.rc, out.stderr_str().trim()));
+    }
+    Ok(())
+}
+
+/// Keep a timestamped copy (`FILE.PID.YYYY-MM-DD@HH:MM:SS~`, as Ansible names it).
+pub async fn backup(ctx: &TaskCtx, dest: &str) -> Result<String, ModError> {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let name = format!("{dest}.{}.{}~", std::process::id(), crate::template::format_time("%Y-%m-%d@%H:%M:%S", secs, false));
+    let out = ctx.sh(format!("cp -p -- {} {}", q(dest), q(&name))).await?;
+    if out.rc != 0 {
+        return fail(format!("backup of {dest} failed: {}", out.stderr_str().trim()));
+    }
+    Ok(name)
+}
+
+async fn remote_copy(ctx: &TaskCtx, args: &Args, dest: &str, attrs: &Attrs, force: bool) -> Result<Outcome, ModError> {
+    let src = args.req_str("src")?;
+    let s = probe(ctx, &src, Some("sha1"), false).await?;
+    if !s.exists {
+        return fail(format!("Source {src} not found"));
+    }
+    let d = probe(ctx, dest, Some("sha1"), false).await?;
+    let mut out = Outcome::ok();
+    if (d.exists && !force) || (s.checksum.is_some() && s.checksum == d.checksum) {
+        let (cmds, _, _) = attr_changes(dest, d.effective(true), attrs, false, true)?;
+        if !cmds.is_empty() {
+            out.changed = true;
+            if !ctx.check {
+                ctx.sh(cmds.join(" && ")).await?;
+            }
+        }
+    } else {
+        out.changed = true;
+        if !ctx.check {
+            let tmp_cmd = format!(
+                "set -e\nt=$(mktemp {}/.steward.XXXXXXXX)\ncp -R -- {} \"$t\" 2>/dev/null || cp -- {} \"$t\"\nmv -f \"$t\" {}\n",
+                q(&common::parent_dir(dest)),
+                q(&src),
+                q(&src),
+                q(dest)
+            );
+            let r = ctx.sh(tmp_cmd).await?;
+            if r.rc != 0 {
+                return fail(format!("copy from {src} to {dest} failed: {}", r.stderr_str().trim()));
+            }
+            let (cmds, _, _) = attr_changes(dest, None, attrs, false, true)?;
+            if !cmds.is_empty() {
+                ctx.sh(cmds.join(" && ")).await?;
+            }
+        }
+    }
+    out.data.insert("dest".into(), json!(dest));
+    out.data.insert("src".into(), json!(src));
+    out.data.insert("checksum".into(), json!(s.checksum));
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let mut entries: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            out.push(p.clone());
+            walk(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+/// A folder from the controller: the folder itself (`src: dir`) or its contents (`src: dir/`),
+/// recursively; only files whose content differs are written.
+async fn copy_dir(ctx: &TaskCtx, args: &Args, root: &Path, src: &str, dest: &str, attrs: &Attrs, force: bool) -> Result<Outcome, ModError> {
+    let base = if src.ends_with('/') {
+        dest.trim_end_matches('/').to_string()
+    } else {
+        format!("{}/{}", dest.trim_end_matches('/'), root.file_name().and_then(|n| n.to_str()).unwrap_or(""))
+    };
+    let mut entries = Vec::new();
+    walk(root, &mut entries);
+    let dir_mode = args.str("directory_mode")?;
+    let mut result = Outcome::ok();
+    let mut dirs = vec![base.clone()];
+    dirs.extend(entries.iter().filter(|p| p.is_dir()).map(|p| format!("{base}/{}", p.strip_prefix(root).unwrap_or(p).display())));
+    // One round trip for every missing folder.
+    let mut mk = String::new();
+    for d in &dirs {
+        mk += &format!("[ -d {0} ] || {{ echo created; {1}mkdir -p {0}; }}\n", q(d), if ctx.check { ": " } else { "" });
+        if let Some(m) = &dir_mode {
+            if !ctx.check {
+                mk += &format!("chmod {} {}\n", q(m), q(d));
+            }
+        }
+    }
+    let out = ctx.sh(mk).await?;
+    if out.stdout_str().contains("created") {
+        result.changed = true;
+    }
+    for f in entries.iter().filter(|p| p.is_file()) {
+        let data = std::fs::read(f).map_err(|e| ModError::Fail(format!("cannot read {}: {e}", f.display())))?;
+        let target = format!("{base}/{}", f.strip_prefix(root).unwrap_or(f).display());
+        let o = put(ctx, args, &target, data, attrs, force, Some(f)).await?;
+        result.changed |= o.changed;
+        result.diffs.extend(o.diffs);
+    }
+    result.data.insert("dest".into(), json!(dest));
+    result.data.insert("src".into(), json!(root.display().to_string()));
+    Ok(result)
+}

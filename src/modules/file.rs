@@ -1,0 +1,306 @@
+//! `file`: a path's state (file, directory, link, hard, touch, absent) and its attributes.
+
+use async_trait::async_trait;
+use serde_json::{json, Map, Value};
+
+use super::args::FILE_ATTRS;
+use super::common::{self, attr_changes, probe, state_diff, Attrs, Probe};
+use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
+use crate::template::shell_quote as q;
+
+pub struct File;
+
+const ARGS: &[Arg] = &[
+    Arg::str("path", "the path to manage").aliases(&["dest", "name"]).required(),
+    Arg::str("state", "file, directory, link, hard, touch or absent (default: what is there, or file)")
+        .choices(&["file", "directory", "link", "hard", "touch", "absent"]),
+    Arg::str("src", "what a link points to (state=link or hard)"),
+    Arg::bool("recurse", "apply owner, group and mode to a folder's contents too (state=directory)"),
+    Arg::bool("force", "replace what is in the way of a link"),
+    Arg::bool("follow", "follow links when setting attributes (default yes)"),
+    Arg::str("modification_time", "touch: preserve, now, or YYYYMMDDHHMM.SS"),
+    Arg::str("modification_time_format", "format of modification_time"),
+    Arg::str("access_time", "touch: preserve, now, or YYYYMMDDHHMM.SS"),
+    Arg::str("access_time_format", "format of access_time"),
+    FILE_ATTRS[0],
+    FILE_ATTRS[1],
+    FILE_ATTRS[2],
+    FILE_ATTRS[3],
+    FILE_ATTRS[4],
+];
+
+#[async_trait]
+impl Module for File {
+    fn name(&self) -> &'static str {
+        "file"
+    }
+    fn doc(&self) -> &'static str {
+        "Make a path a file, a folder, a link or absent, with the owner, group and mode asked for.\n\nexample:\n  - file:\n      path: /srv/app/releases\n      state: directory\n      mode: \"0755\"\n  - file:\n      src: /srv/app/releases/1.4.2\n      dest: /srv/app/current\n      state: link\n"
+    }
+    fn args(&self) -> &'static [Arg] {
+        ARGS
+    }
+    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+        let path = args.req_str("path")?;
+        let path = if path.len() > 1 { path.trim_end_matches('/').to_string() } else { path };
+        let attrs = Attrs::from_args(args)?;
+        let follow = args.bool("follow", true)?;
+        let p = probe(ctx, &path, None, false).await?;
+        let state = match args.str("state")? {
+            Some(s) => s,
+            None => match p.lstat.as_ref() {
+                Some(s) if s.is_dir() => "directory".into(),
+                Some(s) if s.is_link() && !follow => "link".into(),
+                Some(s) if s.is_link() => p.stat.as_ref().map(|s| s.state_name()).unwrap_or("link").into(),
+                _ => "file".into(),
+            },
+        };
+        let mut out = match state.as_str() {
+            "absent" => absent(ctx, &path, &p).await?,
+            "directory" => directory(ctx, args, &path, &p, &attrs, follow).await?,
+            "link" | "hard" => link(ctx, args, &path, &p, &attrs, state == "hard").await?,
+            "touch" => touch(ctx, args, &path, &p, &attrs, follow).await?,
+            _ => file(ctx, &path, &p, &attrs, follow).await?,
+        };
+        out.data.insert("path".into(), json!(path));
+        if !out.data.contains_key("state") {
+            out.data.insert("state".into(), json!(state));
+        }
+        Ok(out)
+    }
+}
+
+async fn finish_attrs(ctx: &TaskCtx, path: &str, st: Option<&common::Stat>, attrs: &Attrs, is_dir: bool, follow: bool, out: &mut Outcome, before: &mut Map<String, Value>, after: &mut Map<String, Value>) -> Result<(), ModError> {
+    let (cmds, b, a) = attr_changes(path, st, attrs, is_dir, follow)?;
+    if !cmds.is_empty() {
+        out.changed = true;
+        before.extend(b);
+        after.extend(a);
+        if !ctx.check {
+            let r = ctx.sh(cmds.join(" && ")).await?;
+            if r.rc != 0 {
+                return fail(format!("cannot set attributes of {path}: {}", r.stderr_str().trim()));
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn refresh(ctx: &TaskCtx, path: &str, out: &mut Outcome, follow: bool) -> Result<(), ModError> {
+    if ctx.check {
+        return Ok(());
+    }
+    let p = probe(ctx, path, None, false).await?;
+    if let Some(st) = p.effective(follow) {
+        let r = common::path_result(path, Some(st), "path");
+        for (k, v) in r {
+            if k != "state" {
+                out.data.insert(k, v);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn absent(ctx: &TaskCtx, path: &str, p: &Probe) -> Result<Outcome, ModError> {
+    let mut out = Outcome::ok();
+    if p.exists {
+        out.changed = true;
+        if ctx.diff {
+            let before: Map<String, Value> = [("state".to_string(), json!(p.lstat.as_ref().map(|s| s.state_name()).unwrap_or("file")))].into_iter().collect();
+            let after: Map<String, Value> = [("state".to_string(), json!("absent"))].into_iter().collect();
+            out.diffs.push(state_diff(path, before, after));
+        }
+        if !ctx.check {
+            let r = ctx.sh(format!("rm -rf -- {}", q(path))).await?;
+            if r.rc != 0 {
+                return fail(format!("rmtree failed: {}", r.stderr_str().trim()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn file(ctx: &TaskCtx, path: &str, p: &Probe, attrs: &Attrs, follow: bool) -> Result<Outcome, ModError> {
+    let Some(st) = p.effective(follow) else {
+        return Ok(Outcome::failed(format!("file ({path}) is absent, cannot continue")).with("path", path).with("state", "absent"));
+    };
+    if st.is_dir() {
+        return Ok(Outcome::failed(format!("{path} is a directory, cannot continue as state=file")));
+    }
+    let mut out = Outcome::ok();
+    let (mut b, mut a) = (Map::new(), Map::new());
+    finish_attrs(ctx, path, Some(st), attrs, false, follow, &mut out, &mut b, &mut a).await?;
+    if ctx.diff && out.changed {
+        out.diffs.push(state_diff(path, b, a));
+    }
+    out.data.extend(common::path_result(path, Some(st), "path"));
+    refresh(ctx, path, &mut out, follow).await?;
+    Ok(out)
+}
+
+async fn directory(ctx: &TaskCtx, args: &Args, path: &str, p: &Probe, attrs: &Attrs, follow: bool) -> Result<Outcome, ModError> {
+    let mut out = Outcome::ok();
+    let (mut b, mut a) = (Map::new(), Map::new());
+    match p.effective(follow) {
+        Some(st) if st.is_dir() => {
+            finish_attrs(ctx, path, Some(st), attrs, true, follow, &mut out, &mut b, &mut a).await?;
+        }
+        Some(_) => return Ok(Outcome::failed(format!("There is a file in the way: {path} exists and is not a directory")).with("path", path)),
+        None => {
+            out.changed = true;
+            b.insert("state".into(), json!("absent"));
+            a.insert("state".into(), json!("directory"));
+            if !ctx.check {
+                let r = ctx.sh(format!("mkdir -p -- {}", q(path))).await?;
+                if r.rc != 0 {
+                    return fail(format!("There was an issue creating {path} as requested: {}", r.stderr_str().trim()));
+                }
+                let now = probe(ctx, path, None, false).await?;
+                let mut ignore = (Map::new(), Map::new());
+                finish_attrs(ctx, path, now.effective(true), attrs, true, true, &mut out, &mut ignore.0, &mut ignore.1).await?;
+            }
+        }
+    }
+    if args.bool("recurse", false)? && !attrs.is_empty() {
+        // Apply owner/group/mode below the folder; report a change only if something differed.
+        let mut check = String::new();
+        let mut apply = String::new();
+        if let Some(o) = &attrs.owner {
+            check += &format!("find {0} ! -user {1} -print -quit;", q(path), q(o));
+            apply += &format!("chown -R {} -- {};", q(o), q(path));
+        }
+        if let Some(g) = &attrs.group {
+            check += &format!("find {0} ! -group {1} -print -quit;", q(path), q(g));
+            apply += &format!("chgrp -R {} -- {};", q(g), q(path));
+        }
+        if let Some(m) = &attrs.mode {
+            if m.chars().all(|c| c.is_ascii_digit()) {
+                check += &format!("find {0} ! -perm {1} -print -quit;", q(path), q(&format!("{:o}", common::resolve_mode(m, 0, true)?)));
+            } else {
+                check += &format!("find {0} -print -quit;", q(path));
+            }
+            apply += &format!("chmod -R {} -- {};", q(m), q(path));
+        }
+        let r = ctx.sh(check).await?;
+        if !r.stdout_str().trim().is_empty() {
+            out.changed = true;
+            if !ctx.check {
+                let r = ctx.sh(apply).await?;
+                if r.rc != 0 {
+                    return fail(format!("cannot set attributes under {path}: {}", r.stderr_str().trim()));
+                }
+            }
+        }
+    }
+    if ctx.diff && out.changed {
+        out.diffs.push(state_diff(path, b, a));
+    }
+    refresh(ctx, path, &mut out, follow).await?;
+    Ok(out)
+}
+
+async fn link(ctx: &TaskCtx, args: &Args, path: &str, p: &Probe, attrs: &Attrs, hard: bool) -> Result<Outcome, ModError> {
+    let Some(src) = args.str("src")? else { return fail(format!("src is required for creating a {} link", if hard { "hard" } else { "symbolic" })) };
+    let force = args.bool("force", false)?;
+    let mut out = Outcome::ok();
+    let (mut b, mut a) = (Map::new(), Map::new());
+    let current_ok = if hard {
+        let s = probe(ctx, &src, None, false).await?;
+        match (p.lstat.as_ref(), s.lstat.as_ref()) {
+            (Some(x), Some(y)) => x.inode == y.inode && x.dev == y.dev,
+            _ => false,
+        }
+    } else {
+        p.lstat.as_ref().is_some_and(|s| s.is_link()) && p.link_target.as_deref() == Some(src.as_str())
+    };
+    if !current_ok {
+        if let Some(st) = &p.lstat {
+            if st.is_dir() && !force {
+                return Ok(Outcome::failed(format!("refusing to convert from directory to {} for {path}", if hard { "hard" } else { "symlink" })));
+            }
+            if st.is_file() && !force && !hard {
+                return Ok(Outcome::failed(format!("refusing to convert from file to symlink for {path}")));
+            }
+        }
+        if !hard && !force {
+            // Ansible refuses a link to a missing source unless forced; relative links resolve from the link's folder.
+            let base = if src.starts_with('/') { src.clone() } else { format!("{}/{src}", common::parent_dir(path)) };
+            let r = ctx.sh(format!("[ -e {} ] || [ -L {} ]", q(&base), q(&base))).await?;
+            if r.rc != 0 && !ctx.check {
+                return Ok(Outcome::failed(format!("src file does not exist, use \"force=yes\" if you really want to create the link: {base}")).with("path", path).with("src", src.clone()));
+            }
+        }
+        out.changed = true;
+        b.insert("state".into(), json!(p.lstat.as_ref().map(|s| s.state_name()).unwrap_or("absent")));
+        a.insert("state".into(), json!(if hard { "hard" } else { "link" }));
+        if !ctx.check {
+            let flag = if hard { "-f" } else { "-sfn" };
+            let rm = if p.lstat.as_ref().is_some_and(|s| s.is_dir() && !s.is_link()) { format!("rm -rf -- {} && ", q(path)) } else { String::new() };
+            let dir = common::parent_dir(path);
+            let cmd = format!(
+                "{rm}t={}/.steward-link.$$ && ln {flag} -- {} \"$t\" && mv -f{} -- \"$t\" {}",
+                q(&dir),
+                q(&src),
+                if hard { "" } else { "T" },
+                q(path)
+            );
+            let r = ctx.sh(&cmd).await?;
+            if r.rc != 0 {
+                // BusyBox mv has no -T; fall back to ln alone.
+                let r2 = ctx.sh(format!("{rm}ln {flag} -- {} {}", q(&src), q(path))).await?;
+                if r2.rc != 0 {
+                    return fail(format!("Error while linking: {}", r2.stderr_str().trim()));
+                }
+            }
+        }
+    }
+    if !attrs.is_empty() && !ctx.check {
+        let now = probe(ctx, path, None, false).await?;
+        finish_attrs(ctx, path, now.lstat.as_ref(), attrs, false, false, &mut out, &mut b, &mut a).await?;
+    }
+    if ctx.diff && out.changed {
+        out.diffs.push(state_diff(path, b, a));
+    }
+    out.data.insert("src".into(), json!(src));
+    out.data.insert("dest".into(), json!(path));
+    Ok(out)
+}
+
+async fn touch(ctx: &TaskCtx, args: &Args, path: &str, p: &Probe, attrs: &Attrs, follow: bool) -> Result<Outcome, ModError> {
+    let mtime = args.str("modification_time")?.unwrap_or_else(|| "now".into());
+    let atime = args.str("access_time")?.unwrap_or_else(|| "now".into());
+    let preserve = mtime == "preserve" && atime == "preserve";
+    let mut out = Outcome::ok();
+    let (mut b, mut a) = (Map::new(), Map::new());
+    if !p.exists {
+        out.changed = true;
+        b.insert("state".into(), json!("absent"));
+        a.insert("state".into(), json!("touch"));
+    } else if !preserve {
+        // Ansible reports a touch of an existing file as a change: its times move.
+        out.changed = true;
+        b.insert("state".into(), json!(p.lstat.as_ref().map(|s| s.state_name()).unwrap_or("file")));
+        a.insert("state".into(), json!("touch"));
+    }
+    if !ctx.check && (out.changed || !p.exists) {
+        let mut cmd = format!("touch -- {}", q(path));
+        if p.exists && preserve {
+            cmd = ":".into();
+        }
+        let r = ctx.sh(cmd).await?;
+        if r.rc != 0 {
+            return fail(format!("Error, could not touch target: {}", r.stderr_str().trim()));
+        }
+    }
+    if !ctx.check {
+        let now = probe(ctx, path, None, false).await?;
+        finish_attrs(ctx, path, now.effective(follow), attrs, false, follow, &mut out, &mut b, &mut a).await?;
+    }
+    if ctx.diff && out.changed {
+        out.diffs.push(state_diff(path, b, a));
+    }
+    refresh(ctx, path, &mut out, follow).await?;
+    out.data.insert("dest".into(), json!(path));
+    Ok(out)
+}

@@ -1,0 +1,305 @@
+//! `lineinfile`: make sure one line is in a file (or is not), as Ansible's module decides it.
+
+use async_trait::async_trait;
+use regex::bytes::Regex;
+use serde_json::json;
+
+use super::args::FILE_ATTRS;
+use super::common::{self, content_diff, probe, Attrs};
+use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
+
+pub struct LineInFile;
+
+const ARGS: &[Arg] = &[
+    Arg::str("path", "the file to edit").aliases(&["dest", "destfile", "name"]).required(),
+    Arg::str("line", "the line to insert or replace").aliases(&["value"]),
+    Arg::str("regexp", "a regular expression: the last matching line is replaced (or removed)").aliases(&["regex"]),
+    Arg::str("search_string", "a literal string: the last line containing it is replaced (or removed)"),
+    Arg::str("state", "present (default) or absent").choices(&["present", "absent"]),
+    Arg::str("insertafter", "EOF (default) or a regular expression: insert after its last match"),
+    Arg::str("insertbefore", "BOF or a regular expression: insert before its last match"),
+    Arg::bool("create", "create the file if it is missing"),
+    Arg::bool("backup", "keep a timestamped copy of the old file"),
+    Arg::bool("backrefs", "expand \\1 groups of regexp in line; do nothing if regexp does not match"),
+    Arg::bool("firstmatch", "use the first match of insertafter/insertbefore instead of the last"),
+    Arg::str("validate", "a command to check the new file; %s is its path"),
+    Arg::str("encoding", "accepted for compatibility (utf-8)"),
+    FILE_ATTRS[0],
+    FILE_ATTRS[1],
+    FILE_ATTRS[2],
+    FILE_ATTRS[3],
+    FILE_ATTRS[4],
+];
+
+#[async_trait]
+impl Module for LineInFile {
+    fn name(&self) -> &'static str {
+        "lineinfile"
+    }
+    fn doc(&self) -> &'static str {
+        "Ensure a line is present in a file (replacing the line a regexp matches), or absent.\n\nexample:\n  - lineinfile:\n      path: /etc/ssh/sshd_config\n      regexp: '^#?PermitRootLogin'\n      line: PermitRootLogin no\n"
+    }
+    fn args(&self) -> &'static [Arg] {
+        ARGS
+    }
+    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+        let path = args.req_str("path")?;
+        let present = args.str("state")?.as_deref() != Some("absent");
+        let p = probe(ctx, &path, None, true).await?;
+        if p.effective(true).is_some_and(|s| s.is_dir()) {
+            return Ok(Outcome::failed(format!("Path {path} is a directory !")).with("rc", 256));
+        }
+        let original = p.content.clone();
+        if original.is_none() {
+            if !present {
+                return Ok(Outcome::ok().msg("file not present").with("found", 0));
+            }
+            if !args.bool("create", false)? {
+                return Ok(Outcome::failed(format!("Destination {path} does not exist !")).with("rc", 257));
+            }
+        }
+        let regexp = match args.str("regexp")? {
+            Some(r) => Some(Regex::new(&r).map_err(|e| ModError::Fail(format!("invalid regexp `{r}`: {e}")))?),
+            None => None,
+        };
+        let search = args.str("search_string")?;
+        let before = original.clone().unwrap_or_default();
+        let mut lines = split_keep(&before);
+        let (changed_lines, msg, found) = if present {
+            let Some(line) = args.str("line")? else { return fail("line is required with state=present") };
+            let (c, m) = present_edit(&mut lines, &line, regexp.as_ref(), search.as_deref(), args)?;
+            (c, m, None)
+        } else {
+            if regexp.is_none() && search.is_none() && !args.has("line") {
+                return fail("one of line, search_string, or regexp is required with state=absent");
+            }
+            let line = args.str("line")?;
+            let n0 = lines.len();
+            lines.retain(|l| {
+                let bare = trim_eol(l);
+                let hit = match (&regexp, &search) {
+                    (Some(re), _) => re.is_match(l),
+                    (None, Some(s)) => contains(bare, s.as_bytes()),
+                    _ => line.as_deref().is_some_and(|x| bare == x.as_bytes()),
+                };
+                !hit
+            });
+            let n = n0 - lines.len();
+            (n > 0, if n > 0 { format!("{n} line(s) removed") } else { String::new() }, Some(n))
+        };
+        let after: Vec<u8> = lines.concat();
+        let mut out = Outcome::ok();
+        out.msg = Some(msg);
+        if let Some(n) = found {
+            out.data.insert("found".into(), json!(n));
+        }
+        let attrs = Attrs::from_args(args)?;
+        let st = p.effective(true).cloned();
+        if changed_lines || original.is_none() {
+            out.changed = true;
+            if ctx.diff {
+                out.diffs.push(content_diff(&path, original.as_deref(), &after));
+            }
+            if !ctx.check {
+                if args.bool("backup", false)? && original.is_some() {
+                    out.data.insert("backup".into(), json!(super::copy::backup(ctx, &path).await?));
+                }
+                if let Some(v) = args.str("validate")? {
+                    validate(ctx, &after, &v).await?;
+                }
+                common::write_file(ctx, &path, after, &attrs, st.as_ref()).await?;
+            }
+        } else {
+            let (cmds, b, a) = common::attr_changes(&path, st.as_ref(), &attrs, false, true)?;
+            if !cmds.is_empty() {
+                out.changed = true;
+                out.msg = Some("ownership, perms or SE linux context changed".into());
+                if ctx.diff {
+                    out.diffs.push(common::state_diff(&path, b, a));
+                }
+                if !ctx.check {
+                    ctx.sh(cmds.join(" && ")).await?;
+                }
+            }
+        }
+        if out.changed && original.is_none() && present {
+            out.msg = Some("line added".into());
+        }
+        Ok(out)
+    }
+}
+
+pub async fn validate(ctx: &TaskCtx, content: &[u8], cmd: &str) -> Result<(), ModError> {
+    if !cmd.contains("%s") {
+        return fail(format!("validate must contain %s: {cmd}"));
+    }
+    let script = format!("t=$(mktemp) || exit 1\ncat > \"$t\"\n{}\nrc=$?\nrm -f \"$t\"\nexit $rc\n", cmd.replace("%s", "\"$t\""));
+    let out = ctx.sh_in(script, Some(content.to_vec())).await?;
+    if out.rc != 0 {
+        return fail(format!("failed to validate: rc:{} error:{}", out.rc, out.stderr_str().trim()));
+    }
+    Ok(())
+}
+
+/// Lines with their endings kept, as Python's `readlines()`.
+pub fn split_keep(data: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, b) in data.iter().enumerate() {
+        if *b == b'\n' {
+            out.push(data[start..=i].to_vec());
+            start = i + 1;
+        }
+    }
+    if start < data.len() {
+        out.push(data[start..].to_vec());
+    }
+    out
+}
+
+fn trim_eol(l: &[u8]) -> &[u8] {
+    let mut end = l.len();
+    while end > 0 && (l[end - 1] == b'\n' || l[end - 1] == b'\r') {
+        end -= 1;
+    }
+    &l[..end]
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Ansible's `present()`: returns whether the lines changed and the message.
+fn present_edit(lines: &mut Vec<Vec<u8>>, line: &str, regexp: Option<&Regex>, search: Option<&str>, args: &Args) -> Result<(bool, String), ModError> {
+    let insertafter = args.str("insertafter")?;
+    let insertbefore = args.str("insertbefore")?;
+    let backrefs = args.bool("backrefs", false)?;
+    let firstmatch = args.bool("firstmatch", false)?;
+    let ins_re = match (&insertafter, &insertbefore) {
+        (Some(a), _) if a != "BOF" && a != "EOF" => Some(Regex::new(a).map_err(|e| ModError::Fail(format!("invalid insertafter `{a}`: {e}")))?),
+        (None, Some(b)) if b != "BOF" => Some(Regex::new(b).map_err(|e| ModError::Fail(format!("invalid insertbefore `{b}`: {e}")))?),
+        _ => None,
+    };
+    let bline = line.as_bytes();
+    let mut index = (-1i64, -1i64);
+    let mut matched: Option<Vec<u8>> = None;
+    if let Some(re) = regexp {
+        for (n, l) in lines.iter().enumerate() {
+            if let Some(c) = re.captures(l) {
+                index.0 = n as i64;
+                let mut expanded = Vec::new();
+                c.expand(&py_to_rust_template(bline), &mut expanded);
+                matched = Some(expanded);
+                if firstmatch {
+                    break;
+                }
+            }
+        }
+    }
+    if let Some(s) = search {
+        for (n, l) in lines.iter().enumerate() {
+            if contains(l, s.as_bytes()) {
+                index.0 = n as i64;
+                matched = Some(bline.to_vec());
+                if firstmatch {
+                    break;
+                }
+            }
+        }
+    }
+    if matched.is_none() {
+        for (n, l) in lines.iter().enumerate() {
+            if trim_eol(l) == bline {
+                index.0 = n as i64;
+            } else if let Some(re) = &ins_re {
+                if re.is_match(l) {
+                    if insertafter.is_some() {
+                        index.1 = n as i64 + 1;
+                    } else {
+                        index.1 = n as i64;
+                    }
+                    if firstmatch {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    let with_nl = |mut v: Vec<u8>| {
+        if !v.ends_with(b"\n") {
+            v.push(b'\n');
+        }
+        v
+    };
+    if index.0 != -1 {
+        let new_line = if backrefs { matched.clone().unwrap_or_else(|| bline.to_vec()) } else { bline.to_vec() };
+        let new_line = with_nl(new_line);
+        let i = index.0 as usize;
+        if lines[i] != new_line {
+            lines[i] = new_line;
+            return Ok((true, "line replaced".into()));
+        }
+        return Ok((false, String::new()));
+    }
+    if backrefs {
+        return Ok((false, String::new()));
+    }
+    let added = (true, "line added".to_string());
+    if insertbefore.as_deref() == Some("BOF") || insertafter.as_deref() == Some("BOF") {
+        lines.insert(0, with_nl(bline.to_vec()));
+        return Ok(added);
+    }
+    if insertafter.as_deref() == Some("EOF") || index.1 == -1 {
+        if let Some(last) = lines.last() {
+            if !last.ends_with(b"\n") && !last.ends_with(b"\r") {
+                lines.push(b"\n".to_vec());
+            }
+        }
+        lines.push(with_nl(bline.to_vec()));
+        return Ok(added);
+    }
+    let i = index.1 as usize;
+    if insertafter.is_some() {
+        if lines.len() == i {
+            if trim_eol(&lines[i - 1]) != bline {
+                lines.push(with_nl(bline.to_vec()));
+                return Ok(added);
+            }
+            return Ok((false, String::new()));
+        }
+        if bline != trim_eol(&lines[i]) {
+            lines.insert(i, with_nl(bline.to_vec()));
+            return Ok(added);
+        }
+        return Ok((false, String::new()));
+    }
+    lines.insert(i, with_nl(bline.to_vec()));
+    Ok(added)
+}
+
+/// Python's `\1` backreferences in Rust's `${1}` form.
+fn py_to_rust_template(line: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < line.len() {
+        let c = line[i];
+        if c == b'\\' && i + 1 < line.len() && line[i + 1].is_ascii_digit() {
+            let mut j = i + 1;
+            while j < line.len() && line[j].is_ascii_digit() {
+                j += 1;
+            }
+            out.extend_from_slice(b"${");
+            out.extend_from_slice(&line[i + 1..j]);
+            out.push(b'}');
+            i = j;
+            continue;
+        }
+        if c == b'$' {
+            out.extend_from_slice(b"$$");
+        } else {
+            out.push(c);
+        }
+        i += 1;
+    }
+    out
+}

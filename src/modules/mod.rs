@@ -1,0 +1,219 @@
+//! Modules: what a task does. One file per module, registered with one line in [`MODULES`].
+//!
+//! Each module declares its arguments ([`Arg`]), so a playbook is checked before it runs
+//! (unknown arguments get a did-you-mean, literal values of the wrong type are refused); its
+//! doc text is what `steward doc NAME` prints. At run time a module first asks the host for its
+//! state (one round trip where it can), decides on the controller, and changes the host only if
+//! needed and not in check mode. Modules never print: they return an [`Outcome`].
+
+pub mod args;
+pub mod common;
+
+mod assert;
+mod blockinfile;
+mod command;
+mod copy;
+mod debug;
+mod fail;
+mod file;
+mod include_vars;
+mod lineinfile;
+mod meta;
+mod ping;
+mod replace;
+mod script;
+mod set_fact;
+mod setup;
+mod stat;
+mod template;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+
+use crate::connection::{Become, ConnError, Connection, ExecOutput, ExecRequest};
+use crate::template::Scope;
+
+pub use args::{Arg, Args, Kind};
+
+/// Every module steward knows, by its short name. Adding a module: one file, one line here.
+pub static MODULES: &[&dyn Module] = &[
+    &assert::Assert,
+    &blockinfile::BlockInFile,
+    &command::Command,
+    &command::Shell,
+    &command::Raw,
+    &copy::Copy,
+    &debug::Debug,
+    &fail::Fail,
+    &file::File,
+    &include_vars::IncludeVars,
+    &lineinfile::LineInFile,
+    &meta::Meta,
+    &ping::Ping,
+    &replace::Replace,
+    &script::Script,
+    &set_fact::SetFact,
+    &setup::Setup,
+    &stat::Stat,
+    &template::Template,
+];
+
+/// Find a module by its short name or its `ansible.builtin.` name.
+pub fn find(name: &str) -> Option<&'static dyn Module> {
+    let short = crate::playbook::collections::short_name(name)?;
+    MODULES.iter().copied().find(|m| m.name() == short)
+}
+
+pub fn names() -> impl Iterator<Item = &'static str> {
+    MODULES.iter().map(|m| m.name())
+}
+
+/// How a module takes a bare string (`command: ls -l`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum FreeForm {
+    /// No free-form text: `k=v` pairs only.
+    No,
+    /// Free text goes to `_raw_params`; only the module's own `k=v` options are split out.
+    Raw,
+    /// The whole string is the command, nothing split out (`raw`).
+    Whole,
+    /// A free string names this argument (`include_vars: file.yml`).
+    Named(&'static str),
+}
+
+#[async_trait]
+pub trait Module: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// What it does, its arguments and an example, for `steward doc`.
+    fn doc(&self) -> &'static str;
+    fn args(&self) -> &'static [Arg];
+    fn free_form(&self) -> FreeForm {
+        FreeForm::No
+    }
+    /// Modules such as `set_fact` take any argument name.
+    fn any_args(&self) -> bool {
+        false
+    }
+    /// Modules that run on the controller only and need no connection (debug, set_fact, ...).
+    fn controller_only(&self) -> bool {
+        false
+    }
+    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError>;
+}
+
+/// A unified diff's two sides, as Ansible's `diff` result carries them.
+#[derive(Clone, Debug, Default)]
+pub struct FileDiff {
+    pub before_header: String,
+    pub after_header: String,
+    pub before: String,
+    pub after: String,
+}
+
+/// What a module reports back.
+#[derive(Clone, Debug, Default)]
+pub struct Outcome {
+    pub changed: bool,
+    pub failed: bool,
+    pub skipped: bool,
+    pub msg: Option<String>,
+    /// Return values (rc, stdout, path, stat, ...), registered with the result.
+    pub data: Map<String, Value>,
+    pub diffs: Vec<FileDiff>,
+    /// Facts to set on the host (`set_fact`, `setup`); `include_vars` uses `include_vars`.
+    pub facts: Option<Map<String, Value>>,
+    pub include_vars: Option<Map<String, Value>>,
+    pub cacheable: bool,
+    pub warnings: Vec<String>,
+}
+
+impl Outcome {
+    pub fn ok() -> Outcome {
+        Outcome::default()
+    }
+    pub fn changed(changed: bool) -> Outcome {
+        Outcome { changed, ..Default::default() }
+    }
+    pub fn failed(msg: impl Into<String>) -> Outcome {
+        Outcome { failed: true, msg: Some(msg.into()), ..Default::default() }
+    }
+    pub fn with(mut self, k: &str, v: impl Into<Value>) -> Outcome {
+        self.data.insert(k.to_string(), v.into());
+        self
+    }
+    pub fn msg(mut self, m: impl Into<String>) -> Outcome {
+        self.msg = Some(m.into());
+        self
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModError {
+    /// The module failed; the task fails on this host with this message.
+    #[error("{0}")]
+    Fail(String),
+    /// The host could not be reached.
+    #[error("{0}")]
+    Unreachable(String),
+}
+
+impl From<ConnError> for ModError {
+    fn from(e: ConnError) -> ModError {
+        match e {
+            ConnError::Unreachable(m) => ModError::Unreachable(m),
+            ConnError::Become(m) | ConnError::Io(m) => ModError::Fail(m),
+        }
+    }
+}
+
+pub fn fail<T>(msg: impl Into<String>) -> Result<T, ModError> {
+    Err(ModError::Fail(msg.into()))
+}
+
+/// Everything a module may use while it runs on one host.
+pub struct TaskCtx {
+    pub conn: Arc<dyn Connection>,
+    pub host: String,
+    pub check: bool,
+    pub diff: bool,
+    pub become_: Option<Become>,
+    pub env: Vec<(String, String)>,
+    pub scope: Arc<Scope>,
+    pub role_path: Option<PathBuf>,
+    pub playbook_dir: PathBuf,
+    pub verbosity: u8,
+    pub task_name: String,
+}
+
+impl TaskCtx {
+    /// Run a shell script on the host with the task's become and environment.
+    pub async fn sh(&self, cmd: impl Into<String>) -> Result<ExecOutput, ModError> {
+        self.sh_in(cmd, None).await
+    }
+
+    pub async fn sh_in(&self, cmd: impl Into<String>, stdin: Option<Vec<u8>>) -> Result<ExecOutput, ModError> {
+        let req = ExecRequest { cmd: cmd.into(), stdin, env: self.env.clone(), become_: self.become_.clone(), cwd: None };
+        Ok(self.conn.exec(req).await?)
+    }
+
+    /// A file on the controller, searched as Ansible searches (role's `sub/`, role, playbook's
+    /// `sub/`, playbook folder).
+    pub fn find_local(&self, sub: &str, name: &str) -> Option<PathBuf> {
+        let p = std::path::Path::new(name);
+        if p.is_absolute() {
+            return p.exists().then(|| p.to_path_buf());
+        }
+        let role = self.role_path.as_ref().map(|r| r.display().to_string());
+        let pb = self.playbook_dir.display().to_string();
+        crate::template::search_dirs(role.as_deref(), Some(&pb), sub)
+            .into_iter()
+            .map(|d| d.join(name))
+            .find(|c| c.exists())
+    }
+}
+
+pub use meta::ACTIONS as META_ACTIONS;
+pub use set_fact::valid_name as valid_var_name;

@@ -1,0 +1,146 @@
+//! `replace`: replace every match of a regular expression in a file.
+
+use async_trait::async_trait;
+use serde_json::json;
+
+use super::args::FILE_ATTRS;
+use super::common::{self, content_diff, probe, Attrs};
+use super::{Arg, Args, ModError, Module, Outcome, TaskCtx};
+
+pub struct Replace;
+
+const ARGS: &[Arg] = &[
+    Arg::str("path", "the file to edit").aliases(&["dest", "destfile", "name"]).required(),
+    Arg::str("regexp", "a (Python-style) regular expression, matched in multiline mode").required(),
+    Arg::str("replace", "the replacement; \\1 and \\g<name> refer to groups (default: empty)"),
+    Arg::str("after", "only replace after the first match of this expression"),
+    Arg::str("before", "only replace before the last match of this expression"),
+    Arg::bool("backup", "keep a timestamped copy of the old file"),
+    Arg::str("validate", "a command to check the new file; %s is its path"),
+    Arg::str("encoding", "accepted for compatibility"),
+    FILE_ATTRS[0],
+    FILE_ATTRS[1],
+    FILE_ATTRS[2],
+    FILE_ATTRS[3],
+    FILE_ATTRS[4],
+];
+
+#[async_trait]
+impl Module for Replace {
+    fn name(&self) -> &'static str {
+        "replace"
+    }
+    fn doc(&self) -> &'static str {
+        "Replace all matches of a regular expression in a file.\n\nexample:\n  - replace:\n      path: /etc/app.conf\n      regexp: '^(listen\\s*=\\s*).*$'\n      replace: '\\g<1>0.0.0.0:8080'\n"
+    }
+    fn args(&self) -> &'static [Arg] {
+        ARGS
+    }
+    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+        let path = args.req_str("path")?;
+        let p = probe(ctx, &path, None, true).await?;
+        let Some(original) = p.content.clone() else {
+            return Ok(Outcome::failed(format!("Path {path} does not exist !")).with("rc", 257));
+        };
+        let text = String::from_utf8_lossy(&original).into_owned();
+        let pattern = args.req_str("regexp")?;
+        let re = regex::RegexBuilder::new(&pattern)
+            .multi_line(true)
+            .build()
+            .map_err(|e| ModError::Fail(format!("invalid regexp `{pattern}`: {e}")))?;
+        let mut start = 0;
+        let mut end = text.len();
+        if let Some(a) = args.str("after")? {
+            let r = regex::RegexBuilder::new(&a).multi_line(true).dot_matches_new_line(true).build().map_err(|e| ModError::Fail(e.to_string()))?;
+            if let Some(m) = r.find(&text) {
+                start = m.end();
+            }
+        }
+        if let Some(b) = args.str("before")? {
+            let r = regex::RegexBuilder::new(&b).multi_line(true).dot_matches_new_line(true).build().map_err(|e| ModError::Fail(e.to_string()))?;
+            if let Some(m) = r.find_iter(&text).last() {
+                end = m.start();
+            }
+        }
+        if start > end {
+            start = end;
+        }
+        let section = &text[start..end];
+        let rep = args.str("replace")?.unwrap_or_default();
+        let rep = python_repl(&rep);
+        let count = re.find_iter(section).count();
+        let replaced = re.replace_all(section, rep.as_str()).into_owned();
+        let result = format!("{}{}{}", &text[..start], replaced, &text[end..]);
+        let mut out = Outcome::ok();
+        let attrs = Attrs::from_args(args)?;
+        let st = p.effective(true).cloned();
+        if result != text {
+            out.changed = true;
+            out.msg = Some(format!("{count} replacements made"));
+            if ctx.diff {
+                out.diffs.push(content_diff(&path, Some(&original), result.as_bytes()));
+            }
+            if !ctx.check {
+                if args.bool("backup", false)? {
+                    out.data.insert("backup_file".into(), json!(super::copy::backup(ctx, &path).await?));
+                }
+                if let Some(v) = args.str("validate")? {
+                    super::lineinfile::validate(ctx, result.as_bytes(), &v).await?;
+                }
+                common::write_file(ctx, &path, result.into_bytes(), &attrs, st.as_ref()).await?;
+            }
+        } else {
+            out.msg = Some(String::new());
+            let (cmds, b, a) = common::attr_changes(&path, st.as_ref(), &attrs, false, true)?;
+            if !cmds.is_empty() {
+                out.changed = true;
+                if ctx.diff {
+                    out.diffs.push(common::state_diff(&path, b, a));
+                }
+                if !ctx.check {
+                    ctx.sh(cmds.join(" && ")).await?;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn python_repl(r: &str) -> String {
+    let mut out = String::new();
+    let mut chars = r.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.peek().copied() {
+                Some(d) if d.is_ascii_digit() => {
+                    chars.next();
+                    out.push_str(&format!("${{{d}}}"));
+                }
+                Some('g') => {
+                    chars.next();
+                    if chars.peek() == Some(&'<') {
+                        chars.next();
+                        let name: String = chars.by_ref().take_while(|c| *c != '>').collect();
+                        out.push_str(&format!("${{{name}}}"));
+                    }
+                }
+                Some('n') => {
+                    chars.next();
+                    out.push('\n');
+                }
+                Some('t') => {
+                    chars.next();
+                    out.push('\t');
+                }
+                Some('\\') => {
+                    chars.next();
+                    out.push('\\');
+                }
+                _ => out.push('\\'),
+            },
+            '$' => out.push_str("$$"),
+            c => out.push(c),
+        }
+    }
+    out
+}

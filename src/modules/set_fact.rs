@@ -1,0 +1,56 @@
+//! `set_fact`: set variables on the host, above play and inventory variables.
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+
+use super::{Arg, Args, FreeForm, ModError, Module, Outcome, TaskCtx};
+
+pub struct SetFact;
+
+#[async_trait]
+impl Module for SetFact {
+    fn name(&self) -> &'static str {
+        "set_fact"
+    }
+    fn doc(&self) -> &'static str {
+        "Set host variables (facts) from values or expressions; they stay for the rest of the run.\n\nexample:\n  - set_fact:\n      release_dir: \"/srv/app/{{ app_version }}\"\n      cacheable: false\n"
+    }
+    fn args(&self) -> &'static [Arg] {
+        const A: &[Arg] = &[Arg::bool("cacheable", "accepted; facts are kept for the run")];
+        A
+    }
+    fn any_args(&self) -> bool {
+        true
+    }
+    fn free_form(&self) -> FreeForm {
+        FreeForm::No
+    }
+    fn controller_only(&self) -> bool {
+        true
+    }
+    async fn run(&self, _ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+        let mut facts = Map::new();
+        for (k, v) in &args.map {
+            if k == "cacheable" || k.starts_with('_') {
+                continue;
+            }
+            if !valid_name(k) {
+                return Ok(Outcome::failed(format!("The variable name '{k}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores.")));
+            }
+            facts.insert(k.clone(), v.clone());
+        }
+        if facts.is_empty() {
+            return Ok(Outcome::failed("No key/value pairs provided, at least one is required for this action to succeed"));
+        }
+        let mut o = Outcome::ok();
+        o.data.insert("ansible_facts".into(), Value::Object(facts.clone()));
+        o.facts = Some(facts);
+        o.cacheable = args.bool("cacheable", false)?;
+        Ok(o)
+    }
+}
+
+pub fn valid_name(k: &str) -> bool {
+    let mut chars = k.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}

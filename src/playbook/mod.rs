@@ -1,0 +1,177 @@
+//! Playbooks: YAML turned into a typed, validated model (plays, tasks, blocks, roles, handlers).
+//!
+//! Loading checks the whole playbook before anything runs: unknown keywords and modules, module
+//! arguments and the types of literal values, each error pointing at file:line:column. Static
+//! imports (`import_tasks`, `import_role`, `roles:`) are expanded here; dynamic includes are
+//! loaded here too when their name is literal (so they are checked), and run by the executor.
+
+pub mod collections;
+pub mod keywords;
+pub mod kv;
+mod load;
+mod roles;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::modules::Module;
+use crate::yaml::{Loc, Node};
+
+pub use load::{load_playbook, load_task_file, LoadCtx};
+pub use roles::find_role;
+
+pub struct Playbook {
+    pub path: PathBuf,
+    pub dir: PathBuf,
+    pub plays: Vec<Arc<Play>>,
+}
+
+/// Keywords that plays, blocks and role entries pass down to their tasks.
+#[derive(Clone, Debug, Default)]
+pub struct Kw {
+    pub become_: Option<Value>,
+    pub become_user: Option<Value>,
+    pub become_method: Option<Value>,
+    pub become_flags: Option<Value>,
+    pub become_exe: Option<Value>,
+    pub remote_user: Option<Value>,
+    pub connection: Option<Value>,
+    pub port: Option<Value>,
+    pub environment: Option<Value>,
+    pub ignore_errors: Option<Value>,
+    pub ignore_unreachable: Option<Value>,
+    pub no_log: Option<Value>,
+    pub check_mode: Option<Value>,
+    pub diff: Option<Value>,
+    pub any_errors_fatal: Option<Value>,
+    pub delegate_to: Option<Value>,
+    pub delegate_facts: Option<Value>,
+    pub run_once: Option<Value>,
+    pub throttle: Option<Value>,
+    pub timeout: Option<Value>,
+    pub tags: Vec<String>,
+    pub when: Vec<Value>,
+    pub vars: Map<String, Value>,
+}
+
+pub struct Play {
+    pub name: String,
+    pub loc: Loc,
+    pub hosts: Value,
+    pub vars: Map<String, Value>,
+    pub vars_files: Vec<(Value, Loc)>,
+    pub gather_facts: Option<Value>,
+    pub kw: Kw,
+    pub serial: Option<Value>,
+    pub max_fail_percentage: Option<f64>,
+    pub strategy: Option<String>,
+    pub order: Option<String>,
+    pub force_handlers: bool,
+    pub pre_tasks: Vec<Arc<Task>>,
+    pub tasks: Vec<Arc<Task>>,
+    pub post_tasks: Vec<Arc<Task>>,
+    pub handlers: Vec<Arc<Task>>,
+    /// Defaults and vars of the play's roles, visible to the whole play (Ansible's default).
+    pub role_defaults: Map<String, Value>,
+    pub role_vars: Map<String, Value>,
+    pub dir: PathBuf,
+    pub needs: Vec<String>,
+    pub max_concurrent_tasks: Option<usize>,
+}
+
+/// A role as loaded for one use: its folder, variables and handlers.
+pub struct Role {
+    pub name: String,
+    pub path: PathBuf,
+    pub defaults: Map<String, Value>,
+    pub vars: Map<String, Value>,
+    pub params: Map<String, Value>,
+}
+
+pub enum Loop {
+    /// `loop:` (and `with_items`/`with_list`, which only flatten differently)
+    Items { value: Value, flatten: bool },
+    /// `with_<lookup>:`
+    Lookup { name: String, terms: Value },
+}
+
+#[derive(Clone, Debug)]
+pub struct LoopControl {
+    pub loop_var: String,
+    pub index_var: Option<String>,
+    pub label: Option<Value>,
+    pub pause: Option<f64>,
+    pub extended: bool,
+}
+
+impl Default for LoopControl {
+    fn default() -> Self {
+        LoopControl { loop_var: "item".into(), index_var: None, label: None, pause: None, extended: false }
+    }
+}
+
+pub enum TaskKind {
+    Module { module: &'static dyn Module, args: Node },
+    Meta { action: Value },
+    Block { block: Vec<Arc<Task>>, rescue: Vec<Arc<Task>>, always: Vec<Arc<Task>> },
+    /// A static import, expanded: its tasks run in place (shown as they are, no task of its own).
+    Import { tasks: Vec<Arc<Task>> },
+    /// `include_tasks`: the file is loaded when the task runs (preloaded when its name is literal).
+    IncludeTasks { file: Value, preloaded: Option<Vec<Arc<Task>>>, base: PathBuf },
+    /// `include_role`: loaded with the play (its handlers join the play's); runs when reached.
+    IncludeRole { name: String, tasks: Vec<Arc<Task>> },
+}
+
+pub struct Task {
+    pub uid: usize,
+    pub name: Option<String>,
+    pub loc: Loc,
+    pub kind: TaskKind,
+    pub kw: Kw,
+    pub loop_: Option<Loop>,
+    pub loop_control: LoopControl,
+    pub register: Option<String>,
+    pub notify: Vec<String>,
+    pub listen: Vec<String>,
+    pub changed_when: Option<Value>,
+    pub failed_when: Option<Value>,
+    pub until: Option<Value>,
+    pub retries: Option<Value>,
+    pub delay: Option<Value>,
+    pub role: Option<Arc<Role>>,
+    pub id: Option<String>,
+    pub after: Vec<String>,
+    /// The file this task came from, for relative includes.
+    pub base: PathBuf,
+}
+
+impl Task {
+    /// The name Ansible shows in the TASK header: `role : name`, or the module's name.
+    pub fn display_name(&self) -> String {
+        let base = match (&self.name, &self.kind) {
+            (Some(n), _) => n.clone(),
+            (None, TaskKind::Module { module, .. }) => module.name().to_string(),
+            (None, TaskKind::Meta { .. }) => "meta".into(),
+            (None, TaskKind::IncludeTasks { .. }) => "include_tasks".into(),
+            (None, TaskKind::IncludeRole { name, .. }) => format!("include_role : {name}"),
+            (None, _) => "block".into(),
+        };
+        match &self.role {
+            Some(r) if !matches!(self.kind, TaskKind::IncludeRole { .. }) => format!("{} : {base}", r.name),
+            _ => base,
+        }
+    }
+
+    pub fn module_name(&self) -> &str {
+        match &self.kind {
+            TaskKind::Module { module, .. } => module.name(),
+            TaskKind::Meta { .. } => "meta",
+            TaskKind::IncludeTasks { .. } => "include_tasks",
+            TaskKind::IncludeRole { .. } => "include_role",
+            TaskKind::Block { .. } => "block",
+            TaskKind::Import { .. } => "import",
+        }
+    }
+}
