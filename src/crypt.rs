@@ -13,9 +13,27 @@ fn b64_from_24bit(b2: u8, b1: u8, b0: u8, n: usize, out: &mut String) {
 
 fn encode_sha512(h: &[u8; 64]) -> String {
     const ORDER: [(usize, usize, usize); 21] = [
-        (0, 21, 42), (22, 43, 1), (44, 2, 23), (3, 24, 45), (25, 46, 4), (47, 5, 26), (6, 27, 48),
-        (28, 49, 7), (50, 8, 29), (9, 30, 51), (31, 52, 10), (53, 11, 32), (12, 33, 54), (34, 55, 13),
-        (56, 14, 35), (15, 36, 57), (37, 58, 16), (59, 17, 38), (18, 39, 60), (40, 61, 19), (62, 20, 41),
+        (0, 21, 42),
+        (22, 43, 1),
+        (44, 2, 23),
+        (3, 24, 45),
+        (25, 46, 4),
+        (47, 5, 26),
+        (6, 27, 48),
+        (28, 49, 7),
+        (50, 8, 29),
+        (9, 30, 51),
+        (31, 52, 10),
+        (53, 11, 32),
+        (12, 33, 54),
+        (34, 55, 13),
+        (56, 14, 35),
+        (15, 36, 57),
+        (37, 58, 16),
+        (59, 17, 38),
+        (18, 39, 60),
+        (40, 61, 19),
+        (62, 20, 41),
     ];
     let mut out = String::new();
     for (a, b, c) in ORDER {
@@ -27,8 +45,16 @@ fn encode_sha512(h: &[u8; 64]) -> String {
 
 fn encode_sha256(h: &[u8; 32]) -> String {
     const ORDER: [(usize, usize, usize); 10] = [
-        (0, 10, 20), (21, 1, 11), (12, 22, 2), (3, 13, 23), (24, 4, 14),
-        (15, 25, 5), (6, 16, 26), (27, 7, 17), (18, 28, 8), (9, 19, 29),
+        (0, 10, 20),
+        (21, 1, 11),
+        (12, 22, 2),
+        (3, 13, 23),
+        (24, 4, 14),
+        (15, 25, 5),
+        (6, 16, 26),
+        (27, 7, 17),
+        (18, 28, 8),
+        (9, 19, 29),
     ];
     let mut out = String::new();
     for (a, b, c) in ORDER {
@@ -45,15 +71,28 @@ pub fn random_salt(len: usize) -> String {
         use std::io::Read;
         let _ = f.read_exact(&mut bytes);
     }
-    bytes.iter().map(|b| ITOA64[(*b & 0x3f) as usize] as char).collect()
+    bytes
+        .iter()
+        .map(|b| ITOA64[(*b & 0x3f) as usize] as char)
+        .collect()
 }
 
-pub fn hash_password(pw: &str, scheme: &str, salt: Option<&str>, rounds: Option<usize>) -> Result<String, String> {
+pub fn hash_password(
+    pw: &str,
+    scheme: &str,
+    salt: Option<&str>,
+    rounds: Option<usize>,
+) -> Result<String, String> {
     let salt = salt.map(str::to_string).unwrap_or_else(|| random_salt(16));
     let salt: String = salt.chars().take(16).collect();
     let r = rounds.unwrap_or(5000) as u32;
-    let params = sha_crypt::Params::new(r).map_err(|e| format!("password_hash: bad rounds: {e}"))?;
-    let rounds_part = if rounds.is_some() && r != 5000 { format!("rounds={r}$") } else { String::new() };
+    let params =
+        sha_crypt::Params::new(r).map_err(|e| format!("password_hash: bad rounds: {e}"))?;
+    let rounds_part = if rounds.is_some() && r != 5000 {
+        format!("rounds={r}$")
+    } else {
+        String::new()
+    };
     match scheme {
         "sha512" | "sha512_crypt" => {
             let h = sha_crypt::sha512_crypt(pw.as_bytes(), salt.as_bytes(), params);
@@ -63,7 +102,9 @@ pub fn hash_password(pw: &str, scheme: &str, salt: Option<&str>, rounds: Option<
             let h = sha_crypt::sha256_crypt(pw.as_bytes(), salt.as_bytes(), params);
             Ok(format!("$5${rounds_part}{salt}${}", encode_sha256(&h)))
         }
-        other => Err(format!("password_hash: scheme `{other}` is not supported (use sha512 or sha256)")),
+        other => Err(format!(
+            "password_hash: scheme `{other}` is not supported (use sha512 or sha256)"
+        )),
     }
 }
 
@@ -96,6 +137,9 @@ mod tests {
             hash_password("secret", "sha512", Some("saltsalt"), None).unwrap(),
             "$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1"
         );
-        assert!(verify("secret", &hash_password("secret", "sha256", None, None).unwrap()));
+        assert!(verify(
+            "secret",
+            &hash_password("secret", "sha256", None, None).unwrap()
+        ));
     }
 }

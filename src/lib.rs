@@ -5,9 +5,11 @@
 //! the executor ([`exec`]) runs tasks through modules ([`modules`]) over connections
 //! ([`connection`]), and only the report layer ([`report`]) prints.
 
+pub mod cli;
 pub mod connection;
 pub mod crypt;
 pub mod diag;
+pub mod exec;
 pub mod inventory;
 pub mod jsonpath;
 pub mod modules;

@@ -26,12 +26,22 @@ pub struct Loc {
 
 impl Loc {
     pub fn new(file: &Path, line: u32, col: u32) -> Loc {
-        Loc { file: Arc::new(file.to_path_buf()), line, col, len: 1 }
+        Loc {
+            file: Arc::new(file.to_path_buf()),
+            line,
+            col,
+            len: 1,
+        }
     }
 
     /// A location for values that do not come from a file (command line, defaults).
     pub fn none() -> Loc {
-        Loc { file: Arc::new(PathBuf::new()), line: 0, col: 0, len: 0 }
+        Loc {
+            file: Arc::new(PathBuf::new()),
+            line: 0,
+            col: 0,
+            len: 0,
+        }
     }
 
     pub fn is_known(&self) -> bool {
@@ -122,7 +132,10 @@ impl Node {
     }
 
     pub fn get(&self, key: &str) -> Option<&Node> {
-        self.as_map()?.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v)
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, v)| v)
     }
 
     /// The plain data, positions dropped.
@@ -131,7 +144,9 @@ impl Node {
             NodeKind::Null => Value::Null,
             NodeKind::Bool(b) => Value::Bool(*b),
             NodeKind::Int(i) => Value::from(*i),
-            NodeKind::Float(f) => serde_json::Number::from_f64(*f).map(Value::Number).unwrap_or(Value::Null),
+            NodeKind::Float(f) => serde_json::Number::from_f64(*f)
+                .map(Value::Number)
+                .unwrap_or(Value::Null),
             NodeKind::Str(s) => Value::String(s.clone()),
             NodeKind::Seq(s) => Value::Array(s.iter().map(Node::to_value).collect()),
             NodeKind::Map(m) => {
@@ -157,7 +172,12 @@ impl Node {
             Value::Array(a) => NodeKind::Seq(a.iter().map(|x| Node::from_value(x, loc)).collect()),
             Value::Object(m) => NodeKind::Map(
                 m.iter()
-                    .map(|(k, x)| (Node::new(NodeKind::Str(k.clone()), loc.clone()), Node::from_value(x, loc)))
+                    .map(|(k, x)| {
+                        (
+                            Node::new(NodeKind::Str(k.clone()), loc.clone()),
+                            Node::from_value(x, loc),
+                        )
+                    })
                     .collect(),
             ),
         };
@@ -190,13 +210,19 @@ impl<'de> Visitor<'de> for RawVisitor {
         Ok(Raw::Int(v))
     }
     fn visit_u64<E>(self, v: u64) -> Result<Raw, E> {
-        Ok(i64::try_from(v).map(Raw::Int).unwrap_or(Raw::Float(v as f64)))
+        Ok(i64::try_from(v)
+            .map(Raw::Int)
+            .unwrap_or(Raw::Float(v as f64)))
     }
     fn visit_i128<E>(self, v: i128) -> Result<Raw, E> {
-        Ok(i64::try_from(v).map(Raw::Int).unwrap_or(Raw::Float(v as f64)))
+        Ok(i64::try_from(v)
+            .map(Raw::Int)
+            .unwrap_or(Raw::Float(v as f64)))
     }
     fn visit_u128<E>(self, v: u128) -> Result<Raw, E> {
-        Ok(i64::try_from(v).map(Raw::Int).unwrap_or(Raw::Float(v as f64)))
+        Ok(i64::try_from(v)
+            .map(Raw::Int)
+            .unwrap_or(Raw::Float(v as f64)))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Raw, E> {
         Ok(Raw::Float(v))
@@ -267,7 +293,10 @@ fn convert(raw: Spanned<Raw>, file: &Arc<PathBuf>) -> Node {
                 let (k, v) = (convert(k, file), convert(v, file));
                 let name = k.key_string();
                 if let Some(pos) = out.iter().position(|(ek, _)| ek.key_string() == name) {
-                    crate::diag::warn(&format!("{}: duplicate key `{}`, the last one is used", k.loc, name));
+                    crate::diag::warn(&format!(
+                        "{}: duplicate key `{}`, the last one is used",
+                        k.loc, name
+                    ));
                     out.remove(pos);
                 }
                 out.push((k, v));
@@ -290,18 +319,32 @@ fn options() -> serde_saphyr::options::Options {
 pub fn parse_str(text: &str, file: &Path) -> Result<Node, Diagnostic> {
     crate::diag::remember_source(file, text);
     let fileref = Arc::new(file.to_path_buf());
-    if text.trim().is_empty() || text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#') || l.trim() == "---") {
+    if text.trim().is_empty()
+        || text
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#') || l.trim() == "---")
+    {
         return Ok(Node::new(NodeKind::Null, Loc::new(file, 1, 1)));
     }
     match serde_saphyr::from_str_with_options::<Spanned<Raw>>(text, options()) {
         Ok(raw) => Ok(convert(raw, &fileref)),
         Err(e) => {
-            let (line, col) = e.location().map(|l| (l.line() as u32, l.column() as u32)).unwrap_or((0, 0));
+            let (line, col) = e
+                .location()
+                .map(|l| (l.line() as u32, l.column() as u32))
+                .unwrap_or((0, 0));
             let msg = e.to_string();
             let msg = msg.lines().next().unwrap_or("").to_string();
             let msg = strip_position_suffix(&msg);
-            Err(Diagnostic::new(format!("YAML syntax error: {msg}"))
-                .at(Loc { file: fileref, line: line.max(1), col: col.max(1), len: 1 }, "here"))
+            Err(Diagnostic::new(format!("YAML syntax error: {msg}")).at(
+                Loc {
+                    file: fileref,
+                    line: line.max(1),
+                    col: col.max(1),
+                    len: 1,
+                },
+                "here",
+            ))
         }
     }
 }
@@ -327,7 +370,11 @@ mod tests {
 
     #[test]
     fn yaml11_habits() {
-        let n = parse_str("a: yes\nb: 0644\nc: '0644'\nd: ~\ne: on\n", Path::new("t.yml")).unwrap();
+        let n = parse_str(
+            "a: yes\nb: 0644\nc: '0644'\nd: ~\ne: on\n",
+            Path::new("t.yml"),
+        )
+        .unwrap();
         let v = n.to_value();
         assert_eq!(v["a"], Value::Bool(true));
         assert_eq!(v["b"], Value::from(420));

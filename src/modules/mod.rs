@@ -135,10 +135,17 @@ impl Outcome {
         Outcome::default()
     }
     pub fn changed(changed: bool) -> Outcome {
-        Outcome { changed, ..Default::default() }
+        Outcome {
+            changed,
+            ..Default::default()
+        }
     }
     pub fn failed(msg: impl Into<String>) -> Outcome {
-        Outcome { failed: true, msg: Some(msg.into()), ..Default::default() }
+        Outcome {
+            failed: true,
+            msg: Some(msg.into()),
+            ..Default::default()
+        }
     }
     pub fn with(mut self, k: &str, v: impl Into<Value>) -> Outcome {
         self.data.insert(k.to_string(), v.into());
@@ -194,8 +201,18 @@ impl TaskCtx {
         self.sh_in(cmd, None).await
     }
 
-    pub async fn sh_in(&self, cmd: impl Into<String>, stdin: Option<Vec<u8>>) -> Result<ExecOutput, ModError> {
-        let req = ExecRequest { cmd: cmd.into(), stdin, env: self.env.clone(), become_: self.become_.clone(), cwd: None };
+    pub async fn sh_in(
+        &self,
+        cmd: impl Into<String>,
+        stdin: Option<Vec<u8>>,
+    ) -> Result<ExecOutput, ModError> {
+        let req = ExecRequest {
+            cmd: cmd.into(),
+            stdin,
+            env: self.env.clone(),
+            become_: self.become_.clone(),
+            cwd: None,
+        };
         Ok(self.conn.exec(req).await?)
     }
 

@@ -10,13 +10,31 @@ use super::{Arg, Args, ModError, Module, Outcome, TaskCtx};
 pub struct Replace;
 
 const ARGS: &[Arg] = &[
-    Arg::str("path", "the file to edit").aliases(&["dest", "destfile", "name"]).required(),
-    Arg::str("regexp", "a (Python-style) regular expression, matched in multiline mode").required(),
-    Arg::str("replace", "the replacement; \\1 and \\g<name> refer to groups (default: empty)"),
-    Arg::str("after", "only replace after the first match of this expression"),
-    Arg::str("before", "only replace before the last match of this expression"),
+    Arg::str("path", "the file to edit")
+        .aliases(&["dest", "destfile", "name"])
+        .required(),
+    Arg::str(
+        "regexp",
+        "a (Python-style) regular expression, matched in multiline mode",
+    )
+    .required(),
+    Arg::str(
+        "replace",
+        "the replacement; \\1 and \\g<name> refer to groups (default: empty)",
+    ),
+    Arg::str(
+        "after",
+        "only replace after the first match of this expression",
+    ),
+    Arg::str(
+        "before",
+        "only replace before the last match of this expression",
+    ),
     Arg::bool("backup", "keep a timestamped copy of the old file"),
-    Arg::str("validate", "a command to check the new file; %s is its path"),
+    Arg::str(
+        "validate",
+        "a command to check the new file; %s is its path",
+    ),
     Arg::str("encoding", "accepted for compatibility"),
     FILE_ATTRS[0],
     FILE_ATTRS[1],
@@ -51,13 +69,21 @@ impl Module for Replace {
         let mut start = 0;
         let mut end = text.len();
         if let Some(a) = args.str("after")? {
-            let r = regex::RegexBuilder::new(&a).multi_line(true).dot_matches_new_line(true).build().map_err(|e| ModError::Fail(e.to_string()))?;
+            let r = regex::RegexBuilder::new(&a)
+                .multi_line(true)
+                .dot_matches_new_line(true)
+                .build()
+                .map_err(|e| ModError::Fail(e.to_string()))?;
             if let Some(m) = r.find(&text) {
                 start = m.end();
             }
         }
         if let Some(b) = args.str("before")? {
-            let r = regex::RegexBuilder::new(&b).multi_line(true).dot_matches_new_line(true).build().map_err(|e| ModError::Fail(e.to_string()))?;
+            let r = regex::RegexBuilder::new(&b)
+                .multi_line(true)
+                .dot_matches_new_line(true)
+                .build()
+                .map_err(|e| ModError::Fail(e.to_string()))?;
             if let Some(m) = r.find_iter(&text).last() {
                 end = m.start();
             }
@@ -78,11 +104,15 @@ impl Module for Replace {
             out.changed = true;
             out.msg = Some(format!("{count} replacements made"));
             if ctx.diff {
-                out.diffs.push(content_diff(&path, Some(&original), result.as_bytes()));
+                out.diffs
+                    .push(content_diff(&path, Some(&original), result.as_bytes()));
             }
             if !ctx.check {
                 if args.bool("backup", false)? {
-                    out.data.insert("backup_file".into(), json!(super::copy::backup(ctx, &path).await?));
+                    out.data.insert(
+                        "backup_file".into(),
+                        json!(super::copy::backup(ctx, &path).await?),
+                    );
                 }
                 if let Some(v) = args.str("validate")? {
                     super::lineinfile::validate(ctx, result.as_bytes(), &v).await?;

@@ -14,14 +14,17 @@ pub fn split_args(s: &str) -> Vec<String> {
     while i < chars.len() {
         let c = chars[i];
         let next = chars.get(i + 1).copied();
-        if quote.is_none() && (c == '{' && (next == Some('{') || next == Some('%') || next == Some('#'))) {
+        if quote.is_none()
+            && (c == '{' && (next == Some('{') || next == Some('%') || next == Some('#')))
+        {
             depth += 1;
             cur.push(c);
             cur.push(next.unwrap_or(' '));
             i += 2;
             continue;
         }
-        if quote.is_none() && depth > 0 && ((c == '}' || c == '%' || c == '#') && next == Some('}')) {
+        if quote.is_none() && depth > 0 && ((c == '}' || c == '%' || c == '#') && next == Some('}'))
+        {
             depth -= 1;
             cur.push(c);
             cur.push('}');

@@ -108,20 +108,44 @@ pub struct LoopControl {
 
 impl Default for LoopControl {
     fn default() -> Self {
-        LoopControl { loop_var: "item".into(), index_var: None, label: None, pause: None, extended: false }
+        LoopControl {
+            loop_var: "item".into(),
+            index_var: None,
+            label: None,
+            pause: None,
+            extended: false,
+        }
     }
 }
 
 pub enum TaskKind {
-    Module { module: &'static dyn Module, args: Node },
-    Meta { action: Value },
-    Block { block: Vec<Arc<Task>>, rescue: Vec<Arc<Task>>, always: Vec<Arc<Task>> },
+    Module {
+        module: &'static dyn Module,
+        args: Node,
+    },
+    Meta {
+        action: Value,
+    },
+    Block {
+        block: Vec<Arc<Task>>,
+        rescue: Vec<Arc<Task>>,
+        always: Vec<Arc<Task>>,
+    },
     /// A static import, expanded: its tasks run in place (shown as they are, no task of its own).
-    Import { tasks: Vec<Arc<Task>> },
+    Import {
+        tasks: Vec<Arc<Task>>,
+    },
     /// `include_tasks`: the file is loaded when the task runs (preloaded when its name is literal).
-    IncludeTasks { file: Value, preloaded: Option<Vec<Arc<Task>>>, base: PathBuf },
+    IncludeTasks {
+        file: Value,
+        preloaded: Option<Vec<Arc<Task>>>,
+        base: PathBuf,
+    },
     /// `include_role`: loaded with the play (its handlers join the play's); runs when reached.
-    IncludeRole { name: String, tasks: Vec<Arc<Task>> },
+    IncludeRole {
+        name: String,
+        tasks: Vec<Arc<Task>>,
+    },
 }
 
 pub struct Task {
@@ -159,7 +183,9 @@ impl Task {
             (None, _) => "block".into(),
         };
         match &self.role {
-            Some(r) if !matches!(self.kind, TaskKind::IncludeRole { .. }) => format!("{} : {base}", r.name),
+            Some(r) if !matches!(self.kind, TaskKind::IncludeRole { .. }) => {
+                format!("{} : {base}", r.name)
+            }
             _ => base,
         }
     }

@@ -16,10 +16,10 @@ use std::sync::{Arc, OnceLock};
 use minijinja::{Environment, UndefinedBehavior, Value as JValue};
 use serde_json::Value;
 
-pub use pyfmt::py_str;
 pub use filters::ansible_bool as filters_bool;
 pub use filters::{format_time, hex_digest, py_json, shell_quote};
 pub use lookup::search_dirs;
+pub use pyfmt::py_str;
 pub use scope::{HostVarsSource, Scope};
 
 /// The placeholder that `omit` renders to; module arguments equal to it are dropped.
@@ -97,11 +97,19 @@ pub fn render_value(v: &Value, scope: &Arc<Scope>) -> Result<Value, TemplateErro
 pub(crate) fn render_value_raw(v: &Value, scope: &Arc<Scope>) -> Result<Value, minijinja::Error> {
     Ok(match v {
         Value::String(s) => render_str_raw(s, scope)?,
-        Value::Array(a) => Value::Array(a.iter().map(|x| render_value_raw(x, scope)).collect::<Result<_, _>>()?),
+        Value::Array(a) => Value::Array(
+            a.iter()
+                .map(|x| render_value_raw(x, scope))
+                .collect::<Result<_, _>>()?,
+        ),
         Value::Object(m) => {
             let mut out = serde_json::Map::new();
             for (k, x) in m {
-                let k = if is_template(k) { to_text(&render_str_raw(k, scope)?) } else { k.clone() };
+                let k = if is_template(k) {
+                    to_text(&render_str_raw(k, scope)?)
+                } else {
+                    k.clone()
+                };
                 out.insert(k, render_value_raw(x, scope)?);
             }
             Value::Object(out)
@@ -119,7 +127,10 @@ fn render_str_raw(s: &str, scope: &Arc<Scope>) -> Result<Value, minijinja::Error
         let e = env().compile_expression(expr)?;
         let v = e.eval(ctx)?;
         if v.is_undefined() {
-            return Err(minijinja::Error::new(minijinja::ErrorKind::UndefinedError, "undefined value"));
+            return Err(minijinja::Error::new(
+                minijinja::ErrorKind::UndefinedError,
+                "undefined value",
+            ));
         }
         return to_json(&v);
     }
@@ -130,9 +141,13 @@ fn render_str_raw(s: &str, scope: &Arc<Scope>) -> Result<Value, minijinja::Error
 /// minijinja's value as plain data.
 pub fn to_json(v: &JValue) -> Result<Value, minijinja::Error> {
     if v.is_undefined() {
-        return Err(minijinja::Error::new(minijinja::ErrorKind::UndefinedError, "undefined value"));
+        return Err(minijinja::Error::new(
+            minijinja::ErrorKind::UndefinedError,
+            "undefined value",
+        ));
     }
-    serde_json::to_value(v).map_err(|e| minijinja::Error::new(minijinja::ErrorKind::BadSerialization, e.to_string()))
+    serde_json::to_value(v)
+        .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::BadSerialization, e.to_string()))
 }
 
 pub fn to_jinja(v: &Value) -> JValue {
@@ -149,8 +164,12 @@ pub fn to_text(v: &Value) -> String {
 
 /// Render a template file's text (the `template` module, `lookup('template')`).
 pub fn render_file(text: &str, name: &str, scope: &Arc<Scope>) -> Result<String, TemplateError> {
-    let t = env().template_from_named_str(name, text).map_err(|e| explain(e, &Value::Null, scope))?;
-    let out = t.render(JValue::from_dyn_object(scope.clone())).map_err(|e| explain(e, &Value::Null, scope));
+    let t = env()
+        .template_from_named_str(name, text)
+        .map_err(|e| explain(e, &Value::Null, scope))?;
+    let out = t
+        .render(JValue::from_dyn_object(scope.clone()))
+        .map_err(|e| explain(e, &Value::Null, scope));
     if let Some(e) = scope.take_error() {
         return Err(explain(e, &Value::Null, scope));
     }
@@ -177,7 +196,10 @@ pub fn eval_condition(cond: &Value, scope: &Arc<Scope>) -> Result<bool, Template
                 let e = env().compile_expression(src)?;
                 let v = e.eval(JValue::from_dyn_object(scope.clone()))?;
                 if v.is_undefined() {
-                    return Err(minijinja::Error::new(minijinja::ErrorKind::UndefinedError, "undefined value"));
+                    return Err(minijinja::Error::new(
+                        minijinja::ErrorKind::UndefinedError,
+                        "undefined value",
+                    ));
                 }
                 Ok(truthy(&v))
             };
@@ -187,14 +209,19 @@ pub fn eval_condition(cond: &Value, scope: &Arc<Scope>) -> Result<bool, Template
             }
             out
         }
-        Value::Object(_) => Err(TemplateError { message: "a condition must be an expression, not a mapping".into() }),
+        Value::Object(_) => Err(TemplateError {
+            message: "a condition must be an expression, not a mapping".into(),
+        }),
     }
 }
 
 /// Ansible's truth: strings such as "yes", "true", "1" from the command line count as booleans.
 pub fn truthy(v: &JValue) -> bool {
     if let Some(s) = v.as_str() {
-        return !matches!(s.trim().to_ascii_lowercase().as_str(), "" | "false" | "no" | "off" | "0" | "n" | "f");
+        return !matches!(
+            s.trim().to_ascii_lowercase().as_str(),
+            "" | "false" | "no" | "off" | "0" | "n" | "f"
+        );
     }
     v.is_true()
 }
@@ -212,10 +239,16 @@ fn explain(e: minijinja::Error, source: &Value, scope: &Arc<Scope>) -> TemplateE
         },
         SyntaxError => {
             let line = e.line().map(|l| format!(" (line {l})")).unwrap_or_default();
-            format!("template syntax error{line}: {}", e.detail().unwrap_or("invalid syntax"))
+            format!(
+                "template syntax error{line}: {}",
+                e.detail().unwrap_or("invalid syntax")
+            )
         }
         _ => {
-            let mut msg = e.detail().map(str::to_string).unwrap_or_else(|| e.kind().to_string());
+            let mut msg = e
+                .detail()
+                .map(str::to_string)
+                .unwrap_or_else(|| e.kind().to_string());
             if let Some(src) = std::error::Error::source(&e) {
                 msg = format!("{msg}: {src}");
             }
@@ -231,15 +264,24 @@ fn find_undefined(source: &Value, scope: &Arc<Scope>) -> Option<String> {
     collect_strings(source, &mut texts);
     for text in texts {
         let names = match single_expression(&text) {
-            Some(expr) => env().compile_expression(expr).ok()?.undeclared_variables(true),
-            None => env().template_from_str(&text).ok()?.undeclared_variables(true),
+            Some(expr) => env()
+                .compile_expression(expr)
+                .ok()?
+                .undeclared_variables(true),
+            None => env()
+                .template_from_str(&text)
+                .ok()?
+                .undeclared_variables(true),
         };
         let mut names: Vec<String> = names.into_iter().collect();
         names.sort();
         for path in names {
             let mut parts = path.split('.');
             let first = parts.next()?;
-            if matches!(first, "lookup" | "query" | "q" | "range" | "dict" | "omit" | "namespace" | "now") {
+            if matches!(
+                first,
+                "lookup" | "query" | "q" | "range" | "dict" | "omit" | "namespace" | "now"
+            ) {
                 continue;
             }
             if !scope.contains(first) {
@@ -287,9 +329,18 @@ mod unit {
     fn native_and_string_rendering() {
         let s = scope(json!({"l": [1, 2], "n": "x", "t": true, "lazy": "{{ n }}-y"}));
         assert_eq!(render_value(&json!("{{ l }}"), &s).unwrap(), json!([1, 2]));
-        assert_eq!(render_value(&json!("a {{ l }}"), &s).unwrap(), json!("a [1, 2]"));
-        assert_eq!(render_value(&json!("{{ t }}!"), &s).unwrap(), json!("True!"));
-        assert_eq!(render_value(&json!("{{ lazy }}"), &s).unwrap(), json!("x-y"));
+        assert_eq!(
+            render_value(&json!("a {{ l }}"), &s).unwrap(),
+            json!("a [1, 2]")
+        );
+        assert_eq!(
+            render_value(&json!("{{ t }}!"), &s).unwrap(),
+            json!("True!")
+        );
+        assert_eq!(
+            render_value(&json!("{{ lazy }}"), &s).unwrap(),
+            json!("x-y")
+        );
     }
 
     #[test]
@@ -299,7 +350,10 @@ mod unit {
         assert_eq!(e.message, "'nope' is undefined");
         let e = render_value(&json!("{{ r.stdoutx }}"), &s).unwrap_err();
         assert_eq!(e.message, "'r.stdoutx' is undefined");
-        assert_eq!(render_value(&json!("{{ nope | default('d') }}"), &s).unwrap(), json!("d"));
+        assert_eq!(
+            render_value(&json!("{{ nope | default('d') }}"), &s).unwrap(),
+            json!("d")
+        );
         assert!(!eval_condition(&json!("nope is defined"), &s).unwrap());
     }
 

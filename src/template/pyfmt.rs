@@ -47,13 +47,20 @@ pub fn py_repr(v: &Value) -> String {
         Value::Array(a) => format!("[{}]", a.iter().map(py_repr).collect::<Vec<_>>().join(", ")),
         Value::Object(m) => format!(
             "{{{}}}",
-            m.iter().map(|(k, v)| format!("{}: {}", quote(k), py_repr(v))).collect::<Vec<_>>().join(", ")
+            m.iter()
+                .map(|(k, v)| format!("{}: {}", quote(k), py_repr(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
 
 fn quote(s: &str) -> String {
-    let q = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let q = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
     let mut out = String::with_capacity(s.len() + 2);
     out.push(q);
     for c in s.chars() {
@@ -80,7 +87,10 @@ mod tests {
 
     #[test]
     fn like_python() {
-        assert_eq!(py_repr(&json!(["a", 1, true, null, {"k": 1.0}])), "['a', 1, True, None, {'k': 1.0}]");
+        assert_eq!(
+            py_repr(&json!(["a", 1, true, null, {"k": 1.0}])),
+            "['a', 1, True, None, {'k': 1.0}]"
+        );
         assert_eq!(py_repr(&json!("it's")), "\"it's\"");
     }
 }

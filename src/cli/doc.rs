@@ -1,0 +1,64 @@
+//! `steward doc MODULE`: a module's description, arguments and example.
+
+use super::DocArgs;
+use crate::modules::{self, Kind};
+
+pub fn run(a: DocArgs) -> i32 {
+    let Some(name) = a.module.filter(|_| !a.list) else {
+        for m in modules::MODULES {
+            let first = m.doc().lines().next().unwrap_or("");
+            println!("{:<16} {first}", m.name());
+        }
+        return 0;
+    };
+    let Some(m) = modules::find(&name) else {
+        let hint = crate::diag::suggest(&name, modules::names())
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
+        eprintln!("error: no module `{name}`{hint}");
+        return 1;
+    };
+    print!("{}", render(m));
+    0
+}
+
+pub fn render(m: &dyn modules::Module) -> String {
+    let doc = m.doc();
+    let (desc, example) = match doc.split_once("\nexample:\n") {
+        Some((d, e)) => (d.trim_end(), Some(e)),
+        None => (doc.trim_end(), None),
+    };
+    let mut out = format!("{}\n\n{desc}\n\narguments:\n", m.name());
+    if m.args().is_empty() {
+        out += "  (none)\n";
+    }
+    for a in m.args() {
+        let kind = match a.kind {
+            Kind::Str => "string",
+            Kind::Bool => "boolean",
+            Kind::Int => "integer",
+            Kind::List => "list",
+            Kind::Dict => "mapping",
+            Kind::Mode => "mode",
+            Kind::Raw => "any",
+        };
+        let mut extra = String::new();
+        if a.required {
+            extra += " (required)";
+        }
+        if !a.aliases.is_empty() {
+            extra += &format!(" (aliases: {})", a.aliases.join(", "));
+        }
+        out += &format!("  {:<22} {kind:<8} {}{extra}\n", a.name, a.help);
+        if !a.choices.is_empty() {
+            out += &format!("  {:<22} {:<8} choices: {}\n", "", "", a.choices.join(", "));
+        }
+    }
+    if m.any_args() {
+        out += "  (any other name)       any      a variable to set\n";
+    }
+    if let Some(e) = example {
+        out += &format!("\nexample:\n{e}");
+    }
+    out
+}

@@ -1,0 +1,149 @@
+//! The command line: `steward run`, `steward inventory`, `steward doc`, `steward completions`.
+//! Flags are named and behave as ansible-playbook's and ansible-inventory's.
+
+mod doc;
+mod inventory_cmd;
+mod run;
+mod vars;
+
+use clap::{Args as ClapArgs, CommandFactory, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "steward", version, about = "Run Ansible playbooks: a real dependency graph, no agent, no Python on the hosts", long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run playbooks (as ansible-playbook)
+    Run(RunArgs),
+    /// Show the inventory (as ansible-inventory)
+    Inventory(InventoryArgs),
+    /// Show a module's arguments and an example
+    Doc(DocArgs),
+    /// Print shell completions
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(ClapArgs, Debug, Clone, Default)]
+pub struct InventoryOpts {
+    /// Inventory file, folder, or comma list (`web1,web2,`); repeatable. Default: localhost
+    #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
+    pub inventory: Vec<String>,
+    /// Only hosts matching this pattern (or @file with one host per line)
+    #[arg(short = 'l', long = "limit", value_name = "SUBSET")]
+    pub limit: Option<String>,
+    /// Extra variables: key=value, JSON or YAML, or @file; repeatable
+    #[arg(short = 'e', long = "extra-vars", value_name = "EXTRA_VARS")]
+    pub extra_vars: Vec<String>,
+}
+
+#[derive(ClapArgs, Debug)]
+pub struct RunArgs {
+    /// Playbooks to run, in order
+    #[arg(required = true, value_name = "PLAYBOOK")]
+    pub playbooks: Vec<std::path::PathBuf>,
+    #[command(flatten)]
+    pub inv: InventoryOpts,
+    /// Only run tasks with these tags (comma separated; repeatable)
+    #[arg(short = 't', long = "tags", value_name = "TAGS")]
+    pub tags: Vec<String>,
+    /// Skip tasks with these tags
+    #[arg(long = "skip-tags", value_name = "TAGS")]
+    pub skip_tags: Vec<String>,
+    /// Don't change anything; report what would change
+    #[arg(short = 'C', long = "check")]
+    pub check: bool,
+    /// Show the differences in files and attributes
+    #[arg(short = 'D', long = "diff")]
+    pub diff: bool,
+    /// Hosts to work on at once
+    #[arg(short = 'f', long = "forks", default_value_t = 256)]
+    pub forks: usize,
+    /// Connect as this user
+    #[arg(short = 'u', long = "user", value_name = "REMOTE_USER")]
+    pub user: Option<String>,
+    /// Connection type (local, ssh)
+    #[arg(short = 'c', long = "connection")]
+    pub connection: Option<String>,
+    /// Run operations with become (sudo)
+    #[arg(short = 'b', long = "become")]
+    pub become_: bool,
+    /// Become this user (default root)
+    #[arg(long = "become-user")]
+    pub become_user: Option<String>,
+    /// Privilege escalation method (sudo, su, doas)
+    #[arg(long = "become-method")]
+    pub become_method: Option<String>,
+    /// Ask for the privilege escalation password
+    #[arg(short = 'K', long = "ask-become-pass")]
+    pub ask_become_pass: bool,
+    /// Start the playbook at the task with this name
+    #[arg(long = "start-at-task")]
+    pub start_at_task: Option<String>,
+    /// List the hosts each play would run on, and stop
+    #[arg(long = "list-hosts")]
+    pub list_hosts: bool,
+    /// List the tasks each play would run, and stop
+    #[arg(long = "list-tasks")]
+    pub list_tasks: bool,
+    /// List the tags of each play, and stop
+    #[arg(long = "list-tags")]
+    pub list_tags: bool,
+    /// Check the playbooks (syntax, keywords, modules, arguments) and stop
+    #[arg(long = "syntax-check")]
+    pub syntax_check: bool,
+    /// More output: -v results, -vv commands, -vvv connections
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(ClapArgs, Debug)]
+pub struct InventoryArgs {
+    #[command(flatten)]
+    pub inv: InventoryOpts,
+    /// All hosts and groups as JSON, with host variables
+    #[arg(long)]
+    pub list: bool,
+    /// The groups as a tree (optionally from GROUP)
+    #[arg(long, num_args = 0..=1, default_missing_value = "all", value_name = "GROUP")]
+    pub graph: Option<String>,
+    /// One host's variables as JSON
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// With --graph, show variables too
+    #[arg(long)]
+    pub vars: bool,
+    /// YAML instead of JSON
+    #[arg(short = 'y', long)]
+    pub yaml: bool,
+}
+
+#[derive(ClapArgs, Debug)]
+pub struct DocArgs {
+    /// A module name; without one, list the modules
+    pub module: Option<String>,
+    /// List the modules
+    #[arg(short = 'l', long)]
+    pub list: bool,
+}
+
+/// Parse the command line, run, and return the process's exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(a) => run::run(a),
+        Command::Inventory(a) => inventory_cmd::run(a),
+        Command::Doc(a) => doc::run(a),
+        Command::Completions { shell } => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "steward", &mut std::io::stdout());
+            0
+        }
+    }
+}

@@ -1,0 +1,352 @@
+//! `steward run PLAYBOOK...`: load and check everything, then run.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::RunArgs;
+use crate::diag::Diagnostic;
+use crate::exec::{exit, Run, RunOptions};
+use crate::inventory::Inventory;
+use crate::playbook::{Playbook, Task, TaskKind};
+use crate::report::Reporter;
+
+/// The inventory from `-i`, or this machine alone when none is given.
+pub fn load_inventory(sources: &[String]) -> Result<Inventory, Diagnostic> {
+    if sources.is_empty() {
+        if let Ok(env) = std::env::var("ANSIBLE_INVENTORY") {
+            let list: Vec<String> = env
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
+            if !list.is_empty() && list.iter().all(|s| std::path::Path::new(s).exists()) {
+                return Inventory::load(&list);
+            }
+        }
+        return Ok(Inventory::implicit_localhost());
+    }
+    Inventory::load(sources)
+}
+
+fn roles_path() -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::env::var("ANSIBLE_ROLES_PATH")
+        .map(|p| {
+            p.split(':')
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Ok(home) = std::env::var("HOME") {
+        out.push(PathBuf::from(home).join(".ansible/roles"));
+    }
+    out.push("/usr/share/ansible/roles".into());
+    out.push("/etc/ansible/roles".into());
+    out
+}
+
+fn split_list(v: &[String]) -> Vec<String> {
+    v.iter()
+        .flat_map(|s| s.split(','))
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// Read a password from the terminal without echoing it.
+fn prompt_password(prompt: &str) -> Option<String> {
+    use std::io::{BufRead, Write};
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .ok()?;
+    let fd = std::os::unix::io::AsRawFd::as_raw_fd(&tty);
+    let mut term: libc::termios = unsafe { std::mem::zeroed() };
+    // SAFETY: fd is an open terminal; term is a valid termios buffer.
+    let have = unsafe { libc::tcgetattr(fd, &mut term) } == 0;
+    let old = term;
+    if have {
+        term.c_lflag &= !libc::ECHO;
+        // SAFETY: as above.
+        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &term) };
+    }
+    let mut w = &tty;
+    let _ = write!(w, "{prompt}");
+    let _ = w.flush();
+    let mut line = String::new();
+    let _ = std::io::BufReader::new(&tty).read_line(&mut line);
+    if have {
+        // SAFETY: restores the settings read above.
+        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &old) };
+    }
+    let _ = writeln!(w);
+    Some(line.trim_end_matches(['\n', '\r']).to_string())
+}
+
+pub fn run(a: RunArgs) -> i32 {
+    let mut inv = match load_inventory(&a.inv.inventory) {
+        Ok(i) => i,
+        Err(d) => {
+            eprint!("{}", d.render());
+            return exit::ERROR;
+        }
+    };
+    let extra_vars = match super::vars::parse_extra_vars(&a.inv.extra_vars) {
+        Ok(v) => v,
+        Err(d) => {
+            eprint!("{}", d.render());
+            return exit::ERROR;
+        }
+    };
+    // The whole of every playbook is checked before anything runs.
+    let mut books: Vec<Playbook> = Vec::new();
+    for p in &a.playbooks {
+        if !p.exists() {
+            eprintln!("error: the playbook {} could not be found", p.display());
+            return exit::ERROR;
+        }
+        match crate::playbook::load_playbook(p, &roles_path()) {
+            Ok(b) => books.push(b),
+            Err(d) => {
+                eprint!("{}", d.render());
+                return exit::PARSE;
+            }
+        }
+    }
+    for b in &books {
+        if let Err(d) = check_notify(b) {
+            eprint!("{}", d.render());
+            return exit::PARSE;
+        }
+    }
+    if a.syntax_check {
+        for p in &a.playbooks {
+            println!("\nplaybook: {}", p.display());
+        }
+        return exit::OK;
+    }
+    for b in &books {
+        inv.add_playbook_dir(&b.dir);
+    }
+    if a.list_hosts || a.list_tasks || a.list_tags {
+        return list(&a, &books, &inv);
+    }
+    let become_password = if a.ask_become_pass {
+        match prompt_password("BECOME password: ") {
+            Some(p) => Some(p),
+            None => {
+                eprintln!("error: -K needs a terminal to ask for the password");
+                return exit::ERROR;
+            }
+        }
+    } else {
+        None
+    };
+    let opts = RunOptions {
+        check: a.check,
+        diff: a.diff,
+        forks: a.forks,
+        verbosity: a.verbose,
+        tags: split_list(&a.tags),
+        skip_tags: split_list(&a.skip_tags),
+        limit: a.inv.limit.clone(),
+        extra_vars,
+        become_: a.become_,
+        become_user: a.become_user.clone(),
+        become_method: a.become_method.clone(),
+        become_password,
+        remote_user: a.user.clone(),
+        start_at_task: a.start_at_task.clone(),
+        connection: a.connection.clone(),
+    };
+    let reporter = Reporter::new(a.verbose, a.diff);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return exit::ERROR;
+        }
+    };
+    let dir = books.first().map(|b| b.dir.clone()).unwrap_or_default();
+    let run = match Run::new(inv, opts, reporter, dir) {
+        Ok(r) => r,
+        Err(d) => {
+            eprint!("{}", d.render());
+            return exit::ERROR;
+        }
+    };
+    rt.block_on(async move {
+        let mut code = exit::OK;
+        let mut books = books.into_iter();
+        if let Some(b) = books.next() {
+            let mut all = b.plays.clone();
+            for b in books {
+                all.extend(b.plays.clone());
+            }
+            let merged = Playbook {
+                path: b.path,
+                dir: b.dir,
+                plays: all,
+            };
+            tokio::select! {
+                c = run.run_playbook(&merged) => code = c,
+                _ = tokio::signal::ctrl_c() => {
+                    eprintln!("\n[ERROR]: User interrupted execution");
+                    code = exit::INTERRUPTED;
+                }
+            }
+        }
+        code
+    })
+}
+
+/// Every literal `notify` names a handler of its play.
+fn check_notify(b: &Playbook) -> Result<(), Diagnostic> {
+    fn walk(tasks: &[Arc<Task>], handlers: &[Arc<Task>]) -> Result<(), Diagnostic> {
+        for t in tasks {
+            for n in &t.notify {
+                if crate::template::is_template(n) {
+                    continue;
+                }
+                if !handlers.iter().any(|h| crate::exec::handler_matches(h, n)) {
+                    let names: Vec<String> = handlers
+                        .iter()
+                        .filter_map(|h| h.name.clone())
+                        .chain(handlers.iter().flat_map(|h| h.listen.clone()))
+                        .collect();
+                    let mut d = Diagnostic::new(format!(
+                        "the handler `{n}` notified by task `{}` was not found",
+                        t.display_name()
+                    ))
+                    .at(t.loc.clone(), "this task notifies it");
+                    if let Some(s) = crate::diag::suggest(n, names.iter().map(String::as_str)) {
+                        d = d.help(format!("did you mean `{s}`?"));
+                    }
+                    return Err(d);
+                }
+            }
+            match &t.kind {
+                TaskKind::Block {
+                    block,
+                    rescue,
+                    always,
+                } => {
+                    walk(block, handlers)?;
+                    walk(rescue, handlers)?;
+                    walk(always, handlers)?;
+                }
+                TaskKind::Import { tasks } | TaskKind::IncludeRole { tasks, .. } => {
+                    walk(tasks, handlers)?
+                }
+                TaskKind::IncludeTasks {
+                    preloaded: Some(tasks),
+                    ..
+                } => walk(tasks, handlers)?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+    for p in &b.plays {
+        walk(&p.pre_tasks, &p.handlers)?;
+        walk(&p.tasks, &p.handlers)?;
+        walk(&p.post_tasks, &p.handlers)?;
+        walk(&p.handlers, &p.handlers)?;
+    }
+    Ok(())
+}
+
+fn list(a: &RunArgs, books: &[Playbook], inv: &Inventory) -> i32 {
+    let tags = split_list(&a.tags);
+    let skip = split_list(&a.skip_tags);
+    for (b, path) in books.iter().zip(&a.playbooks) {
+        println!("\nplaybook: {}", path.display());
+        for (i, p) in b.plays.iter().enumerate() {
+            let pattern = match &p.hosts {
+                serde_json::Value::Array(x) => x
+                    .iter()
+                    .map(crate::template::to_text)
+                    .collect::<Vec<_>>()
+                    .join(","),
+                v => crate::template::to_text(v),
+            };
+            println!(
+                "\n  play #{} ({pattern}): {}\tTAGS: [{}]",
+                i + 1,
+                p.name,
+                p.kw.tags.join(",")
+            );
+            if a.list_hosts {
+                let mut hosts = inv.select(&pattern).unwrap_or_default();
+                if let Some(l) = &a.inv.limit {
+                    let allowed = inv.select(l).unwrap_or_default();
+                    hosts.retain(|h| allowed.contains(h));
+                }
+                println!("    pattern: ['{pattern}']");
+                println!("    hosts ({}):", hosts.len());
+                for h in hosts {
+                    println!("      {h}");
+                }
+            }
+            let mut all_tags: Vec<String> = Vec::new();
+            let mut lines: Vec<String> = Vec::new();
+            fn collect(
+                ts: &[Arc<Task>],
+                inherited: &[String],
+                tags: &[String],
+                skip: &[String],
+                lines: &mut Vec<String>,
+                all: &mut Vec<String>,
+            ) {
+                for t in ts {
+                    let mut mine = inherited.to_vec();
+                    mine.extend(t.kw.tags.iter().cloned());
+                    match &t.kind {
+                        TaskKind::Block {
+                            block,
+                            rescue,
+                            always,
+                        } => {
+                            collect(block, &mine, tags, skip, lines, all);
+                            collect(rescue, &mine, tags, skip, lines, all);
+                            collect(always, &mine, tags, skip, lines, all);
+                        }
+                        TaskKind::Import { tasks } => collect(tasks, &mine, tags, skip, lines, all),
+                        _ => {
+                            if crate::exec::tags_selected(&mine, tags, skip) {
+                                lines.push(format!(
+                                    "      {}\tTAGS: [{}]",
+                                    t.display_name(),
+                                    mine.join(", ")
+                                ));
+                                for x in &mine {
+                                    if !all.contains(x) {
+                                        all.push(x.clone());
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            for sec in [&p.pre_tasks, &p.tasks, &p.post_tasks] {
+                collect(sec, &p.kw.tags, &tags, &skip, &mut lines, &mut all_tags);
+            }
+            if a.list_tasks {
+                println!("    tasks:");
+                for l in &lines {
+                    println!("{l}");
+                }
+            }
+            if a.list_tags {
+                all_tags.sort();
+                println!("      TASK TAGS: [{}]", all_tags.join(", "));
+            }
+        }
+    }
+    exit::OK
+}

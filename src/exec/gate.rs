@@ -1,0 +1,175 @@
+//! The gate: when a host may run its next task.
+//!
+//! Every host walks the task tree on its own and asks the gate before each task, giving the
+//! task's position in the tree. Under `linear` the gate waits until every host still in the
+//! play is waiting, then releases the hosts at the lowest position together (a rescue runs
+//! before the next task, handlers before the rest): Ansible's order, without a central task
+//! list. Under `free` it releases every host at once. The gate also prints each task's
+//! heading once, when the task is released.
+
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{oneshot, OnceCell};
+
+use super::result::HostResult;
+use crate::report::Reporter;
+
+/// A run_once task's result, shared with the other hosts of its group.
+pub type Shared = Arc<OnceCell<Option<HostResult>>>;
+
+pub enum Release {
+    Run(Shared),
+    Abort,
+}
+
+struct Waiter {
+    order: usize,
+    pos: Vec<u32>,
+    uid: usize,
+    title: String,
+    handler: bool,
+    tx: oneshot::Sender<Release>,
+}
+
+struct Inner {
+    active: usize,
+    running: usize,
+    waiting: Vec<Waiter>,
+    aborted: bool,
+    last_uid: usize,
+}
+
+pub struct Gate {
+    inner: Mutex<Inner>,
+    linear: bool,
+    reporter: Arc<Reporter>,
+    /// Called after each step completes under linear; returns true to stop the play.
+    check: Box<dyn Fn() -> bool + Send + Sync>,
+}
+
+impl Gate {
+    pub fn new(
+        hosts: usize,
+        linear: bool,
+        reporter: Arc<Reporter>,
+        check: Box<dyn Fn() -> bool + Send + Sync>,
+    ) -> Gate {
+        Gate {
+            inner: Mutex::new(Inner {
+                active: hosts,
+                running: 0,
+                waiting: vec![],
+                aborted: false,
+                last_uid: 0,
+            }),
+            linear,
+            reporter,
+            check,
+        }
+    }
+
+    pub async fn wait(
+        &self,
+        order: usize,
+        pos: Vec<u32>,
+        uid: usize,
+        title: &str,
+        handler: bool,
+    ) -> Release {
+        let (tx, rx) = oneshot::channel();
+        {
+            let Ok(mut g) = self.inner.lock() else {
+                return Release::Abort;
+            };
+            if g.aborted {
+                return Release::Abort;
+            }
+            g.waiting.push(Waiter {
+                order,
+                pos,
+                uid,
+                title: title.to_string(),
+                handler,
+                tx,
+            });
+            self.release(&mut g);
+        }
+        rx.await.unwrap_or(Release::Abort)
+    }
+
+    pub fn done(&self) {
+        if let Ok(mut g) = self.inner.lock() {
+            g.running = g.running.saturating_sub(1);
+            if g.running == 0 && self.linear && !g.aborted && (self.check)() {
+                g.aborted = true;
+            }
+            self.release(&mut g);
+        }
+    }
+
+    pub fn leave(&self) {
+        if let Ok(mut g) = self.inner.lock() {
+            g.active = g.active.saturating_sub(1);
+            self.release(&mut g);
+        }
+    }
+
+    /// Stop the play for every host (end_play, any_errors_fatal).
+    pub fn abort(&self) {
+        if let Ok(mut g) = self.inner.lock() {
+            g.aborted = true;
+            self.release(&mut g);
+        }
+    }
+
+    pub fn is_aborted(&self) -> bool {
+        self.inner.lock().map(|g| g.aborted).unwrap_or(true)
+    }
+
+    fn release(&self, g: &mut Inner) {
+        if g.aborted {
+            for w in g.waiting.drain(..) {
+                let _ = w.tx.send(Release::Abort);
+            }
+            return;
+        }
+        if g.waiting.is_empty() {
+            return;
+        }
+        if !self.linear {
+            let waiting = std::mem::take(&mut g.waiting);
+            for w in waiting {
+                if w.uid != g.last_uid {
+                    self.reporter.task_start(&w.title, w.handler);
+                    g.last_uid = w.uid;
+                }
+                g.running += 1;
+                let _ = w.tx.send(Release::Run(Arc::new(OnceCell::new())));
+            }
+            return;
+        }
+        if g.running > 0 || g.waiting.len() < g.active {
+            return;
+        }
+        let min = g
+            .waiting
+            .iter()
+            .min_by(|a, b| a.pos.cmp(&b.pos).then(a.order.cmp(&b.order)))
+            .map(|w| (w.pos.clone(), w.uid));
+        let Some((pos, uid)) = min else { return };
+        let (mut group, rest): (Vec<Waiter>, Vec<Waiter>) = std::mem::take(&mut g.waiting)
+            .into_iter()
+            .partition(|w| w.pos == pos && w.uid == uid);
+        g.waiting = rest;
+        group.sort_by_key(|w| w.order);
+        if let Some(first) = group.first() {
+            self.reporter.task_start(&first.title, first.handler);
+            g.last_uid = first.uid;
+        }
+        let shared: Shared = Arc::new(OnceCell::new());
+        g.running += group.len();
+        for w in group {
+            let _ = w.tx.send(Release::Run(shared.clone()));
+        }
+    }
+}

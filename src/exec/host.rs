@@ -1,0 +1,85 @@
+//! What the run knows about one host: its variables, facts, registered results, connection,
+//! and whether it has failed or become unreachable.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use serde_json::{Map, Value};
+
+use crate::connection::Connection;
+
+pub struct HostState {
+    pub name: String,
+    /// Inventory variables, layered once at the start.
+    pub inventory: Arc<Map<String, Value>>,
+    /// Gathered facts (`ansible_*` and `ansible_facts`).
+    pub facts: RwLock<Arc<Map<String, Value>>>,
+    /// `set_fact` and `register` results.
+    pub set_facts: RwLock<Arc<Map<String, Value>>>,
+    pub include_vars: RwLock<Arc<Map<String, Value>>>,
+    pub conn: Mutex<Option<Arc<dyn Connection>>>,
+    pub failed: AtomicBool,
+    pub unreachable: AtomicBool,
+}
+
+impl HostState {
+    pub fn new(name: &str, inventory: Map<String, Value>) -> HostState {
+        HostState {
+            name: name.to_string(),
+            inventory: Arc::new(inventory),
+            facts: RwLock::new(Arc::new(Map::new())),
+            set_facts: RwLock::new(Arc::new(Map::new())),
+            include_vars: RwLock::new(Arc::new(Map::new())),
+            conn: Mutex::new(None),
+            failed: AtomicBool::new(false),
+            unreachable: AtomicBool::new(false),
+        }
+    }
+
+    pub fn snapshot(lock: &RwLock<Arc<Map<String, Value>>>) -> Arc<Map<String, Value>> {
+        lock.read().map(|g| g.clone()).unwrap_or_default()
+    }
+
+    /// Add variables to one of the host's layers (copy on write: readers keep their snapshot).
+    pub fn update(lock: &RwLock<Arc<Map<String, Value>>>, vars: Map<String, Value>) {
+        if let Ok(mut g) = lock.write() {
+            let mut m = (**g).clone();
+            for (k, v) in vars {
+                m.insert(k, v);
+            }
+            *g = Arc::new(m);
+        }
+    }
+
+    pub fn set_facts(&self, facts: Map<String, Value>) {
+        // Gathered facts are reachable both as ansible_x and as ansible_facts.x.
+        let mut plain = match Self::snapshot(&self.facts).get("ansible_facts") {
+            Some(Value::Object(m)) => m.clone(),
+            _ => Map::new(),
+        };
+        let mut top = Map::new();
+        for (k, v) in facts {
+            let short = k.strip_prefix("ansible_").unwrap_or(&k).to_string();
+            plain.insert(short, v.clone());
+            top.insert(k, v);
+        }
+        top.insert("ansible_facts".into(), Value::Object(plain));
+        Self::update(&self.facts, top);
+    }
+
+    pub fn clear_facts(&self) {
+        if let Ok(mut g) = self.facts.write() {
+            *g = Arc::new(Map::new());
+        }
+    }
+
+    pub fn is_down(&self) -> bool {
+        self.failed.load(Ordering::Relaxed) || self.unreachable.load(Ordering::Relaxed)
+    }
+
+    pub fn close(&self) {
+        if let Ok(mut c) = self.conn.lock() {
+            *c = None;
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! The executor: runs plays on hosts. All concurrency lives here.
+//!
+//! Each host walks the play's task tree in its own tokio task; a [`gate::Gate`] decides when a
+//! host may run its next task. Under `linear` (the default) it keeps Ansible's order: a task
+//! starts when every host still in the play has reached it. Forks bound how many hosts run a
+//! task at once. Results go to the report layer as they arrive.
+
+pub mod gate;
+mod host;
+mod play;
+pub mod result;
+mod task;
+mod vars;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use indexmap::IndexMap;
+use serde_json::{Map, Value};
+
+use crate::inventory::Inventory;
+use crate::playbook::Playbook;
+use crate::report::Reporter;
+
+pub use host::HostState;
+pub use play::{handler_matches, tags_selected};
+use result::Stats;
+
+/// What the command line asks of a run.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    pub check: bool,
+    pub diff: bool,
+    pub forks: usize,
+    pub verbosity: u8,
+    pub tags: Vec<String>,
+    pub skip_tags: Vec<String>,
+    pub limit: Option<String>,
+    pub extra_vars: Map<String, Value>,
+    pub become_: bool,
+    pub become_user: Option<String>,
+    pub become_method: Option<String>,
+    pub become_password: Option<String>,
+    pub remote_user: Option<String>,
+    pub start_at_task: Option<String>,
+    pub connection: Option<String>,
+}
+
+/// Exit codes, as ansible-playbook's.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const ERROR: i32 = 1;
+    pub const FAILED: i32 = 2;
+    pub const UNREACHABLE: i32 = 4;
+    pub const PARSE: i32 = 4;
+    pub const INTERRUPTED: i32 = 99;
+}
+
+/// Shared state of one run of one or more playbooks.
+pub struct Run {
+    pub inv: Arc<Inventory>,
+    pub opts: Arc<RunOptions>,
+    pub reporter: Arc<Reporter>,
+    pub hosts: IndexMap<String, Arc<HostState>>,
+    pub stats: Mutex<IndexMap<String, Stats>>,
+    pub forks: Arc<tokio::sync::Semaphore>,
+    pub playbook_dir: PathBuf,
+    /// Set once `--start-at-task` has found its task.
+    pub started: std::sync::atomic::AtomicBool,
+}
+
+impl Run {
+    pub fn new(
+        inv: Inventory,
+        opts: RunOptions,
+        reporter: Reporter,
+        playbook_dir: PathBuf,
+    ) -> Result<Arc<Run>, crate::diag::Diagnostic> {
+        let inv = Arc::new(inv);
+        let mut hosts = IndexMap::new();
+        for h in inv.hosts.keys() {
+            let vars = inv.host_vars(h)?;
+            hosts.insert(h.clone(), Arc::new(HostState::new(h, vars)));
+        }
+        let forks = opts.forks.max(1);
+        let started = opts.start_at_task.is_none();
+        Ok(Arc::new(Run {
+            inv,
+            opts: Arc::new(opts),
+            reporter: Arc::new(reporter),
+            hosts,
+            stats: Mutex::new(IndexMap::new()),
+            forks: Arc::new(tokio::sync::Semaphore::new(forks)),
+            playbook_dir,
+            started: std::sync::atomic::AtomicBool::new(started),
+        }))
+    }
+
+    pub fn count(&self, r: &result::HostResult) {
+        if let Ok(mut s) = self.stats.lock() {
+            s.entry(r.host.clone()).or_default().count(r);
+        }
+    }
+
+    pub fn touch_stats(&self, host: &str) {
+        if let Ok(mut s) = self.stats.lock() {
+            s.entry(host.to_string()).or_default();
+        }
+    }
+
+    /// Run every play of a playbook. Returns ansible-playbook's exit code.
+    pub async fn run_playbook(self: &Arc<Self>, pb: &Playbook) -> i32 {
+        for p in &pb.plays {
+            match play::run_play(self, p).await {
+                Ok(play::PlayEnd::Continue) => {}
+                Ok(play::PlayEnd::Stop) => break,
+                Err(d) => {
+                    self.reporter.message(&d.render());
+                    self.recap();
+                    return exit::ERROR;
+                }
+            }
+        }
+        self.recap();
+        self.exit_code()
+    }
+
+    fn recap(&self) {
+        let mut stats = self.stats.lock().map(|s| s.clone()).unwrap_or_default();
+        stats.sort_keys();
+        self.reporter.recap(&stats);
+        for h in self.hosts.values() {
+            h.close();
+        }
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        let stats = self.stats.lock().map(|s| s.clone()).unwrap_or_default();
+        if stats.values().any(|s| s.failed > 0) {
+            exit::FAILED
+        } else if stats.values().any(|s| s.unreachable > 0) {
+            exit::UNREACHABLE
+        } else {
+            exit::OK
+        }
+    }
+}

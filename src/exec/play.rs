@@ -1,0 +1,973 @@
+//! Running a play: hosts, batches (`serial`), fact gathering, each host's walk through the task
+//! tree (blocks, includes, roles, handlers), and failures.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use indexmap::IndexSet;
+use serde_json::{json, Map, Value};
+
+use super::gate::{Gate, Release};
+use super::result::{HostResult, Status};
+use super::task::{self, Chain, Env};
+use super::vars::{self, Inherited, PlayScope};
+use super::{HostState, Run};
+use crate::diag::Diagnostic;
+use crate::playbook::{Kw, LoopControl, Play, Task, TaskKind};
+use crate::template;
+use crate::yaml::{Loc, Node, NodeKind};
+
+pub enum PlayEnd {
+    Continue,
+    Stop,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flow {
+    Continue,
+    Failed,
+    Unreachable,
+    EndHost,
+    EndPlay,
+    Abort,
+}
+
+/// A keyword holder in the chain above a task.
+#[derive(Clone)]
+enum KwRef {
+    Play(Arc<Play>),
+    Task(Arc<Task>),
+}
+
+impl KwRef {
+    fn kw(&self) -> &Kw {
+        match self {
+            KwRef::Play(p) => &p.kw,
+            KwRef::Task(t) => &t.kw,
+        }
+    }
+}
+
+fn chain_of(refs: &[KwRef]) -> Chain<'_> {
+    Chain {
+        kws: refs.iter().map(KwRef::kw).collect(),
+    }
+}
+
+/// Whether `--tags`/`--skip-tags` select a task with these tags.
+pub fn tags_selected(tags: &[String], only: &[String], skip: &[String]) -> bool {
+    let has = |t: &str| tags.iter().any(|x| x == t);
+    let always = has("always");
+    if !skip.is_empty() {
+        let skipped = skip.iter().any(|s| match s.as_str() {
+            "all" => true,
+            "tagged" => !tags.is_empty(),
+            "untagged" => tags.is_empty(),
+            s => has(s),
+        });
+        if skipped {
+            return false;
+        }
+    }
+    if always {
+        return true;
+    }
+    if only.is_empty() {
+        return !has("never");
+    }
+    only.iter().any(|o| match o.as_str() {
+        "all" => !has("never"),
+        "tagged" => !tags.is_empty() && !has("never"),
+        "untagged" => tags.is_empty(),
+        o => has(o),
+    })
+}
+
+struct Walker {
+    run: Arc<Run>,
+    play: Arc<Play>,
+    host: Arc<HostState>,
+    order: usize,
+    ps: PlayScope,
+    gate: Arc<Gate>,
+    notified: Mutex<IndexSet<usize>>,
+    in_handler: AtomicBool,
+    last_failure: Mutex<Option<(Map<String, Value>, String)>>,
+    abort_run: Arc<AtomicBool>,
+}
+
+type BoxFlow<'a> = Pin<Box<dyn Future<Output = Flow> + Send + 'a>>;
+
+impl Walker {
+    fn walk_list<'a>(
+        self: &'a Arc<Self>,
+        tasks: &'a [Arc<Task>],
+        prefix: Vec<u32>,
+        inh: Inherited,
+        chain: Vec<KwRef>,
+        rescuable: bool,
+    ) -> BoxFlow<'a> {
+        Box::pin(async move {
+            for (i, t) in tasks.iter().enumerate() {
+                let mut pos = prefix.clone();
+                pos.push(i as u32);
+                let flow = self
+                    .walk_task(t, pos, inh.clone(), chain.clone(), rescuable)
+                    .await;
+                if flow != Flow::Continue {
+                    return flow;
+                }
+            }
+            Flow::Continue
+        })
+    }
+
+    fn walk_task<'a>(
+        self: &'a Arc<Self>,
+        t: &'a Arc<Task>,
+        pos: Vec<u32>,
+        mut inh: Inherited,
+        mut chain: Vec<KwRef>,
+        rescuable: bool,
+    ) -> BoxFlow<'a> {
+        Box::pin(async move {
+            if t.role.is_some() {
+                inh.role = t.role.clone();
+            }
+            chain.push(KwRef::Task(t.clone()));
+            match &t.kind {
+                TaskKind::Block {
+                    block,
+                    rescue,
+                    always,
+                } => {
+                    if !t.kw.vars.is_empty() {
+                        inh.vars.push(Arc::new(t.kw.vars.clone()));
+                    }
+                    let mut sub = pos.clone();
+                    sub.push(0);
+                    let mut flow = self
+                        .walk_list(
+                            block,
+                            sub,
+                            inh.clone(),
+                            chain.clone(),
+                            rescuable || !rescue.is_empty(),
+                        )
+                        .await;
+                    if flow == Flow::Failed && !rescue.is_empty() {
+                        let mut rinh = inh.clone();
+                        if let Some((res, name)) =
+                            self.last_failure.lock().ok().and_then(|f| f.clone())
+                        {
+                            let mut m = Map::new();
+                            m.insert("ansible_failed_result".into(), Value::Object(res));
+                            m.insert("ansible_failed_task".into(), json!({"name": name}));
+                            rinh.vars.push(Arc::new(m));
+                        }
+                        let mut sub = pos.clone();
+                        sub.push(1);
+                        flow = self
+                            .walk_list(rescue, sub, rinh, chain.clone(), rescuable)
+                            .await;
+                    }
+                    if !always.is_empty()
+                        && !matches!(flow, Flow::Unreachable | Flow::EndPlay | Flow::Abort)
+                    {
+                        let mut sub = pos.clone();
+                        sub.push(2);
+                        let f2 = self
+                            .walk_list(always, sub, inh.clone(), chain.clone(), rescuable)
+                            .await;
+                        if f2 != Flow::Continue {
+                            flow = f2;
+                        }
+                    }
+                    if flow == Flow::Failed && !rescuable {
+                        self.host.failed.store(true, Ordering::Relaxed);
+                    }
+                    flow
+                }
+                TaskKind::Import { tasks } => {
+                    if !t.kw.vars.is_empty() {
+                        inh.vars.push(Arc::new(t.kw.vars.clone()));
+                    }
+                    self.walk_list(tasks, pos, inh, chain, rescuable).await
+                }
+                TaskKind::IncludeTasks { .. } | TaskKind::IncludeRole { .. } => {
+                    self.include(t, pos, inh, chain, rescuable).await
+                }
+                TaskKind::Module { .. } | TaskKind::Meta { .. } => {
+                    self.leaf(t, pos, inh, chain, rescuable).await
+                }
+            }
+        })
+    }
+
+    fn selected(&self, t: &Task, chain: &[KwRef]) -> bool {
+        if self.in_handler.load(Ordering::Relaxed) {
+            return true;
+        }
+        let tags = chain_of(chain).tags();
+        if !tags_selected(&tags, &self.run.opts.tags, &self.run.opts.skip_tags) {
+            return false;
+        }
+        if !self.run.started.load(Ordering::Relaxed) {
+            let start = self.run.opts.start_at_task.as_deref().unwrap_or("");
+            if t.display_name() == start || t.name.as_deref() == Some(start) {
+                self.run.started.store(true, Ordering::Relaxed);
+            } else {
+                return false;
+            }
+        }
+        true
+    }
+
+    async fn enter(&self, t: &Task, pos: Vec<u32>) -> Option<super::gate::Shared> {
+        let handler = self.in_handler.load(Ordering::Relaxed);
+        match self
+            .gate
+            .wait(self.order, pos, t.uid, &t.display_name(), handler)
+            .await
+        {
+            Release::Run(s) => Some(s),
+            Release::Abort => None,
+        }
+    }
+
+    fn env<'a>(&'a self, inh: &'a Inherited, chain: &'a Chain<'a>) -> Env<'a> {
+        Env {
+            run: &self.run,
+            host: &self.host,
+            ps: &self.ps,
+            inh,
+            chain,
+        }
+    }
+
+    /// Print and count a result, remember failures for rescue, and say how the walk goes on.
+    fn finish(
+        &self,
+        t: &Task,
+        mut r: HostResult,
+        chain: &Chain<'_>,
+        scope_ok: bool,
+        rescuable: bool,
+        show: bool,
+    ) -> Flow {
+        let scope = vars::task_scope(
+            &self.run,
+            &self.host,
+            &self.ps,
+            &Inherited::default(),
+            &Map::new(),
+        );
+        if r.status == Status::Failed {
+            let ign = chain
+                .get(|k| &k.ignore_errors)
+                .map(|v| {
+                    template::render_value(v, &scope)
+                        .map(|x| template::filters_bool(&x))
+                        .unwrap_or(false)
+                })
+                .unwrap_or(false);
+            r.ignored = ign;
+            r.rescued = !ign && rescuable;
+        }
+        if r.status == Status::Unreachable {
+            r.ignored = chain
+                .get(|k| &k.ignore_unreachable)
+                .is_some_and(|v| template::filters_bool(v));
+        }
+        let _ = scope_ok;
+        if show {
+            self.run.reporter.host_result(&r, Some(&t.loc));
+            self.run.count(&r);
+        }
+        match r.status {
+            Status::Failed if !r.ignored => {
+                if let Ok(mut f) = self.last_failure.lock() {
+                    *f = Some((r.result.clone(), t.display_name()));
+                }
+                if !rescuable {
+                    self.host.failed.store(true, Ordering::Relaxed);
+                }
+                let fatal = chain
+                    .get(|k| &k.any_errors_fatal)
+                    .is_some_and(|v| template::filters_bool(v));
+                if fatal && !rescuable {
+                    self.abort_run.store(true, Ordering::Relaxed);
+                    self.gate.abort();
+                }
+                Flow::Failed
+            }
+            Status::Unreachable if !r.ignored => {
+                self.host.unreachable.store(true, Ordering::Relaxed);
+                Flow::Unreachable
+            }
+            _ => Flow::Continue,
+        }
+    }
+
+    fn notify(&self, t: &Task, r: &HostResult) {
+        if r.status != Status::Changed
+            && !(r.is_loop && r.items.iter().any(|i| i.status == Status::Changed))
+        {
+            return;
+        }
+        let Ok(mut n) = self.notified.lock() else {
+            return;
+        };
+        for name in &t.notify {
+            for (j, h) in self.play.handlers.iter().enumerate() {
+                if handler_matches(h, name) {
+                    n.insert(j);
+                }
+            }
+        }
+    }
+
+    async fn leaf(
+        self: &Arc<Self>,
+        t: &Arc<Task>,
+        pos: Vec<u32>,
+        inh: Inherited,
+        chain: Vec<KwRef>,
+        rescuable: bool,
+    ) -> Flow {
+        if !self.selected(t, &chain) {
+            return Flow::Continue;
+        }
+        let Some(shared) = self.enter(t, pos.clone()).await else {
+            return Flow::Abort;
+        };
+        let c = chain_of(&chain);
+        let flow = match &t.kind {
+            TaskKind::Meta { action } => {
+                let (flow, stepped) = self.meta(t, action, &pos, &inh, &c).await;
+                if stepped {
+                    return flow;
+                }
+                flow
+            }
+            TaskKind::Module { module, args } => {
+                let run_once = {
+                    let scope = vars::task_scope(&self.run, &self.host, &self.ps, &inh, &t.kw.vars);
+                    c.get(|k| &k.run_once)
+                        .map(|v| {
+                            template::render_value(v, &scope)
+                                .map(|x| template::filters_bool(&x))
+                                .unwrap_or(false)
+                        })
+                        .unwrap_or(false)
+                };
+                let leader = AtomicBool::new(false);
+                let r = if run_once {
+                    let r = shared
+                        .get_or_init(|| async {
+                            leader.store(true, Ordering::Relaxed);
+                            let _permit = self.run.forks.acquire().await.ok();
+                            Some(task::run_module_task(&self.env(&inh, &c), t, *module, args).await)
+                        })
+                        .await;
+                    let mut r = r.clone().unwrap_or_else(|| {
+                        task::failed_result(&self.host.name, "run_once result missing".into())
+                    });
+                    r.host = self.host.name.clone();
+                    r
+                } else {
+                    let _permit = self.run.forks.acquire().await.ok();
+                    task::run_module_task(&self.env(&inh, &c), t, *module, args).await
+                };
+                let is_leader = !run_once || leader.load(Ordering::Relaxed);
+                task::register(&self.host, t, &r);
+                self.notify(t, &r);
+                self.finish(t, r, &c, true, rescuable, is_leader)
+            }
+            _ => Flow::Continue,
+        };
+        self.gate.done();
+        flow
+    }
+
+    /// Carry out a meta task. The bool says whether the gate step was already closed.
+    async fn meta(
+        self: &Arc<Self>,
+        t: &Arc<Task>,
+        action: &Value,
+        pos: &[u32],
+        inh: &Inherited,
+        c: &Chain<'_>,
+    ) -> (Flow, bool) {
+        let scope = vars::task_scope(&self.run, &self.host, &self.ps, inh, &t.kw.vars);
+        match task::first_false(&c.when(), &scope) {
+            Ok(Some(_)) => {
+                let r = task::skipped_result(&self.host.name, &Value::Null);
+                if matches!(action.as_str(), Some("end_host" | "end_play" | "end_batch")) {
+                    self.run.reporter.host_result(&r, None);
+                    self.run.count(&r);
+                }
+                return (Flow::Continue, false);
+            }
+            Err(e) => {
+                return (
+                    self.finish(
+                        t,
+                        task::failed_result(&self.host.name, e),
+                        c,
+                        true,
+                        false,
+                        true,
+                    ),
+                    false,
+                )
+            }
+            Ok(None) => {}
+        }
+        let action = template::render_value(action, &scope)
+            .map(|v| template::to_text(&v))
+            .unwrap_or_default();
+        match action.as_str() {
+            "flush_handlers" => {
+                // This step ends before the handlers take steps of their own.
+                self.gate.done();
+                (self.flush(pos.to_vec()).await, true)
+            }
+            "end_host" => (Flow::EndHost, false),
+            "end_play" | "end_batch" => {
+                self.gate.abort();
+                (Flow::EndPlay, false)
+            }
+            "clear_facts" => {
+                self.host.clear_facts();
+                (Flow::Continue, false)
+            }
+            "clear_host_errors" => {
+                self.host.failed.store(false, Ordering::Relaxed);
+                (Flow::Continue, false)
+            }
+            "reset_connection" => {
+                self.host.close();
+                (Flow::Continue, false)
+            }
+            _ => (Flow::Continue, false),
+        }
+    }
+
+    async fn include(
+        self: &Arc<Self>,
+        t: &Arc<Task>,
+        pos: Vec<u32>,
+        inh: Inherited,
+        mut chain: Vec<KwRef>,
+        rescuable: bool,
+    ) -> Flow {
+        if !self.selected(t, &chain) {
+            return Flow::Continue;
+        }
+        let Some(_shared) = self.enter(t, pos.clone()).await else {
+            return Flow::Abort;
+        };
+        let c = chain_of(&chain);
+        let scope = vars::task_scope(&self.run, &self.host, &self.ps, &inh, &t.kw.vars);
+        // Each entry: the tasks to run, their extra variables, what to print.
+        let mut runs: Vec<(Vec<Arc<Task>>, Map<String, Value>, String)> = Vec::new();
+        let items: Vec<Option<Value>> = match &t.loop_ {
+            Some(lp) => match task::loop_items(lp, &scope) {
+                Ok(items) => items.into_iter().map(Some).collect(),
+                Err(e) => {
+                    let flow = self.finish(
+                        t,
+                        task::failed_result(&self.host.name, e),
+                        &c,
+                        true,
+                        rescuable,
+                        true,
+                    );
+                    self.gate.done();
+                    return flow;
+                }
+            },
+            None => vec![None],
+        };
+        let whens = c.when();
+        let mut skipped = 0;
+        for (i, item) in items.iter().enumerate() {
+            let mut vars = t.kw.vars.clone();
+            if let Some(it) = item {
+                vars.insert(t.loop_control.loop_var.clone(), it.clone());
+                if let Some(iv) = &t.loop_control.index_var {
+                    vars.insert(iv.clone(), json!(i));
+                }
+            }
+            let s = scope.with_layer(vars.clone());
+            match task::first_false(&whens, &s) {
+                Ok(Some(_)) => {
+                    skipped += 1;
+                    continue;
+                }
+                Err(e) => {
+                    let flow = self.finish(
+                        t,
+                        task::failed_result(&self.host.name, e),
+                        &c,
+                        true,
+                        rescuable,
+                        true,
+                    );
+                    self.gate.done();
+                    return flow;
+                }
+                Ok(None) => {}
+            }
+            let label = item
+                .as_ref()
+                .map(|x| format!(" => (item={})", template::py_str(x)))
+                .unwrap_or_default();
+            match &t.kind {
+                TaskKind::IncludeTasks {
+                    file,
+                    preloaded,
+                    base,
+                } => {
+                    let tasks = match (preloaded, item) {
+                        (Some(p), None) => Ok((p.clone(), self.include_path(file, base, &s, t))),
+                        _ => self.load_include(file, base, &s, t),
+                    };
+                    match tasks {
+                        Ok((tasks, shown)) => runs.push((tasks, vars, format!("{shown}{label}"))),
+                        Err(e) => {
+                            let flow = self.finish(
+                                t,
+                                task::failed_result(&self.host.name, e),
+                                &c,
+                                true,
+                                rescuable,
+                                true,
+                            );
+                            self.gate.done();
+                            return flow;
+                        }
+                    }
+                }
+                TaskKind::IncludeRole { name, tasks } => {
+                    runs.push((tasks.clone(), vars, format!("{name}{label}")))
+                }
+                _ => {}
+            }
+        }
+        if skipped == items.len() && !items.is_empty() {
+            let r = task::skipped_result(&self.host.name, whens.first().unwrap_or(&Value::Null));
+            self.run.reporter.host_result(&r, None);
+            self.run.count(&r);
+        }
+        for (_, _, shown) in &runs {
+            self.run
+                .reporter
+                .included(shown, std::slice::from_ref(&self.host.name));
+            self.run
+                .count(&HostResult::new(&self.host.name, Status::Ok, Map::new()));
+        }
+        self.gate.done();
+        // Included tasks do not inherit the include's own keywords, only those above it.
+        chain.pop();
+        for (k, (tasks, vars, _)) in runs.into_iter().enumerate() {
+            let mut sub = pos.clone();
+            sub.push(k as u32);
+            let mut inh2 = inh.clone();
+            if !vars.is_empty() {
+                inh2.vars.push(Arc::new(vars));
+            }
+            let flow = self
+                .walk_list(&tasks, sub, inh2, chain.clone(), rescuable)
+                .await;
+            if flow != Flow::Continue {
+                return flow;
+            }
+        }
+        Flow::Continue
+    }
+
+    fn include_path(
+        &self,
+        file: &Value,
+        base: &std::path::Path,
+        scope: &Arc<template::Scope>,
+        t: &Task,
+    ) -> String {
+        let name = template::render_value(file, scope)
+            .map(|v| template::to_text(&v))
+            .unwrap_or_default();
+        self.find_include(&name, base, t)
+            .map(|p| p.display().to_string())
+            .unwrap_or(name)
+    }
+
+    fn find_include(
+        &self,
+        name: &str,
+        base: &std::path::Path,
+        t: &Task,
+    ) -> Option<std::path::PathBuf> {
+        let mut cands = vec![base.join(name)];
+        if let Some(r) = &t.role {
+            cands.push(r.path.join("tasks").join(name));
+        }
+        cands.push(self.play.dir.join(name));
+        cands.into_iter().find(|p| p.is_file())
+    }
+
+    /// Load an `include_tasks` file chosen at run time.
+    fn load_include(
+        &self,
+        file: &Value,
+        base: &std::path::Path,
+        scope: &Arc<template::Scope>,
+        t: &Task,
+    ) -> Result<(Vec<Arc<Task>>, String), String> {
+        let name = template::render_value(file, scope).map_err(|e| e.message)?;
+        let name = template::to_text(&name);
+        let path = self
+            .find_include(&name, base, t)
+            .ok_or_else(|| format!("Could not find or access '{name}'"))?;
+        let mut ctx = crate::playbook::LoadCtx::new(&self.play.dir, vec![]);
+        let tasks = crate::playbook::load_task_file(&path, &mut ctx, t.role.clone())
+            .map_err(|d| d.render())?;
+        Ok((tasks, path.display().to_string()))
+    }
+
+    /// Run the handlers this host notified, in the order they are defined.
+    fn flush(self: &Arc<Self>, prefix: Vec<u32>) -> BoxFlow<'_> {
+        Box::pin(async move {
+            if self.host.failed.load(Ordering::Relaxed) && !self.play.force_handlers {
+                return Flow::Continue;
+            }
+            for _pass in 0..8 {
+                let mut ran = false;
+                for (j, h) in self.play.handlers.iter().enumerate() {
+                    let take = self
+                        .notified
+                        .lock()
+                        .map(|mut n| n.shift_remove(&j))
+                        .unwrap_or(false);
+                    if !take {
+                        continue;
+                    }
+                    ran = true;
+                    let mut pos = prefix.clone();
+                    pos.push(j as u32);
+                    self.in_handler.store(true, Ordering::Relaxed);
+                    let chain = vec![KwRef::Play(self.play.clone())];
+                    let inh = Inherited {
+                        vars: vec![],
+                        role: h.role.clone(),
+                    };
+                    let flow = self.walk_task(h, pos, inh, chain, false).await;
+                    self.in_handler.store(false, Ordering::Relaxed);
+                    if flow != Flow::Continue {
+                        return flow;
+                    }
+                }
+                if !ran {
+                    break;
+                }
+            }
+            Flow::Continue
+        })
+    }
+
+    async fn walk_play(self: &Arc<Self>, gather: Option<Arc<Task>>) -> Flow {
+        let chain = vec![KwRef::Play(self.play.clone())];
+        let inh = Inherited::default();
+        if let Some(g) = gather {
+            let flow = self
+                .leaf(&g, vec![0], inh.clone(), chain.clone(), false)
+                .await;
+            if flow != Flow::Continue {
+                return flow;
+            }
+        }
+        let sections: [(&[Arc<Task>], u32); 3] = [
+            (&self.play.pre_tasks, 1),
+            (&self.play.tasks, 3),
+            (&self.play.post_tasks, 5),
+        ];
+        for (tasks, n) in sections {
+            let flow = self
+                .walk_list(tasks, vec![n], inh.clone(), chain.clone(), false)
+                .await;
+            let flush = self.flush(vec![n + 1]).await;
+            if flow != Flow::Continue {
+                if flow == Flow::Failed && self.play.force_handlers {
+                    let _ = flush;
+                }
+                return flow;
+            }
+            if flush != Flow::Continue {
+                return flush;
+            }
+        }
+        Flow::Continue
+    }
+}
+
+pub fn handler_matches(h: &Task, name: &str) -> bool {
+    if h.name.as_deref() == Some(name) || h.listen.iter().any(|l| l == name) {
+        return true;
+    }
+    if let (Some(r), Some(n)) = (&h.role, &h.name) {
+        return format!("{} : {n}", r.name) == name;
+    }
+    false
+}
+
+fn gather_task(play: &Play) -> Arc<Task> {
+    static UID: AtomicUsize = AtomicUsize::new(usize::MAX / 2);
+    let loc = play.loc.clone();
+    let module = crate::modules::find("setup").expect("setup is registered");
+    Arc::new(Task {
+        uid: UID.fetch_add(1, Ordering::Relaxed),
+        name: Some("Gathering Facts".into()),
+        loc: loc.clone(),
+        kind: TaskKind::Module {
+            module,
+            args: Node::new(NodeKind::Map(vec![]), loc),
+        },
+        kw: Kw {
+            tags: vec!["always".into()],
+            ..Default::default()
+        },
+        loop_: None,
+        loop_control: LoopControl::default(),
+        register: None,
+        notify: vec![],
+        listen: vec![],
+        changed_when: None,
+        failed_when: None,
+        until: None,
+        retries: None,
+        delay: None,
+        role: None,
+        id: None,
+        after: vec![],
+        base: play.dir.clone(),
+    })
+}
+
+/// Split hosts into `serial` batches: a number, a percentage, or a list of them.
+pub fn batches(hosts: &[String], serial: Option<&Value>) -> Vec<Vec<String>> {
+    let Some(serial) = serial else {
+        return vec![hosts.to_vec()];
+    };
+    let sizes: Vec<Value> = match serial {
+        Value::Array(a) => a.clone(),
+        v => vec![v.clone()],
+    };
+    let n = hosts.len();
+    let size_of = |v: &Value| -> usize {
+        let s = match v {
+            Value::Number(x) => x.as_f64().unwrap_or(0.0) as usize,
+            Value::String(s) if s.ends_with('%') => {
+                let pct: f64 = s.trim_end_matches('%').trim().parse().unwrap_or(100.0);
+                ((n as f64) * pct / 100.0) as usize
+            }
+            Value::String(s) => s.trim().parse().unwrap_or(n),
+            _ => n,
+        };
+        if s == 0 {
+            if n > 0 {
+                1
+            } else {
+                0
+            }
+        } else {
+            s
+        }
+    };
+    let mut out = Vec::new();
+    let mut i = 0;
+    let mut k = 0;
+    while i < n {
+        let size = size_of(sizes.get(k).or(sizes.last()).unwrap_or(&Value::from(n))).max(1);
+        out.push(hosts[i..(i + size).min(n)].to_vec());
+        i += size;
+        k += 1;
+    }
+    out
+}
+
+fn play_hosts(run: &Arc<Run>, play: &Play) -> Result<Vec<String>, Diagnostic> {
+    let scope = template::Scope::new(vec![Arc::new(run.opts.extra_vars.clone())], None);
+    let pattern = match template::render_value(&play.hosts, &scope) {
+        Ok(Value::Array(a)) => a
+            .iter()
+            .map(template::to_text)
+            .collect::<Vec<_>>()
+            .join(","),
+        Ok(v) => template::to_text(&v),
+        Err(e) => {
+            return Err(Diagnostic::new(format!("hosts: {}", e.message))
+                .at(play.loc.clone(), "in this play"))
+        }
+    };
+    let mut hosts = run.inv.select(&pattern)?;
+    if let Some(limit) = &run.opts.limit {
+        let allowed = limit_hosts(run, limit)?;
+        hosts.retain(|h| allowed.contains(h));
+    }
+    hosts.retain(|h| run.hosts.get(h).is_some_and(|s| !s.is_down()));
+    match play.order.as_deref() {
+        Some("sorted") => hosts.sort(),
+        Some("reverse_sorted") => {
+            hosts.sort();
+            hosts.reverse()
+        }
+        Some("reverse_inventory") => hosts.reverse(),
+        Some("shuffle") => {
+            let mut s = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos() as u64)
+                .unwrap_or(1)
+                | 1;
+            for i in (1..hosts.len()).rev() {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                hosts.swap(i, (s % (i as u64 + 1)) as usize);
+            }
+        }
+        _ => {}
+    }
+    Ok(hosts)
+}
+
+/// `--limit PATTERN` or `--limit @file.retry` (one host per line).
+fn limit_hosts(run: &Run, limit: &str) -> Result<Vec<String>, Diagnostic> {
+    if let Some(file) = limit.strip_prefix('@') {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| Diagnostic::new(format!("cannot read limit file {file}: {e}")))?;
+        return Ok(text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect());
+    }
+    run.inv.select(limit)
+}
+
+pub async fn run_play(run: &Arc<Run>, play: &Arc<Play>) -> Result<PlayEnd, Diagnostic> {
+    let hosts = play_hosts(run, play)?;
+    run.reporter.play_start(&play.name);
+    if hosts.is_empty() {
+        run.reporter.no_hosts();
+        return Ok(PlayEnd::Continue);
+    }
+    for h in &hosts {
+        run.touch_stats(h);
+    }
+    let groups = vars::groups_map(run);
+    let abort_run = Arc::new(AtomicBool::new(false));
+    for batch in batches(&hosts, play.serial.as_ref()) {
+        let linear = !matches!(play.strategy.as_deref(), Some("free"));
+        let states: Vec<Arc<HostState>> = batch
+            .iter()
+            .filter_map(|h| run.hosts.get(h).cloned())
+            .collect();
+        let pct = play.max_fail_percentage;
+        let check_states = states.clone();
+        let total = states.len().max(1) as f64;
+        let check: Box<dyn Fn() -> bool + Send + Sync> = Box::new(move || match pct {
+            Some(p) => {
+                let failed = check_states.iter().filter(|s| s.is_down()).count() as f64;
+                failed * 100.0 / total > p
+            }
+            None => false,
+        });
+        let gate = Arc::new(Gate::new(states.len(), linear, run.reporter.clone(), check));
+        let gather = match &play.gather_facts {
+            Some(v) => {
+                let scope = template::Scope::new(vec![Arc::new(run.opts.extra_vars.clone())], None);
+                template::render_value(v, &scope)
+                    .map(|x| template::filters_bool(&x))
+                    .unwrap_or(true)
+            }
+            None => true,
+        };
+        let gather = gather.then(|| gather_task(play));
+        let mut set = tokio::task::JoinSet::new();
+        for (order, host) in states.iter().enumerate() {
+            let base_ps =
+                vars::play_scope(run, play, &host.name, &hosts, &batch, &groups, Map::new());
+            let vars_files = if play.vars_files.is_empty() {
+                Map::new()
+            } else {
+                let inh = Inherited::default();
+                let scope = vars::task_scope(run, host, &base_ps, &inh, &Map::new());
+                vars::load_vars_files(play, &scope)?
+            };
+            let ps = vars::play_scope(run, play, &host.name, &hosts, &batch, &groups, vars_files);
+            let w = Arc::new(Walker {
+                run: run.clone(),
+                play: play.clone(),
+                host: host.clone(),
+                order,
+                ps,
+                gate: gate.clone(),
+                notified: Mutex::new(IndexSet::new()),
+                in_handler: AtomicBool::new(false),
+                last_failure: Mutex::new(None),
+                abort_run: abort_run.clone(),
+            });
+            let g = gather.clone();
+            set.spawn(async move {
+                let flow = w.walk_play(g).await;
+                w.gate.leave();
+                flow
+            });
+        }
+        while set.join_next().await.is_some() {}
+        if abort_run.load(Ordering::Relaxed) {
+            run.reporter.message("\nNO MORE HOSTS LEFT *************************************************************");
+            return Ok(PlayEnd::Stop);
+        }
+        let all_down = states.iter().all(|s| s.is_down());
+        if gate.is_aborted() && pct.is_some() {
+            run.reporter.message("\nNO MORE HOSTS LEFT *************************************************************");
+            return Ok(PlayEnd::Stop);
+        }
+        if all_down {
+            run.reporter.message("\nNO MORE HOSTS LEFT *************************************************************");
+            return Ok(PlayEnd::Stop);
+        }
+    }
+    let _ = Loc::none();
+    Ok(PlayEnd::Continue)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_selection() {
+        let t = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(tags_selected(&t(&[]), &[], &[]));
+        assert!(!tags_selected(&t(&["never"]), &[], &[]));
+        assert!(tags_selected(&t(&["always"]), &t(&["x"]), &[]));
+        assert!(tags_selected(&t(&["x"]), &t(&["x"]), &[]));
+        assert!(!tags_selected(&t(&["y"]), &t(&["x"]), &[]));
+        assert!(!tags_selected(&t(&["x"]), &[], &t(&["x"])));
+        assert!(tags_selected(&t(&[]), &t(&["untagged"]), &[]));
+    }
+
+    #[test]
+    fn serial_batches() {
+        let hosts: Vec<String> = (1..=10).map(|i| format!("h{i}")).collect();
+        let b = batches(&hosts, Some(&json!([1, "50%"])));
+        assert_eq!(b.iter().map(Vec::len).collect::<Vec<_>>(), vec![1, 5, 4]);
+        assert_eq!(batches(&hosts, Some(&json!(3))).len(), 4);
+    }
+}

@@ -1,0 +1,107 @@
+//! What running a task on a host produced, and the per-host counts of the recap.
+
+use serde_json::{Map, Value};
+
+use crate::modules::FileDiff;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    Changed,
+    Skipped,
+    Failed,
+    Unreachable,
+}
+
+/// One item of a loop, as reported.
+#[derive(Clone, Debug)]
+pub struct ItemResult {
+    pub label: String,
+    pub status: Status,
+    pub result: Map<String, Value>,
+    pub diffs: Vec<FileDiff>,
+}
+
+/// The outcome of one task on one host.
+#[derive(Clone, Debug)]
+pub struct HostResult {
+    pub host: String,
+    pub status: Status,
+    /// The registered value (what `register:` stores).
+    pub result: Map<String, Value>,
+    pub items: Vec<ItemResult>,
+    pub diffs: Vec<FileDiff>,
+    pub ignored: bool,
+    /// The failure happened in a block whose rescue will run.
+    pub rescued: bool,
+    pub no_log: bool,
+    pub delegated_to: Option<String>,
+    pub is_loop: bool,
+    /// `debug`, `assert`: show the result even without -v.
+    pub verbose_always: bool,
+    pub module: String,
+    pub retries_msgs: Vec<String>,
+}
+
+impl HostResult {
+    pub fn new(host: &str, status: Status, result: Map<String, Value>) -> HostResult {
+        HostResult {
+            host: host.to_string(),
+            status,
+            result,
+            items: vec![],
+            diffs: vec![],
+            ignored: false,
+            rescued: false,
+            no_log: false,
+            delegated_to: None,
+            is_loop: false,
+            verbose_always: false,
+            module: String::new(),
+            retries_msgs: vec![],
+        }
+    }
+
+    pub fn msg(&self) -> String {
+        self.result
+            .get("msg")
+            .map(crate::template::to_text)
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub ok: u32,
+    pub changed: u32,
+    pub unreachable: u32,
+    pub failed: u32,
+    pub skipped: u32,
+    pub rescued: u32,
+    pub ignored: u32,
+}
+
+impl Stats {
+    /// Count a task result as ansible-playbook counts it.
+    pub fn count(&mut self, r: &HostResult) {
+        match r.status {
+            Status::Ok => self.ok += 1,
+            Status::Changed => {
+                self.ok += 1;
+                self.changed += 1;
+            }
+            Status::Skipped => self.skipped += 1,
+            Status::Unreachable if r.ignored => self.ignored += 1,
+            Status::Unreachable => self.unreachable += 1,
+            Status::Failed if r.ignored => {
+                self.ok += 1;
+                self.ignored += 1;
+                if r.result.get("changed") == Some(&Value::Bool(true)) {
+                    self.changed += 1;
+                }
+            }
+            Status::Failed if r.rescued => self.rescued += 1,
+            Status::Failed => self.failed += 1,
+        }
+    }
+}

@@ -1,0 +1,780 @@
+//! Running one task on one host: conditions, loops, arguments, the module, retries,
+//! changed_when/failed_when, and the registered result.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+
+use super::result::{HostResult, ItemResult, Status};
+use super::vars::{task_scope, Inherited, PlayScope};
+use super::{HostState, Run};
+use crate::connection::{local::Local, Become, Connection};
+use crate::modules::{Args, ModError, Module, Outcome, TaskCtx};
+use crate::playbook::{Kw, Loop, Task};
+use crate::template::{self, Scope};
+
+/// The keywords in force for a task: its own, then its blocks', role's and play's (innermost first).
+pub struct Chain<'a> {
+    pub kws: Vec<&'a Kw>,
+}
+
+impl<'a> Chain<'a> {
+    /// The innermost value of a keyword.
+    pub fn get(&self, f: impl Fn(&'a Kw) -> &'a Option<Value>) -> Option<&'a Value> {
+        self.kws.iter().rev().find_map(|k| f(k).as_ref())
+    }
+
+    pub fn when(&self) -> Vec<Value> {
+        self.kws
+            .iter()
+            .flat_map(|k| k.when.iter().cloned())
+            .collect()
+    }
+
+    pub fn tags(&self) -> Vec<String> {
+        let mut t: Vec<String> = self
+            .kws
+            .iter()
+            .flat_map(|k| k.tags.iter().cloned())
+            .collect();
+        t.dedup();
+        t
+    }
+
+    pub fn environment(&self) -> Vec<Value> {
+        self.kws
+            .iter()
+            .filter_map(|k| k.environment.clone())
+            .collect()
+    }
+}
+
+fn rendered_bool(v: Option<&Value>, scope: &Arc<Scope>) -> Result<Option<bool>, String> {
+    match v {
+        None => Ok(None),
+        Some(v) => {
+            let r = template::render_value(v, scope).map_err(|e| e.message)?;
+            Ok(Some(template::filters_bool(&r)))
+        }
+    }
+}
+
+fn var_string(scope: &Arc<Scope>, names: &[&str]) -> Option<String> {
+    for n in names {
+        if let Ok(Some(v)) = scope.resolve(n) {
+            if !v.is_null() {
+                return Some(template::to_text(&v));
+            }
+        }
+    }
+    None
+}
+
+/// Everything a task needs besides its own definition.
+pub struct Env<'a> {
+    pub run: &'a Arc<Run>,
+    pub host: &'a Arc<HostState>,
+    pub ps: &'a PlayScope,
+    pub inh: &'a Inherited,
+    pub chain: &'a Chain<'a>,
+}
+
+pub fn skipped_result(host: &str, cond: &Value) -> HostResult {
+    let mut m = Map::new();
+    m.insert("changed".into(), json!(false));
+    m.insert("false_condition".into(), cond.clone());
+    m.insert("skip_reason".into(), json!("Conditional result was False"));
+    m.insert("skipped".into(), json!(true));
+    HostResult::new(host, Status::Skipped, m)
+}
+
+pub fn failed_result(host: &str, msg: String) -> HostResult {
+    let mut m = Map::new();
+    m.insert("changed".into(), json!(false));
+    m.insert("failed".into(), json!(true));
+    m.insert("msg".into(), json!(msg));
+    HostResult::new(host, Status::Failed, m)
+}
+
+/// Evaluate `when` conditions; returns the first false one.
+pub fn first_false(conds: &[Value], scope: &Arc<Scope>) -> Result<Option<Value>, String> {
+    for c in conds {
+        match template::eval_condition(c, scope) {
+            Ok(true) => {}
+            Ok(false) => return Ok(Some(c.clone())),
+            Err(e) => {
+                return Err(format!(
+                    "The conditional check '{}' failed. The error was: {}",
+                    template::to_text(c),
+                    e.message
+                ))
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The items of a loop, rendered.
+pub fn loop_items(lp: &Loop, scope: &Arc<Scope>) -> Result<Vec<Value>, String> {
+    match lp {
+        Loop::Items { value, flatten } => {
+            let v = template::render_value(value, scope).map_err(|e| e.message)?;
+            match v {
+                Value::Array(a) if *flatten => Ok(a.into_iter().flat_map(|x| if let Value::Array(inner) = x { inner } else { vec![x] }).collect()),
+                Value::Array(a) => Ok(a),
+                Value::String(s) if *flatten => Ok(vec![Value::String(s)]),
+                Value::Null if *flatten => Ok(vec![]),
+                other => Err(format!("Invalid data passed to 'loop', it requires a list, got this instead: {}. Hint: If you passed a list/dict of just one element, try adding wantlist=True to your lookup invocation or use q/query instead of lookup.", template::py_str(&other))),
+            }
+        }
+        Loop::Lookup { name, terms } => {
+            let terms = template::render_value(terms, scope).map_err(|e| e.message)?;
+            with_lookup(name, terms, scope)
+        }
+    }
+}
+
+fn with_lookup(name: &str, terms: Value, scope: &Arc<Scope>) -> Result<Vec<Value>, String> {
+    let list = |v: Value| match v {
+        Value::Array(a) => a,
+        Value::Null => vec![],
+        o => vec![o],
+    };
+    match name {
+        "dict" => match terms {
+            Value::Object(m) => Ok(m
+                .into_iter()
+                .map(|(k, v)| json!({"key": k, "value": v}))
+                .collect()),
+            other => Err(format!(
+                "with_dict expects a dict, got {}",
+                template::py_str(&other)
+            )),
+        },
+        "indexed_items" => Ok(list(terms)
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| json!([i, v]))
+            .collect()),
+        "together" => {
+            let lists: Vec<Vec<Value>> = list(terms).into_iter().map(list).collect();
+            let n = lists.iter().map(Vec::len).max().unwrap_or(0);
+            Ok((0..n)
+                .map(|i| {
+                    Value::Array(
+                        lists
+                            .iter()
+                            .map(|l| l.get(i).cloned().unwrap_or(Value::Null))
+                            .collect(),
+                    )
+                })
+                .collect())
+        }
+        "nested" | "cartesian" => {
+            let mut acc: Vec<Vec<Value>> = vec![vec![]];
+            for l in list(terms) {
+                let l = list(l);
+                acc = acc
+                    .into_iter()
+                    .flat_map(|p| l.iter().map(move |x| [p.clone(), vec![x.clone()]].concat()))
+                    .collect();
+            }
+            Ok(acc.into_iter().map(Value::Array).collect())
+        }
+        "flattened" => {
+            fn flat(v: Value, out: &mut Vec<Value>) {
+                match v {
+                    Value::Array(a) => a.into_iter().for_each(|x| flat(x, out)),
+                    o => out.push(o),
+                }
+            }
+            let mut out = vec![];
+            flat(terms, &mut out);
+            Ok(out)
+        }
+        "subelements" => {
+            let args = list(terms);
+            let (Some(items), Some(key)) = (args.first(), args.get(1)) else {
+                return Err("with_subelements expects a list and a key".into());
+            };
+            let key = template::to_text(key);
+            let skip = args
+                .get(2)
+                .and_then(|o| o.get("skip_missing"))
+                .is_some_and(template::filters_bool);
+            let mut out = vec![];
+            for item in list(items.clone()) {
+                match item.get(&key) {
+                    Some(Value::Array(subs)) => {
+                        out.extend(subs.iter().map(|s| json!([item.clone(), s.clone()])))
+                    }
+                    _ if skip => {}
+                    _ => return Err(format!("could not find '{key}' key in iterated item")),
+                }
+            }
+            Ok(out)
+        }
+        "random_choice" => Ok(list(terms).into_iter().take(1).collect()),
+        _ => {
+            // Everything else is the lookup plugin of the same name.
+            let expr = format!("query('{name}', __terms)");
+            let s = scope.with_layer([("__terms".to_string(), terms)].into_iter().collect());
+            let v = template::render_value(&Value::String(format!("{{{{ {expr} }}}}")), &s)
+                .map_err(|e| e.message)?;
+            Ok(list(v))
+        }
+    }
+}
+
+/// How to reach the host (or the delegated host) for this task.
+async fn connection(
+    env: &Env<'_>,
+    scope: &Arc<Scope>,
+    delegate: Option<&str>,
+) -> Result<Arc<dyn Connection>, ModError> {
+    let (state, conn_type) = match delegate {
+        Some(d) => {
+            let st = env.run.hosts.get(d).cloned();
+            let t = match &st {
+                Some(s) => s.inventory.get("ansible_connection").map(template::to_text),
+                None => None,
+            };
+            let t =
+                t.or_else(|| (d == "localhost" || d == "127.0.0.1").then(|| "local".to_string()));
+            (st, t)
+        }
+        None => {
+            let t = var_string(scope, &["ansible_connection"])
+                .or_else(|| env.chain.get(|k| &k.connection).map(template::to_text))
+                .or_else(|| env.run.opts.connection.clone());
+            (Some(env.host.clone()), t)
+        }
+    };
+    let conn_type = conn_type.unwrap_or_else(|| "ssh".into());
+    let cache = state.as_ref().filter(|_| true);
+    if let Some(st) = cache {
+        if let Ok(c) = st.conn.lock() {
+            if let Some(c) = c.as_ref() {
+                return Ok(c.clone());
+            }
+        }
+    }
+    let conn: Arc<dyn Connection> = match conn_type.as_str() {
+        "local" | "ansible.builtin.local" => Arc::new(Local),
+        other => {
+            return Err(ModError::Unreachable(format!(
+                "connection type `{other}` is not available in this build of steward (only `local` is); run against localhost or set ansible_connection=local"
+            )))
+        }
+    };
+    if let Some(st) = state {
+        if let Ok(mut c) = st.conn.lock() {
+            *c = Some(conn.clone());
+        }
+    }
+    Ok(conn)
+}
+
+fn become_for(env: &Env<'_>, scope: &Arc<Scope>) -> Result<Option<Become>, String> {
+    let on = match var_string(scope, &["ansible_become"]) {
+        Some(v) => template::filters_bool(&Value::String(v)),
+        None => {
+            rendered_bool(env.chain.get(|k| &k.become_), scope)?.unwrap_or(env.run.opts.become_)
+        }
+    };
+    if !on {
+        return Ok(None);
+    }
+    let render = |v: Option<&Value>| -> Result<Option<String>, String> {
+        match v {
+            Some(v) => Ok(Some(template::to_text(
+                &template::render_value(v, scope).map_err(|e| e.message)?,
+            ))),
+            None => Ok(None),
+        }
+    };
+    let user = match var_string(scope, &["ansible_become_user"]) {
+        Some(u) => u,
+        None => render(env.chain.get(|k| &k.become_user))?
+            .or(env.run.opts.become_user.clone())
+            .unwrap_or_else(|| "root".into()),
+    };
+    let method = match var_string(scope, &["ansible_become_method"]) {
+        Some(m) => m,
+        None => render(env.chain.get(|k| &k.become_method))?
+            .or(env.run.opts.become_method.clone())
+            .unwrap_or_else(|| "sudo".into()),
+    };
+    let password = var_string(
+        scope,
+        &[
+            "ansible_become_password",
+            "ansible_become_pass",
+            "ansible_sudo_pass",
+        ],
+    )
+    .or(env.run.opts.become_password.clone());
+    let flags = var_string(scope, &["ansible_become_flags"])
+        .or(render(env.chain.get(|k| &k.become_flags))?);
+    let exe =
+        var_string(scope, &["ansible_become_exe"]).or(render(env.chain.get(|k| &k.become_exe))?);
+    Ok(Some(Become {
+        method,
+        user,
+        password,
+        flags,
+        exe,
+    }))
+}
+
+fn environment(env: &Env<'_>, scope: &Arc<Scope>) -> Result<Vec<(String, String)>, String> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for e in env.chain.environment() {
+        let r = template::render_value(&e, scope).map_err(|e| e.message)?;
+        let maps = match r {
+            Value::Array(a) => a,
+            v => vec![v],
+        };
+        for m in maps {
+            if let Value::Object(m) = m {
+                for (k, v) in m {
+                    out.retain(|(x, _)| *x != k);
+                    out.push((k, template::to_text(&v)));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A module's result as Ansible registers it.
+pub fn outcome_map(o: &Outcome) -> Map<String, Value> {
+    let mut m = o.data.clone();
+    m.insert("changed".into(), json!(o.changed));
+    if o.failed {
+        m.insert("failed".into(), json!(true));
+    } else {
+        m.entry("failed").or_insert(json!(false));
+    }
+    if let Some(msg) = &o.msg {
+        if !(msg.is_empty() && !m.contains_key("rc")) || m.contains_key("msg") {
+            m.insert("msg".into(), json!(msg));
+        }
+    }
+    if o.skipped {
+        m.insert("skipped".into(), json!(true));
+    }
+    if !o.warnings.is_empty() {
+        m.insert("warnings".into(), json!(o.warnings));
+    }
+    m
+}
+
+fn status_of(m: &Map<String, Value>) -> Status {
+    if m.get("unreachable") == Some(&Value::Bool(true)) {
+        Status::Unreachable
+    } else if m.get("failed") == Some(&Value::Bool(true)) {
+        Status::Failed
+    } else if m.get("skipped") == Some(&Value::Bool(true)) {
+        Status::Skipped
+    } else if m.get("changed") == Some(&Value::Bool(true)) {
+        Status::Changed
+    } else {
+        Status::Ok
+    }
+}
+
+struct Attempt {
+    map: Map<String, Value>,
+    outcome: Option<Outcome>,
+}
+
+/// Run the module once for one item (or the task without a loop), with retries.
+async fn attempt(
+    env: &Env<'_>,
+    task: &Task,
+    module: &'static dyn Module,
+    args_node: &crate::yaml::Node,
+    scope: &Arc<Scope>,
+) -> Attempt {
+    let fail = |msg: String| Attempt {
+        map: failed_result("", msg).result,
+        outcome: None,
+    };
+    let raw_args = args_node.to_value();
+    let rendered = match template::render_value(&raw_args, scope) {
+        Ok(Value::Object(m)) => m,
+        Ok(_) => Map::new(),
+        Err(e) => {
+            return fail(format!(
+                "{} (in the arguments of task `{}`, {}:{})",
+                e.message,
+                task.display_name(),
+                crate::diag::relative(&task.loc.file),
+                task.loc.line
+            ))
+        }
+    };
+    let args = match Args::prepare(module, rendered) {
+        Ok(a) => a,
+        Err(e) => return fail(e.to_string()),
+    };
+    let delegate = match env.chain.get(|k| &k.delegate_to) {
+        Some(d) => match template::render_value(d, scope) {
+            Ok(v) => Some(template::to_text(&v)),
+            Err(e) => return fail(e.message),
+        },
+        None => None,
+    };
+    let check = match rendered_bool(env.chain.get(|k| &k.check_mode), scope) {
+        Ok(v) => v.unwrap_or(env.run.opts.check),
+        Err(e) => return fail(e),
+    };
+    let diff = match rendered_bool(env.chain.get(|k| &k.diff), scope) {
+        Ok(v) => v.unwrap_or(env.run.opts.diff),
+        Err(e) => return fail(e),
+    };
+    let become_ = match become_for(env, scope) {
+        Ok(b) => b,
+        Err(e) => return fail(e),
+    };
+    let envv = match environment(env, scope) {
+        Ok(e) => e,
+        Err(e) => return fail(e),
+    };
+    let conn: Arc<dyn Connection> = if module.controller_only() {
+        Arc::new(Local)
+    } else {
+        match connection(env, scope, delegate.as_deref()).await {
+            Ok(c) => c,
+            Err(ModError::Unreachable(m)) => {
+                let mut map = Map::new();
+                map.insert("changed".into(), json!(false));
+                map.insert("msg".into(), json!(m));
+                map.insert("unreachable".into(), json!(true));
+                return Attempt { map, outcome: None };
+            }
+            Err(e) => return fail(e.to_string()),
+        }
+    };
+    let ctx = TaskCtx {
+        conn,
+        host: env.host.name.clone(),
+        check,
+        diff,
+        become_,
+        env: envv,
+        scope: scope.clone(),
+        role_path: env.inh.role.as_ref().map(|r| r.path.clone()),
+        playbook_dir: env.run.playbook_dir.clone(),
+        verbosity: env.run.opts.verbosity,
+        task_name: task.display_name(),
+    };
+    let retries = match &task.retries {
+        Some(r) => template::render_value(r, scope)
+            .ok()
+            .and_then(|v| {
+                v.as_i64()
+                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            })
+            .unwrap_or(3),
+        None => 3,
+    };
+    let delay = match &task.delay {
+        Some(d) => template::render_value(d, scope)
+            .ok()
+            .and_then(|v| {
+                v.as_f64()
+                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            })
+            .unwrap_or(5.0),
+        None => 5.0,
+    };
+    let max_attempts = if task.until.is_some() {
+        retries.max(0) + 1
+    } else {
+        1
+    };
+    let mut n = 0;
+    loop {
+        n += 1;
+        let (mut map, outcome) = match module.run(&ctx, &args).await {
+            Ok(o) => (outcome_map(&o), Some(o)),
+            Err(ModError::Unreachable(m)) => {
+                let mut map = Map::new();
+                map.insert("changed".into(), json!(false));
+                map.insert("msg".into(), json!(m));
+                map.insert("unreachable".into(), json!(true));
+                (map, None)
+            }
+            Err(ModError::Fail(m)) => (failed_result("", m).result, None),
+        };
+        if let Err(e) = apply_conditions(task, &mut map, scope) {
+            map.insert("failed".into(), json!(true));
+            map.insert("msg".into(), json!(e));
+        }
+        if let Some(until) = &task.until {
+            if status_of(&map) == Status::Unreachable {
+                return Attempt { map, outcome };
+            }
+            let s = bind_result(task, scope, &map);
+            let done = matches!(template::eval_condition(until, &s), Ok(true));
+            map.insert("attempts".into(), json!(n));
+            if done {
+                return Attempt { map, outcome };
+            }
+            if n >= max_attempts {
+                map.insert("failed".into(), json!(true));
+                return Attempt { map, outcome };
+            }
+            env.run
+                .reporter
+                .retry(&env.host.name, &task.display_name(), max_attempts - n);
+            tokio::time::sleep(Duration::from_secs_f64(delay.max(0.0))).await;
+            continue;
+        }
+        return Attempt { map, outcome };
+    }
+}
+
+/// The scope with the task's own result visible under its `register` name.
+fn bind_result(task: &Task, scope: &Arc<Scope>, map: &Map<String, Value>) -> Arc<Scope> {
+    match &task.register {
+        Some(r) => scope.with_layer(
+            [(r.clone(), Value::Object(map.clone()))]
+                .into_iter()
+                .collect(),
+        ),
+        None => scope.clone(),
+    }
+}
+
+/// `changed_when` and `failed_when`, evaluated with the result bound to the register name.
+fn apply_conditions(
+    task: &Task,
+    map: &mut Map<String, Value>,
+    scope: &Arc<Scope>,
+) -> Result<(), String> {
+    if task.changed_when.is_none() && task.failed_when.is_none() {
+        return Ok(());
+    }
+    if map.get("unreachable") == Some(&Value::Bool(true)) {
+        return Ok(());
+    }
+    let s = bind_result(task, scope, map);
+    if let Some(c) = &task.changed_when {
+        let v = template::eval_condition(c, &s).map_err(|e| {
+            format!(
+                "The conditional check '{}' failed. The error was: {}",
+                template::to_text(c),
+                e.message
+            )
+        })?;
+        map.insert("changed".into(), json!(v));
+    }
+    if let Some(c) = &task.failed_when {
+        let s = bind_result(task, scope, map);
+        let v = template::eval_condition(c, &s).map_err(|e| {
+            format!(
+                "The conditional check '{}' failed. The error was: {}",
+                template::to_text(c),
+                e.message
+            )
+        })?;
+        map.insert("failed_when_result".into(), json!(v));
+        map.insert("failed".into(), json!(v));
+    }
+    Ok(())
+}
+
+fn loop_vars(task: &Task, item: &Value, idx: usize, items: &[Value]) -> Map<String, Value> {
+    let lc = &task.loop_control;
+    let mut m = Map::new();
+    m.insert(lc.loop_var.clone(), item.clone());
+    m.insert("ansible_loop_var".into(), json!(lc.loop_var));
+    if let Some(iv) = &lc.index_var {
+        m.insert(iv.clone(), json!(idx));
+        m.insert("ansible_index_var".into(), json!(iv));
+    }
+    if lc.extended {
+        let n = items.len();
+        m.insert(
+            "ansible_loop".into(),
+            json!({"index": idx + 1, "index0": idx, "revindex": n - idx, "revindex0": n - idx - 1, "first": idx == 0, "last": idx + 1 == n,
+                   "length": n, "allitems": items, "previtem": if idx > 0 { items[idx - 1].clone() } else { Value::Null },
+                   "nextitem": items.get(idx + 1).cloned().unwrap_or(Value::Null)}),
+        );
+    }
+    m
+}
+
+/// Run a module task on one host and build its result (not yet registered or printed).
+pub async fn run_module_task(
+    env: &Env<'_>,
+    task: &Task,
+    module: &'static dyn Module,
+    args: &crate::yaml::Node,
+) -> HostResult {
+    let host = env.host.name.clone();
+    let scope = task_scope(env.run, env.host, env.ps, env.inh, &task.kw.vars);
+    let whens = env.chain.when();
+    let no_log = rendered_bool(env.chain.get(|k| &k.no_log), &scope)
+        .ok()
+        .flatten()
+        .unwrap_or(false);
+    let verbose_always = matches!(module.name(), "debug" | "assert");
+    let finish = |mut r: HostResult| {
+        r.no_log = no_log;
+        r.module = module.name().to_string();
+        r.verbose_always = verbose_always;
+        r
+    };
+    let Some(lp) = &task.loop_ else {
+        match first_false(&whens, &scope) {
+            Ok(Some(c)) => return finish(skipped_result(&host, &c)),
+            Err(e) => return finish(failed_result(&host, e)),
+            Ok(None) => {}
+        }
+        let a = attempt(env, task, module, args, &scope).await;
+        let mut r = HostResult::new(&host, status_of(&a.map), a.map);
+        if let Some(o) = a.outcome {
+            apply_effects(env, task, &o);
+            r.diffs = o.diffs;
+        }
+        r.delegated_to = delegated(env, &scope);
+        return finish(r);
+    };
+    let items = match loop_items(lp, &scope) {
+        Ok(i) => i,
+        Err(e) => return finish(failed_result(&host, e)),
+    };
+    let mut results = Vec::new();
+    let mut item_results = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let vars = loop_vars(task, item, i, &items);
+        let s = scope.with_layer(vars.clone());
+        let label = match &task.loop_control.label {
+            Some(l) => template::render_value(l, &s)
+                .map(|v| template::py_str(&v))
+                .unwrap_or_else(|_| template::py_str(item)),
+            None => template::py_str(item),
+        };
+        let mut map = match first_false(&whens, &s) {
+            Ok(Some(c)) => skipped_result(&host, &c).result,
+            Err(e) => failed_result(&host, e).result,
+            Ok(None) => {
+                let a = attempt(env, task, module, args, &s).await;
+                let mut ir = ItemResult {
+                    label: label.clone(),
+                    status: status_of(&a.map),
+                    result: Map::new(),
+                    diffs: vec![],
+                };
+                if let Some(o) = a.outcome {
+                    ir.diffs = o.diffs.clone();
+                    apply_effects(env, task, &o);
+                }
+                let m = a.map;
+                ir.result = m.clone();
+                item_results.push(ir);
+                m
+            }
+        };
+        if item_results.len() < i + 1 {
+            item_results.push(ItemResult {
+                label: label.clone(),
+                status: status_of(&map),
+                result: map.clone(),
+                diffs: vec![],
+            });
+        }
+        for (k, v) in vars {
+            map.insert(k, v);
+        }
+        map.insert("item".into(), item.clone());
+        results.push(Value::Object(map));
+        if let Some(p) = task.loop_control.pause {
+            tokio::time::sleep(Duration::from_secs_f64(p)).await;
+        }
+    }
+    let any = |s: Status| item_results.iter().any(|r| r.status == s);
+    let all_skipped =
+        !item_results.is_empty() && item_results.iter().all(|r| r.status == Status::Skipped);
+    let failed = any(Status::Failed);
+    let changed = any(Status::Changed);
+    let mut m = Map::new();
+    m.insert("changed".into(), json!(changed));
+    if failed {
+        m.insert("failed".into(), json!(true));
+        m.insert("msg".into(), json!("One or more items failed"));
+    } else if all_skipped {
+        m.insert("skipped".into(), json!(true));
+        m.insert("msg".into(), json!("All items skipped"));
+    } else {
+        m.insert("msg".into(), json!("All items completed"));
+    }
+    if items.is_empty() {
+        m.insert("skipped".into(), json!(true));
+        m.insert("skipped_reason".into(), json!("No items in the list"));
+    }
+    m.insert("results".into(), Value::Array(results));
+    let status = if any(Status::Unreachable) {
+        Status::Unreachable
+    } else if failed {
+        Status::Failed
+    } else if all_skipped || items.is_empty() {
+        Status::Skipped
+    } else if changed {
+        Status::Changed
+    } else {
+        Status::Ok
+    };
+    let mut r = HostResult::new(&host, status, m);
+    r.items = item_results;
+    r.is_loop = true;
+    r.delegated_to = delegated(env, &scope);
+    finish(r)
+}
+
+fn delegated(env: &Env<'_>, scope: &Arc<Scope>) -> Option<String> {
+    env.chain
+        .get(|k| &k.delegate_to)
+        .and_then(|d| template::render_value(d, scope).ok())
+        .map(|v| template::to_text(&v))
+}
+
+/// set_fact, include_vars and gathered facts change the host's variables at once, so later
+/// items and tasks see them.
+fn apply_effects(env: &Env<'_>, task: &Task, o: &Outcome) {
+    let target = match env.chain.get(|k| &k.delegate_facts) {
+        Some(Value::Bool(true)) => None,
+        _ => Some(env.host.clone()),
+    };
+    let host = target.unwrap_or_else(|| env.host.clone());
+    if let Some(f) = &o.facts {
+        if task.module_name() == "setup" {
+            host.set_facts(f.clone());
+        } else {
+            HostState::update(&host.set_facts, f.clone());
+        }
+    }
+    if let Some(v) = &o.include_vars {
+        HostState::update(&host.include_vars, v.clone());
+    }
+}
+
+/// Store a result under the task's `register` name.
+pub fn register(host: &HostState, task: &Task, r: &HostResult) {
+    if let Some(name) = &task.register {
+        let mut m = r.result.clone();
+        if r.no_log {
+            // The value stays usable by later tasks; only its display is hidden.
+        }
+        m.remove("_ansible_no_log");
+        HostState::update(
+            &host.set_facts,
+            [(name.clone(), Value::Object(m))].into_iter().collect(),
+        );
+    }
+}

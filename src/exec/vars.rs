@@ -1,0 +1,231 @@
+//! Building the variables a task sees, in Ansible's precedence order.
+//!
+//! Lowest first: role defaults, inventory, facts, play vars, vars_files, role vars, block vars,
+//! task vars, include_vars, set_fact and register, role parameters, extra vars. Magic variables
+//! (`inventory_hostname`, `groups`, `hostvars`, ...) sit on top.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value};
+
+use super::{HostState, Run};
+use crate::playbook::{Play, Role};
+use crate::template::{HostVarsSource, Scope};
+
+/// Per host, for one play: the layers that do not change from task to task.
+pub struct PlayScope {
+    pub magic: Arc<Map<String, Value>>,
+    pub play_vars: Arc<Map<String, Value>>,
+    pub vars_files: Arc<Map<String, Value>>,
+    pub role_defaults: Arc<Map<String, Value>>,
+    pub role_vars: Arc<Map<String, Value>>,
+    pub extra: Arc<Map<String, Value>>,
+}
+
+/// What blocks and roles above a task add.
+#[derive(Clone, Default)]
+pub struct Inherited {
+    /// Block (and include) vars, outermost first.
+    pub vars: Vec<Arc<Map<String, Value>>>,
+    pub role: Option<Arc<Role>>,
+}
+
+pub struct HostVarsView(pub Arc<Run>);
+
+impl HostVarsSource for HostVarsView {
+    fn host_names(&self) -> Vec<String> {
+        self.0.hosts.keys().cloned().collect()
+    }
+
+    fn host_scope(&self, host: &str) -> Option<Arc<Scope>> {
+        let h = self.0.hosts.get(host)?;
+        let mut magic = Map::new();
+        magic.insert("inventory_hostname".into(), json!(host));
+        magic.insert(
+            "inventory_hostname_short".into(),
+            json!(host.split('.').next().unwrap_or(host)),
+        );
+        magic.insert("group_names".into(), json!(group_names(&self.0, host)));
+        let layers = vec![
+            Arc::new(magic),
+            Arc::new(self.0.opts.extra_vars.clone()),
+            HostState::snapshot(&h.set_facts),
+            HostState::snapshot(&h.include_vars),
+            HostState::snapshot(&h.facts),
+            h.inventory.clone(),
+        ];
+        Some(Scope::new(
+            layers,
+            Some(Arc::new(HostVarsView(self.0.clone()))),
+        ))
+    }
+}
+
+pub fn group_names(run: &Run, host: &str) -> Vec<String> {
+    let mut g: Vec<String> = run
+        .inv
+        .groups_of(host)
+        .into_iter()
+        .filter(|g| g != "all" && g != "ungrouped")
+        .collect();
+    g.sort();
+    g
+}
+
+pub fn groups_map(run: &Run) -> Value {
+    let mut m = Map::new();
+    for g in run.inv.groups.keys() {
+        m.insert(
+            g.clone(),
+            json!(run.inv.group_hosts(g).into_iter().collect::<Vec<_>>()),
+        );
+    }
+    Value::Object(m)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn play_scope(
+    run: &Arc<Run>,
+    play: &Play,
+    host: &str,
+    play_hosts: &[String],
+    batch: &[String],
+    groups: &Value,
+    vars_files: Map<String, Value>,
+) -> PlayScope {
+    let mut m = Map::new();
+    m.insert("inventory_hostname".into(), json!(host));
+    m.insert(
+        "inventory_hostname_short".into(),
+        json!(host.split('.').next().unwrap_or(host)),
+    );
+    m.insert("group_names".into(), json!(group_names(run, host)));
+    m.insert("groups".into(), groups.clone());
+    m.insert("play_hosts".into(), json!(batch));
+    m.insert("ansible_play_batch".into(), json!(batch));
+    m.insert("ansible_play_hosts".into(), json!(play_hosts));
+    m.insert("ansible_play_hosts_all".into(), json!(play_hosts));
+    m.insert("ansible_play_name".into(), json!(play.name));
+    m.insert("playbook_dir".into(), json!(play.dir.display().to_string()));
+    m.insert("ansible_check_mode".into(), json!(run.opts.check));
+    m.insert("ansible_diff_mode".into(), json!(run.opts.diff));
+    m.insert("ansible_verbosity".into(), json!(run.opts.verbosity));
+    m.insert("ansible_forks".into(), json!(run.opts.forks));
+    m.insert(
+        "ansible_run_tags".into(),
+        json!(if run.opts.tags.is_empty() {
+            vec!["all".to_string()]
+        } else {
+            run.opts.tags.clone()
+        }),
+    );
+    m.insert("ansible_skip_tags".into(), json!(run.opts.skip_tags));
+    m.insert("omit".into(), json!(crate::template::OMIT));
+    m.insert(
+        "ansible_version".into(),
+        json!({"full": "2.19.0", "major": 2, "minor": 19, "revision": 0, "string": "2.19.0", "steward": env!("CARGO_PKG_VERSION")}),
+    );
+    if let Some(d) = run.inv.var_dirs.first() {
+        m.insert("inventory_dir".into(), json!(d.display().to_string()));
+    }
+    PlayScope {
+        magic: Arc::new(m),
+        play_vars: Arc::new(play.vars.clone()),
+        vars_files: Arc::new(vars_files),
+        role_defaults: Arc::new(play.role_defaults.clone()),
+        role_vars: Arc::new(play.role_vars.clone()),
+        extra: Arc::new(run.opts.extra_vars.clone()),
+    }
+}
+
+/// The scope for a task on a host.
+pub fn task_scope(
+    run: &Arc<Run>,
+    host: &HostState,
+    ps: &PlayScope,
+    inh: &Inherited,
+    task_vars: &Map<String, Value>,
+) -> Arc<Scope> {
+    let mut layers: Vec<Arc<Map<String, Value>>> = Vec::with_capacity(20);
+    let mut role_magic = Map::new();
+    if let Some(r) = &inh.role {
+        role_magic.insert("role_path".into(), json!(r.path.display().to_string()));
+        role_magic.insert("role_name".into(), json!(r.name));
+        role_magic.insert("ansible_role_name".into(), json!(r.name));
+    }
+    if !role_magic.is_empty() {
+        layers.push(Arc::new(role_magic));
+    }
+    layers.push(ps.magic.clone());
+    layers.push(ps.extra.clone());
+    if let Some(r) = &inh.role {
+        if !r.params.is_empty() {
+            layers.push(Arc::new(r.params.clone()));
+        }
+    }
+    layers.push(HostState::snapshot(&host.set_facts));
+    layers.push(HostState::snapshot(&host.include_vars));
+    if !task_vars.is_empty() {
+        layers.push(Arc::new(task_vars.clone()));
+    }
+    for v in inh.vars.iter().rev() {
+        layers.push(v.clone());
+    }
+    if let Some(r) = &inh.role {
+        layers.push(Arc::new(r.vars.clone()));
+    }
+    layers.push(ps.role_vars.clone());
+    layers.push(ps.vars_files.clone());
+    layers.push(ps.play_vars.clone());
+    layers.push(HostState::snapshot(&host.facts));
+    layers.push(host.inventory.clone());
+    if let Some(r) = &inh.role {
+        layers.push(Arc::new(r.defaults.clone()));
+    }
+    layers.push(ps.role_defaults.clone());
+    Scope::new(layers, Some(Arc::new(HostVarsView(run.clone()))))
+}
+
+/// Read a play's `vars_files` for a host (names may use the host's variables).
+pub fn load_vars_files(
+    play: &Play,
+    scope: &Arc<Scope>,
+) -> Result<Map<String, Value>, crate::diag::Diagnostic> {
+    let mut out = Map::new();
+    for (entry, loc) in &play.vars_files {
+        // A list entry means "the first of these that exists".
+        let candidates: Vec<Value> = match entry {
+            Value::Array(a) => a.clone(),
+            v => vec![v.clone()],
+        };
+        let mut found = false;
+        let mut tried = Vec::new();
+        for c in candidates {
+            let name = crate::template::render_value(&c, scope).map_err(|e| {
+                crate::diag::Diagnostic::new(format!("vars_files: {}", e.message))
+                    .at(loc.clone(), "in this file name")
+            })?;
+            let name = crate::template::to_text(&name);
+            let path = if Path::new(&name).is_absolute() {
+                Path::new(&name).to_path_buf()
+            } else {
+                play.dir.join(&name)
+            };
+            if path.is_file() {
+                out.extend(crate::inventory::read_vars_file(&path)?);
+                found = true;
+                break;
+            }
+            tried.push(name);
+        }
+        if !found {
+            return Err(crate::diag::Diagnostic::new(format!(
+                "vars file {} was not found",
+                tried.join(" or ")
+            ))
+            .at(loc.clone(), "listed here"));
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,332 @@
+//! ansible-playbook's default output: banners, one status line per host, the recap.
+
+use std::io::Write;
+use std::sync::Mutex;
+
+use indexmap::IndexMap;
+use serde_json::{Map, Value};
+
+use crate::exec::result::{HostResult, Stats, Status};
+use crate::modules::FileDiff;
+use crate::yaml::Loc;
+
+pub type Verbosity = u8;
+
+pub struct Reporter {
+    pub verbosity: Verbosity,
+    pub diff: bool,
+    out: Mutex<std::io::Stdout>,
+    color: bool,
+}
+
+const HIDDEN: &str =
+    "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
+
+fn banner(msg: &str) -> String {
+    let stars = 79usize.saturating_sub(msg.chars().count()).max(3);
+    format!("\n{msg} {}", "*".repeat(stars))
+}
+
+impl Reporter {
+    pub fn new(verbosity: Verbosity, diff: bool) -> Reporter {
+        let color = std::env::var_os("NO_COLOR").is_none()
+            && std::env::var("ANSIBLE_NOCOLOR")
+                .map(|v| v == "0" || v.is_empty())
+                .unwrap_or(true)
+            && std::io::IsTerminal::is_terminal(&std::io::stdout());
+        Reporter {
+            verbosity,
+            diff,
+            out: Mutex::new(std::io::stdout()),
+            color,
+        }
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn line(&self, s: &str) {
+        if let Ok(mut o) = self.out.lock() {
+            let _ = writeln!(o, "{s}");
+        }
+    }
+
+    pub fn play_start(&self, name: &str) {
+        self.line(&banner(&format!("PLAY [{name}]")));
+    }
+
+    pub fn no_hosts(&self) {
+        self.line("skipping: no hosts matched");
+    }
+
+    pub fn task_start(&self, name: &str, handler: bool) {
+        let kind = if handler { "RUNNING HANDLER" } else { "TASK" };
+        self.line(&banner(&format!("{kind} [{name}]")));
+    }
+
+    pub fn included(&self, what: &str, hosts: &[String]) {
+        self.line(&self.paint("36", &format!("included: {what} for {}", hosts.join(", "))));
+    }
+
+    pub fn retry(&self, host: &str, task: &str, left: i64) {
+        self.line(&self.paint(
+            "31",
+            &format!("FAILED - RETRYING: [{host}]: {task} ({left} retries left)."),
+        ));
+    }
+
+    fn host_label(r: &HostResult) -> String {
+        match &r.delegated_to {
+            Some(d) if *d != r.host => format!("[{} -> {d}]", r.host),
+            _ => format!("[{}]", r.host),
+        }
+    }
+
+    /// What a result shows after `=>`, as sorted JSON without steward's internal keys.
+    fn shown(&self, r: &Map<String, Value>, no_log: bool, indent: bool) -> String {
+        let mut m = Map::new();
+        if no_log {
+            m.insert("censored".into(), Value::from(HIDDEN));
+            if let Some(c) = r.get("changed") {
+                m.insert("changed".into(), c.clone());
+            }
+        } else {
+            for (k, v) in r {
+                if k.starts_with("_ansible") || k == "diff" || k == "failed" {
+                    continue;
+                }
+                m.insert(k.clone(), v.clone());
+            }
+        }
+        let mut keys: Vec<&String> = m.keys().collect();
+        keys.sort();
+        let sorted: Map<String, Value> = keys
+            .into_iter()
+            .map(|k| (k.clone(), m[k].clone()))
+            .collect();
+        crate::template::py_json(&Value::Object(sorted), indent.then_some(4), true)
+    }
+
+    pub fn host_result(&self, r: &HostResult, task_loc: Option<&Loc>) {
+        if self.diff && !r.no_log {
+            for d in r
+                .diffs
+                .iter()
+                .chain(r.items.iter().flat_map(|i| i.diffs.iter()))
+            {
+                self.print_diff(d);
+            }
+        }
+        let label = Self::host_label(r);
+        for item in &r.items {
+            let il = if r.no_log {
+                "(item=None)".to_string()
+            } else {
+                format!("(item={})", item.label)
+            };
+            let line = match item.status {
+                Status::Ok => self.paint("32", &format!("ok: {label} => {il}")),
+                Status::Changed => self.paint("33", &format!("changed: {label} => {il}")),
+                Status::Skipped => self.paint("36", &format!("skipping: {label} => {il} ")),
+                Status::Failed => self.paint(
+                    "31",
+                    &format!(
+                        "failed: {label} {il} => {}",
+                        self.shown(&item.result, r.no_log, false)
+                    ),
+                ),
+                Status::Unreachable => self.paint("31", &format!("unreachable: {label} {il}")),
+            };
+            let show = matches!(item.status, Status::Ok | Status::Changed)
+                && (r.verbose_always || self.verbosity > 0);
+            if show {
+                let mut shown = item.result.clone();
+                if r.module == "debug" {
+                    shown.remove("changed");
+                }
+                self.line(&format!(
+                    "{line} => {}",
+                    self.shown(&shown, r.no_log, r.verbose_always)
+                ));
+            } else {
+                self.line(&line);
+            }
+        }
+        let verbose = self.verbosity > 0 || r.verbose_always;
+        match r.status {
+            Status::Ok | Status::Changed if r.is_loop => {
+                if self.verbosity > 0 {
+                    let word = if r.status == Status::Changed {
+                        "changed"
+                    } else {
+                        "ok"
+                    };
+                    self.line(&format!(
+                        "{word}: {label} => {}",
+                        self.shown(&r.result, r.no_log, false)
+                    ));
+                }
+            }
+            Status::Ok | Status::Changed => {
+                let (word, color) = if r.status == Status::Changed {
+                    ("changed", "33")
+                } else {
+                    ("ok", "32")
+                };
+                if verbose {
+                    let mut shown = r.result.clone();
+                    if r.module == "debug" {
+                        shown.remove("changed");
+                    }
+                    self.line(&self.paint(
+                        color,
+                        &format!(
+                            "{word}: {label} => {}",
+                            self.shown(&shown, r.no_log, r.verbose_always)
+                        ),
+                    ));
+                } else {
+                    self.line(&self.paint(color, &format!("{word}: {label}")));
+                }
+            }
+            Status::Skipped if r.is_loop => {
+                if !r.items.iter().any(|i| i.status == Status::Skipped) {
+                    self.line(&self.paint("36", &format!("skipping: {label}")));
+                }
+            }
+            Status::Skipped => {
+                if self.verbosity > 0 {
+                    self.line(&self.paint(
+                        "36",
+                        &format!(
+                            "skipping: {label} => {}",
+                            self.shown(&r.result, r.no_log, false)
+                        ),
+                    ));
+                } else {
+                    self.line(&self.paint("36", &format!("skipping: {label}")));
+                }
+            }
+            Status::Failed => {
+                if !r.is_loop || r.items.is_empty() {
+                    if let Some(loc) = task_loc {
+                        self.error_origin(&r.msg(), loc, r.no_log);
+                    }
+                }
+                let shown = if r.is_loop && !r.items.is_empty() {
+                    self.shown(&loop_summary(&r.result), r.no_log, false)
+                } else {
+                    self.shown(&r.result, r.no_log, false)
+                };
+                self.line(&self.paint("31", &format!("fatal: {label}: FAILED! => {shown}")));
+                if r.ignored {
+                    self.line(&self.paint("36", "...ignoring"));
+                }
+            }
+            Status::Unreachable => {
+                self.line(&self.paint(
+                    "31",
+                    &format!(
+                        "fatal: {label}: UNREACHABLE! => {}",
+                        self.shown(&r.result, r.no_log, false)
+                    ),
+                ));
+                if r.ignored {
+                    self.line(&self.paint("36", "...ignoring"));
+                }
+            }
+        }
+    }
+
+    fn error_origin(&self, msg: &str, loc: &Loc, no_log: bool) {
+        if !loc.is_known() {
+            return;
+        }
+        let msg = if no_log {
+            "the task failed (its output is hidden by no_log)".to_string()
+        } else {
+            msg.to_string()
+        };
+        let mut s = self.paint("31", &format!("[ERROR]: Task failed: {msg}"));
+        s += &format!(
+            "\nOrigin: {}:{}:{}\n",
+            loc.file.display(),
+            loc.line,
+            loc.col
+        );
+        self.line(&s);
+    }
+
+    pub fn print_diff(&self, d: &FileDiff) {
+        let text = unified_diff(d);
+        if !text.is_empty() {
+            self.line(&text);
+        }
+    }
+
+    pub fn message(&self, s: &str) {
+        self.line(s);
+    }
+
+    pub fn recap(&self, stats: &IndexMap<String, Stats>) {
+        self.line(&banner("PLAY RECAP"));
+        for (h, s) in stats {
+            let color = if s.failed > 0 || s.unreachable > 0 {
+                "31"
+            } else if s.changed > 0 {
+                "33"
+            } else {
+                "32"
+            };
+            let host = format!("{h:<26}");
+            let line = format!(
+                "{} : ok={:<4} changed={:<4} unreachable={:<4} failed={:<4} skipped={:<4} rescued={:<4} ignored={:<4}",
+                self.paint(color, &host),
+                s.ok,
+                s.changed,
+                s.unreachable,
+                s.failed,
+                s.skipped,
+                s.rescued,
+                s.ignored
+            );
+            self.line(&line);
+        }
+        self.line("");
+    }
+}
+
+fn loop_summary(r: &Map<String, Value>) -> Map<String, Value> {
+    let mut m = Map::new();
+    for k in ["changed", "msg"] {
+        if let Some(v) = r.get(k) {
+            m.insert(k.into(), v.clone());
+        }
+    }
+    m
+}
+
+/// A unified diff with `---`/`+++` headers, as `--diff` prints it.
+pub fn unified_diff(d: &FileDiff) -> String {
+    if d.before == d.after {
+        return String::new();
+    }
+    let diff = similar::TextDiff::from_lines(&d.before, &d.after);
+    let mut out = String::new();
+    let before_h = if d.before.is_empty() {
+        "before".to_string()
+    } else {
+        format!("before: {}", d.before_header)
+    };
+    let after_h = format!("after: {}", d.after_header);
+    out += &format!("--- {before_h}\n+++ {after_h}\n");
+    for hunk in diff.unified_diff().context_radius(3).iter_hunks() {
+        out += &hunk.to_string();
+    }
+    out.trim_end_matches('\n').to_string()
+}
