@@ -44,18 +44,8 @@ fn encode_sha512(h: &[u8; 64]) -> String {
 }
 
 fn encode_sha256(h: &[u8; 32]) -> String {
-    const ORDER: [(usize, usize, usize); 10] = [
-        (0, 10, 20),
-        (21, 1, 11),
-        (12, 22, 2),
-        (3, 13, 23),
-        (24, 4, 14),
-        (15, 25, 5),
-        (6, 16, 26),
-        (27, 7, 17),
-        (18, 28, 8),
-        (9, 19, 29),
-    ];
+    const ORDER: [(usize, usize, usize); 10] =
+        [(0, 10, 20), (21, 1, 11), (12, 22, 2), (3, 13, 23), (24, 4, 14), (15, 25, 5), (6, 16, 26), (27, 7, 17), (18, 28, 8), (9, 19, 29)];
     let mut out = String::new();
     for (a, b, c) in ORDER {
         b64_from_24bit(h[a], h[b], h[c], 4, &mut out);
@@ -71,28 +61,15 @@ pub fn random_salt(len: usize) -> String {
         use std::io::Read;
         let _ = f.read_exact(&mut bytes);
     }
-    bytes
-        .iter()
-        .map(|b| ITOA64[(*b & 0x3f) as usize] as char)
-        .collect()
+    bytes.iter().map(|b| ITOA64[(*b & 0x3f) as usize] as char).collect()
 }
 
-pub fn hash_password(
-    pw: &str,
-    scheme: &str,
-    salt: Option<&str>,
-    rounds: Option<usize>,
-) -> Result<String, String> {
+pub fn hash_password(pw: &str, scheme: &str, salt: Option<&str>, rounds: Option<usize>) -> Result<String, String> {
     let salt = salt.map(str::to_string).unwrap_or_else(|| random_salt(16));
     let salt: String = salt.chars().take(16).collect();
     let r = rounds.unwrap_or(5000) as u32;
-    let params =
-        sha_crypt::Params::new(r).map_err(|e| format!("password_hash: bad rounds: {e}"))?;
-    let rounds_part = if rounds.is_some() && r != 5000 {
-        format!("rounds={r}$")
-    } else {
-        String::new()
-    };
+    let params = sha_crypt::Params::new(r).map_err(|e| format!("password_hash: bad rounds: {e}"))?;
+    let rounds_part = if rounds.is_some() && r != 5000 { format!("rounds={r}$") } else { String::new() };
     match scheme {
         "sha512" | "sha512_crypt" => {
             let h = sha_crypt::sha512_crypt(pw.as_bytes(), salt.as_bytes(), params);
@@ -102,9 +79,7 @@ pub fn hash_password(
             let h = sha_crypt::sha256_crypt(pw.as_bytes(), salt.as_bytes(), params);
             Ok(format!("$5${rounds_part}{salt}${}", encode_sha256(&h)))
         }
-        other => Err(format!(
-            "password_hash: scheme `{other}` is not supported (use sha512 or sha256)"
-        )),
+        other => Err(format!("password_hash: scheme `{other}` is not supported (use sha512 or sha256)")),
     }
 }
 
@@ -137,9 +112,6 @@ mod tests {
             hash_password("secret", "sha512", Some("saltsalt"), None).unwrap(),
             "$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1"
         );
-        assert!(verify(
-            "secret",
-            &hash_password("secret", "sha256", None, None).unwrap()
-        ));
+        assert!(verify("secret", &hash_password("secret", "sha256", None, None).unwrap()));
     }
 }

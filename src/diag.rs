@@ -31,9 +31,7 @@ fn source_line(path: &Path, line: u32) -> Option<String> {
         Some(t) => t,
         None => Arc::from(std::fs::read_to_string(path).ok()?.as_str()),
     };
-    text.lines()
-        .nth(line.checked_sub(1)? as usize)
-        .map(str::to_string)
+    text.lines().nth(line.checked_sub(1)? as usize).map(str::to_string)
 }
 
 /// A warning for the person running steward. Printed by the report layer.
@@ -52,13 +50,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(message: impl Into<String>) -> Diagnostic {
-        Diagnostic {
-            message: message.into(),
-            loc: None,
-            label: String::new(),
-            help: vec![],
-            notes: vec![],
-        }
+        Diagnostic { message: message.into(), loc: None, label: String::new(), help: vec![], notes: vec![] }
     }
 
     pub fn at(mut self, loc: Loc, label: impl Into<String>) -> Diagnostic {
@@ -86,23 +78,13 @@ impl Diagnostic {
             if loc.is_known() {
                 let num = loc.line.to_string();
                 let pad = " ".repeat(num.len());
-                out += &format!(
-                    "{pad}--> {}:{}:{}\n",
-                    relative(&loc.file),
-                    loc.line,
-                    loc.col
-                );
+                out += &format!("{pad}--> {}:{}:{}\n", relative(&loc.file), loc.line, loc.col);
                 if let Some(text) = source_line(&loc.file, loc.line) {
                     let text = text.replace('\t', " ");
                     let col = (loc.col.max(1) - 1) as usize;
                     let width = text.chars().count().saturating_sub(col).max(1);
                     let len = (loc.len as usize).clamp(1, width);
-                    out += &format!(
-                        "{pad} |\n{num} | {text}\n{pad} | {}{} {}\n",
-                        " ".repeat(col),
-                        "^".repeat(len),
-                        self.label
-                    );
+                    out += &format!("{pad} |\n{num} | {text}\n{pad} | {}{} {}\n", " ".repeat(col), "^".repeat(len), self.label);
                 }
             } else if !loc.file.as_os_str().is_empty() {
                 out += &format!("  --> {}\n", relative(&loc.file));

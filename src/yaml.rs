@@ -26,22 +26,12 @@ pub struct Loc {
 
 impl Loc {
     pub fn new(file: &Path, line: u32, col: u32) -> Loc {
-        Loc {
-            file: Arc::new(file.to_path_buf()),
-            line,
-            col,
-            len: 1,
-        }
+        Loc { file: Arc::new(file.to_path_buf()), line, col, len: 1 }
     }
 
     /// A location for values that do not come from a file (command line, defaults).
     pub fn none() -> Loc {
-        Loc {
-            file: Arc::new(PathBuf::new()),
-            line: 0,
-            col: 0,
-            len: 0,
-        }
+        Loc { file: Arc::new(PathBuf::new()), line: 0, col: 0, len: 0 }
     }
 
     pub fn is_known(&self) -> bool {
@@ -132,10 +122,7 @@ impl Node {
     }
 
     pub fn get(&self, key: &str) -> Option<&Node> {
-        self.as_map()?
-            .iter()
-            .find(|(k, _)| k.as_str() == Some(key))
-            .map(|(_, v)| v)
+        self.as_map()?.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v)
     }
 
     /// The plain data, positions dropped.
@@ -144,9 +131,7 @@ impl Node {
             NodeKind::Null => Value::Null,
             NodeKind::Bool(b) => Value::Bool(*b),
             NodeKind::Int(i) => Value::from(*i),
-            NodeKind::Float(f) => serde_json::Number::from_f64(*f)
-                .map(Value::Number)
-                .unwrap_or(Value::Null),
+            NodeKind::Float(f) => serde_json::Number::from_f64(*f).map(Value::Number).unwrap_or(Value::Null),
             NodeKind::Str(s) => Value::String(s.clone()),
             NodeKind::Seq(s) => Value::Array(s.iter().map(Node::to_value).collect()),
             NodeKind::Map(m) => {
@@ -170,16 +155,9 @@ impl Node {
             },
             Value::String(s) => NodeKind::Str(s.clone()),
             Value::Array(a) => NodeKind::Seq(a.iter().map(|x| Node::from_value(x, loc)).collect()),
-            Value::Object(m) => NodeKind::Map(
-                m.iter()
-                    .map(|(k, x)| {
-                        (
-                            Node::new(NodeKind::Str(k.clone()), loc.clone()),
-                            Node::from_value(x, loc),
-                        )
-                    })
-                    .collect(),
-            ),
+            Value::Object(m) => {
+                NodeKind::Map(m.iter().map(|(k, x)| (Node::new(NodeKind::Str(k.clone()), loc.clone()), Node::from_value(x, loc))).collect())
+            }
         };
         Node::new(kind, loc.clone())
     }
@@ -210,19 +188,13 @@ impl<'de> Visitor<'de> for RawVisitor {
         Ok(Raw::Int(v))
     }
     fn visit_u64<E>(self, v: u64) -> Result<Raw, E> {
-        Ok(i64::try_from(v)
-            .map(Raw::Int)
-            .unwrap_or(Raw::Float(v as f64)))
+        Ok(i64::try_from(v).map(Raw::Int).unwrap_or(Raw::Float(v as f64)))
     }
     fn visit_i128<E>(self, v: i128) -> Result<Raw, E> {
-        Ok(i64::try_from(v)
-            .map(Raw::Int)
-            .unwrap_or(Raw::Float(v as f64)))
+        Ok(i64::try_from(v).map(Raw::Int).unwrap_or(Raw::Float(v as f64)))
     }
     fn visit_u128<E>(self, v: u128) -> Result<Raw, E> {
-        Ok(i64::try_from(v)
-            .map(Raw::Int)
-            .unwrap_or(Raw::Float(v as f64)))
+        Ok(i64::try_from(v).map(Raw::Int).unwrap_or(Raw::Float(v as f64)))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Raw, E> {
         Ok(Raw::Float(v))
@@ -271,32 +243,60 @@ impl<'de> Deserialize<'de> for Raw {
     }
 }
 
-fn convert(raw: Spanned<Raw>, file: &Arc<PathBuf>) -> Node {
+/// PyYAML (and so Ansible) reads only these spellings as booleans; serde-saphyr also takes
+/// `y`, `n` and mixed case, which would turn `loop: [x, y]` into `[x, True]`.
+fn pyyaml_bool(text: &str) -> bool {
+    matches!(
+        text,
+        "yes"
+            | "Yes"
+            | "YES"
+            | "no"
+            | "No"
+            | "NO"
+            | "true"
+            | "True"
+            | "TRUE"
+            | "false"
+            | "False"
+            | "FALSE"
+            | "on"
+            | "On"
+            | "ON"
+            | "off"
+            | "Off"
+            | "OFF"
+    )
+}
+
+fn source_text<'a>(src: &'a str, r: &serde_saphyr::Location) -> Option<&'a str> {
+    let span = r.span();
+    let start = span.byte_offset()? as usize;
+    let len = span.byte_len()? as usize;
+    src.get(start..start + len)
+}
+
+fn convert(raw: Spanned<Raw>, file: &Arc<PathBuf>, src: &str) -> Node {
     let r = &raw.referenced;
-    let loc = Loc {
-        file: file.clone(),
-        line: r.line() as u32,
-        col: r.column() as u32,
-        len: r.span().len().max(1) as u32,
-    };
+    let loc = Loc { file: file.clone(), line: r.line() as u32, col: r.column() as u32, len: r.span().len().max(1) as u32 };
     let kind = match raw.value {
         Raw::Null => NodeKind::Null,
-        Raw::Bool(b) => NodeKind::Bool(b),
+        Raw::Bool(b) => match source_text(src, r) {
+            Some(t) if !pyyaml_bool(t.trim()) && !t.trim().starts_with(['!', '*', '&']) => NodeKind::Str(t.trim().to_string()),
+            _ => NodeKind::Bool(b),
+        },
         Raw::Int(i) => NodeKind::Int(i),
         Raw::Float(f) => NodeKind::Float(f),
         Raw::Str(s) => NodeKind::Str(s),
-        Raw::Seq(s) => NodeKind::Seq(s.into_iter().map(|x| convert(x, file)).collect()),
+        Raw::Seq(s) => NodeKind::Seq(s.into_iter().map(|x| convert(x, file, src)).collect()),
         Raw::Map(m) => {
             // Duplicate keys: the last one wins, as in Ansible.
             let mut out: Vec<(Node, Node)> = Vec::with_capacity(m.len());
             for (k, v) in m {
-                let (k, v) = (convert(k, file), convert(v, file));
+                let (k, v) = (convert(k, file, src), convert(v, file, src));
                 let name = k.key_string();
                 if let Some(pos) = out.iter().position(|(ek, _)| ek.key_string() == name) {
-                    crate::diag::warn(&format!(
-                        "{}: duplicate key `{}`, the last one is used",
-                        k.loc, name
-                    ));
+                    crate::diag::warn(&format!("{}: duplicate key `{}`, the last one is used", k.loc, name));
                     out.remove(pos);
                 }
                 out.push((k, v));
@@ -319,32 +319,18 @@ fn options() -> serde_saphyr::options::Options {
 pub fn parse_str(text: &str, file: &Path) -> Result<Node, Diagnostic> {
     crate::diag::remember_source(file, text);
     let fileref = Arc::new(file.to_path_buf());
-    if text.trim().is_empty()
-        || text
-            .lines()
-            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#') || l.trim() == "---")
-    {
+    if text.trim().is_empty() || text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#') || l.trim() == "---") {
         return Ok(Node::new(NodeKind::Null, Loc::new(file, 1, 1)));
     }
     match serde_saphyr::from_str_with_options::<Spanned<Raw>>(text, options()) {
-        Ok(raw) => Ok(convert(raw, &fileref)),
+        Ok(raw) => Ok(convert(raw, &fileref, text)),
         Err(e) => {
-            let (line, col) = e
-                .location()
-                .map(|l| (l.line() as u32, l.column() as u32))
-                .unwrap_or((0, 0));
+            let (line, col) = e.location().map(|l| (l.line() as u32, l.column() as u32)).unwrap_or((0, 0));
             let msg = e.to_string();
             let msg = msg.lines().next().unwrap_or("").to_string();
             let msg = strip_position_suffix(&msg);
-            Err(Diagnostic::new(format!("YAML syntax error: {msg}")).at(
-                Loc {
-                    file: fileref,
-                    line: line.max(1),
-                    col: col.max(1),
-                    len: 1,
-                },
-                "here",
-            ))
+            Err(Diagnostic::new(format!("YAML syntax error: {msg}"))
+                .at(Loc { file: fileref, line: line.max(1), col: col.max(1), len: 1 }, "here"))
         }
     }
 }
@@ -359,8 +345,7 @@ fn strip_position_suffix(msg: &str) -> String {
 
 /// Read and parse a YAML file.
 pub fn load_file(path: &Path) -> Result<Node, Diagnostic> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Diagnostic::new(format!("cannot read {}: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path).map_err(|e| Diagnostic::new(format!("cannot read {}: {e}", path.display())))?;
     parse_str(&text, path)
 }
 
@@ -370,17 +355,14 @@ mod tests {
 
     #[test]
     fn yaml11_habits() {
-        let n = parse_str(
-            "a: yes\nb: 0644\nc: '0644'\nd: ~\ne: on\n",
-            Path::new("t.yml"),
-        )
-        .unwrap();
+        let n = parse_str("a: yes\nb: 0644\nc: '0644'\nd: ~\ne: on\nf: [x, y, n, N]\n", Path::new("t.yml")).unwrap();
         let v = n.to_value();
         assert_eq!(v["a"], Value::Bool(true));
         assert_eq!(v["b"], Value::from(420));
         assert_eq!(v["c"], Value::from("0644"));
         assert_eq!(v["d"], Value::Null);
         assert_eq!(v["e"], Value::Bool(true));
+        assert_eq!(v["f"], serde_json::json!(["x", "y", "n", "N"]));
         assert_eq!(n.get("b").unwrap().loc.line, 2);
         assert_eq!(n.get("b").unwrap().loc.col, 4);
     }

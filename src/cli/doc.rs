@@ -12,9 +12,7 @@ pub fn run(a: DocArgs) -> i32 {
         return 0;
     };
     let Some(m) = modules::find(&name) else {
-        let hint = crate::diag::suggest(&name, modules::names())
-            .map(|s| format!(" (did you mean `{s}`?)"))
-            .unwrap_or_default();
+        let hint = crate::diag::suggest(&name, modules::names()).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
         eprintln!("error: no module `{name}`{hint}");
         return 1;
     };

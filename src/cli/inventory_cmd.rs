@@ -14,9 +14,7 @@ pub fn run(a: InventoryArgs) -> i32 {
         }
     };
     let out = if let Some(h) = &a.host {
-        if !inv.hosts.contains_key(h)
-            || (inv.implicit_localhost && h == "localhost" && !a.inv.inventory.is_empty())
-        {
+        if !inv.hosts.contains_key(h) || (inv.implicit_localhost && h == "localhost" && !a.inv.inventory.is_empty()) {
             eprintln!("error: you must pass a single valid host to --host parameter (`{h}` is not in the inventory)");
             return 1;
         }
@@ -69,10 +67,7 @@ fn list(inv: &Inventory) -> Result<Value, crate::diag::Diagnostic> {
     for (name, g) in &inv.groups {
         let mut e = Map::new();
         if !g.children.is_empty() {
-            e.insert(
-                "children".into(),
-                json!(g.children.iter().collect::<Vec<_>>()),
-            );
+            e.insert("children".into(), json!(g.children.iter().collect::<Vec<_>>()));
         }
         if !g.hosts.is_empty() {
             e.insert("hosts".into(), json!(g.hosts.iter().collect::<Vec<_>>()));
@@ -108,11 +103,7 @@ fn graph(inv: &Inventory, group: &str, depth: usize, vars: bool, out: &mut Strin
         if vars {
             if let Some(host) = inv.hosts.get(h) {
                 for (k, v) in &host.vars {
-                    out.push_str(&format!(
-                        "{}  |  |--{{{k} = {}}}\n",
-                        &inner[..inner.len() - 1],
-                        crate::template::to_text(v)
-                    ));
+                    out.push_str(&format!("{}  |  |--{{{k} = {}}}\n", &inner[..inner.len() - 1], crate::template::to_text(v)));
                 }
             }
         }

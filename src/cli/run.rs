@@ -14,11 +14,7 @@ use crate::report::Reporter;
 pub fn load_inventory(sources: &[String]) -> Result<Inventory, Diagnostic> {
     if sources.is_empty() {
         if let Ok(env) = std::env::var("ANSIBLE_INVENTORY") {
-            let list: Vec<String> = env
-                .split(',')
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect();
+            let list: Vec<String> = env.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect();
             if !list.is_empty() && list.iter().all(|s| std::path::Path::new(s).exists()) {
                 return Inventory::load(&list);
             }
@@ -30,12 +26,7 @@ pub fn load_inventory(sources: &[String]) -> Result<Inventory, Diagnostic> {
 
 fn roles_path() -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = std::env::var("ANSIBLE_ROLES_PATH")
-        .map(|p| {
-            p.split(':')
-                .filter(|s| !s.is_empty())
-                .map(PathBuf::from)
-                .collect()
-        })
+        .map(|p| p.split(':').filter(|s| !s.is_empty()).map(PathBuf::from).collect())
         .unwrap_or_default();
     if let Ok(home) = std::env::var("HOME") {
         out.push(PathBuf::from(home).join(".ansible/roles"));
@@ -46,21 +37,13 @@ fn roles_path() -> Vec<PathBuf> {
 }
 
 fn split_list(v: &[String]) -> Vec<String> {
-    v.iter()
-        .flat_map(|s| s.split(','))
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect()
+    v.iter().flat_map(|s| s.split(',')).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
 }
 
 /// Read a password from the terminal without echoing it.
 fn prompt_password(prompt: &str) -> Option<String> {
     use std::io::{BufRead, Write};
-    let tty = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/tty")
-        .ok()?;
+    let tty = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty").ok()?;
     let fd = std::os::unix::io::AsRawFd::as_raw_fd(&tty);
     let mut term: libc::termios = unsafe { std::mem::zeroed() };
     // SAFETY: fd is an open terminal; term is a valid termios buffer.
@@ -161,10 +144,7 @@ pub fn run(a: RunArgs) -> i32 {
         connection: a.connection.clone(),
     };
     let reporter = Reporter::new(a.verbose, a.diff);
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -187,11 +167,7 @@ pub fn run(a: RunArgs) -> i32 {
             for b in books {
                 all.extend(b.plays.clone());
             }
-            let merged = Playbook {
-                path: b.path,
-                dir: b.dir,
-                plays: all,
-            };
+            let merged = Playbook { path: b.path, dir: b.dir, plays: all };
             tokio::select! {
                 c = run.run_playbook(&merged) => code = c,
                 _ = tokio::signal::ctrl_c() => {
@@ -213,16 +189,10 @@ fn check_notify(b: &Playbook) -> Result<(), Diagnostic> {
                     continue;
                 }
                 if !handlers.iter().any(|h| crate::exec::handler_matches(h, n)) {
-                    let names: Vec<String> = handlers
-                        .iter()
-                        .filter_map(|h| h.name.clone())
-                        .chain(handlers.iter().flat_map(|h| h.listen.clone()))
-                        .collect();
-                    let mut d = Diagnostic::new(format!(
-                        "the handler `{n}` notified by task `{}` was not found",
-                        t.display_name()
-                    ))
-                    .at(t.loc.clone(), "this task notifies it");
+                    let names: Vec<String> =
+                        handlers.iter().filter_map(|h| h.name.clone()).chain(handlers.iter().flat_map(|h| h.listen.clone())).collect();
+                    let mut d = Diagnostic::new(format!("the handler `{n}` notified by task `{}` was not found", t.display_name()))
+                        .at(t.loc.clone(), "this task notifies it");
                     if let Some(s) = crate::diag::suggest(n, names.iter().map(String::as_str)) {
                         d = d.help(format!("did you mean `{s}`?"));
                     }
@@ -230,22 +200,13 @@ fn check_notify(b: &Playbook) -> Result<(), Diagnostic> {
                 }
             }
             match &t.kind {
-                TaskKind::Block {
-                    block,
-                    rescue,
-                    always,
-                } => {
+                TaskKind::Block { block, rescue, always } => {
                     walk(block, handlers)?;
                     walk(rescue, handlers)?;
                     walk(always, handlers)?;
                 }
-                TaskKind::Import { tasks } | TaskKind::IncludeRole { tasks, .. } => {
-                    walk(tasks, handlers)?
-                }
-                TaskKind::IncludeTasks {
-                    preloaded: Some(tasks),
-                    ..
-                } => walk(tasks, handlers)?,
+                TaskKind::Import { tasks } | TaskKind::IncludeRole { tasks, .. } => walk(tasks, handlers)?,
+                TaskKind::IncludeTasks { preloaded: Some(tasks), .. } => walk(tasks, handlers)?,
                 _ => {}
             }
         }
@@ -267,19 +228,10 @@ fn list(a: &RunArgs, books: &[Playbook], inv: &Inventory) -> i32 {
         println!("\nplaybook: {}", path.display());
         for (i, p) in b.plays.iter().enumerate() {
             let pattern = match &p.hosts {
-                serde_json::Value::Array(x) => x
-                    .iter()
-                    .map(crate::template::to_text)
-                    .collect::<Vec<_>>()
-                    .join(","),
+                serde_json::Value::Array(x) => x.iter().map(crate::template::to_text).collect::<Vec<_>>().join(","),
                 v => crate::template::to_text(v),
             };
-            println!(
-                "\n  play #{} ({pattern}): {}\tTAGS: [{}]",
-                i + 1,
-                p.name,
-                p.kw.tags.join(",")
-            );
+            println!("\n  play #{} ({pattern}): {}\tTAGS: [{}]", i + 1, p.name, p.kw.tags.join(","));
             if a.list_hosts {
                 let mut hosts = inv.select(&pattern).unwrap_or_default();
                 if let Some(l) = &a.inv.limit {
@@ -306,11 +258,7 @@ fn list(a: &RunArgs, books: &[Playbook], inv: &Inventory) -> i32 {
                     let mut mine = inherited.to_vec();
                     mine.extend(t.kw.tags.iter().cloned());
                     match &t.kind {
-                        TaskKind::Block {
-                            block,
-                            rescue,
-                            always,
-                        } => {
+                        TaskKind::Block { block, rescue, always } => {
                             collect(block, &mine, tags, skip, lines, all);
                             collect(rescue, &mine, tags, skip, lines, all);
                             collect(always, &mine, tags, skip, lines, all);
@@ -318,11 +266,7 @@ fn list(a: &RunArgs, books: &[Playbook], inv: &Inventory) -> i32 {
                         TaskKind::Import { tasks } => collect(tasks, &mine, tags, skip, lines, all),
                         _ => {
                             if crate::exec::tags_selected(&mine, tags, skip) {
-                                lines.push(format!(
-                                    "      {}\tTAGS: [{}]",
-                                    t.display_name(),
-                                    mine.join(", ")
-                                ));
+                                lines.push(format!("      {}\tTAGS: [{}]", t.display_name(), mine.join(", ")));
                                 for x in &mine {
                                     if !all.contains(x) {
                                         all.push(x.clone());

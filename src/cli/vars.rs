@@ -15,29 +15,19 @@ pub fn parse_extra_vars(items: &[String]) -> Result<Map<String, Value>, Diagnost
             match node.to_value() {
                 Value::Object(m) => out.extend(m),
                 Value::Null => {}
-                _ => {
-                    return Err(Diagnostic::new(format!(
-                        "extra vars file {file} must hold a mapping"
-                    )))
-                }
+                _ => return Err(Diagnostic::new(format!("extra vars file {file} must hold a mapping"))),
             }
         } else if item.starts_with('{') || item.starts_with('[') || item.starts_with("---") {
             let node = crate::yaml::parse_str(item, Path::new("<extra vars>"))?;
             match node.to_value() {
                 Value::Object(m) => out.extend(m),
-                _ => {
-                    return Err(Diagnostic::new(format!(
-                        "extra vars `{item}` must be a mapping"
-                    )))
-                }
+                _ => return Err(Diagnostic::new(format!("extra vars `{item}` must be a mapping"))),
             }
         } else {
             for (k, v) in crate::playbook::kv::parse_kv(item, None) {
                 if k == "_raw_params" {
-                    return Err(Diagnostic::new(format!(
-                        "extra vars `{item}` are not key=value pairs"
-                    ))
-                    .help("use -e 'name=value', -e '{\"name\": 1}' or -e @file.yml"));
+                    return Err(Diagnostic::new(format!("extra vars `{item}` are not key=value pairs"))
+                        .help("use -e 'name=value', -e '{\"name\": 1}' or -e @file.yml"));
                 }
                 out.insert(k, v);
             }

@@ -20,20 +20,14 @@ impl Connection for Local {
             None => (req.cmd.clone(), false),
         };
         let mut c = tokio::process::Command::new("/bin/sh");
-        c.arg("-c")
-            .arg(&cmd)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        c.arg("-c").arg(&cmd).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         for (k, v) in &req.env {
             c.env(k, v);
         }
         if let Some(cwd) = &req.cwd {
             c.current_dir(cwd);
         }
-        let mut child = c
-            .spawn()
-            .map_err(|e| ConnError::Io(format!("cannot start /bin/sh: {e}")))?;
+        let mut child = c.spawn().map_err(|e| ConnError::Io(format!("cannot start /bin/sh: {e}")))?;
         let mut stdin = child.stdin.take();
         let mut input = Vec::new();
         if feed_password {
@@ -53,22 +47,13 @@ impl Connection for Local {
         };
         let (_, out) = tokio::join!(writer, child.wait_with_output());
         let out = out.map_err(|e| ConnError::Io(format!("command failed to run: {e}")))?;
-        let mut res = ExecOutput {
-            rc: out.status.code().unwrap_or(-1),
-            stdout: out.stdout,
-            stderr: out.stderr,
-        };
+        let mut res = ExecOutput { rc: out.status.code().unwrap_or(-1), stdout: out.stdout, stderr: out.stderr };
         if req.become_.is_some() && !strip_become_marker(&mut res) {
             let err = res.stderr_str();
-            let msg = if err.contains("incorrect password")
-                || err.contains("Sorry, try again")
-                || err.contains("Authentication failure")
-            {
+            let msg = if err.contains("incorrect password") || err.contains("Sorry, try again") || err.contains("Authentication failure") {
                 "Incorrect become password".to_string()
-            } else if err.contains("a password is required") || err.contains("password is required")
-            {
-                "Missing become password: sudo asks for one (use -K or ansible_become_password)"
-                    .to_string()
+            } else if err.contains("a password is required") || err.contains("password is required") {
+                "Missing become password: sudo asks for one (use -K or ansible_become_password)".to_string()
             } else {
                 format!("privilege escalation failed: {}", err.trim())
             };
@@ -78,16 +63,11 @@ impl Connection for Local {
     }
 
     async fn put_file(&self, local: &Path, dest: &str) -> Result<(), ConnError> {
-        tokio::fs::copy(local, dest)
-            .await
-            .map(|_| ())
-            .map_err(|e| ConnError::Io(format!("cannot copy {} to {dest}: {e}", local.display())))
+        tokio::fs::copy(local, dest).await.map(|_| ()).map_err(|e| ConnError::Io(format!("cannot copy {} to {dest}: {e}", local.display())))
     }
 
     async fn get_file(&self, path: &str) -> Result<Vec<u8>, ConnError> {
-        tokio::fs::read(path)
-            .await
-            .map_err(|e| ConnError::Io(format!("cannot read {path}: {e}")))
+        tokio::fs::read(path).await.map_err(|e| ConnError::Io(format!("cannot read {path}: {e}")))
     }
 
     fn transport(&self) -> &'static str {

@@ -24,17 +24,7 @@ pub struct Become {
 impl fmt::Debug for Become {
     // The password never reaches a log, even a debug one.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Become({} to {}{})",
-            self.method,
-            self.user,
-            if self.password.is_some() {
-                ", with password"
-            } else {
-                ""
-            }
-        )
+        write!(f, "Become({} to {}{})", self.method, self.user, if self.password.is_some() { ", with password" } else { "" })
     }
 }
 
@@ -52,51 +42,23 @@ impl Become {
         match self.method.as_str() {
             "su" => {
                 let exe = self.exe.clone().unwrap_or_else(|| "su".into());
-                (
-                    format!(
-                        "{exe} {flags} {} -c {inner}",
-                        crate::template::shell_quote(&self.user)
-                    ),
-                    self.password.is_some(),
-                )
+                (format!("{exe} {flags} {} -c {inner}", crate::template::shell_quote(&self.user)), self.password.is_some())
             }
             "doas" => {
                 let exe = self.exe.clone().unwrap_or_else(|| "doas".into());
                 let n = if self.password.is_some() { "" } else { "-n" };
-                (
-                    format!(
-                        "{exe} {n} {flags} -u {} /bin/sh -c {inner}",
-                        crate::template::shell_quote(&self.user)
-                    ),
-                    self.password.is_some(),
-                )
+                (format!("{exe} {n} {flags} -u {} /bin/sh -c {inner}", crate::template::shell_quote(&self.user)), self.password.is_some())
             }
             _ => {
                 let exe = self.exe.clone().unwrap_or_else(|| "sudo".into());
-                let flags = if flags.is_empty() {
-                    "-H -S -n".to_string()
-                } else {
-                    flags
-                };
+                let flags = if flags.is_empty() { "-H -S -n".to_string() } else { flags };
                 if self.password.is_some() {
                     let flags = flags.replace(" -n", "").replace("-n ", "");
                     let prompt = "[sudo via steward] password:";
-                    (
-                        format!(
-                            "{exe} {flags} -p '{prompt}' -u {} /bin/sh -c {inner}",
-                            crate::template::shell_quote(&self.user)
-                        ),
-                        true,
-                    )
+                    (format!("{exe} {flags} -p '{prompt}' -u {} /bin/sh -c {inner}", crate::template::shell_quote(&self.user)), true)
                 } else {
                     let _ = quoted;
-                    (
-                        format!(
-                            "{exe} {flags} -u {} /bin/sh -c {inner}",
-                            crate::template::shell_quote(&self.user)
-                        ),
-                        false,
-                    )
+                    (format!("{exe} {flags} -u {} /bin/sh -c {inner}", crate::template::shell_quote(&self.user)), false)
                 }
             }
         }
@@ -161,11 +123,7 @@ pub fn strip_become_marker(out: &mut ExecOutput) -> bool {
     let text = String::from_utf8_lossy(&out.stdout);
     if let Some(pos) = text.find(BECOME_SUCCESS) {
         let after = pos + BECOME_SUCCESS.len();
-        let after = if text[after..].starts_with('\n') {
-            after + 1
-        } else {
-            after
-        };
+        let after = if text[after..].starts_with('\n') { after + 1 } else { after };
         out.stdout = out.stdout[after..].to_vec();
         true
     } else {

@@ -48,34 +48,16 @@ pub struct Gate {
 }
 
 impl Gate {
-    pub fn new(
-        hosts: usize,
-        linear: bool,
-        reporter: Arc<Reporter>,
-        check: Box<dyn Fn() -> bool + Send + Sync>,
-    ) -> Gate {
+    pub fn new(hosts: usize, linear: bool, reporter: Arc<Reporter>, check: Box<dyn Fn() -> bool + Send + Sync>) -> Gate {
         Gate {
-            inner: Mutex::new(Inner {
-                active: hosts,
-                running: 0,
-                waiting: vec![],
-                aborted: false,
-                last_uid: 0,
-            }),
+            inner: Mutex::new(Inner { active: hosts, running: 0, waiting: vec![], aborted: false, last_uid: 0 }),
             linear,
             reporter,
             check,
         }
     }
 
-    pub async fn wait(
-        &self,
-        order: usize,
-        pos: Vec<u32>,
-        uid: usize,
-        title: &str,
-        handler: bool,
-    ) -> Release {
+    pub async fn wait(&self, order: usize, pos: Vec<u32>, uid: usize, title: &str, handler: bool) -> Release {
         let (tx, rx) = oneshot::channel();
         {
             let Ok(mut g) = self.inner.lock() else {
@@ -84,14 +66,7 @@ impl Gate {
             if g.aborted {
                 return Release::Abort;
             }
-            g.waiting.push(Waiter {
-                order,
-                pos,
-                uid,
-                title: title.to_string(),
-                handler,
-                tx,
-            });
+            g.waiting.push(Waiter { order, pos, uid, title: title.to_string(), handler, tx });
             self.release(&mut g);
         }
         rx.await.unwrap_or(Release::Abort)
@@ -151,15 +126,10 @@ impl Gate {
         if g.running > 0 || g.waiting.len() < g.active {
             return;
         }
-        let min = g
-            .waiting
-            .iter()
-            .min_by(|a, b| a.pos.cmp(&b.pos).then(a.order.cmp(&b.order)))
-            .map(|w| (w.pos.clone(), w.uid));
+        let min = g.waiting.iter().min_by(|a, b| a.pos.cmp(&b.pos).then(a.order.cmp(&b.order))).map(|w| (w.pos.clone(), w.uid));
         let Some((pos, uid)) = min else { return };
-        let (mut group, rest): (Vec<Waiter>, Vec<Waiter>) = std::mem::take(&mut g.waiting)
-            .into_iter()
-            .partition(|w| w.pos == pos && w.uid == uid);
+        let (mut group, rest): (Vec<Waiter>, Vec<Waiter>) =
+            std::mem::take(&mut g.waiting).into_iter().partition(|w| w.pos == pos && w.uid == uid);
         g.waiting = rest;
         group.sort_by_key(|w| w.order);
         if let Some(first) = group.first() {

@@ -70,12 +70,7 @@ pub struct Run {
 }
 
 impl Run {
-    pub fn new(
-        inv: Inventory,
-        opts: RunOptions,
-        reporter: Reporter,
-        playbook_dir: PathBuf,
-    ) -> Result<Arc<Run>, crate::diag::Diagnostic> {
+    pub fn new(inv: Inventory, opts: RunOptions, reporter: Reporter, playbook_dir: PathBuf) -> Result<Arc<Run>, crate::diag::Diagnostic> {
         let inv = Arc::new(inv);
         let mut hosts = IndexMap::new();
         for h in inv.hosts.keys() {

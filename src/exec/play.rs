@@ -51,9 +51,7 @@ impl KwRef {
 }
 
 fn chain_of(refs: &[KwRef]) -> Chain<'_> {
-    Chain {
-        kws: refs.iter().map(KwRef::kw).collect(),
-    }
+    Chain { kws: refs.iter().map(KwRef::kw).collect() }
 }
 
 /// Whether `--tags`/`--skip-tags` select a task with these tags.
@@ -113,9 +111,7 @@ impl Walker {
             for (i, t) in tasks.iter().enumerate() {
                 let mut pos = prefix.clone();
                 pos.push(i as u32);
-                let flow = self
-                    .walk_task(t, pos, inh.clone(), chain.clone(), rescuable)
-                    .await;
+                let flow = self.walk_task(t, pos, inh.clone(), chain.clone(), rescuable).await;
                 if flow != Flow::Continue {
                     return flow;
                 }
@@ -138,30 +134,16 @@ impl Walker {
             }
             chain.push(KwRef::Task(t.clone()));
             match &t.kind {
-                TaskKind::Block {
-                    block,
-                    rescue,
-                    always,
-                } => {
+                TaskKind::Block { block, rescue, always } => {
                     if !t.kw.vars.is_empty() {
                         inh.vars.push(Arc::new(t.kw.vars.clone()));
                     }
                     let mut sub = pos.clone();
                     sub.push(0);
-                    let mut flow = self
-                        .walk_list(
-                            block,
-                            sub,
-                            inh.clone(),
-                            chain.clone(),
-                            rescuable || !rescue.is_empty(),
-                        )
-                        .await;
+                    let mut flow = self.walk_list(block, sub, inh.clone(), chain.clone(), rescuable || !rescue.is_empty()).await;
                     if flow == Flow::Failed && !rescue.is_empty() {
                         let mut rinh = inh.clone();
-                        if let Some((res, name)) =
-                            self.last_failure.lock().ok().and_then(|f| f.clone())
-                        {
+                        if let Some((res, name)) = self.last_failure.lock().ok().and_then(|f| f.clone()) {
                             let mut m = Map::new();
                             m.insert("ansible_failed_result".into(), Value::Object(res));
                             m.insert("ansible_failed_task".into(), json!({"name": name}));
@@ -169,18 +151,12 @@ impl Walker {
                         }
                         let mut sub = pos.clone();
                         sub.push(1);
-                        flow = self
-                            .walk_list(rescue, sub, rinh, chain.clone(), rescuable)
-                            .await;
+                        flow = self.walk_list(rescue, sub, rinh, chain.clone(), rescuable).await;
                     }
-                    if !always.is_empty()
-                        && !matches!(flow, Flow::Unreachable | Flow::EndPlay | Flow::Abort)
-                    {
+                    if !always.is_empty() && !matches!(flow, Flow::Unreachable | Flow::EndPlay | Flow::Abort) {
                         let mut sub = pos.clone();
                         sub.push(2);
-                        let f2 = self
-                            .walk_list(always, sub, inh.clone(), chain.clone(), rescuable)
-                            .await;
+                        let f2 = self.walk_list(always, sub, inh.clone(), chain.clone(), rescuable).await;
                         if f2 != Flow::Continue {
                             flow = f2;
                         }
@@ -196,12 +172,8 @@ impl Walker {
                     }
                     self.walk_list(tasks, pos, inh, chain, rescuable).await
                 }
-                TaskKind::IncludeTasks { .. } | TaskKind::IncludeRole { .. } => {
-                    self.include(t, pos, inh, chain, rescuable).await
-                }
-                TaskKind::Module { .. } | TaskKind::Meta { .. } => {
-                    self.leaf(t, pos, inh, chain, rescuable).await
-                }
+                TaskKind::IncludeTasks { .. } | TaskKind::IncludeRole { .. } => self.include(t, pos, inh, chain, rescuable).await,
+                TaskKind::Module { .. } | TaskKind::Meta { .. } => self.leaf(t, pos, inh, chain, rescuable).await,
             }
         })
     }
@@ -227,59 +199,29 @@ impl Walker {
 
     async fn enter(&self, t: &Task, pos: Vec<u32>) -> Option<super::gate::Shared> {
         let handler = self.in_handler.load(Ordering::Relaxed);
-        match self
-            .gate
-            .wait(self.order, pos, t.uid, &t.display_name(), handler)
-            .await
-        {
+        match self.gate.wait(self.order, pos, t.uid, &t.display_name(), handler).await {
             Release::Run(s) => Some(s),
             Release::Abort => None,
         }
     }
 
     fn env<'a>(&'a self, inh: &'a Inherited, chain: &'a Chain<'a>) -> Env<'a> {
-        Env {
-            run: &self.run,
-            host: &self.host,
-            ps: &self.ps,
-            inh,
-            chain,
-        }
+        Env { run: &self.run, host: &self.host, ps: &self.ps, inh, chain }
     }
 
     /// Print and count a result, remember failures for rescue, and say how the walk goes on.
-    fn finish(
-        &self,
-        t: &Task,
-        mut r: HostResult,
-        chain: &Chain<'_>,
-        scope_ok: bool,
-        rescuable: bool,
-        show: bool,
-    ) -> Flow {
-        let scope = vars::task_scope(
-            &self.run,
-            &self.host,
-            &self.ps,
-            &Inherited::default(),
-            &Map::new(),
-        );
+    fn finish(&self, t: &Task, mut r: HostResult, chain: &Chain<'_>, scope_ok: bool, rescuable: bool, show: bool) -> Flow {
+        let scope = vars::task_scope(&self.run, &self.host, &self.ps, &Inherited::default(), &Map::new());
         if r.status == Status::Failed {
             let ign = chain
                 .get(|k| &k.ignore_errors)
-                .map(|v| {
-                    template::render_value(v, &scope)
-                        .map(|x| template::filters_bool(&x))
-                        .unwrap_or(false)
-                })
+                .map(|v| template::render_value(v, &scope).map(|x| template::filters_bool(&x)).unwrap_or(false))
                 .unwrap_or(false);
             r.ignored = ign;
             r.rescued = !ign && rescuable;
         }
         if r.status == Status::Unreachable {
-            r.ignored = chain
-                .get(|k| &k.ignore_unreachable)
-                .is_some_and(|v| template::filters_bool(v));
+            r.ignored = chain.get(|k| &k.ignore_unreachable).is_some_and(|v| template::filters_bool(v));
         }
         let _ = scope_ok;
         if show {
@@ -294,9 +236,7 @@ impl Walker {
                 if !rescuable {
                     self.host.failed.store(true, Ordering::Relaxed);
                 }
-                let fatal = chain
-                    .get(|k| &k.any_errors_fatal)
-                    .is_some_and(|v| template::filters_bool(v));
+                let fatal = chain.get(|k| &k.any_errors_fatal).is_some_and(|v| template::filters_bool(v));
                 if fatal && !rescuable {
                     self.abort_run.store(true, Ordering::Relaxed);
                     self.gate.abort();
@@ -312,9 +252,7 @@ impl Walker {
     }
 
     fn notify(&self, t: &Task, r: &HostResult) {
-        if r.status != Status::Changed
-            && !(r.is_loop && r.items.iter().any(|i| i.status == Status::Changed))
-        {
+        if r.status != Status::Changed && !(r.is_loop && r.items.iter().any(|i| i.status == Status::Changed)) {
             return;
         }
         let Ok(mut n) = self.notified.lock() else {
@@ -329,14 +267,7 @@ impl Walker {
         }
     }
 
-    async fn leaf(
-        self: &Arc<Self>,
-        t: &Arc<Task>,
-        pos: Vec<u32>,
-        inh: Inherited,
-        chain: Vec<KwRef>,
-        rescuable: bool,
-    ) -> Flow {
+    async fn leaf(self: &Arc<Self>, t: &Arc<Task>, pos: Vec<u32>, inh: Inherited, chain: Vec<KwRef>, rescuable: bool) -> Flow {
         if !self.selected(t, &chain) {
             return Flow::Continue;
         }
@@ -356,11 +287,7 @@ impl Walker {
                 let run_once = {
                     let scope = vars::task_scope(&self.run, &self.host, &self.ps, &inh, &t.kw.vars);
                     c.get(|k| &k.run_once)
-                        .map(|v| {
-                            template::render_value(v, &scope)
-                                .map(|x| template::filters_bool(&x))
-                                .unwrap_or(false)
-                        })
+                        .map(|v| template::render_value(v, &scope).map(|x| template::filters_bool(&x)).unwrap_or(false))
                         .unwrap_or(false)
                 };
                 let leader = AtomicBool::new(false);
@@ -372,9 +299,7 @@ impl Walker {
                             Some(task::run_module_task(&self.env(&inh, &c), t, *module, args).await)
                         })
                         .await;
-                    let mut r = r.clone().unwrap_or_else(|| {
-                        task::failed_result(&self.host.name, "run_once result missing".into())
-                    });
+                    let mut r = r.clone().unwrap_or_else(|| task::failed_result(&self.host.name, "run_once result missing".into()));
                     r.host = self.host.name.clone();
                     r
                 } else {
@@ -393,14 +318,7 @@ impl Walker {
     }
 
     /// Carry out a meta task. The bool says whether the gate step was already closed.
-    async fn meta(
-        self: &Arc<Self>,
-        t: &Arc<Task>,
-        action: &Value,
-        pos: &[u32],
-        inh: &Inherited,
-        c: &Chain<'_>,
-    ) -> (Flow, bool) {
+    async fn meta(self: &Arc<Self>, t: &Arc<Task>, action: &Value, pos: &[u32], inh: &Inherited, c: &Chain<'_>) -> (Flow, bool) {
         let scope = vars::task_scope(&self.run, &self.host, &self.ps, inh, &t.kw.vars);
         match task::first_false(&c.when(), &scope) {
             Ok(Some(_)) => {
@@ -411,24 +329,10 @@ impl Walker {
                 }
                 return (Flow::Continue, false);
             }
-            Err(e) => {
-                return (
-                    self.finish(
-                        t,
-                        task::failed_result(&self.host.name, e),
-                        c,
-                        true,
-                        false,
-                        true,
-                    ),
-                    false,
-                )
-            }
+            Err(e) => return (self.finish(t, task::failed_result(&self.host.name, e), c, true, false, true), false),
             Ok(None) => {}
         }
-        let action = template::render_value(action, &scope)
-            .map(|v| template::to_text(&v))
-            .unwrap_or_default();
+        let action = template::render_value(action, &scope).map(|v| template::to_text(&v)).unwrap_or_default();
         match action.as_str() {
             "flush_handlers" => {
                 // This step ends before the handlers take steps of their own.
@@ -456,14 +360,7 @@ impl Walker {
         }
     }
 
-    async fn include(
-        self: &Arc<Self>,
-        t: &Arc<Task>,
-        pos: Vec<u32>,
-        inh: Inherited,
-        mut chain: Vec<KwRef>,
-        rescuable: bool,
-    ) -> Flow {
+    async fn include(self: &Arc<Self>, t: &Arc<Task>, pos: Vec<u32>, inh: Inherited, mut chain: Vec<KwRef>, rescuable: bool) -> Flow {
         if !self.selected(t, &chain) {
             return Flow::Continue;
         }
@@ -478,14 +375,7 @@ impl Walker {
             Some(lp) => match task::loop_items(lp, &scope) {
                 Ok(items) => items.into_iter().map(Some).collect(),
                 Err(e) => {
-                    let flow = self.finish(
-                        t,
-                        task::failed_result(&self.host.name, e),
-                        &c,
-                        true,
-                        rescuable,
-                        true,
-                    );
+                    let flow = self.finish(t, task::failed_result(&self.host.name, e), &c, true, rescuable, true);
                     self.gate.done();
                     return flow;
                 }
@@ -509,29 +399,15 @@ impl Walker {
                     continue;
                 }
                 Err(e) => {
-                    let flow = self.finish(
-                        t,
-                        task::failed_result(&self.host.name, e),
-                        &c,
-                        true,
-                        rescuable,
-                        true,
-                    );
+                    let flow = self.finish(t, task::failed_result(&self.host.name, e), &c, true, rescuable, true);
                     self.gate.done();
                     return flow;
                 }
                 Ok(None) => {}
             }
-            let label = item
-                .as_ref()
-                .map(|x| format!(" => (item={})", template::py_str(x)))
-                .unwrap_or_default();
+            let label = item.as_ref().map(|x| format!(" => (item={})", template::py_str(x))).unwrap_or_default();
             match &t.kind {
-                TaskKind::IncludeTasks {
-                    file,
-                    preloaded,
-                    base,
-                } => {
+                TaskKind::IncludeTasks { file, preloaded, base } => {
                     let tasks = match (preloaded, item) {
                         (Some(p), None) => Ok((p.clone(), self.include_path(file, base, &s, t))),
                         _ => self.load_include(file, base, &s, t),
@@ -539,22 +415,13 @@ impl Walker {
                     match tasks {
                         Ok((tasks, shown)) => runs.push((tasks, vars, format!("{shown}{label}"))),
                         Err(e) => {
-                            let flow = self.finish(
-                                t,
-                                task::failed_result(&self.host.name, e),
-                                &c,
-                                true,
-                                rescuable,
-                                true,
-                            );
+                            let flow = self.finish(t, task::failed_result(&self.host.name, e), &c, true, rescuable, true);
                             self.gate.done();
                             return flow;
                         }
                     }
                 }
-                TaskKind::IncludeRole { name, tasks } => {
-                    runs.push((tasks.clone(), vars, format!("{name}{label}")))
-                }
+                TaskKind::IncludeRole { name, tasks } => runs.push((tasks.clone(), vars, format!("{name}{label}"))),
                 _ => {}
             }
         }
@@ -564,11 +431,8 @@ impl Walker {
             self.run.count(&r);
         }
         for (_, _, shown) in &runs {
-            self.run
-                .reporter
-                .included(shown, std::slice::from_ref(&self.host.name));
-            self.run
-                .count(&HostResult::new(&self.host.name, Status::Ok, Map::new()));
+            self.run.reporter.included(shown, std::slice::from_ref(&self.host.name));
+            self.run.count(&HostResult::new(&self.host.name, Status::Ok, Map::new()));
         }
         self.gate.done();
         // Included tasks do not inherit the include's own keywords, only those above it.
@@ -580,9 +444,7 @@ impl Walker {
             if !vars.is_empty() {
                 inh2.vars.push(Arc::new(vars));
             }
-            let flow = self
-                .walk_list(&tasks, sub, inh2, chain.clone(), rescuable)
-                .await;
+            let flow = self.walk_list(&tasks, sub, inh2, chain.clone(), rescuable).await;
             if flow != Flow::Continue {
                 return flow;
             }
@@ -590,27 +452,12 @@ impl Walker {
         Flow::Continue
     }
 
-    fn include_path(
-        &self,
-        file: &Value,
-        base: &std::path::Path,
-        scope: &Arc<template::Scope>,
-        t: &Task,
-    ) -> String {
-        let name = template::render_value(file, scope)
-            .map(|v| template::to_text(&v))
-            .unwrap_or_default();
-        self.find_include(&name, base, t)
-            .map(|p| p.display().to_string())
-            .unwrap_or(name)
+    fn include_path(&self, file: &Value, base: &std::path::Path, scope: &Arc<template::Scope>, t: &Task) -> String {
+        let name = template::render_value(file, scope).map(|v| template::to_text(&v)).unwrap_or_default();
+        self.find_include(&name, base, t).map(|p| p.display().to_string()).unwrap_or(name)
     }
 
-    fn find_include(
-        &self,
-        name: &str,
-        base: &std::path::Path,
-        t: &Task,
-    ) -> Option<std::path::PathBuf> {
+    fn find_include(&self, name: &str, base: &std::path::Path, t: &Task) -> Option<std::path::PathBuf> {
         let mut cands = vec![base.join(name)];
         if let Some(r) = &t.role {
             cands.push(r.path.join("tasks").join(name));
@@ -629,12 +476,9 @@ impl Walker {
     ) -> Result<(Vec<Arc<Task>>, String), String> {
         let name = template::render_value(file, scope).map_err(|e| e.message)?;
         let name = template::to_text(&name);
-        let path = self
-            .find_include(&name, base, t)
-            .ok_or_else(|| format!("Could not find or access '{name}'"))?;
+        let path = self.find_include(&name, base, t).ok_or_else(|| format!("Could not find or access '{name}'"))?;
         let mut ctx = crate::playbook::LoadCtx::new(&self.play.dir, vec![]);
-        let tasks = crate::playbook::load_task_file(&path, &mut ctx, t.role.clone())
-            .map_err(|d| d.render())?;
+        let tasks = crate::playbook::load_task_file(&path, &mut ctx, t.role.clone()).map_err(|d| d.render())?;
         Ok((tasks, path.display().to_string()))
     }
 
@@ -647,11 +491,7 @@ impl Walker {
             for _pass in 0..8 {
                 let mut ran = false;
                 for (j, h) in self.play.handlers.iter().enumerate() {
-                    let take = self
-                        .notified
-                        .lock()
-                        .map(|mut n| n.shift_remove(&j))
-                        .unwrap_or(false);
+                    let take = self.notified.lock().map(|mut n| n.shift_remove(&j)).unwrap_or(false);
                     if !take {
                         continue;
                     }
@@ -660,10 +500,7 @@ impl Walker {
                     pos.push(j as u32);
                     self.in_handler.store(true, Ordering::Relaxed);
                     let chain = vec![KwRef::Play(self.play.clone())];
-                    let inh = Inherited {
-                        vars: vec![],
-                        role: h.role.clone(),
-                    };
+                    let inh = Inherited { vars: vec![], role: h.role.clone() };
                     let flow = self.walk_task(h, pos, inh, chain, false).await;
                     self.in_handler.store(false, Ordering::Relaxed);
                     if flow != Flow::Continue {
@@ -682,22 +519,14 @@ impl Walker {
         let chain = vec![KwRef::Play(self.play.clone())];
         let inh = Inherited::default();
         if let Some(g) = gather {
-            let flow = self
-                .leaf(&g, vec![0], inh.clone(), chain.clone(), false)
-                .await;
+            let flow = self.leaf(&g, vec![0], inh.clone(), chain.clone(), false).await;
             if flow != Flow::Continue {
                 return flow;
             }
         }
-        let sections: [(&[Arc<Task>], u32); 3] = [
-            (&self.play.pre_tasks, 1),
-            (&self.play.tasks, 3),
-            (&self.play.post_tasks, 5),
-        ];
+        let sections: [(&[Arc<Task>], u32); 3] = [(&self.play.pre_tasks, 1), (&self.play.tasks, 3), (&self.play.post_tasks, 5)];
         for (tasks, n) in sections {
-            let flow = self
-                .walk_list(tasks, vec![n], inh.clone(), chain.clone(), false)
-                .await;
+            let flow = self.walk_list(tasks, vec![n], inh.clone(), chain.clone(), false).await;
             let flush = self.flush(vec![n + 1]).await;
             if flow != Flow::Continue {
                 if flow == Flow::Failed && self.play.force_handlers {
@@ -731,14 +560,8 @@ fn gather_task(play: &Play) -> Arc<Task> {
         uid: UID.fetch_add(1, Ordering::Relaxed),
         name: Some("Gathering Facts".into()),
         loc: loc.clone(),
-        kind: TaskKind::Module {
-            module,
-            args: Node::new(NodeKind::Map(vec![]), loc),
-        },
-        kw: Kw {
-            tags: vec!["always".into()],
-            ..Default::default()
-        },
+        kind: TaskKind::Module { module, args: Node::new(NodeKind::Map(vec![]), loc) },
+        kw: Kw { tags: vec!["always".into()], ..Default::default() },
         loop_: None,
         loop_control: LoopControl::default(),
         register: None,
@@ -801,16 +624,9 @@ pub fn batches(hosts: &[String], serial: Option<&Value>) -> Vec<Vec<String>> {
 fn play_hosts(run: &Arc<Run>, play: &Play) -> Result<Vec<String>, Diagnostic> {
     let scope = template::Scope::new(vec![Arc::new(run.opts.extra_vars.clone())], None);
     let pattern = match template::render_value(&play.hosts, &scope) {
-        Ok(Value::Array(a)) => a
-            .iter()
-            .map(template::to_text)
-            .collect::<Vec<_>>()
-            .join(","),
+        Ok(Value::Array(a)) => a.iter().map(template::to_text).collect::<Vec<_>>().join(","),
         Ok(v) => template::to_text(&v),
-        Err(e) => {
-            return Err(Diagnostic::new(format!("hosts: {}", e.message))
-                .at(play.loc.clone(), "in this play"))
-        }
+        Err(e) => return Err(Diagnostic::new(format!("hosts: {}", e.message)).at(play.loc.clone(), "in this play")),
     };
     let mut hosts = run.inv.select(&pattern)?;
     if let Some(limit) = &run.opts.limit {
@@ -826,11 +642,8 @@ fn play_hosts(run: &Arc<Run>, play: &Play) -> Result<Vec<String>, Diagnostic> {
         }
         Some("reverse_inventory") => hosts.reverse(),
         Some("shuffle") => {
-            let mut s = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.subsec_nanos() as u64)
-                .unwrap_or(1)
-                | 1;
+            let mut s =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos() as u64).unwrap_or(1) | 1;
             for i in (1..hosts.len()).rev() {
                 s ^= s << 13;
                 s ^= s >> 7;
@@ -846,14 +659,8 @@ fn play_hosts(run: &Arc<Run>, play: &Play) -> Result<Vec<String>, Diagnostic> {
 /// `--limit PATTERN` or `--limit @file.retry` (one host per line).
 fn limit_hosts(run: &Run, limit: &str) -> Result<Vec<String>, Diagnostic> {
     if let Some(file) = limit.strip_prefix('@') {
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| Diagnostic::new(format!("cannot read limit file {file}: {e}")))?;
-        return Ok(text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(str::to_string)
-            .collect());
+        let text = std::fs::read_to_string(file).map_err(|e| Diagnostic::new(format!("cannot read limit file {file}: {e}")))?;
+        return Ok(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect());
     }
     run.inv.select(limit)
 }
@@ -872,10 +679,7 @@ pub async fn run_play(run: &Arc<Run>, play: &Arc<Play>) -> Result<PlayEnd, Diagn
     let abort_run = Arc::new(AtomicBool::new(false));
     for batch in batches(&hosts, play.serial.as_ref()) {
         let linear = !matches!(play.strategy.as_deref(), Some("free"));
-        let states: Vec<Arc<HostState>> = batch
-            .iter()
-            .filter_map(|h| run.hosts.get(h).cloned())
-            .collect();
+        let states: Vec<Arc<HostState>> = batch.iter().filter_map(|h| run.hosts.get(h).cloned()).collect();
         let pct = play.max_fail_percentage;
         let check_states = states.clone();
         let total = states.len().max(1) as f64;
@@ -890,17 +694,14 @@ pub async fn run_play(run: &Arc<Run>, play: &Arc<Play>) -> Result<PlayEnd, Diagn
         let gather = match &play.gather_facts {
             Some(v) => {
                 let scope = template::Scope::new(vec![Arc::new(run.opts.extra_vars.clone())], None);
-                template::render_value(v, &scope)
-                    .map(|x| template::filters_bool(&x))
-                    .unwrap_or(true)
+                template::render_value(v, &scope).map(|x| template::filters_bool(&x)).unwrap_or(true)
             }
             None => true,
         };
         let gather = gather.then(|| gather_task(play));
         let mut set = tokio::task::JoinSet::new();
         for (order, host) in states.iter().enumerate() {
-            let base_ps =
-                vars::play_scope(run, play, &host.name, &hosts, &batch, &groups, Map::new());
+            let base_ps = vars::play_scope(run, play, &host.name, &hosts, &batch, &groups, Map::new());
             let vars_files = if play.vars_files.is_empty() {
                 Map::new()
             } else {

@@ -63,10 +63,7 @@ impl HostResult {
     }
 
     pub fn msg(&self) -> String {
-        self.result
-            .get("msg")
-            .map(crate::template::to_text)
-            .unwrap_or_default()
+        self.result.get("msg").map(crate::template::to_text).unwrap_or_default()
     }
 }
 

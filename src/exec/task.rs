@@ -26,27 +26,17 @@ impl<'a> Chain<'a> {
     }
 
     pub fn when(&self) -> Vec<Value> {
-        self.kws
-            .iter()
-            .flat_map(|k| k.when.iter().cloned())
-            .collect()
+        self.kws.iter().flat_map(|k| k.when.iter().cloned()).collect()
     }
 
     pub fn tags(&self) -> Vec<String> {
-        let mut t: Vec<String> = self
-            .kws
-            .iter()
-            .flat_map(|k| k.tags.iter().cloned())
-            .collect();
+        let mut t: Vec<String> = self.kws.iter().flat_map(|k| k.tags.iter().cloned()).collect();
         t.dedup();
         t
     }
 
     pub fn environment(&self) -> Vec<Value> {
-        self.kws
-            .iter()
-            .filter_map(|k| k.environment.clone())
-            .collect()
+        self.kws.iter().filter_map(|k| k.environment.clone()).collect()
     }
 }
 
@@ -103,13 +93,7 @@ pub fn first_false(conds: &[Value], scope: &Arc<Scope>) -> Result<Option<Value>,
         match template::eval_condition(c, scope) {
             Ok(true) => {}
             Ok(false) => return Ok(Some(c.clone())),
-            Err(e) => {
-                return Err(format!(
-                    "The conditional check '{}' failed. The error was: {}",
-                    template::to_text(c),
-                    e.message
-                ))
-            }
+            Err(e) => return Err(format!("The conditional check '{}' failed. The error was: {}", template::to_text(c), e.message)),
         }
     }
     Ok(None)
@@ -143,42 +127,20 @@ fn with_lookup(name: &str, terms: Value, scope: &Arc<Scope>) -> Result<Vec<Value
     };
     match name {
         "dict" => match terms {
-            Value::Object(m) => Ok(m
-                .into_iter()
-                .map(|(k, v)| json!({"key": k, "value": v}))
-                .collect()),
-            other => Err(format!(
-                "with_dict expects a dict, got {}",
-                template::py_str(&other)
-            )),
+            Value::Object(m) => Ok(m.into_iter().map(|(k, v)| json!({"key": k, "value": v})).collect()),
+            other => Err(format!("with_dict expects a dict, got {}", template::py_str(&other))),
         },
-        "indexed_items" => Ok(list(terms)
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| json!([i, v]))
-            .collect()),
+        "indexed_items" => Ok(list(terms).into_iter().enumerate().map(|(i, v)| json!([i, v])).collect()),
         "together" => {
             let lists: Vec<Vec<Value>> = list(terms).into_iter().map(list).collect();
             let n = lists.iter().map(Vec::len).max().unwrap_or(0);
-            Ok((0..n)
-                .map(|i| {
-                    Value::Array(
-                        lists
-                            .iter()
-                            .map(|l| l.get(i).cloned().unwrap_or(Value::Null))
-                            .collect(),
-                    )
-                })
-                .collect())
+            Ok((0..n).map(|i| Value::Array(lists.iter().map(|l| l.get(i).cloned().unwrap_or(Value::Null)).collect())).collect())
         }
         "nested" | "cartesian" => {
             let mut acc: Vec<Vec<Value>> = vec![vec![]];
             for l in list(terms) {
                 let l = list(l);
-                acc = acc
-                    .into_iter()
-                    .flat_map(|p| l.iter().map(move |x| [p.clone(), vec![x.clone()]].concat()))
-                    .collect();
+                acc = acc.into_iter().flat_map(|p| l.iter().map(move |x| [p.clone(), vec![x.clone()]].concat())).collect();
             }
             Ok(acc.into_iter().map(Value::Array).collect())
         }
@@ -199,16 +161,11 @@ fn with_lookup(name: &str, terms: Value, scope: &Arc<Scope>) -> Result<Vec<Value
                 return Err("with_subelements expects a list and a key".into());
             };
             let key = template::to_text(key);
-            let skip = args
-                .get(2)
-                .and_then(|o| o.get("skip_missing"))
-                .is_some_and(template::filters_bool);
+            let skip = args.get(2).and_then(|o| o.get("skip_missing")).is_some_and(template::filters_bool);
             let mut out = vec![];
             for item in list(items.clone()) {
                 match item.get(&key) {
-                    Some(Value::Array(subs)) => {
-                        out.extend(subs.iter().map(|s| json!([item.clone(), s.clone()])))
-                    }
+                    Some(Value::Array(subs)) => out.extend(subs.iter().map(|s| json!([item.clone(), s.clone()]))),
                     _ if skip => {}
                     _ => return Err(format!("could not find '{key}' key in iterated item")),
                 }
@@ -220,19 +177,14 @@ fn with_lookup(name: &str, terms: Value, scope: &Arc<Scope>) -> Result<Vec<Value
             // Everything else is the lookup plugin of the same name.
             let expr = format!("query('{name}', __terms)");
             let s = scope.with_layer([("__terms".to_string(), terms)].into_iter().collect());
-            let v = template::render_value(&Value::String(format!("{{{{ {expr} }}}}")), &s)
-                .map_err(|e| e.message)?;
+            let v = template::render_value(&Value::String(format!("{{{{ {expr} }}}}")), &s).map_err(|e| e.message)?;
             Ok(list(v))
         }
     }
 }
 
 /// How to reach the host (or the delegated host) for this task.
-async fn connection(
-    env: &Env<'_>,
-    scope: &Arc<Scope>,
-    delegate: Option<&str>,
-) -> Result<Arc<dyn Connection>, ModError> {
+async fn connection(env: &Env<'_>, scope: &Arc<Scope>, delegate: Option<&str>) -> Result<Arc<dyn Connection>, ModError> {
     let (state, conn_type) = match delegate {
         Some(d) => {
             let st = env.run.hosts.get(d).cloned();
@@ -240,8 +192,7 @@ async fn connection(
                 Some(s) => s.inventory.get("ansible_connection").map(template::to_text),
                 None => None,
             };
-            let t =
-                t.or_else(|| (d == "localhost" || d == "127.0.0.1").then(|| "local".to_string()));
+            let t = t.or_else(|| (d == "localhost" || d == "127.0.0.1").then(|| "local".to_string()));
             (st, t)
         }
         None => {
@@ -279,53 +230,33 @@ async fn connection(
 fn become_for(env: &Env<'_>, scope: &Arc<Scope>) -> Result<Option<Become>, String> {
     let on = match var_string(scope, &["ansible_become"]) {
         Some(v) => template::filters_bool(&Value::String(v)),
-        None => {
-            rendered_bool(env.chain.get(|k| &k.become_), scope)?.unwrap_or(env.run.opts.become_)
-        }
+        None => rendered_bool(env.chain.get(|k| &k.become_), scope)?.unwrap_or(env.run.opts.become_),
     };
     if !on {
         return Ok(None);
     }
     let render = |v: Option<&Value>| -> Result<Option<String>, String> {
         match v {
-            Some(v) => Ok(Some(template::to_text(
-                &template::render_value(v, scope).map_err(|e| e.message)?,
-            ))),
+            Some(v) => Ok(Some(template::to_text(&template::render_value(v, scope).map_err(|e| e.message)?))),
             None => Ok(None),
         }
     };
     let user = match var_string(scope, &["ansible_become_user"]) {
         Some(u) => u,
-        None => render(env.chain.get(|k| &k.become_user))?
-            .or(env.run.opts.become_user.clone())
-            .unwrap_or_else(|| "root".into()),
+        None => render(env.chain.get(|k| &k.become_user))?.or(env.run.opts.become_user.clone()).unwrap_or_else(|| "root".into()),
     };
     let method = match var_string(scope, &["ansible_become_method"]) {
         Some(m) => m,
-        None => render(env.chain.get(|k| &k.become_method))?
-            .or(env.run.opts.become_method.clone())
-            .unwrap_or_else(|| "sudo".into()),
+        None => render(env.chain.get(|k| &k.become_method))?.or(env.run.opts.become_method.clone()).unwrap_or_else(|| "sudo".into()),
     };
-    let password = var_string(
-        scope,
-        &[
-            "ansible_become_password",
-            "ansible_become_pass",
-            "ansible_sudo_pass",
-        ],
-    )
-    .or(env.run.opts.become_password.clone());
-    let flags = var_string(scope, &["ansible_become_flags"])
-        .or(render(env.chain.get(|k| &k.become_flags))?);
-    let exe =
-        var_string(scope, &["ansible_become_exe"]).or(render(env.chain.get(|k| &k.become_exe))?);
-    Ok(Some(Become {
-        method,
-        user,
-        password,
-        flags,
-        exe,
-    }))
+    let password = var_string(scope, &["ansible_become_password", "ansible_become_pass", "ansible_sudo_pass"]).or(env
+        .run
+        .opts
+        .become_password
+        .clone());
+    let flags = var_string(scope, &["ansible_become_flags"]).or(render(env.chain.get(|k| &k.become_flags))?);
+    let exe = var_string(scope, &["ansible_become_exe"]).or(render(env.chain.get(|k| &k.become_exe))?);
+    Ok(Some(Become { method, user, password, flags, exe }))
 }
 
 fn environment(env: &Env<'_>, scope: &Arc<Scope>) -> Result<Vec<(String, String)>, String> {
@@ -391,17 +322,8 @@ struct Attempt {
 }
 
 /// Run the module once for one item (or the task without a loop), with retries.
-async fn attempt(
-    env: &Env<'_>,
-    task: &Task,
-    module: &'static dyn Module,
-    args_node: &crate::yaml::Node,
-    scope: &Arc<Scope>,
-) -> Attempt {
-    let fail = |msg: String| Attempt {
-        map: failed_result("", msg).result,
-        outcome: None,
-    };
+async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_node: &crate::yaml::Node, scope: &Arc<Scope>) -> Attempt {
+    let fail = |msg: String| Attempt { map: failed_result("", msg).result, outcome: None };
     let raw_args = args_node.to_value();
     let rendered = match template::render_value(&raw_args, scope) {
         Ok(Value::Object(m)) => m,
@@ -472,30 +394,19 @@ async fn attempt(
         task_name: task.display_name(),
     };
     let retries = match &task.retries {
-        Some(r) => template::render_value(r, scope)
-            .ok()
-            .and_then(|v| {
-                v.as_i64()
-                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-            })
-            .unwrap_or(3),
+        Some(r) => {
+            template::render_value(r, scope).ok().and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))).unwrap_or(3)
+        }
         None => 3,
     };
     let delay = match &task.delay {
         Some(d) => template::render_value(d, scope)
             .ok()
-            .and_then(|v| {
-                v.as_f64()
-                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-            })
+            .and_then(|v| v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
             .unwrap_or(5.0),
         None => 5.0,
     };
-    let max_attempts = if task.until.is_some() {
-        retries.max(0) + 1
-    } else {
-        1
-    };
+    let max_attempts = if task.until.is_some() { retries.max(0) + 1 } else { 1 };
     let mut n = 0;
     loop {
         n += 1;
@@ -528,9 +439,7 @@ async fn attempt(
                 map.insert("failed".into(), json!(true));
                 return Attempt { map, outcome };
             }
-            env.run
-                .reporter
-                .retry(&env.host.name, &task.display_name(), max_attempts - n);
+            env.run.reporter.retry(&env.host.name, &task.display_name(), max_attempts - n);
             tokio::time::sleep(Duration::from_secs_f64(delay.max(0.0))).await;
             continue;
         }
@@ -541,21 +450,13 @@ async fn attempt(
 /// The scope with the task's own result visible under its `register` name.
 fn bind_result(task: &Task, scope: &Arc<Scope>, map: &Map<String, Value>) -> Arc<Scope> {
     match &task.register {
-        Some(r) => scope.with_layer(
-            [(r.clone(), Value::Object(map.clone()))]
-                .into_iter()
-                .collect(),
-        ),
+        Some(r) => scope.with_layer([(r.clone(), Value::Object(map.clone()))].into_iter().collect()),
         None => scope.clone(),
     }
 }
 
 /// `changed_when` and `failed_when`, evaluated with the result bound to the register name.
-fn apply_conditions(
-    task: &Task,
-    map: &mut Map<String, Value>,
-    scope: &Arc<Scope>,
-) -> Result<(), String> {
+fn apply_conditions(task: &Task, map: &mut Map<String, Value>, scope: &Arc<Scope>) -> Result<(), String> {
     if task.changed_when.is_none() && task.failed_when.is_none() {
         return Ok(());
     }
@@ -564,24 +465,14 @@ fn apply_conditions(
     }
     let s = bind_result(task, scope, map);
     if let Some(c) = &task.changed_when {
-        let v = template::eval_condition(c, &s).map_err(|e| {
-            format!(
-                "The conditional check '{}' failed. The error was: {}",
-                template::to_text(c),
-                e.message
-            )
-        })?;
+        let v = template::eval_condition(c, &s)
+            .map_err(|e| format!("The conditional check '{}' failed. The error was: {}", template::to_text(c), e.message))?;
         map.insert("changed".into(), json!(v));
     }
     if let Some(c) = &task.failed_when {
         let s = bind_result(task, scope, map);
-        let v = template::eval_condition(c, &s).map_err(|e| {
-            format!(
-                "The conditional check '{}' failed. The error was: {}",
-                template::to_text(c),
-                e.message
-            )
-        })?;
+        let v = template::eval_condition(c, &s)
+            .map_err(|e| format!("The conditional check '{}' failed. The error was: {}", template::to_text(c), e.message))?;
         map.insert("failed_when_result".into(), json!(v));
         map.insert("failed".into(), json!(v));
     }
@@ -610,19 +501,11 @@ fn loop_vars(task: &Task, item: &Value, idx: usize, items: &[Value]) -> Map<Stri
 }
 
 /// Run a module task on one host and build its result (not yet registered or printed).
-pub async fn run_module_task(
-    env: &Env<'_>,
-    task: &Task,
-    module: &'static dyn Module,
-    args: &crate::yaml::Node,
-) -> HostResult {
+pub async fn run_module_task(env: &Env<'_>, task: &Task, module: &'static dyn Module, args: &crate::yaml::Node) -> HostResult {
     let host = env.host.name.clone();
     let scope = task_scope(env.run, env.host, env.ps, env.inh, &task.kw.vars);
     let whens = env.chain.when();
-    let no_log = rendered_bool(env.chain.get(|k| &k.no_log), &scope)
-        .ok()
-        .flatten()
-        .unwrap_or(false);
+    let no_log = rendered_bool(env.chain.get(|k| &k.no_log), &scope).ok().flatten().unwrap_or(false);
     let verbose_always = matches!(module.name(), "debug" | "assert");
     let finish = |mut r: HostResult| {
         r.no_log = no_log;
@@ -655,9 +538,7 @@ pub async fn run_module_task(
         let vars = loop_vars(task, item, i, &items);
         let s = scope.with_layer(vars.clone());
         let label = match &task.loop_control.label {
-            Some(l) => template::render_value(l, &s)
-                .map(|v| template::py_str(&v))
-                .unwrap_or_else(|_| template::py_str(item)),
+            Some(l) => template::render_value(l, &s).map(|v| template::py_str(&v)).unwrap_or_else(|_| template::py_str(item)),
             None => template::py_str(item),
         };
         let mut map = match first_false(&whens, &s) {
@@ -665,12 +546,7 @@ pub async fn run_module_task(
             Err(e) => failed_result(&host, e).result,
             Ok(None) => {
                 let a = attempt(env, task, module, args, &s).await;
-                let mut ir = ItemResult {
-                    label: label.clone(),
-                    status: status_of(&a.map),
-                    result: Map::new(),
-                    diffs: vec![],
-                };
+                let mut ir = ItemResult { label: label.clone(), status: status_of(&a.map), result: Map::new(), diffs: vec![] };
                 if let Some(o) = a.outcome {
                     ir.diffs = o.diffs.clone();
                     apply_effects(env, task, &o);
@@ -682,12 +558,7 @@ pub async fn run_module_task(
             }
         };
         if item_results.len() < i + 1 {
-            item_results.push(ItemResult {
-                label: label.clone(),
-                status: status_of(&map),
-                result: map.clone(),
-                diffs: vec![],
-            });
+            item_results.push(ItemResult { label: label.clone(), status: status_of(&map), result: map.clone(), diffs: vec![] });
         }
         for (k, v) in vars {
             map.insert(k, v);
@@ -699,8 +570,7 @@ pub async fn run_module_task(
         }
     }
     let any = |s: Status| item_results.iter().any(|r| r.status == s);
-    let all_skipped =
-        !item_results.is_empty() && item_results.iter().all(|r| r.status == Status::Skipped);
+    let all_skipped = !item_results.is_empty() && item_results.iter().all(|r| r.status == Status::Skipped);
     let failed = any(Status::Failed);
     let changed = any(Status::Changed);
     let mut m = Map::new();
@@ -738,10 +608,7 @@ pub async fn run_module_task(
 }
 
 fn delegated(env: &Env<'_>, scope: &Arc<Scope>) -> Option<String> {
-    env.chain
-        .get(|k| &k.delegate_to)
-        .and_then(|d| template::render_value(d, scope).ok())
-        .map(|v| template::to_text(&v))
+    env.chain.get(|k| &k.delegate_to).and_then(|d| template::render_value(d, scope).ok()).map(|v| template::to_text(&v))
 }
 
 /// set_fact, include_vars and gathered facts change the host's variables at once, so later
@@ -772,9 +639,6 @@ pub fn register(host: &HostState, task: &Task, r: &HostResult) {
             // The value stays usable by later tasks; only its display is hidden.
         }
         m.remove("_ansible_no_log");
-        HostState::update(
-            &host.set_facts,
-            [(name.clone(), Value::Object(m))].into_iter().collect(),
-        );
+        HostState::update(&host.set_facts, [(name.clone(), Value::Object(m))].into_iter().collect());
     }
 }

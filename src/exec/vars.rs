@@ -42,10 +42,7 @@ impl HostVarsSource for HostVarsView {
         let h = self.0.hosts.get(host)?;
         let mut magic = Map::new();
         magic.insert("inventory_hostname".into(), json!(host));
-        magic.insert(
-            "inventory_hostname_short".into(),
-            json!(host.split('.').next().unwrap_or(host)),
-        );
+        magic.insert("inventory_hostname_short".into(), json!(host.split('.').next().unwrap_or(host)));
         magic.insert("group_names".into(), json!(group_names(&self.0, host)));
         let layers = vec![
             Arc::new(magic),
@@ -55,20 +52,12 @@ impl HostVarsSource for HostVarsView {
             HostState::snapshot(&h.facts),
             h.inventory.clone(),
         ];
-        Some(Scope::new(
-            layers,
-            Some(Arc::new(HostVarsView(self.0.clone()))),
-        ))
+        Some(Scope::new(layers, Some(Arc::new(HostVarsView(self.0.clone())))))
     }
 }
 
 pub fn group_names(run: &Run, host: &str) -> Vec<String> {
-    let mut g: Vec<String> = run
-        .inv
-        .groups_of(host)
-        .into_iter()
-        .filter(|g| g != "all" && g != "ungrouped")
-        .collect();
+    let mut g: Vec<String> = run.inv.groups_of(host).into_iter().filter(|g| g != "all" && g != "ungrouped").collect();
     g.sort();
     g
 }
@@ -76,10 +65,7 @@ pub fn group_names(run: &Run, host: &str) -> Vec<String> {
 pub fn groups_map(run: &Run) -> Value {
     let mut m = Map::new();
     for g in run.inv.groups.keys() {
-        m.insert(
-            g.clone(),
-            json!(run.inv.group_hosts(g).into_iter().collect::<Vec<_>>()),
-        );
+        m.insert(g.clone(), json!(run.inv.group_hosts(g).into_iter().collect::<Vec<_>>()));
     }
     Value::Object(m)
 }
@@ -96,10 +82,7 @@ pub fn play_scope(
 ) -> PlayScope {
     let mut m = Map::new();
     m.insert("inventory_hostname".into(), json!(host));
-    m.insert(
-        "inventory_hostname_short".into(),
-        json!(host.split('.').next().unwrap_or(host)),
-    );
+    m.insert("inventory_hostname_short".into(), json!(host.split('.').next().unwrap_or(host)));
     m.insert("group_names".into(), json!(group_names(run, host)));
     m.insert("groups".into(), groups.clone());
     m.insert("play_hosts".into(), json!(batch));
@@ -112,14 +95,7 @@ pub fn play_scope(
     m.insert("ansible_diff_mode".into(), json!(run.opts.diff));
     m.insert("ansible_verbosity".into(), json!(run.opts.verbosity));
     m.insert("ansible_forks".into(), json!(run.opts.forks));
-    m.insert(
-        "ansible_run_tags".into(),
-        json!(if run.opts.tags.is_empty() {
-            vec!["all".to_string()]
-        } else {
-            run.opts.tags.clone()
-        }),
-    );
+    m.insert("ansible_run_tags".into(), json!(if run.opts.tags.is_empty() { vec!["all".to_string()] } else { run.opts.tags.clone() }));
     m.insert("ansible_skip_tags".into(), json!(run.opts.skip_tags));
     m.insert("omit".into(), json!(crate::template::OMIT));
     m.insert(
@@ -140,13 +116,7 @@ pub fn play_scope(
 }
 
 /// The scope for a task on a host.
-pub fn task_scope(
-    run: &Arc<Run>,
-    host: &HostState,
-    ps: &PlayScope,
-    inh: &Inherited,
-    task_vars: &Map<String, Value>,
-) -> Arc<Scope> {
+pub fn task_scope(run: &Arc<Run>, host: &HostState, ps: &PlayScope, inh: &Inherited, task_vars: &Map<String, Value>) -> Arc<Scope> {
     let mut layers: Vec<Arc<Map<String, Value>>> = Vec::with_capacity(20);
     let mut role_magic = Map::new();
     if let Some(r) = &inh.role {
@@ -188,10 +158,7 @@ pub fn task_scope(
 }
 
 /// Read a play's `vars_files` for a host (names may use the host's variables).
-pub fn load_vars_files(
-    play: &Play,
-    scope: &Arc<Scope>,
-) -> Result<Map<String, Value>, crate::diag::Diagnostic> {
+pub fn load_vars_files(play: &Play, scope: &Arc<Scope>) -> Result<Map<String, Value>, crate::diag::Diagnostic> {
     let mut out = Map::new();
     for (entry, loc) in &play.vars_files {
         // A list entry means "the first of these that exists".
@@ -202,16 +169,10 @@ pub fn load_vars_files(
         let mut found = false;
         let mut tried = Vec::new();
         for c in candidates {
-            let name = crate::template::render_value(&c, scope).map_err(|e| {
-                crate::diag::Diagnostic::new(format!("vars_files: {}", e.message))
-                    .at(loc.clone(), "in this file name")
-            })?;
+            let name = crate::template::render_value(&c, scope)
+                .map_err(|e| crate::diag::Diagnostic::new(format!("vars_files: {}", e.message)).at(loc.clone(), "in this file name"))?;
             let name = crate::template::to_text(&name);
-            let path = if Path::new(&name).is_absolute() {
-                Path::new(&name).to_path_buf()
-            } else {
-                play.dir.join(&name)
-            };
+            let path = if Path::new(&name).is_absolute() { Path::new(&name).to_path_buf() } else { play.dir.join(&name) };
             if path.is_file() {
                 out.extend(crate::inventory::read_vars_file(&path)?);
                 found = true;
@@ -220,11 +181,9 @@ pub fn load_vars_files(
             tried.push(name);
         }
         if !found {
-            return Err(crate::diag::Diagnostic::new(format!(
-                "vars file {} was not found",
-                tried.join(" or ")
-            ))
-            .at(loc.clone(), "listed here"));
+            return Err(
+                crate::diag::Diagnostic::new(format!("vars file {} was not found", tried.join(" or "))).at(loc.clone(), "listed here")
+            );
         }
     }
     Ok(out)

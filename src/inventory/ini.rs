@@ -21,17 +21,13 @@ pub fn parse(inv: &mut Inventory, text: &str, path: &Path) -> Result<(), Diagnos
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim();
         let lineno = i as u32 + 1;
-        let loc = |col: usize, len: usize| Loc {
-            len: len.max(1) as u32,
-            ..Loc::new(path, lineno, col as u32 + 1)
-        };
+        let loc = |col: usize, len: usize| Loc { len: len.max(1) as u32, ..Loc::new(path, lineno, col as u32 + 1) };
         if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
             continue;
         }
         if line.starts_with('[') {
             let Some(end) = line.find(']') else {
-                return Err(Diagnostic::new("inventory section header without `]`")
-                    .at(loc(0, line.len()), "here"));
+                return Err(Diagnostic::new("inventory section header without `]`").at(loc(0, line.len()), "here"));
             };
             let header = &line[1..end];
             let (name, kind) = match header.split_once(':') {
@@ -39,8 +35,7 @@ pub fn parse(inv: &mut Inventory, text: &str, path: &Path) -> Result<(), Diagnos
                 None => (header.to_string(), "hosts"),
             };
             if name.is_empty() || name.contains(char::is_whitespace) {
-                return Err(Diagnostic::new(format!("invalid group name `{name}`"))
-                    .at(loc(1, header.len()), "group name"));
+                return Err(Diagnostic::new(format!("invalid group name `{name}`")).at(loc(1, header.len()), "group name"));
             }
             inv.group_mut(&name);
             section = match kind {
@@ -48,25 +43,20 @@ pub fn parse(inv: &mut Inventory, text: &str, path: &Path) -> Result<(), Diagnos
                 "vars" => Section::Vars(name),
                 "children" => Section::Children(name),
                 other => {
-                    return Err(Diagnostic::new(format!(
-                        "unknown section kind `:{other}` in inventory"
-                    ))
-                    .at(loc(1, header.len()), "expected :vars or :children"))
+                    return Err(Diagnostic::new(format!("unknown section kind `:{other}` in inventory"))
+                        .at(loc(1, header.len()), "expected :vars or :children"))
                 }
             };
             continue;
         }
         match &section {
             Section::Hosts(group) => {
-                let tokens = shlex::split(line).ok_or_else(|| {
-                    Diagnostic::new("unbalanced quotes in inventory line")
-                        .at(loc(0, line.len()), "here")
-                })?;
+                let tokens = shlex::split(line)
+                    .ok_or_else(|| Diagnostic::new("unbalanced quotes in inventory line").at(loc(0, line.len()), "here"))?;
                 let Some((host_pat, vars)) = tokens.split_first() else {
                     continue;
                 };
-                let names = expand_host_range(host_pat)
-                    .map_err(|e| Diagnostic::new(e).at(loc(0, host_pat.len()), "host range"))?;
+                let names = expand_host_range(host_pat).map_err(|e| Diagnostic::new(e).at(loc(0, host_pat.len()), "host range"))?;
                 let mut parsed = Vec::new();
                 for kv in vars {
                     if kv.starts_with('#') {
@@ -74,10 +64,8 @@ pub fn parse(inv: &mut Inventory, text: &str, path: &Path) -> Result<(), Diagnos
                     }
                     let Some((k, v)) = kv.split_once('=') else {
                         let col = raw.find(kv.as_str()).unwrap_or(0);
-                        return Err(Diagnostic::new(format!(
-                            "host variable `{kv}` is not of the form key=value"
-                        ))
-                        .at(loc(col, kv.len()), "expected key=value"));
+                        return Err(Diagnostic::new(format!("host variable `{kv}` is not of the form key=value"))
+                            .at(loc(col, kv.len()), "expected key=value"));
                     };
                     parsed.push((k.to_string(), literal(v)));
                 }
@@ -94,24 +82,13 @@ pub fn parse(inv: &mut Inventory, text: &str, path: &Path) -> Result<(), Diagnos
             }
             Section::Vars(group) => {
                 let Some((k, v)) = line.split_once('=') else {
-                    return Err(Diagnostic::new(format!(
-                        "group variable line `{line}` is not of the form key=value"
-                    ))
-                    .at(loc(0, line.len()), "expected key=value"));
+                    return Err(Diagnostic::new(format!("group variable line `{line}` is not of the form key=value"))
+                        .at(loc(0, line.len()), "expected key=value"));
                 };
                 let v = v.trim();
-                let v = shlex::split(v)
-                    .and_then(|t| {
-                        if t.len() == 1 {
-                            t.into_iter().next()
-                        } else {
-                            None
-                        }
-                    })
-                    .unwrap_or_else(|| v.to_string());
-                inv.group_mut(group)
-                    .vars
-                    .insert(k.trim().to_string(), literal(&v));
+                let v =
+                    shlex::split(v).and_then(|t| if t.len() == 1 { t.into_iter().next() } else { None }).unwrap_or_else(|| v.to_string());
+                inv.group_mut(group).vars.insert(k.trim().to_string(), literal(&v));
             }
             Section::Children(group) => {
                 let child = line.split_whitespace().next().unwrap_or(line);

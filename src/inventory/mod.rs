@@ -67,17 +67,9 @@ impl Inventory {
 
     pub fn group_mut(&mut self, name: &str) -> &mut Group {
         if !self.groups.contains_key(name) {
-            self.groups.insert(
-                name.to_string(),
-                Group {
-                    name: name.to_string(),
-                    ..Default::default()
-                },
-            );
+            self.groups.insert(name.to_string(), Group { name: name.to_string(), ..Default::default() });
             if name != "all" {
-                self.groups
-                    .get_mut("all")
-                    .map(|g| g.children.insert(name.to_string()));
+                self.groups.get_mut("all").map(|g| g.children.insert(name.to_string()));
             }
         }
         self.groups.get_mut(name).expect("just inserted")
@@ -85,13 +77,7 @@ impl Inventory {
 
     pub fn add_host(&mut self, name: &str, group: Option<&str>) -> &mut Host {
         if !self.hosts.contains_key(name) {
-            self.hosts.insert(
-                name.to_string(),
-                Host {
-                    name: name.to_string(),
-                    vars: Map::new(),
-                },
-            );
+            self.hosts.insert(name.to_string(), Host { name: name.to_string(), vars: Map::new() });
         }
         if let Some(g) = group {
             self.group_mut(g).hosts.insert(name.to_string());
@@ -125,10 +111,8 @@ impl Inventory {
             return Ok(());
         }
         if !path.exists() {
-            return Err(
-                Diagnostic::new(format!("inventory source `{src}` does not exist"))
-                    .help("give a file, a folder, or a comma list such as `web1,web2,`"),
-            );
+            return Err(Diagnostic::new(format!("inventory source `{src}` does not exist"))
+                .help("give a file, a folder, or a comma list such as `web1,web2,`"));
         }
         self.load_path(path)
     }
@@ -147,9 +131,7 @@ impl Inventory {
             self.var_dirs.push(path.to_path_buf());
             return Ok(());
         }
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Diagnostic::new(format!("cannot read inventory {}: {e}", path.display()))
-        })?;
+        let text = std::fs::read_to_string(path).map_err(|e| Diagnostic::new(format!("cannot read inventory {}: {e}", path.display())))?;
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
         let looks_yaml = matches!(ext, "yml" | "yaml" | "json") || yamlinv::looks_like_yaml(&text);
         if looks_yaml {
@@ -158,11 +140,7 @@ impl Inventory {
             ini::parse(self, &text, path)?;
         }
         if let Some(dir) = path.parent() {
-            let dir = if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir
-            };
+            let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
             if !self.var_dirs.iter().any(|d| d == dir) {
                 self.var_dirs.push(dir.to_path_buf());
             }
@@ -172,12 +150,8 @@ impl Inventory {
 
     /// Hosts that belong to no group but `all` go to `ungrouped`; localhost gets the local connection.
     fn finish(&mut self) {
-        let grouped: IndexSet<String> = self
-            .groups
-            .values()
-            .filter(|g| g.name != "all" && g.name != "ungrouped")
-            .flat_map(|g| g.hosts.iter().cloned())
-            .collect();
+        let grouped: IndexSet<String> =
+            self.groups.values().filter(|g| g.name != "all" && g.name != "ungrouped").flat_map(|g| g.hosts.iter().cloned()).collect();
         let names: Vec<String> = self.hosts.keys().cloned().collect();
         for h in names {
             if !grouped.contains(&h) {
@@ -191,22 +165,14 @@ impl Inventory {
                 h.vars.entry(k).or_insert(v);
             }
         } else {
-            self.hosts.insert(
-                "localhost".into(),
-                Host {
-                    name: "localhost".into(),
-                    vars: localhost_vars(),
-                },
-            );
+            self.hosts.insert("localhost".into(), Host { name: "localhost".into(), vars: localhost_vars() });
             self.implicit_localhost = true;
         }
     }
 
     /// Hosts of the inventory proper (the implicit localhost left out).
     pub fn real_hosts(&self) -> impl Iterator<Item = &String> {
-        self.hosts
-            .keys()
-            .filter(move |h| !(self.implicit_localhost && *h == "localhost"))
+        self.hosts.keys().filter(move |h| !(self.implicit_localhost && *h == "localhost"))
     }
 
     /// Read `group_vars/` and `host_vars/` beside the playbook too (they rank above the inventory's).
@@ -248,12 +214,7 @@ impl Inventory {
         ordered
     }
 
-    fn collect_group_hosts(
-        &self,
-        group: &str,
-        seen: &mut IndexSet<String>,
-        out: &mut IndexSet<String>,
-    ) {
+    fn collect_group_hosts(&self, group: &str, seen: &mut IndexSet<String>, out: &mut IndexSet<String>) {
         if !seen.insert(group.to_string()) {
             return;
         }
@@ -297,11 +258,7 @@ impl Inventory {
     pub fn ordered_groups_of(&self, host: &str) -> Vec<String> {
         let mut gs = self.groups_of(host);
         gs.sort_by_key(|g| {
-            let prio = self.groups[g]
-                .vars
-                .get("ansible_group_priority")
-                .and_then(Value::as_i64)
-                .unwrap_or(1);
+            let prio = self.groups[g].vars.get("ansible_group_priority").and_then(Value::as_i64).unwrap_or(1);
             (self.depth(g), prio, g.clone())
         });
         gs
@@ -316,11 +273,7 @@ impl Inventory {
             merge_into(&mut out, &self.groups[g].vars);
         }
         // ... then group_vars/all (inventory's, then the playbook's), then the other groups.
-        let dirs: Vec<&PathBuf> = self
-            .var_dirs
-            .iter()
-            .chain(self.playbook_dirs.iter())
-            .collect();
+        let dirs: Vec<&PathBuf> = self.var_dirs.iter().chain(self.playbook_dirs.iter()).collect();
         for d in &dirs {
             merge_into(&mut out, &self.dir_vars.load(d, "group_vars", "all")?);
         }
@@ -356,9 +309,7 @@ fn ignored_inventory_entry(p: &Path) -> bool {
         || name == "group_vars"
         || name == "host_vars"
         || name.ends_with('~')
-        || [".retry", ".pyc", ".pyo", ".orig", ".cfg", ".ini.bak", ".md"]
-            .iter()
-            .any(|s| name.ends_with(s))
+        || [".retry", ".pyc", ".pyo", ".orig", ".cfg", ".ini.bak", ".md"].iter().any(|s| name.ends_with(s))
 }
 
 pub fn merge_into(dst: &mut Map<String, Value>, src: &Map<String, Value>) {

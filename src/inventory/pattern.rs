@@ -60,13 +60,8 @@ fn split_terms(pattern: &str) -> Vec<String> {
 
 fn term(inv: &Inventory, t: &str) -> Result<IndexSet<String>, Diagnostic> {
     if let Some(re) = t.strip_prefix('~') {
-        let re = regex::Regex::new(re).map_err(|e| {
-            Diagnostic::new(format!("bad regular expression in host pattern `{t}`: {e}"))
-        })?;
-        return Ok(names(inv)
-            .filter(|n| re.is_match(n))
-            .flat_map(|n| expand(inv, n))
-            .collect());
+        let re = regex::Regex::new(re).map_err(|e| Diagnostic::new(format!("bad regular expression in host pattern `{t}`: {e}")))?;
+        return Ok(names(inv).filter(|n| re.is_match(n)).flat_map(|n| expand(inv, n)).collect());
     }
     // A subscript: web[0], web[-1], web[1:3].
     if let (Some(open), true) = (t.find('['), t.ends_with(']')) {
@@ -77,9 +72,7 @@ fn term(inv: &Inventory, t: &str) -> Result<IndexSet<String>, Diagnostic> {
             let n: i64 = if s.is_empty() {
                 default
             } else {
-                s.parse().map_err(|_| {
-                    Diagnostic::new(format!("bad subscript `{s}` in host pattern `{t}`"))
-                })?
+                s.parse().map_err(|_| Diagnostic::new(format!("bad subscript `{s}` in host pattern `{t}`")))?
             };
             let n = if n < 0 { list.len() as i64 + n } else { n };
             Ok(n.clamp(0, list.len() as i64) as usize)
@@ -87,9 +80,7 @@ fn term(inv: &Inventory, t: &str) -> Result<IndexSet<String>, Diagnostic> {
         return Ok(match sub.split_once(':') {
             Some((a, b)) => {
                 let (a, b) = (idx(a, 0)?, idx(b, list.len() as i64 - 1)?);
-                list.get(a..=b.min(list.len().saturating_sub(1)))
-                    .map(|s| s.iter().cloned().collect())
-                    .unwrap_or_default()
+                list.get(a..=b.min(list.len().saturating_sub(1))).map(|s| s.iter().cloned().collect()).unwrap_or_default()
             }
             None => list.get(idx(sub, 0)?).into_iter().cloned().collect(),
         });
@@ -104,12 +95,8 @@ fn term(inv: &Inventory, t: &str) -> Result<IndexSet<String>, Diagnostic> {
         return Ok([t.to_string()].into_iter().collect());
     }
     if t.contains(['*', '?', '[']) {
-        let g = glob::Pattern::new(t)
-            .map_err(|e| Diagnostic::new(format!("bad host pattern `{t}`: {e}")))?;
-        return Ok(names(inv)
-            .filter(|n| g.matches(n))
-            .flat_map(|n| expand(inv, n))
-            .collect());
+        let g = glob::Pattern::new(t).map_err(|e| Diagnostic::new(format!("bad host pattern `{t}`: {e}")))?;
+        return Ok(names(inv).filter(|n| g.matches(n)).flat_map(|n| expand(inv, n)).collect());
     }
     Ok(IndexSet::new())
 }
@@ -132,13 +119,7 @@ mod tests {
 
     fn inv() -> Inventory {
         let mut inv = Inventory::new();
-        for (h, g) in [
-            ("web1", "web"),
-            ("web2", "web"),
-            ("db1", "db"),
-            ("web1", "prod"),
-            ("db1", "prod"),
-        ] {
+        for (h, g) in [("web1", "web"), ("web2", "web"), ("db1", "db"), ("web1", "prod"), ("db1", "prod")] {
             inv.add_host(h, Some(g));
         }
         inv.finish();
@@ -155,9 +136,6 @@ mod tests {
         assert_eq!(select(&inv, "w*").unwrap(), vec!["web1", "web2"]);
         assert_eq!(select(&inv, "web[1]").unwrap(), vec!["web2"]);
         assert_eq!(select(&inv, "localhost").unwrap(), vec!["localhost"]);
-        assert!(select(&inv, "all")
-            .unwrap()
-            .iter()
-            .all(|h| h != "localhost"));
+        assert!(select(&inv, "all").unwrap().iter().all(|h| h != "localhost"));
     }
 }

@@ -8,20 +8,14 @@ pub fn expand_host_range(pattern: &str) -> Result<Vec<String>, String> {
     if close < open {
         return Err(format!("bad host range in `{pattern}`"));
     }
-    let (head, body, tail) = (
-        &pattern[..open],
-        &pattern[open + 1..close],
-        &pattern[close + 1..],
-    );
+    let (head, body, tail) = (&pattern[..open], &pattern[open + 1..close], &pattern[close + 1..]);
     let parts: Vec<&str> = body.split(':').collect();
     if parts.len() < 2 || parts.len() > 3 {
         // Not a range (an IPv6 literal or a subscript): keep it as written.
         return Ok(vec![pattern.to_string()]);
     }
     let step: usize = match parts.get(2) {
-        Some(s) => s
-            .parse()
-            .map_err(|_| format!("bad step `{s}` in host range `{pattern}`"))?,
+        Some(s) => s.parse().map_err(|_| format!("bad step `{s}` in host range `{pattern}`"))?,
         None => 1,
     };
     if step == 0 {
@@ -45,20 +39,12 @@ pub fn expand_host_range(pattern: &str) -> Result<Vec<String>, String> {
         }
     } else {
         let beg_s = if beg.is_empty() { "0" } else { beg };
-        let b: u64 = beg_s
-            .parse()
-            .map_err(|_| format!("bad range start `{beg}` in `{pattern}`"))?;
-        let e: u64 = end
-            .parse()
-            .map_err(|_| format!("bad range end `{end}` in `{pattern}`"))?;
+        let b: u64 = beg_s.parse().map_err(|_| format!("bad range start `{beg}` in `{pattern}`"))?;
+        let e: u64 = end.parse().map_err(|_| format!("bad range end `{end}` in `{pattern}`"))?;
         if b > e {
             return Err(format!("host range `{pattern}` runs backwards"));
         }
-        let width = if beg_s.len() > 1 && beg_s.starts_with('0') {
-            beg_s.len()
-        } else {
-            0
-        };
+        let width = if beg_s.len() > 1 && beg_s.starts_with('0') { beg_s.len() } else { 0 };
         let mut n = b;
         while n <= e {
             items.push(format!("{n:0width$}"));
@@ -80,22 +66,13 @@ mod tests {
 
     #[test]
     fn numeric_with_width() {
-        assert_eq!(
-            expand_host_range("web[01:03]").unwrap(),
-            vec!["web01", "web02", "web03"]
-        );
+        assert_eq!(expand_host_range("web[01:03]").unwrap(), vec!["web01", "web02", "web03"]);
     }
 
     #[test]
     fn alpha_and_step_and_two_ranges() {
-        assert_eq!(
-            expand_host_range("db-[a:c]").unwrap(),
-            vec!["db-a", "db-b", "db-c"]
-        );
-        assert_eq!(
-            expand_host_range("n[1:5:2]").unwrap(),
-            vec!["n1", "n3", "n5"]
-        );
+        assert_eq!(expand_host_range("db-[a:c]").unwrap(), vec!["db-a", "db-b", "db-c"]);
+        assert_eq!(expand_host_range("n[1:5:2]").unwrap(), vec!["n1", "n3", "n5"]);
         assert_eq!(expand_host_range("r[1:2]c[1:2]").unwrap().len(), 4);
     }
 }

@@ -15,12 +15,7 @@ pub struct DirVars {
 }
 
 impl DirVars {
-    pub fn load(
-        &self,
-        dir: &Path,
-        kind: &str,
-        name: &str,
-    ) -> Result<Map<String, Value>, Diagnostic> {
+    pub fn load(&self, dir: &Path, kind: &str, name: &str) -> Result<Map<String, Value>, Diagnostic> {
         let base = dir.join(kind).join(name);
         if let Some(v) = self.cache.lock().ok().and_then(|c| c.get(&base).cloned()) {
             return Ok(v);
@@ -59,11 +54,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
             }
             if p.is_dir() {
                 out.extend(walk(&p));
-            } else if name.ends_with(".yml")
-                || name.ends_with(".yaml")
-                || name.ends_with(".json")
-                || !name.contains('.')
-            {
+            } else if name.ends_with(".yml") || name.ends_with(".yaml") || name.ends_with(".json") || !name.contains('.') {
                 out.push(p);
             }
         }
@@ -77,10 +68,7 @@ pub fn read_vars_file(path: &Path) -> Result<Map<String, Value>, Diagnostic> {
     match node.to_value() {
         Value::Object(m) => Ok(m),
         Value::Null => Ok(Map::new()),
-        _ => Err(Diagnostic::new(format!(
-            "variables file {} must hold a mapping",
-            path.display()
-        ))
-        .at(node.loc.clone(), "expected key: value pairs")),
+        _ => Err(Diagnostic::new(format!("variables file {} must hold a mapping", path.display()))
+            .at(node.loc.clone(), "expected key: value pairs")),
     }
 }

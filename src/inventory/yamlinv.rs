@@ -12,9 +12,7 @@ pub fn looks_like_yaml(text: &str) -> bool {
     text.lines()
         .map(str::trim)
         .find(|l| !l.is_empty() && !l.starts_with('#'))
-        .is_some_and(|l| {
-            l == "---" || (l.ends_with(':') && !l.starts_with('[')) || l.starts_with('{')
-        })
+        .is_some_and(|l| l == "---" || (l.ends_with(':') && !l.starts_with('[')) || l.starts_with('{'))
 }
 
 pub fn parse(inv: &mut Inventory, text: &str, path: &Path) -> Result<(), Diagnostic> {
@@ -23,10 +21,7 @@ pub fn parse(inv: &mut Inventory, text: &str, path: &Path) -> Result<(), Diagnos
         return Ok(());
     }
     let Some(map) = root.as_map() else {
-        return Err(
-            Diagnostic::new("a YAML inventory must be a mapping of groups")
-                .at(root.loc.clone(), "here"),
-        );
+        return Err(Diagnostic::new("a YAML inventory must be a mapping of groups").at(root.loc.clone(), "here"));
     };
     for (k, v) in map {
         group(inv, &k.key_string(), v)?;
@@ -40,8 +35,7 @@ fn group(inv: &mut Inventory, name: &str, node: &Node) -> Result<(), Diagnostic>
         if node.is_null() {
             return Ok(());
         }
-        return Err(Diagnostic::new(format!("group `{name}` must be a mapping"))
-            .at(node.loc.clone(), "here"));
+        return Err(Diagnostic::new(format!("group `{name}` must be a mapping")).at(node.loc.clone(), "here"));
     };
     for (k, v) in map {
         match k.key_string().as_str() {
@@ -50,12 +44,10 @@ fn group(inv: &mut Inventory, name: &str, node: &Node) -> Result<(), Diagnostic>
                     if v.is_null() {
                         continue;
                     }
-                    return Err(Diagnostic::new("`hosts` must be a mapping of host names")
-                        .at(v.loc.clone(), "here"));
+                    return Err(Diagnostic::new("`hosts` must be a mapping of host names").at(v.loc.clone(), "here"));
                 };
                 for (h, hv) in hosts {
-                    let names = expand_host_range(&h.key_string())
-                        .map_err(|e| Diagnostic::new(e).at(h.loc.clone(), "here"))?;
+                    let names = expand_host_range(&h.key_string()).map_err(|e| Diagnostic::new(e).at(h.loc.clone(), "here"))?;
                     for n in names {
                         let host = inv.add_host(&n, Some(name));
                         if let Value::Object(vars) = hv.to_value() {
@@ -69,11 +61,7 @@ fn group(inv: &mut Inventory, name: &str, node: &Node) -> Result<(), Diagnostic>
             "vars" => match v.to_value() {
                 Value::Object(vars) => inv.group_mut(name).vars.extend(vars),
                 Value::Null => {}
-                _ => {
-                    return Err(
-                        Diagnostic::new("`vars` must be a mapping").at(v.loc.clone(), "here")
-                    )
-                }
+                _ => return Err(Diagnostic::new("`vars` must be a mapping").at(v.loc.clone(), "here")),
             },
             "children" => {
                 if let NodeKind::Map(children) = &v.kind {
@@ -85,10 +73,8 @@ fn group(inv: &mut Inventory, name: &str, node: &Node) -> Result<(), Diagnostic>
                 }
             }
             other => {
-                return Err(Diagnostic::new(format!(
-                    "unknown key `{other}` in group `{name}` of a YAML inventory"
-                ))
-                .at(k.loc.clone(), "expected hosts, vars or children"))
+                return Err(Diagnostic::new(format!("unknown key `{other}` in group `{name}` of a YAML inventory"))
+                    .at(k.loc.clone(), "expected hosts, vars or children"))
             }
         }
     }

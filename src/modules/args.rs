@@ -45,14 +45,7 @@ pub struct Arg {
 
 impl Arg {
     pub const fn new(name: &'static str, kind: Kind, help: &'static str) -> Arg {
-        Arg {
-            name,
-            kind,
-            aliases: &[],
-            required: false,
-            choices: &[],
-            help,
-        }
+        Arg { name, kind, aliases: &[], required: false, choices: &[], help }
     }
     pub const fn str(name: &'static str, help: &'static str) -> Arg {
         Arg::new(name, Kind::Str, help)
@@ -85,27 +78,15 @@ impl Arg {
 
 /// The file attribute arguments that copy, template, file and friends share.
 pub const FILE_ATTRS: [Arg; 5] = [
-    Arg::new(
-        "mode",
-        Kind::Mode,
-        "permissions, as an octal string (\"0644\") or symbolic (u=rw,g=r,o=r)",
-    ),
+    Arg::new("mode", Kind::Mode, "permissions, as an octal string (\"0644\") or symbolic (u=rw,g=r,o=r)"),
     Arg::str("owner", "user that should own the file"),
     Arg::str("group", "group that should own the file"),
-    Arg::bool(
-        "unsafe_writes",
-        "accepted for compatibility; steward always writes atomically",
-    ),
-    Arg::str(
-        "setype",
-        "accepted for compatibility; SELinux contexts are not managed",
-    ),
+    Arg::bool("unsafe_writes", "accepted for compatibility; steward always writes atomically"),
+    Arg::str("setype", "accepted for compatibility; SELinux contexts are not managed"),
 ];
 
 fn find_arg<'a>(specs: &'a [Arg], name: &str) -> Option<&'a Arg> {
-    specs
-        .iter()
-        .find(|a| a.name == name || a.aliases.contains(&name))
+    specs.iter().find(|a| a.name == name || a.aliases.contains(&name))
 }
 
 /// Check the literal values of a task's arguments before anything runs.
@@ -120,21 +101,13 @@ pub fn validate(module: &dyn Module, args: &Node) -> Result<(), Diagnostic> {
             continue;
         }
         let Some(spec) = find_arg(specs, &key) else {
-            let mut d = Diagnostic::new(format!(
-                "module `{}` has no argument `{key}`",
-                module.name()
-            ))
-            .at(k.loc.clone(), "unknown argument");
-            let names = specs
-                .iter()
-                .flat_map(|a| std::iter::once(a.name).chain(a.aliases.iter().copied()));
+            let mut d =
+                Diagnostic::new(format!("module `{}` has no argument `{key}`", module.name())).at(k.loc.clone(), "unknown argument");
+            let names = specs.iter().flat_map(|a| std::iter::once(a.name).chain(a.aliases.iter().copied()));
             if let Some(s) = suggest(&key, names) {
                 d = d.help(format!("did you mean `{s}`?"));
             } else {
-                d = d.help(format!(
-                    "`steward doc {}` lists its arguments",
-                    module.name()
-                ));
+                d = d.help(format!("`steward doc {}` lists its arguments", module.name()));
             }
             return Err(d);
         };
@@ -230,24 +203,15 @@ impl Args {
                             other => crate::template::to_text(other),
                         };
                         if !spec.choices.contains(&text.as_str()) {
-                            return fail(format!(
-                                "value of {} must be one of: {}, got: {text}",
-                                spec.name,
-                                spec.choices.join(", ")
-                            ));
+                            return fail(format!("value of {} must be one of: {}, got: {text}", spec.name, spec.choices.join(", ")));
                         }
                     }
                     map.insert(spec.name.to_string(), v);
                 }
                 None => {
                     let names = module.args().iter().map(|a| a.name);
-                    let hint = suggest(&k, names)
-                        .map(|s| format!(" (did you mean `{s}`?)"))
-                        .unwrap_or_default();
-                    return fail(format!(
-                        "Unsupported parameter for module {}: {k}{hint}",
-                        module.name()
-                    ));
+                    let hint = suggest(&k, names).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+                    return fail(format!("Unsupported parameter for module {}: {k}{hint}", module.name()));
                 }
             }
         }
@@ -256,10 +220,7 @@ impl Args {
                 return fail(format!("missing required arguments: {}", spec.name));
             }
         }
-        Ok(Args {
-            module: module.name(),
-            map,
-        })
+        Ok(Args { module: module.name(), map })
     }
 
     pub fn has(&self, k: &str) -> bool {
@@ -275,18 +236,12 @@ impl Args {
             None => None,
             Some(Value::String(s)) => Some(s.clone()),
             Some(v @ (Value::Number(_) | Value::Bool(_))) => Some(crate::template::to_text(v)),
-            Some(v) => {
-                return fail(format!(
-                    "argument {k} must be a string, got {}",
-                    crate::template::py_str(v)
-                ))
-            }
+            Some(v) => return fail(format!("argument {k} must be a string, got {}", crate::template::py_str(v))),
         })
     }
 
     pub fn req_str(&self, k: &str) -> Result<String, ModError> {
-        self.str(k)?
-            .ok_or_else(|| ModError::Fail(format!("missing required arguments: {k}")))
+        self.str(k)?.ok_or_else(|| ModError::Fail(format!("missing required arguments: {k}")))
     }
 
     pub fn bool(&self, k: &str, default: bool) -> Result<bool, ModError> {
@@ -298,12 +253,7 @@ impl Args {
                 None => return fail(format!("argument {k} must be a boolean, got '{s}'")),
             },
             Some(Value::Number(n)) => n.as_f64() == Some(1.0),
-            Some(v) => {
-                return fail(format!(
-                    "argument {k} must be a boolean, got {}",
-                    crate::template::py_str(v)
-                ))
-            }
+            Some(v) => return fail(format!("argument {k} must be a boolean, got {}", crate::template::py_str(v))),
         })
     }
 
@@ -318,20 +268,12 @@ impl Args {
     pub fn int(&self, k: &str) -> Result<Option<i64>, ModError> {
         Ok(match self.raw(k) {
             None => None,
-            Some(Value::Number(n)) => Some(
-                n.as_i64()
-                    .unwrap_or_else(|| n.as_f64().unwrap_or(0.0) as i64),
-            ),
+            Some(Value::Number(n)) => Some(n.as_i64().unwrap_or_else(|| n.as_f64().unwrap_or(0.0) as i64)),
             Some(Value::String(s)) => match s.trim().parse() {
                 Ok(i) => Some(i),
                 Err(_) => return fail(format!("argument {k} must be an integer, got '{s}'")),
             },
-            Some(v) => {
-                return fail(format!(
-                    "argument {k} must be an integer, got {}",
-                    crate::template::py_str(v)
-                ))
-            }
+            Some(v) => return fail(format!("argument {k} must be an integer, got {}", crate::template::py_str(v))),
         })
     }
 
@@ -340,11 +282,7 @@ impl Args {
         Ok(match self.raw(k) {
             None => vec![],
             Some(Value::Array(a)) => a.clone(),
-            Some(Value::String(s)) => s
-                .split(',')
-                .map(|x| Value::from(x.trim()))
-                .filter(|x| x.as_str() != Some(""))
-                .collect(),
+            Some(Value::String(s)) => s.split(',').map(|x| Value::from(x.trim())).filter(|x| x.as_str() != Some("")).collect(),
             Some(v) => vec![v.clone()],
         })
     }

@@ -55,22 +55,11 @@ impl Module for BlockInFile {
         if original.is_none() && !args.bool("create", false)? {
             return Ok(Outcome::failed(format!("Path {path} does not exist !")).with("rc", 257));
         }
-        let marker = args
-            .str("marker")?
-            .unwrap_or_else(|| "# {mark} ANSIBLE MANAGED BLOCK".into());
-        let m0 = marker.replace(
-            "{mark}",
-            &args.str("marker_begin")?.unwrap_or_else(|| "BEGIN".into()),
-        );
-        let m1 = marker.replace(
-            "{mark}",
-            &args.str("marker_end")?.unwrap_or_else(|| "END".into()),
-        );
+        let marker = args.str("marker")?.unwrap_or_else(|| "# {mark} ANSIBLE MANAGED BLOCK".into());
+        let m0 = marker.replace("{mark}", &args.str("marker_begin")?.unwrap_or_else(|| "BEGIN".into()));
+        let m1 = marker.replace("{mark}", &args.str("marker_end")?.unwrap_or_else(|| "END".into()));
         let block = args.str("block")?.unwrap_or_default();
-        let text = original
-            .as_deref()
-            .map(|b| String::from_utf8_lossy(b).into_owned())
-            .unwrap_or_default();
+        let text = original.as_deref().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
         let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
         let mut blocklines: Vec<String> = Vec::new();
         if present && !block.is_empty() {
@@ -100,16 +89,12 @@ impl Module for BlockInFile {
             }
             _ => {
                 let re = match (&insertafter, &insertbefore) {
-                    (Some(a), _) if a != "EOF" => Some((
-                        Regex::new(a)
-                            .map_err(|e| ModError::Fail(format!("invalid insertafter: {e}")))?,
-                        true,
-                    )),
-                    (None, Some(b)) if b != "BOF" => Some((
-                        Regex::new(b)
-                            .map_err(|e| ModError::Fail(format!("invalid insertbefore: {e}")))?,
-                        false,
-                    )),
+                    (Some(a), _) if a != "EOF" => {
+                        Some((Regex::new(a).map_err(|e| ModError::Fail(format!("invalid insertafter: {e}")))?, true))
+                    }
+                    (None, Some(b)) if b != "BOF" => {
+                        Some((Regex::new(b).map_err(|e| ModError::Fail(format!("invalid insertbefore: {e}")))?, false))
+                    }
                     _ => None,
                 };
                 match re {
@@ -152,8 +137,7 @@ impl Module for BlockInFile {
             r
         };
         let mut out = Outcome::ok();
-        let changed = original.as_deref() != Some(result.as_bytes())
-            && !(original.is_none() && result.is_empty());
+        let changed = original.as_deref() != Some(result.as_bytes()) && !(original.is_none() && result.is_empty());
         out.msg = Some(if !changed {
             String::new()
         } else if original.is_none() {
@@ -168,15 +152,11 @@ impl Module for BlockInFile {
         if changed {
             out.changed = true;
             if ctx.diff {
-                out.diffs
-                    .push(content_diff(&path, original.as_deref(), result.as_bytes()));
+                out.diffs.push(content_diff(&path, original.as_deref(), result.as_bytes()));
             }
             if !ctx.check {
                 if args.bool("backup", false)? && original.is_some() {
-                    out.data.insert(
-                        "backup".into(),
-                        json!(super::copy::backup(ctx, &path).await?),
-                    );
+                    out.data.insert("backup".into(), json!(super::copy::backup(ctx, &path).await?));
                 }
                 if let Some(v) = args.str("validate")? {
                     super::lineinfile::validate(ctx, result.as_bytes(), &v).await?;

@@ -14,26 +14,14 @@ pub struct Raw;
 
 const COMMAND_ARGS: &[Arg] = &[
     Arg::str("cmd", "the command to run"),
-    Arg::list(
-        "argv",
-        "the command as a list of arguments (no shell quoting needed)",
-    ),
+    Arg::list("argv", "the command as a list of arguments (no shell quoting needed)"),
     Arg::str("chdir", "change into this folder before running"),
     Arg::str("creates", "a path: if it exists, the command does not run"),
-    Arg::str(
-        "removes",
-        "a path: if it does not exist, the command does not run",
-    ),
+    Arg::str("removes", "a path: if it does not exist, the command does not run"),
     Arg::str("stdin", "text fed to the command's standard input"),
     Arg::bool("stdin_add_newline", "add a newline to stdin (default yes)"),
-    Arg::bool(
-        "strip_empty_ends",
-        "strip trailing newlines from stdout and stderr (default yes)",
-    ),
-    Arg::bool(
-        "expand_argument_vars",
-        "expand $VARS in arguments (command only)",
-    ),
+    Arg::bool("strip_empty_ends", "strip trailing newlines from stdout and stderr (default yes)"),
+    Arg::bool("expand_argument_vars", "expand $VARS in arguments (command only)"),
     Arg::str("executable", "the shell to use (shell only)"),
     Arg::str("free_form", "the command (same as the free text)"),
     Arg::bool("warn", "accepted for compatibility"),
@@ -41,22 +29,12 @@ const COMMAND_ARGS: &[Arg] = &[
 
 pub fn now_string(t: SystemTime) -> String {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    format!(
-        "{}.{:06}",
-        crate::template::format_time("%Y-%m-%d %H:%M:%S", d.as_secs() as i64, false),
-        d.subsec_micros()
-    )
+    format!("{}.{:06}", crate::template::format_time("%Y-%m-%d %H:%M:%S", d.as_secs() as i64, false), d.subsec_micros())
 }
 
 pub fn delta_string(d: std::time::Duration) -> String {
     let s = d.as_secs();
-    format!(
-        "{}:{:02}:{:02}.{:06}",
-        s / 3600,
-        (s / 60) % 60,
-        s % 60,
-        d.subsec_micros()
-    )
+    format!("{}:{:02}:{:02}.{:06}", s / 3600, (s / 60) % 60, s % 60, d.subsec_micros())
 }
 
 fn strip_end(s: String, strip: bool) -> String {
@@ -82,17 +60,13 @@ async fn guard(ctx: &TaskCtx, args: &Args) -> Result<Option<(String, &'static st
     // Globs are allowed, as in Ansible: test whether any path matches.
     let exists = |p: &str| format!("for f in {p}; do [ -e \"$f\" ] && exit 0; done; exit 1");
     if let Some(c) = &creates {
-        let out = ctx
-            .sh(format!("{script}{}", exists(&glob_quote(c))))
-            .await?;
+        let out = ctx.sh(format!("{script}{}", exists(&glob_quote(c)))).await?;
         if out.rc == 0 {
             return Ok(Some((c.clone(), "exists")));
         }
     }
     if let Some(r) = &removes {
-        let out = ctx
-            .sh(format!("{script}{}", exists(&glob_quote(r))))
-            .await?;
+        let out = ctx.sh(format!("{script}{}", exists(&glob_quote(r)))).await?;
         if out.rc != 0 {
             return Ok(Some((r.clone(), "does not exist")));
         }
@@ -115,10 +89,7 @@ fn glob_quote(p: &str) -> String {
 }
 
 async fn run_command(ctx: &TaskCtx, args: &Args, shell: bool) -> Result<Outcome, ModError> {
-    let raw = args
-        .str("_raw_params")?
-        .or(args.str("cmd")?)
-        .or(args.str("free_form")?);
+    let raw = args.str("_raw_params")?.or(args.str("cmd")?).or(args.str("free_form")?);
     let argv = args.str_list("argv")?;
     let (cmd_value, script) = if shell {
         let Some(raw) = raw else {
@@ -156,11 +127,7 @@ async fn run_command(ctx: &TaskCtx, args: &Args, shell: bool) -> Result<Outcome,
             .msg(format!("Did not run command since '{path}' {why}")));
     }
     if ctx.check {
-        return Ok(Outcome {
-            skipped: true,
-            msg: Some("Command would have run if not in check mode".into()),
-            ..Default::default()
-        });
+        return Ok(Outcome { skipped: true, msg: Some("Command would have run if not in check mode".into()), ..Default::default() });
     }
     let mut full = String::new();
     if let Some(d) = args.str("chdir")? {
@@ -187,14 +154,8 @@ async fn run_command(ctx: &TaskCtx, args: &Args, shell: bool) -> Result<Outcome,
     let mut o = Outcome::changed(true)
         .with("cmd", cmd_value)
         .with("rc", out.rc)
-        .with(
-            "stdout_lines",
-            Value::Array(stdout.lines().map(Value::from).collect()),
-        )
-        .with(
-            "stderr_lines",
-            Value::Array(stderr.lines().map(Value::from).collect()),
-        )
+        .with("stdout_lines", Value::Array(stdout.lines().map(Value::from).collect()))
+        .with("stderr_lines", Value::Array(stderr.lines().map(Value::from).collect()))
         .with("stdout", stdout)
         .with("stderr", stderr)
         .with("start", now_string(start))
@@ -266,11 +227,7 @@ impl Module for Raw {
             return fail("no command given");
         };
         if ctx.check {
-            return Ok(Outcome {
-                skipped: true,
-                msg: Some("raw does not support check mode".into()),
-                ..Default::default()
-            });
+            return Ok(Outcome { skipped: true, msg: Some("raw does not support check mode".into()), ..Default::default() });
         }
         let script = match args.str("executable")? {
             Some(exe) => format!("{} -c {}", q(&exe), q(&raw)),
@@ -280,14 +237,8 @@ impl Module for Raw {
         let (stdout, stderr) = (out.stdout_str(), out.stderr_str());
         let mut o = Outcome::changed(true)
             .with("rc", out.rc)
-            .with(
-                "stdout_lines",
-                Value::Array(stdout.lines().map(Value::from).collect()),
-            )
-            .with(
-                "stderr_lines",
-                Value::Array(stderr.lines().map(Value::from).collect()),
-            )
+            .with("stdout_lines", Value::Array(stdout.lines().map(Value::from).collect()))
+            .with("stderr_lines", Value::Array(stderr.lines().map(Value::from).collect()))
             .with("stdout", stdout)
             .with("stderr", stderr);
         if out.rc != 0 {

@@ -120,11 +120,7 @@ pub fn parse_probe(out: &[u8]) -> Probe {
     while !rest.is_empty() {
         let end = rest.iter().position(|b| *b == b'\n').unwrap_or(rest.len());
         let line = String::from_utf8_lossy(&rest[..end]).into_owned();
-        rest = if end < rest.len() {
-            &rest[end + 1..]
-        } else {
-            &[]
-        };
+        rest = if end < rest.len() { &rest[end + 1..] } else { &[] };
         if line == "CONTENT" {
             p.content = Some(rest.to_vec());
             break;
@@ -144,18 +140,10 @@ pub fn parse_probe(out: &[u8]) -> Probe {
     p
 }
 
-pub async fn probe(
-    ctx: &TaskCtx,
-    path: &str,
-    checksum: Option<&str>,
-    content: bool,
-) -> Result<Probe, ModError> {
+pub async fn probe(ctx: &TaskCtx, path: &str, checksum: Option<&str>, content: bool) -> Result<Probe, ModError> {
     let out = ctx.sh(probe_script(path, checksum, content)).await?;
     if out.rc != 0 {
-        return fail(format!(
-            "cannot inspect {path}: {}",
-            out.stderr_str().trim()
-        ));
+        return fail(format!("cannot inspect {path}: {}", out.stderr_str().trim()));
     }
     Ok(parse_probe(&out.stdout))
 }
@@ -180,11 +168,7 @@ impl Attrs {
             Some(Value::String(s)) => Some(s.clone()),
             Some(v) => return fail(format!("mode must be a string or a number, got {v}")),
         };
-        Ok(Attrs {
-            mode,
-            owner: a.str("owner")?,
-            group: a.str("group")?,
-        })
+        Ok(Attrs { mode, owner: a.str("owner")?, group: a.str("group")? })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -199,21 +183,14 @@ pub fn resolve_mode(spec: &str, current: u32, is_dir: bool) -> Result<u32, ModEr
         return Ok(current);
     }
     if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) {
-        return u32::from_str_radix(s, 8)
-            .map_err(|_| ModError::Fail(format!("bad mode `{spec}`: not an octal number")));
+        return u32::from_str_radix(s, 8).map_err(|_| ModError::Fail(format!("bad mode `{spec}`: not an octal number")));
     }
     let mut mode = current & 0o7777;
     for clause in s.split(',') {
-        let who_end = clause
-            .find(['+', '-', '='])
-            .ok_or_else(|| ModError::Fail(format!("bad symbolic mode `{spec}`")))?;
+        let who_end = clause.find(['+', '-', '=']).ok_or_else(|| ModError::Fail(format!("bad symbolic mode `{spec}`")))?;
         let (who, rest) = clause.split_at(who_end);
         let mut mask = 0u32;
-        for c in if who.is_empty() {
-            "a".chars()
-        } else {
-            who.chars()
-        } {
+        for c in if who.is_empty() { "a".chars() } else { who.chars() } {
             mask |= match c {
                 'u' => 0o4700,
                 'g' => 0o2070,
@@ -276,10 +253,7 @@ pub fn attr_changes(
         let same = st.is_some_and(|s| &s.owner == o || s.uid.to_string() == *o);
         if !same {
             cmds.push(format!("chown {h}{} -- {}", q(o), q(path)));
-            before.insert(
-                "owner".into(),
-                json!(st.map(|s| s.owner.clone()).unwrap_or_default()),
-            );
+            before.insert("owner".into(), json!(st.map(|s| s.owner.clone()).unwrap_or_default()));
             after.insert("owner".into(), json!(o));
         }
     }
@@ -287,10 +261,7 @@ pub fn attr_changes(
         let same = st.is_some_and(|s| &s.group == g || s.gid.to_string() == *g);
         if !same {
             cmds.push(format!("chgrp {h}{} -- {}", q(g), q(path)));
-            before.insert(
-                "group".into(),
-                json!(st.map(|s| s.group.clone()).unwrap_or_default()),
-            );
+            before.insert("group".into(), json!(st.map(|s| s.group.clone()).unwrap_or_default()));
             after.insert("group".into(), json!(g));
         }
     }
@@ -299,18 +270,9 @@ pub fn attr_changes(
 
 /// Write `content` to `dest` atomically: a temporary file beside it, attributes set, renamed
 /// into place. An existing file's mode and owner are kept unless the task sets them.
-pub async fn write_file(
-    ctx: &TaskCtx,
-    dest: &str,
-    content: Vec<u8>,
-    attrs: &Attrs,
-    existed: Option<&Stat>,
-) -> Result<(), ModError> {
+pub async fn write_file(ctx: &TaskCtx, dest: &str, content: Vec<u8>, attrs: &Attrs, existed: Option<&Stat>) -> Result<(), ModError> {
     let dir = parent_dir(dest);
-    let mut script = format!(
-        "set -e\nd={}\nt=$(mktemp \"$d/.steward.XXXXXXXX\")\ntrap 'rm -f \"$t\"' EXIT\ncat > \"$t\"\n",
-        q(&dir)
-    );
+    let mut script = format!("set -e\nd={}\nt=$(mktemp \"$d/.steward.XXXXXXXX\")\ntrap 'rm -f \"$t\"' EXIT\ncat > \"$t\"\n", q(&dir));
     match existed {
         Some(st) if st.is_file() => {
             script += &format!("chmod {:04o} \"$t\"\n", st.mode & 0o7777);
@@ -350,9 +312,7 @@ pub fn content_diff(path: &str, before: Option<&[u8]>, after: &[u8]) -> FileDiff
     FileDiff {
         before_header: path.to_string(),
         after_header: path.to_string(),
-        before: before
-            .map(|b| String::from_utf8_lossy(b).into_owned())
-            .unwrap_or_default(),
+        before: before.map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default(),
         after: String::from_utf8_lossy(after).into_owned(),
     }
 }

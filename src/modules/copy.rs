@@ -56,7 +56,8 @@ impl Module for Copy {
             }
             let text = match c {
                 serde_json::Value::String(s) => s.clone(),
-                other => crate::template::py_json(other, None, false),
+                serde_json::Value::Array(_) | serde_json::Value::Object(_) => crate::template::py_json(c, None, false),
+                other => crate::template::to_text(other),
             };
             (text.into_bytes(), None)
         } else {
@@ -64,38 +65,23 @@ impl Module for Copy {
                 return fail("src (or content) is required");
             };
             let Some(path) = ctx.find_local("files", &src) else {
-                return fail(format!(
-                    "Could not find or access '{src}' on the controller"
-                ));
+                return fail(format!("Could not find or access '{src}' on the controller"));
             };
             if path.is_dir() {
                 return copy_dir(ctx, args, &path, &src, &dest, &attrs, force).await;
             }
-            let data = std::fs::read(&path)
-                .map_err(|e| ModError::Fail(format!("cannot read {}: {e}", path.display())))?;
+            let data = std::fs::read(&path).map_err(|e| ModError::Fail(format!("cannot read {}: {e}", path.display())))?;
             (data, Some(path))
         };
         let dest = if dest.ends_with('/') {
             match &src_name {
-                Some(p) => format!(
-                    "{dest}{}",
-                    p.file_name().and_then(|n| n.to_str()).unwrap_or("")
-                ),
+                Some(p) => format!("{dest}{}", p.file_name().and_then(|n| n.to_str()).unwrap_or("")),
                 None => return fail("can not use content with a dir as dest"),
             }
         } else {
             dest
         };
-        put(
-            ctx,
-            args,
-            &dest,
-            content,
-            &attrs,
-            force,
-            src_name.as_deref(),
-        )
-        .await
+        put(ctx, args, &dest, content, &attrs, force, src_name.as_deref()).await
     }
 }
 
@@ -138,13 +124,11 @@ pub async fn put(
     if !same {
         out.changed = true;
         if ctx.diff {
-            out.diffs
-                .push(content_diff(&dest, p.content.as_deref(), &content));
+            out.diffs.push(content_diff(&dest, p.content.as_deref(), &content));
         }
         if !ctx.check {
             if args.bool("backup", false)? && p.exists {
-                out.data
-                    .insert("backup_file".into(), json!(backup(ctx, &dest).await?));
+                out.data.insert("backup_file".into(), json!(backup(ctx, &dest).await?));
             }
             if let Some(v) = args.str("validate")? {
                 validate(ctx, &content, &v).await?;
@@ -161,32 +145,18 @@ pub async fn put(
             if !ctx.check {
                 let r = ctx.sh(cmds.join(" && ")).await?;
                 if r.rc != 0 {
-                    return fail(format!(
-                        "cannot set attributes of {dest}: {}",
-                        r.stderr_str().trim()
-                    ));
+                    return fail(format!("cannot set attributes of {dest}: {}", r.stderr_str().trim()));
                 }
             }
         }
     }
-    let final_st = if out.changed && !ctx.check {
-        probe(ctx, &dest, None, false)
-            .await?
-            .effective(true)
-            .cloned()
-    } else {
-        st
-    };
+    let final_st = if out.changed && !ctx.check { probe(ctx, &dest, None, false).await?.effective(true).cloned() } else { st };
     let data = common::path_result(&dest, final_st.as_ref(), "dest");
     out.data.extend(data);
     out.data.insert("checksum".into(), json!(checksum));
-    out.data.insert(
-        "md5sum".into(),
-        json!(crate::template::hex_digest("md5", &content)),
-    );
+    out.data.insert("md5sum".into(), json!(crate::template::hex_digest("md5", &content)));
     if let Some(s) = src {
-        out.data
-            .insert("src".into(), json!(s.display().to_string()));
+        out.data.insert("src".into(), json!(s.display().to_string()));
     }
     Ok(out)
 }
@@ -196,47 +166,26 @@ async fn validate(ctx: &TaskCtx, content: &[u8], cmd: &str) -> Result<(), ModErr
         return fail(format!("validate must contain %s: {cmd}"));
     }
     let check = cmd.replace("%s", "\"$t\"");
-    let script =
-        format!("t=$(mktemp) || exit 1\ncat > \"$t\"\n{check}\nrc=$?\nrm -f \"$t\"\nexit $rc\n");
+    let script = format!("t=$(mktemp) || exit 1\ncat > \"$t\"\n{check}\nrc=$?\nrm -f \"$t\"\nexit $rc\n");
     let out = ctx.sh_in(script, Some(content.to_vec())).await?;
     if out.rc != 0 {
-        return fail(format!(
-            "failed to validate: rc:{} error:{}",
-            out.rc,
-            out.stderr_str().trim()
-        ));
+        return fail(format!("failed to validate: rc:{} error:{}", out.rc, out.stderr_str().trim()));
     }
     Ok(())
 }
 
 /// Keep a timestamped copy (`FILE.PID.YYYY-MM-DD@HH:MM:SS~`, as Ansible names it).
 pub async fn backup(ctx: &TaskCtx, dest: &str) -> Result<String, ModError> {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let name = format!(
-        "{dest}.{}.{}~",
-        std::process::id(),
-        crate::template::format_time("%Y-%m-%d@%H:%M:%S", secs, false)
-    );
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let name = format!("{dest}.{}.{}~", std::process::id(), crate::template::format_time("%Y-%m-%d@%H:%M:%S", secs, false));
     let out = ctx.sh(format!("cp -p -- {} {}", q(dest), q(&name))).await?;
     if out.rc != 0 {
-        return fail(format!(
-            "backup of {dest} failed: {}",
-            out.stderr_str().trim()
-        ));
+        return fail(format!("backup of {dest} failed: {}", out.stderr_str().trim()));
     }
     Ok(name)
 }
 
-async fn remote_copy(
-    ctx: &TaskCtx,
-    args: &Args,
-    dest: &str,
-    attrs: &Attrs,
-    force: bool,
-) -> Result<Outcome, ModError> {
+async fn remote_copy(ctx: &TaskCtx, args: &Args, dest: &str, attrs: &Attrs, force: bool) -> Result<Outcome, ModError> {
     let src = args.req_str("src")?;
     let s = probe(ctx, &src, Some("sha1"), false).await?;
     if !s.exists {
@@ -264,10 +213,7 @@ async fn remote_copy(
             );
             let r = ctx.sh(tmp_cmd).await?;
             if r.rc != 0 {
-                return fail(format!(
-                    "copy from {src} to {dest} failed: {}",
-                    r.stderr_str().trim()
-                ));
+                return fail(format!("copy from {src} to {dest} failed: {}", r.stderr_str().trim()));
             }
             let (cmds, _, _) = attr_changes(dest, None, attrs, false, true)?;
             if !cmds.is_empty() {
@@ -299,43 +245,22 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// A folder from the controller: the folder itself (`src: dir`) or its contents (`src: dir/`),
 /// recursively; only files whose content differs are written.
-async fn copy_dir(
-    ctx: &TaskCtx,
-    args: &Args,
-    root: &Path,
-    src: &str,
-    dest: &str,
-    attrs: &Attrs,
-    force: bool,
-) -> Result<Outcome, ModError> {
+async fn copy_dir(ctx: &TaskCtx, args: &Args, root: &Path, src: &str, dest: &str, attrs: &Attrs, force: bool) -> Result<Outcome, ModError> {
     let base = if src.ends_with('/') {
         dest.trim_end_matches('/').to_string()
     } else {
-        format!(
-            "{}/{}",
-            dest.trim_end_matches('/'),
-            root.file_name().and_then(|n| n.to_str()).unwrap_or("")
-        )
+        format!("{}/{}", dest.trim_end_matches('/'), root.file_name().and_then(|n| n.to_str()).unwrap_or(""))
     };
     let mut entries = Vec::new();
     walk(root, &mut entries);
     let dir_mode = args.str("directory_mode")?;
     let mut result = Outcome::ok();
     let mut dirs = vec![base.clone()];
-    dirs.extend(
-        entries
-            .iter()
-            .filter(|p| p.is_dir())
-            .map(|p| format!("{base}/{}", p.strip_prefix(root).unwrap_or(p).display())),
-    );
+    dirs.extend(entries.iter().filter(|p| p.is_dir()).map(|p| format!("{base}/{}", p.strip_prefix(root).unwrap_or(p).display())));
     // One round trip for every missing folder.
     let mut mk = String::new();
     for d in &dirs {
-        mk += &format!(
-            "[ -d {0} ] || {{ echo created; {1}mkdir -p {0}; }}\n",
-            q(d),
-            if ctx.check { ": " } else { "" }
-        );
+        mk += &format!("[ -d {0} ] || {{ echo created; {1}mkdir -p {0}; }}\n", q(d), if ctx.check { ": " } else { "" });
         if let Some(m) = &dir_mode {
             if !ctx.check {
                 mk += &format!("chmod {} {}\n", q(m), q(d));
@@ -347,16 +272,13 @@ async fn copy_dir(
         result.changed = true;
     }
     for f in entries.iter().filter(|p| p.is_file()) {
-        let data = std::fs::read(f)
-            .map_err(|e| ModError::Fail(format!("cannot read {}: {e}", f.display())))?;
+        let data = std::fs::read(f).map_err(|e| ModError::Fail(format!("cannot read {}: {e}", f.display())))?;
         let target = format!("{base}/{}", f.strip_prefix(root).unwrap_or(f).display());
         let o = put(ctx, args, &target, data, attrs, force, Some(f)).await?;
         result.changed |= o.changed;
         result.diffs.extend(o.diffs);
     }
     result.data.insert("dest".into(), json!(dest));
-    result
-        .data
-        .insert("src".into(), json!(root.display().to_string()));
+    result.data.insert("src".into(), json!(root.display().to_string()));
     Ok(result)
 }

@@ -18,10 +18,7 @@ impl Module for Debug {
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[
             Arg::raw("msg", "the message (default: Hello world!)"),
-            Arg::str(
-                "var",
-                "a variable name or expression whose value is printed",
-            ),
+            Arg::str("var", "a variable name or expression whose value is printed"),
             Arg::int("verbosity", "only print at this -v level or above"),
         ];
         A
@@ -32,30 +29,18 @@ impl Module for Debug {
     async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
         let verbosity = args.int("verbosity")?.unwrap_or(0);
         if (ctx.verbosity as i64) < verbosity {
-            return Ok(Outcome {
-                skipped: true,
-                msg: Some("Skipped: verbosity threshold not met".into()),
-                ..Default::default()
-            }
-            .with("skipped_reason", "Verbosity threshold not met."));
+            return Ok(Outcome { skipped: true, msg: Some("Skipped: verbosity threshold not met".into()), ..Default::default() }
+                .with("skipped_reason", "Verbosity threshold not met."));
         }
         if args.has("msg") && args.has("var") {
-            return Ok(Outcome::failed(
-                "parameters are mutually exclusive: msg|var",
-            ));
+            return Ok(Outcome::failed("parameters are mutually exclusive: msg|var"));
         }
         if let Some(var) = args.str("var")? {
-            let expr = var
-                .trim()
-                .trim_start_matches("{{")
-                .trim_end_matches("}}")
-                .trim()
-                .to_string();
+            let expr = var.trim().trim_start_matches("{{").trim_end_matches("}}").trim().to_string();
             let value = match crate::template::env().compile_expression(&expr) {
                 Ok(e) => match e.eval(minijinja::Value::from_dyn_object(ctx.scope.clone())) {
                     Ok(v) if v.is_undefined() => Value::from("VARIABLE IS NOT DEFINED!"),
-                    Ok(v) => crate::template::to_json(&v)
-                        .unwrap_or(Value::from("VARIABLE IS NOT DEFINED!")),
+                    Ok(v) => crate::template::to_json(&v).unwrap_or(Value::from("VARIABLE IS NOT DEFINED!")),
                     Err(_) => Value::from("VARIABLE IS NOT DEFINED!"),
                 },
                 Err(_) => Value::from("VARIABLE IS NOT DEFINED!"),
@@ -63,10 +48,7 @@ impl Module for Debug {
             let _ = ctx.scope.take_error();
             return Ok(Outcome::ok().with(&var, value));
         }
-        let msg = args
-            .raw("msg")
-            .cloned()
-            .unwrap_or(Value::from("Hello world!"));
+        let msg = args.raw("msg").cloned().unwrap_or(Value::from("Hello world!"));
         Ok(Outcome::ok().with("msg", msg))
     }
 }

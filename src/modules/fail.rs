@@ -15,20 +15,14 @@ impl Module for Fail {
         "Fail the task, with a message; usually with `when`.\n\nexample:\n  - fail:\n      msg: \"unsupported distribution {{ ansible_distribution }}\"\n    when: ansible_os_family != 'Debian'\n"
     }
     fn args(&self) -> &'static [Arg] {
-        const A: &[Arg] = &[Arg::raw(
-            "msg",
-            "the message (default: Failed as requested from task)",
-        )];
+        const A: &[Arg] = &[Arg::raw("msg", "the message (default: Failed as requested from task)")];
         A
     }
     fn controller_only(&self) -> bool {
         true
     }
     async fn run(&self, _ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
-        let msg = args
-            .raw("msg")
-            .map(crate::template::to_text)
-            .unwrap_or_else(|| "Failed as requested from task".into());
+        let msg = args.raw("msg").map(crate::template::to_text).unwrap_or_else(|| "Failed as requested from task".into());
         Ok(Outcome::failed(msg))
     }
 }

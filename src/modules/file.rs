@@ -11,28 +11,20 @@ use crate::template::shell_quote as q;
 pub struct File;
 
 const ARGS: &[Arg] = &[
-    Arg::str("path", "the path to manage")
-        .aliases(&["dest", "name"])
-        .required(),
-    Arg::str(
-        "state",
-        "file, directory, link, hard, touch or absent (default: what is there, or file)",
-    )
-    .choices(&["file", "directory", "link", "hard", "touch", "absent"]),
+    Arg::str("path", "the path to manage").aliases(&["dest", "name"]).required(),
+    Arg::str("state", "file, directory, link, hard, touch or absent (default: what is there, or file)").choices(&[
+        "file",
+        "directory",
+        "link",
+        "hard",
+        "touch",
+        "absent",
+    ]),
     Arg::str("src", "what a link points to (state=link or hard)"),
-    Arg::bool(
-        "recurse",
-        "apply owner, group and mode to a folder's contents too (state=directory)",
-    ),
+    Arg::bool("recurse", "apply owner, group and mode to a folder's contents too (state=directory)"),
     Arg::bool("force", "replace what is in the way of a link"),
-    Arg::bool(
-        "follow",
-        "follow links when setting attributes (default yes)",
-    ),
-    Arg::str(
-        "modification_time",
-        "touch: preserve, now, or YYYYMMDDHHMM.SS",
-    ),
+    Arg::bool("follow", "follow links when setting attributes (default yes)"),
+    Arg::str("modification_time", "touch: preserve, now, or YYYYMMDDHHMM.SS"),
     Arg::str("modification_time_format", "format of modification_time"),
     Arg::str("access_time", "touch: preserve, now, or YYYYMMDDHHMM.SS"),
     Arg::str("access_time_format", "format of access_time"),
@@ -56,11 +48,7 @@ impl Module for File {
     }
     async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
         let path = args.req_str("path")?;
-        let path = if path.len() > 1 {
-            path.trim_end_matches('/').to_string()
-        } else {
-            path
-        };
+        let path = if path.len() > 1 { path.trim_end_matches('/').to_string() } else { path };
         let attrs = Attrs::from_args(args)?;
         let follow = args.bool("follow", true)?;
         let p = probe(ctx, &path, None, false).await?;
@@ -69,12 +57,7 @@ impl Module for File {
             None => match p.lstat.as_ref() {
                 Some(s) if s.is_dir() => "directory".into(),
                 Some(s) if s.is_link() && !follow => "link".into(),
-                Some(s) if s.is_link() => p
-                    .stat
-                    .as_ref()
-                    .map(|s| s.state_name())
-                    .unwrap_or("link")
-                    .into(),
+                Some(s) if s.is_link() => p.stat.as_ref().map(|s| s.state_name()).unwrap_or("link").into(),
                 _ => "file".into(),
             },
         };
@@ -112,22 +95,14 @@ async fn finish_attrs(
         if !ctx.check {
             let r = ctx.sh(cmds.join(" && ")).await?;
             if r.rc != 0 {
-                return fail(format!(
-                    "cannot set attributes of {path}: {}",
-                    r.stderr_str().trim()
-                ));
+                return fail(format!("cannot set attributes of {path}: {}", r.stderr_str().trim()));
             }
         }
     }
     Ok(())
 }
 
-async fn refresh(
-    ctx: &TaskCtx,
-    path: &str,
-    out: &mut Outcome,
-    follow: bool,
-) -> Result<(), ModError> {
+async fn refresh(ctx: &TaskCtx, path: &str, out: &mut Outcome, follow: bool) -> Result<(), ModError> {
     if ctx.check {
         return Ok(());
     }
@@ -148,15 +123,9 @@ async fn absent(ctx: &TaskCtx, path: &str, p: &Probe) -> Result<Outcome, ModErro
     if p.exists {
         out.changed = true;
         if ctx.diff {
-            let before: Map<String, Value> = [(
-                "state".to_string(),
-                json!(p.lstat.as_ref().map(|s| s.state_name()).unwrap_or("file")),
-            )]
-            .into_iter()
-            .collect();
-            let after: Map<String, Value> = [("state".to_string(), json!("absent"))]
-                .into_iter()
-                .collect();
+            let before: Map<String, Value> =
+                [("state".to_string(), json!(p.lstat.as_ref().map(|s| s.state_name()).unwrap_or("file")))].into_iter().collect();
+            let after: Map<String, Value> = [("state".to_string(), json!("absent"))].into_iter().collect();
             out.diffs.push(state_diff(path, before, after));
         }
         if !ctx.check {
@@ -169,39 +138,16 @@ async fn absent(ctx: &TaskCtx, path: &str, p: &Probe) -> Result<Outcome, ModErro
     Ok(out)
 }
 
-async fn file(
-    ctx: &TaskCtx,
-    path: &str,
-    p: &Probe,
-    attrs: &Attrs,
-    follow: bool,
-) -> Result<Outcome, ModError> {
+async fn file(ctx: &TaskCtx, path: &str, p: &Probe, attrs: &Attrs, follow: bool) -> Result<Outcome, ModError> {
     let Some(st) = p.effective(follow) else {
-        return Ok(
-            Outcome::failed(format!("file ({path}) is absent, cannot continue"))
-                .with("path", path)
-                .with("state", "absent"),
-        );
+        return Ok(Outcome::failed(format!("file ({path}) is absent, cannot continue")).with("path", path).with("state", "absent"));
     };
     if st.is_dir() {
-        return Ok(Outcome::failed(format!(
-            "{path} is a directory, cannot continue as state=file"
-        )));
+        return Ok(Outcome::failed(format!("{path} is a directory, cannot continue as state=file")));
     }
     let mut out = Outcome::ok();
     let (mut b, mut a) = (Map::new(), Map::new());
-    finish_attrs(
-        ctx,
-        path,
-        Some(st),
-        attrs,
-        false,
-        follow,
-        &mut out,
-        &mut b,
-        &mut a,
-    )
-    .await?;
+    finish_attrs(ctx, path, Some(st), attrs, false, follow, &mut out, &mut b, &mut a).await?;
     if ctx.diff && out.changed {
         out.diffs.push(state_diff(path, b, a));
     }
@@ -210,63 +156,43 @@ async fn file(
     Ok(out)
 }
 
-async fn directory(
-    ctx: &TaskCtx,
-    args: &Args,
-    path: &str,
-    p: &Probe,
-    attrs: &Attrs,
-    follow: bool,
-) -> Result<Outcome, ModError> {
+async fn directory(ctx: &TaskCtx, args: &Args, path: &str, p: &Probe, attrs: &Attrs, follow: bool) -> Result<Outcome, ModError> {
     let mut out = Outcome::ok();
     let (mut b, mut a) = (Map::new(), Map::new());
     match p.effective(follow) {
         Some(st) if st.is_dir() => {
-            finish_attrs(
-                ctx,
-                path,
-                Some(st),
-                attrs,
-                true,
-                follow,
-                &mut out,
-                &mut b,
-                &mut a,
-            )
-            .await?;
+            finish_attrs(ctx, path, Some(st), attrs, true, follow, &mut out, &mut b, &mut a).await?;
         }
         Some(_) => {
-            return Ok(Outcome::failed(format!(
-                "There is a file in the way: {path} exists and is not a directory"
-            ))
-            .with("path", path))
+            return Ok(Outcome::failed(format!("There is a file in the way: {path} exists and is not a directory")).with("path", path))
         }
         None => {
             out.changed = true;
             b.insert("state".into(), json!("absent"));
             a.insert("state".into(), json!("directory"));
             if !ctx.check {
-                let r = ctx.sh(format!("mkdir -p -- {}", q(path))).await?;
+                // As Ansible, folders created on the way get the same owner, group and mode.
+                let mut each = String::new();
+                if let Some(m) = &attrs.mode {
+                    each += &format!("chmod {:04o} \"$d\" || exit 1; ", common::resolve_mode(m, 0o755, true)?);
+                }
+                if let Some(o) = &attrs.owner {
+                    each += &format!("chown {} \"$d\" || exit 1; ", q(o));
+                }
+                if let Some(g) = &attrs.group {
+                    each += &format!("chgrp {} \"$d\" || exit 1; ", q(g));
+                }
+                let script = format!(
+                    "p={0}; set --; while [ ! -e \"$p\" ] && [ \"$p\" != / ] && [ \"$p\" != . ]; do set -- \"$p\" \"$@\"; p=$(dirname \"$p\"); done\nmkdir -p -- {0} || exit 1\nfor d in \"$@\"; do {each}:; done",
+                    q(path)
+                );
+                let r = ctx.sh(script).await?;
                 if r.rc != 0 {
-                    return fail(format!(
-                        "There was an issue creating {path} as requested: {}",
-                        r.stderr_str().trim()
-                    ));
+                    return fail(format!("There was an issue creating {path} as requested: {}", r.stderr_str().trim()));
                 }
                 let now = probe(ctx, path, None, false).await?;
                 let mut ignore = (Map::new(), Map::new());
-                finish_attrs(
-                    ctx,
-                    path,
-                    now.effective(true),
-                    attrs,
-                    true,
-                    true,
-                    &mut out,
-                    &mut ignore.0,
-                    &mut ignore.1,
-                )
-                .await?;
+                finish_attrs(ctx, path, now.effective(true), attrs, true, true, &mut out, &mut ignore.0, &mut ignore.1).await?;
             }
         }
     }
@@ -284,11 +210,7 @@ async fn directory(
         }
         if let Some(m) = &attrs.mode {
             if m.chars().all(|c| c.is_ascii_digit()) {
-                check += &format!(
-                    "find {0} ! -perm {1} -print -quit;",
-                    q(path),
-                    q(&format!("{:o}", common::resolve_mode(m, 0, true)?))
-                );
+                check += &format!("find {0} ! -perm {1} -print -quit;", q(path), q(&format!("{:o}", common::resolve_mode(m, 0, true)?)));
             } else {
                 check += &format!("find {0} -print -quit;", q(path));
             }
@@ -300,10 +222,7 @@ async fn directory(
             if !ctx.check {
                 let r = ctx.sh(apply).await?;
                 if r.rc != 0 {
-                    return fail(format!(
-                        "cannot set attributes under {path}: {}",
-                        r.stderr_str().trim()
-                    ));
+                    return fail(format!("cannot set attributes under {path}: {}", r.stderr_str().trim()));
                 }
             }
         }
@@ -315,19 +234,9 @@ async fn directory(
     Ok(out)
 }
 
-async fn link(
-    ctx: &TaskCtx,
-    args: &Args,
-    path: &str,
-    p: &Probe,
-    attrs: &Attrs,
-    hard: bool,
-) -> Result<Outcome, ModError> {
+async fn link(ctx: &TaskCtx, args: &Args, path: &str, p: &Probe, attrs: &Attrs, hard: bool) -> Result<Outcome, ModError> {
     let Some(src) = args.str("src")? else {
-        return fail(format!(
-            "src is required for creating a {} link",
-            if hard { "hard" } else { "symbolic" }
-        ));
+        return fail(format!("src is required for creating a {} link", if hard { "hard" } else { "symbolic" }));
     };
     let force = args.bool("force", false)?;
     let mut out = Outcome::ok();
@@ -339,8 +248,7 @@ async fn link(
             _ => false,
         }
     } else {
-        p.lstat.as_ref().is_some_and(|s| s.is_link())
-            && p.link_target.as_deref() == Some(src.as_str())
+        p.lstat.as_ref().is_some_and(|s| s.is_link()) && p.link_target.as_deref() == Some(src.as_str())
     };
     if !current_ok {
         if let Some(st) = &p.lstat {
@@ -351,30 +259,23 @@ async fn link(
                 )));
             }
             if st.is_file() && !force && !hard {
-                return Ok(Outcome::failed(format!(
-                    "refusing to convert from file to symlink for {path}"
-                )));
+                return Ok(Outcome::failed(format!("refusing to convert from file to symlink for {path}")));
             }
         }
         if !hard && !force {
             // Ansible refuses a link to a missing source unless forced; relative links resolve from the link's folder.
-            let base = if src.starts_with('/') {
-                src.clone()
-            } else {
-                format!("{}/{src}", common::parent_dir(path))
-            };
-            let r = ctx
-                .sh(format!("[ -e {} ] || [ -L {} ]", q(&base), q(&base)))
-                .await?;
+            let base = if src.starts_with('/') { src.clone() } else { format!("{}/{src}", common::parent_dir(path)) };
+            let r = ctx.sh(format!("[ -e {} ] || [ -L {} ]", q(&base), q(&base))).await?;
             if r.rc != 0 && !ctx.check {
-                return Ok(Outcome::failed(format!("src file does not exist, use \"force=yes\" if you really want to create the link: {base}")).with("path", path).with("src", src.clone()));
+                return Ok(Outcome::failed(format!(
+                    "src file does not exist, use \"force=yes\" if you really want to create the link: {base}"
+                ))
+                .with("path", path)
+                .with("src", src.clone()));
             }
         }
         out.changed = true;
-        b.insert(
-            "state".into(),
-            json!(p.lstat.as_ref().map(|s| s.state_name()).unwrap_or("absent")),
-        );
+        b.insert("state".into(), json!(p.lstat.as_ref().map(|s| s.state_name()).unwrap_or("absent")));
         a.insert("state".into(), json!(if hard { "hard" } else { "link" }));
         if !ctx.check {
             let flag = if hard { "-f" } else { "-sfn" };
@@ -394,9 +295,7 @@ async fn link(
             let r = ctx.sh(&cmd).await?;
             if r.rc != 0 {
                 // BusyBox mv has no -T; fall back to ln alone.
-                let r2 = ctx
-                    .sh(format!("{rm}ln {flag} -- {} {}", q(&src), q(path)))
-                    .await?;
+                let r2 = ctx.sh(format!("{rm}ln {flag} -- {} {}", q(&src), q(path))).await?;
                 if r2.rc != 0 {
                     return fail(format!("Error while linking: {}", r2.stderr_str().trim()));
                 }
@@ -405,18 +304,7 @@ async fn link(
     }
     if !attrs.is_empty() && !ctx.check {
         let now = probe(ctx, path, None, false).await?;
-        finish_attrs(
-            ctx,
-            path,
-            now.lstat.as_ref(),
-            attrs,
-            false,
-            false,
-            &mut out,
-            &mut b,
-            &mut a,
-        )
-        .await?;
+        finish_attrs(ctx, path, now.lstat.as_ref(), attrs, false, false, &mut out, &mut b, &mut a).await?;
     }
     if ctx.diff && out.changed {
         out.diffs.push(state_diff(path, b, a));
@@ -426,17 +314,8 @@ async fn link(
     Ok(out)
 }
 
-async fn touch(
-    ctx: &TaskCtx,
-    args: &Args,
-    path: &str,
-    p: &Probe,
-    attrs: &Attrs,
-    follow: bool,
-) -> Result<Outcome, ModError> {
-    let mtime = args
-        .str("modification_time")?
-        .unwrap_or_else(|| "now".into());
+async fn touch(ctx: &TaskCtx, args: &Args, path: &str, p: &Probe, attrs: &Attrs, follow: bool) -> Result<Outcome, ModError> {
+    let mtime = args.str("modification_time")?.unwrap_or_else(|| "now".into());
     let atime = args.str("access_time")?.unwrap_or_else(|| "now".into());
     let preserve = mtime == "preserve" && atime == "preserve";
     let mut out = Outcome::ok();
@@ -448,10 +327,7 @@ async fn touch(
     } else if !preserve {
         // Ansible reports a touch of an existing file as a change: its times move.
         out.changed = true;
-        b.insert(
-            "state".into(),
-            json!(p.lstat.as_ref().map(|s| s.state_name()).unwrap_or("file")),
-        );
+        b.insert("state".into(), json!(p.lstat.as_ref().map(|s| s.state_name()).unwrap_or("file")));
         a.insert("state".into(), json!("touch"));
     }
     if !ctx.check && (out.changed || !p.exists) {
@@ -461,26 +337,12 @@ async fn touch(
         }
         let r = ctx.sh(cmd).await?;
         if r.rc != 0 {
-            return fail(format!(
-                "Error, could not touch target: {}",
-                r.stderr_str().trim()
-            ));
+            return fail(format!("Error, could not touch target: {}", r.stderr_str().trim()));
         }
     }
     if !ctx.check {
         let now = probe(ctx, path, None, false).await?;
-        finish_attrs(
-            ctx,
-            path,
-            now.effective(follow),
-            attrs,
-            false,
-            follow,
-            &mut out,
-            &mut b,
-            &mut a,
-        )
-        .await?;
+        finish_attrs(ctx, path, now.effective(follow), attrs, false, follow, &mut out, &mut b, &mut a).await?;
     }
     if ctx.diff && out.changed {
         out.diffs.push(state_diff(path, b, a));

@@ -23,20 +23,11 @@ impl Module for IncludeVars {
             Arg::str("dir", "a folder whose files are all loaded, in name order"),
             Arg::str("name", "put the variables under this one name"),
             Arg::int("depth", "how deep to go into dir (0: all)"),
-            Arg::str(
-                "files_matching",
-                "only files in dir matching this regular expression",
-            ),
+            Arg::str("files_matching", "only files in dir matching this regular expression"),
             Arg::list("ignore_files", "file names to skip in dir"),
-            Arg::list(
-                "extensions",
-                "file extensions to load from dir (default yaml, yml, json)",
-            ),
+            Arg::list("extensions", "file extensions to load from dir (default yaml, yml, json)"),
             Arg::str("hash_behaviour", "replace (default) or merge"),
-            Arg::bool(
-                "ignore_unknown_extensions",
-                "skip files in dir with other extensions",
-            ),
+            Arg::bool("ignore_unknown_extensions", "skip files in dir with other extensions"),
         ];
         A
     }
@@ -58,17 +49,10 @@ impl Module for IncludeVars {
                 return fail(format!("{d} directory does not exist"));
             };
             let exts = args.str_list("extensions")?;
-            let exts: Vec<String> = if exts.is_empty() {
-                vec!["yaml".into(), "yml".into(), "json".into()]
-            } else {
-                exts
-            };
+            let exts: Vec<String> = if exts.is_empty() { vec!["yaml".into(), "yml".into(), "json".into()] } else { exts };
             let ignore = args.str_list("ignore_files")?;
             let matching = match args.str("files_matching")? {
-                Some(r) => Some(
-                    regex::Regex::new(&r)
-                        .map_err(|e| ModError::Fail(format!("files_matching: {e}")))?,
-                ),
+                Some(r) => Some(regex::Regex::new(&r).map_err(|e| ModError::Fail(format!("files_matching: {e}")))?),
                 None => None,
             };
             let depth = args.int("depth")?.unwrap_or(0);
@@ -76,9 +60,7 @@ impl Module for IncludeVars {
             files.retain(|f| {
                 let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
                 let ext = f.extension().and_then(|e| e.to_str()).unwrap_or("");
-                exts.iter().any(|e| e == ext)
-                    && !ignore.iter().any(|i| i == name)
-                    && matching.as_ref().is_none_or(|r| r.is_match(name))
+                exts.iter().any(|e| e == ext) && !ignore.iter().any(|i| i == name) && matching.as_ref().is_none_or(|r| r.is_match(name))
             });
             files.sort();
         } else {
@@ -94,15 +76,8 @@ impl Module for IncludeVars {
             None => vars,
         };
         let mut o = Outcome::ok();
-        o.data.insert(
-            "ansible_included_var_files".into(),
-            json!(files
-                .iter()
-                .map(|f| f.display().to_string())
-                .collect::<Vec<_>>()),
-        );
-        o.data
-            .insert("ansible_facts".into(), Value::Object(vars.clone()));
+        o.data.insert("ansible_included_var_files".into(), json!(files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>()));
+        o.data.insert("ansible_facts".into(), Value::Object(vars.clone()));
         o.include_vars = Some(vars);
         Ok(o)
     }

@@ -11,42 +11,18 @@ use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
 pub struct LineInFile;
 
 const ARGS: &[Arg] = &[
-    Arg::str("path", "the file to edit")
-        .aliases(&["dest", "destfile", "name"])
-        .required(),
+    Arg::str("path", "the file to edit").aliases(&["dest", "destfile", "name"]).required(),
     Arg::str("line", "the line to insert or replace").aliases(&["value"]),
-    Arg::str(
-        "regexp",
-        "a regular expression: the last matching line is replaced (or removed)",
-    )
-    .aliases(&["regex"]),
-    Arg::str(
-        "search_string",
-        "a literal string: the last line containing it is replaced (or removed)",
-    ),
+    Arg::str("regexp", "a regular expression: the last matching line is replaced (or removed)").aliases(&["regex"]),
+    Arg::str("search_string", "a literal string: the last line containing it is replaced (or removed)"),
     Arg::str("state", "present (default) or absent").choices(&["present", "absent"]),
-    Arg::str(
-        "insertafter",
-        "EOF (default) or a regular expression: insert after its last match",
-    ),
-    Arg::str(
-        "insertbefore",
-        "BOF or a regular expression: insert before its last match",
-    ),
+    Arg::str("insertafter", "EOF (default) or a regular expression: insert after its last match"),
+    Arg::str("insertbefore", "BOF or a regular expression: insert before its last match"),
     Arg::bool("create", "create the file if it is missing"),
     Arg::bool("backup", "keep a timestamped copy of the old file"),
-    Arg::bool(
-        "backrefs",
-        "expand \\1 groups of regexp in line; do nothing if regexp does not match",
-    ),
-    Arg::bool(
-        "firstmatch",
-        "use the first match of insertafter/insertbefore instead of the last",
-    ),
-    Arg::str(
-        "validate",
-        "a command to check the new file; %s is its path",
-    ),
+    Arg::bool("backrefs", "expand \\1 groups of regexp in line; do nothing if regexp does not match"),
+    Arg::bool("firstmatch", "use the first match of insertafter/insertbefore instead of the last"),
+    Arg::str("validate", "a command to check the new file; %s is its path"),
     Arg::str("encoding", "accepted for compatibility (utf-8)"),
     FILE_ATTRS[0],
     FILE_ATTRS[1],
@@ -79,15 +55,11 @@ impl Module for LineInFile {
                 return Ok(Outcome::ok().msg("file not present").with("found", 0));
             }
             if !args.bool("create", false)? {
-                return Ok(
-                    Outcome::failed(format!("Destination {path} does not exist !")).with("rc", 257),
-                );
+                return Ok(Outcome::failed(format!("Destination {path} does not exist !")).with("rc", 257));
             }
         }
         let regexp = match args.str("regexp")? {
-            Some(r) => Some(
-                Regex::new(&r).map_err(|e| ModError::Fail(format!("invalid regexp `{r}`: {e}")))?,
-            ),
+            Some(r) => Some(line_regex(&r).map_err(|e| ModError::Fail(format!("invalid regexp `{r}`: {e}")))?),
             None => None,
         };
         let search = args.str("search_string")?;
@@ -115,15 +87,7 @@ impl Module for LineInFile {
                 !hit
             });
             let n = n0 - lines.len();
-            (
-                n > 0,
-                if n > 0 {
-                    format!("{n} line(s) removed")
-                } else {
-                    String::new()
-                },
-                Some(n),
-            )
+            (n > 0, if n > 0 { format!("{n} line(s) removed") } else { String::new() }, Some(n))
         };
         let after: Vec<u8> = lines.concat();
         let mut out = Outcome::ok();
@@ -136,15 +100,11 @@ impl Module for LineInFile {
         if changed_lines || original.is_none() {
             out.changed = true;
             if ctx.diff {
-                out.diffs
-                    .push(content_diff(&path, original.as_deref(), &after));
+                out.diffs.push(content_diff(&path, original.as_deref(), &after));
             }
             if !ctx.check {
                 if args.bool("backup", false)? && original.is_some() {
-                    out.data.insert(
-                        "backup".into(),
-                        json!(super::copy::backup(ctx, &path).await?),
-                    );
+                    out.data.insert("backup".into(), json!(super::copy::backup(ctx, &path).await?));
                 }
                 if let Some(v) = args.str("validate")? {
                     validate(ctx, &after, &v).await?;
@@ -175,19 +135,18 @@ pub async fn validate(ctx: &TaskCtx, content: &[u8], cmd: &str) -> Result<(), Mo
     if !cmd.contains("%s") {
         return fail(format!("validate must contain %s: {cmd}"));
     }
-    let script = format!(
-        "t=$(mktemp) || exit 1\ncat > \"$t\"\n{}\nrc=$?\nrm -f \"$t\"\nexit $rc\n",
-        cmd.replace("%s", "\"$t\"")
-    );
+    let script = format!("t=$(mktemp) || exit 1\ncat > \"$t\"\n{}\nrc=$?\nrm -f \"$t\"\nexit $rc\n", cmd.replace("%s", "\"$t\""));
     let out = ctx.sh_in(script, Some(content.to_vec())).await?;
     if out.rc != 0 {
-        return fail(format!(
-            "failed to validate: rc:{} error:{}",
-            out.rc,
-            out.stderr_str().trim()
-        ));
+        return fail(format!("failed to validate: rc:{} error:{}", out.rc, out.stderr_str().trim()));
     }
     Ok(())
+}
+
+/// A regular expression matched against one line with its newline, where `$` matches before
+/// that newline as in Python.
+fn line_regex(r: &str) -> Result<Regex, regex::Error> {
+    regex::bytes::RegexBuilder::new(r).multi_line(true).build()
 }
 
 /// Lines with their endings kept, as Python's `readlines()`.
@@ -231,13 +190,10 @@ fn present_edit(
     let backrefs = args.bool("backrefs", false)?;
     let firstmatch = args.bool("firstmatch", false)?;
     let ins_re = match (&insertafter, &insertbefore) {
-        (Some(a), _) if a != "BOF" && a != "EOF" => Some(
-            Regex::new(a).map_err(|e| ModError::Fail(format!("invalid insertafter `{a}`: {e}")))?,
-        ),
-        (None, Some(b)) if b != "BOF" => Some(
-            Regex::new(b)
-                .map_err(|e| ModError::Fail(format!("invalid insertbefore `{b}`: {e}")))?,
-        ),
+        (Some(a), _) if a != "BOF" && a != "EOF" => {
+            Some(line_regex(a).map_err(|e| ModError::Fail(format!("invalid insertafter `{a}`: {e}")))?)
+        }
+        (None, Some(b)) if b != "BOF" => Some(line_regex(b).map_err(|e| ModError::Fail(format!("invalid insertbefore `{b}`: {e}")))?),
         _ => None,
     };
     let bline = line.as_bytes();
@@ -292,11 +248,7 @@ fn present_edit(
         v
     };
     if index.0 != -1 {
-        let new_line = if backrefs {
-            matched.clone().unwrap_or_else(|| bline.to_vec())
-        } else {
-            bline.to_vec()
-        };
+        let new_line = if backrefs { matched.clone().unwrap_or_else(|| bline.to_vec()) } else { bline.to_vec() };
         let new_line = with_nl(new_line);
         let i = index.0 as usize;
         if lines[i] != new_line {

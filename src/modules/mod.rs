@@ -135,17 +135,10 @@ impl Outcome {
         Outcome::default()
     }
     pub fn changed(changed: bool) -> Outcome {
-        Outcome {
-            changed,
-            ..Default::default()
-        }
+        Outcome { changed, ..Default::default() }
     }
     pub fn failed(msg: impl Into<String>) -> Outcome {
-        Outcome {
-            failed: true,
-            msg: Some(msg.into()),
-            ..Default::default()
-        }
+        Outcome { failed: true, msg: Some(msg.into()), ..Default::default() }
     }
     pub fn with(mut self, k: &str, v: impl Into<Value>) -> Outcome {
         self.data.insert(k.to_string(), v.into());
@@ -201,18 +194,8 @@ impl TaskCtx {
         self.sh_in(cmd, None).await
     }
 
-    pub async fn sh_in(
-        &self,
-        cmd: impl Into<String>,
-        stdin: Option<Vec<u8>>,
-    ) -> Result<ExecOutput, ModError> {
-        let req = ExecRequest {
-            cmd: cmd.into(),
-            stdin,
-            env: self.env.clone(),
-            become_: self.become_.clone(),
-            cwd: None,
-        };
+    pub async fn sh_in(&self, cmd: impl Into<String>, stdin: Option<Vec<u8>>) -> Result<ExecOutput, ModError> {
+        let req = ExecRequest { cmd: cmd.into(), stdin, env: self.env.clone(), become_: self.become_.clone(), cwd: None };
         Ok(self.conn.exec(req).await?)
     }
 
@@ -225,10 +208,7 @@ impl TaskCtx {
         }
         let role = self.role_path.as_ref().map(|r| r.display().to_string());
         let pb = self.playbook_dir.display().to_string();
-        crate::template::search_dirs(role.as_deref(), Some(&pb), sub)
-            .into_iter()
-            .map(|d| d.join(name))
-            .find(|c| c.exists())
+        crate::template::search_dirs(role.as_deref(), Some(&pb), sub).into_iter().map(|d| d.join(name)).find(|c| c.exists())
     }
 }
 

@@ -15,10 +15,7 @@ impl Module for Ping {
         "Log in to the host and run a trivial command; returns ping: pong.\n\nexample:\n  - ping:\n"
     }
     fn args(&self) -> &'static [Arg] {
-        const A: &[Arg] = &[Arg::str(
-            "data",
-            "what to return instead of pong; `crash` makes the module fail",
-        )];
+        const A: &[Arg] = &[Arg::str("data", "what to return instead of pong; `crash` makes the module fail")];
         A
     }
     async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {

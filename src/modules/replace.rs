@@ -10,31 +10,13 @@ use super::{Arg, Args, ModError, Module, Outcome, TaskCtx};
 pub struct Replace;
 
 const ARGS: &[Arg] = &[
-    Arg::str("path", "the file to edit")
-        .aliases(&["dest", "destfile", "name"])
-        .required(),
-    Arg::str(
-        "regexp",
-        "a (Python-style) regular expression, matched in multiline mode",
-    )
-    .required(),
-    Arg::str(
-        "replace",
-        "the replacement; \\1 and \\g<name> refer to groups (default: empty)",
-    ),
-    Arg::str(
-        "after",
-        "only replace after the first match of this expression",
-    ),
-    Arg::str(
-        "before",
-        "only replace before the last match of this expression",
-    ),
+    Arg::str("path", "the file to edit").aliases(&["dest", "destfile", "name"]).required(),
+    Arg::str("regexp", "a (Python-style) regular expression, matched in multiline mode").required(),
+    Arg::str("replace", "the replacement; \\1 and \\g<name> refer to groups (default: empty)"),
+    Arg::str("after", "only replace after the first match of this expression"),
+    Arg::str("before", "only replace before the last match of this expression"),
     Arg::bool("backup", "keep a timestamped copy of the old file"),
-    Arg::str(
-        "validate",
-        "a command to check the new file; %s is its path",
-    ),
+    Arg::str("validate", "a command to check the new file; %s is its path"),
     Arg::str("encoding", "accepted for compatibility"),
     FILE_ATTRS[0],
     FILE_ATTRS[1],
@@ -104,15 +86,11 @@ impl Module for Replace {
             out.changed = true;
             out.msg = Some(format!("{count} replacements made"));
             if ctx.diff {
-                out.diffs
-                    .push(content_diff(&path, Some(&original), result.as_bytes()));
+                out.diffs.push(content_diff(&path, Some(&original), result.as_bytes()));
             }
             if !ctx.check {
                 if args.bool("backup", false)? {
-                    out.data.insert(
-                        "backup_file".into(),
-                        json!(super::copy::backup(ctx, &path).await?),
-                    );
+                    out.data.insert("backup_file".into(), json!(super::copy::backup(ctx, &path).await?));
                 }
                 if let Some(v) = args.str("validate")? {
                     super::lineinfile::validate(ctx, result.as_bytes(), &v).await?;

@@ -21,10 +21,7 @@ impl Module for Script {
             Arg::str("cmd", "the script and its arguments"),
             Arg::str("chdir", "change into this folder before running"),
             Arg::str("creates", "a path: if it exists, the script does not run"),
-            Arg::str(
-                "removes",
-                "a path: if it does not exist, the script does not run",
-            ),
+            Arg::str("removes", "a path: if it does not exist, the script does not run"),
             Arg::str("executable", "run the script with this interpreter"),
             Arg::str("free_form", "the script and its arguments"),
             Arg::bool("decrypt", "accepted for compatibility"),
@@ -35,11 +32,7 @@ impl Module for Script {
         FreeForm::Raw
     }
     async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
-        let Some(line) = args
-            .str("_raw_params")?
-            .or(args.str("cmd")?)
-            .or(args.str("free_form")?)
-        else {
+        let Some(line) = args.str("_raw_params")?.or(args.str("cmd")?).or(args.str("free_form")?) else {
             return fail("no script given");
         };
         let words = shlex::split(&line).unwrap_or_default();
@@ -47,39 +40,27 @@ impl Module for Script {
             return fail("no script given");
         };
         let Some(path) = ctx.find_local("files", script) else {
-            return fail(format!(
-                "Could not find or access '{script}' on the controller"
-            ));
+            return fail(format!("Could not find or access '{script}' on the controller"));
         };
         for (key, want) in [("creates", true), ("removes", false)] {
             if let Some(p) = args.str(key)? {
                 let out = ctx.sh(format!("[ -e {} ]", q(&p))).await?;
                 if (out.rc == 0) == want {
                     let why = if want { "exists" } else { "does not exist" };
-                    return Ok(Outcome::ok()
-                        .msg(format!("skipped, since {p} {why}"))
-                        .with("rc", 0));
+                    return Ok(Outcome { skipped: true, msg: Some(format!("{p} {why}, so the script did not run")), ..Default::default() });
                 }
             }
         }
         if ctx.check {
-            return Ok(Outcome {
-                skipped: true,
-                msg: Some("script does not run in check mode".into()),
-                ..Default::default()
-            });
+            return Ok(Outcome { skipped: true, msg: Some("script does not run in check mode".into()), ..Default::default() });
         }
-        let body = std::fs::read(&path)
-            .map_err(|e| ModError::Fail(format!("cannot read {}: {e}", path.display())))?;
+        let body = std::fs::read(&path).map_err(|e| ModError::Fail(format!("cannot read {}: {e}", path.display())))?;
         let argline = rest.iter().map(|a| q(a)).collect::<Vec<_>>().join(" ");
         let interp = match args.str("executable")? {
             Some(e) => format!("{} ", q(&e)),
             None => String::new(),
         };
-        let cd = args
-            .str("chdir")?
-            .map(|d| format!("cd {} || exit 1\n", q(&d)))
-            .unwrap_or_default();
+        let cd = args.str("chdir")?.map(|d| format!("cd {} || exit 1\n", q(&d))).unwrap_or_default();
         let cmd = format!(
             "t=$(mktemp \"${{TMPDIR:-/tmp}}/.steward-script.XXXXXXXX\") || exit 1\ncat > \"$t\"\nchmod 700 \"$t\"\n{cd}{interp}\"$t\" {argline} < /dev/null\nrc=$?\nrm -f \"$t\"\nexit $rc\n"
         );
@@ -87,14 +68,8 @@ impl Module for Script {
         let (stdout, stderr) = (out.stdout_str(), out.stderr_str());
         let mut o = Outcome::changed(true)
             .with("rc", out.rc)
-            .with(
-                "stdout_lines",
-                Value::Array(stdout.lines().map(Value::from).collect()),
-            )
-            .with(
-                "stderr_lines",
-                Value::Array(stderr.lines().map(Value::from).collect()),
-            )
+            .with("stdout_lines", Value::Array(stdout.lines().map(Value::from).collect()))
+            .with("stderr_lines", Value::Array(stderr.lines().map(Value::from).collect()))
             .with("stdout", stdout)
             .with("stderr", stderr);
         if out.rc != 0 {

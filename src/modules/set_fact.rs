@@ -16,10 +16,7 @@ impl Module for SetFact {
         "Set host variables (facts) from values or expressions; they stay for the rest of the run.\n\nexample:\n  - set_fact:\n      release_dir: \"/srv/app/{{ app_version }}\"\n      cacheable: false\n"
     }
     fn args(&self) -> &'static [Arg] {
-        const A: &[Arg] = &[Arg::bool(
-            "cacheable",
-            "accepted; facts are kept for the run",
-        )];
+        const A: &[Arg] = &[Arg::bool("cacheable", "accepted; facts are kept for the run")];
         A
     }
     fn any_args(&self) -> bool {
@@ -43,13 +40,10 @@ impl Module for SetFact {
             facts.insert(k.clone(), v.clone());
         }
         if facts.is_empty() {
-            return Ok(Outcome::failed(
-                "No key/value pairs provided, at least one is required for this action to succeed",
-            ));
+            return Ok(Outcome::failed("No key/value pairs provided, at least one is required for this action to succeed"));
         }
         let mut o = Outcome::ok();
-        o.data
-            .insert("ansible_facts".into(), Value::Object(facts.clone()));
+        o.data.insert("ansible_facts".into(), Value::Object(facts.clone()));
         o.facts = Some(facts);
         o.cacheable = args.bool("cacheable", false)?;
         Ok(o)
@@ -58,6 +52,5 @@ impl Module for SetFact {
 
 pub fn valid_name(k: &str) -> bool {
     let mut chars = k.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }

@@ -58,14 +58,8 @@ impl Module for Setup {
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[
-            Arg::list(
-                "gather_subset",
-                "accepted; steward gathers one fixed set in one round trip",
-            ),
-            Arg::list(
-                "filter",
-                "only facts whose names match these shell-style patterns",
-            ),
+            Arg::list("gather_subset", "accepted; steward gathers one fixed set in one round trip"),
+            Arg::list("filter", "only facts whose names match these shell-style patterns"),
             Arg::int("gather_timeout", "accepted for compatibility"),
             Arg::str("fact_path", "accepted for compatibility"),
         ];
@@ -74,26 +68,16 @@ impl Module for Setup {
     async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
         let out = ctx.sh(SCRIPT).await?;
         if out.rc != 0 && out.stdout.is_empty() {
-            return fail(format!(
-                "fact gathering failed: {}",
-                out.stderr_str().trim()
-            ));
+            return fail(format!("fact gathering failed: {}", out.stderr_str().trim()));
         }
         let mut facts = parse(&out.stdout_str());
         let filters = args.str_list("filter")?;
         if !filters.is_empty() {
-            let pats: Vec<glob::Pattern> = filters
-                .iter()
-                .filter_map(|f| glob::Pattern::new(f).ok())
-                .collect();
-            facts.retain(|k, _| {
-                pats.iter()
-                    .any(|p| p.matches(k) || p.matches(k.trim_start_matches("ansible_")))
-            });
+            let pats: Vec<glob::Pattern> = filters.iter().filter_map(|f| glob::Pattern::new(f).ok()).collect();
+            facts.retain(|k, _| pats.iter().any(|p| p.matches(k) || p.matches(k.trim_start_matches("ansible_"))));
         }
         let mut o = Outcome::ok();
-        o.data
-            .insert("ansible_facts".into(), Value::Object(facts.clone()));
+        o.data.insert("ansible_facts".into(), Value::Object(facts.clone()));
         o.facts = Some(facts);
         Ok(o)
     }
@@ -104,8 +88,7 @@ fn os_family(distro: &str, like: &str) -> String {
     let like = like.to_ascii_lowercase();
     let fam = match d.as_str() {
         "debian" | "ubuntu" | "raspbian" | "linuxmint" | "kali" | "devuan" | "pop" => "Debian",
-        "redhat" | "rhel" | "centos" | "fedora" | "rocky" | "almalinux" | "ol" | "amazon"
-        | "oraclelinux" => "RedHat",
+        "redhat" | "rhel" | "centos" | "fedora" | "rocky" | "almalinux" | "ol" | "amazon" | "oraclelinux" => "RedHat",
         "alpine" => "Alpine",
         "arch" | "archlinux" | "manjaro" => "Archlinux",
         "sles" | "opensuse" | "opensuse-leap" | "opensuse-tumbleweed" | "suse" => "Suse",
@@ -195,11 +178,7 @@ pub fn parse(text: &str) -> Map<String, Value> {
     }
     let g = |k: &str| raw.get(k).cloned().unwrap_or_default();
     let id = unquote(&g("osr_ID"));
-    let distro = if id.is_empty() {
-        g("system")
-    } else {
-        distro_name(&id)
-    };
+    let distro = if id.is_empty() { g("system") } else { distro_name(&id) };
     let mut version = unquote(&g("osr_VERSION_ID"));
     if id == "debian" && !g("debian_version").is_empty() {
         version = g("debian_version");
@@ -208,47 +187,26 @@ pub fn parse(text: &str) -> Map<String, Value> {
     let mut set = |k: &str, v: Value| {
         kv.insert(format!("ansible_{k}"), v);
     };
-    set(
-        "hostname",
-        json!(g("hostname").split('.').next().unwrap_or("")),
-    );
+    set("hostname", json!(g("hostname").split('.').next().unwrap_or("")));
     set("nodename", json!(g("hostname")));
     set("fqdn", json!(g("fqdn")));
-    set(
-        "domain",
-        json!(g("fqdn").split_once('.').map(|x| x.1).unwrap_or("")),
-    );
+    set("domain", json!(g("fqdn").split_once('.').map(|x| x.1).unwrap_or("")));
     set("kernel", json!(g("kernel")));
     set("kernel_version", json!(g("kernel_version")));
     set("architecture", json!(g("machine")));
     set("machine", json!(g("machine")));
     set("system", json!(g("system")));
-    set(
-        "os_family",
-        json!(os_family(&distro, &unquote(&g("osr_ID_LIKE")))),
-    );
+    set("os_family", json!(os_family(&distro, &unquote(&g("osr_ID_LIKE")))));
     set("distribution", json!(distro));
     set("distribution_version", json!(version));
     set("distribution_major_version", json!(major));
-    set(
-        "distribution_release",
-        json!(unquote(&g("osr_VERSION_CODENAME"))),
-    );
-    set(
-        "lsb",
-        json!({"id": distro, "codename": unquote(&g("osr_VERSION_CODENAME")), "release": version, "major_release": major}),
-    );
+    set("distribution_release", json!(unquote(&g("osr_VERSION_CODENAME"))));
+    set("lsb", json!({"id": distro, "codename": unquote(&g("osr_VERSION_CODENAME")), "release": version, "major_release": major}));
     let vcpus: u64 = g("nproc").trim().parse().unwrap_or(1);
     set("processor_vcpus", json!(vcpus));
     set("processor_nproc", json!(vcpus));
-    set(
-        "processor_count",
-        json!(g("cpu_sockets").trim().parse::<u64>().unwrap_or(1).max(1)),
-    );
-    set(
-        "processor_cores",
-        json!(g("cpu_cores").trim().parse::<u64>().unwrap_or(vcpus)),
-    );
+    set("processor_count", json!(g("cpu_sockets").trim().parse::<u64>().unwrap_or(1).max(1)));
+    set("processor_cores", json!(g("cpu_cores").trim().parse::<u64>().unwrap_or(vcpus)));
     set("processor", json!([g("cpu_model")]));
     let kb = |k: &str| g(k).trim().parse::<u64>().unwrap_or(0);
     set("memtotal_mb", json!(kb("mem_MemTotal") / 1024));
@@ -261,10 +219,7 @@ pub fn parse(text: &str) -> Map<String, Value> {
                "swap": {"total": kb("mem_SwapTotal") / 1024, "free": kb("mem_SwapFree") / 1024},
                "nocache": {"free": kb("mem_MemAvailable") / 1024}}),
     );
-    set(
-        "uptime_seconds",
-        json!(g("uptime").trim().parse::<f64>().unwrap_or(0.0) as u64),
-    );
+    set("uptime_seconds", json!(g("uptime").trim().parse::<f64>().unwrap_or(0.0) as u64));
     set("user_id", json!(g("user_id")));
     set("user_uid", json!(g("user_uid").parse::<u64>().unwrap_or(0)));
     set("user_gid", json!(g("user_gid").parse::<u64>().unwrap_or(0)));
@@ -279,18 +234,8 @@ pub fn parse(text: &str) -> Map<String, Value> {
         }),
     );
     set("service_mgr", json!(g("service_mgr")));
-    set(
-        "virtualization_type",
-        json!(if g("virt").is_empty() {
-            "NA".to_string()
-        } else {
-            g("virt")
-        }),
-    );
-    set(
-        "virtualization_role",
-        json!(if g("virt").is_empty() { "NA" } else { "guest" }),
-    );
+    set("virtualization_type", json!(if g("virt").is_empty() { "NA".to_string() } else { g("virt") }));
+    set("virtualization_role", json!(if g("virt").is_empty() { "NA" } else { "guest" }));
     let epoch: i64 = g("epoch").trim().parse().unwrap_or(0);
     let ft = |f: &str| crate::template::format_time(f, epoch, false);
     set(
@@ -304,61 +249,24 @@ pub fn parse(text: &str) -> Map<String, Value> {
     interfaces.dedup();
     set("interfaces", json!(interfaces));
     let addr_of = |a: &str| a.split('/').next().unwrap_or("").to_string();
-    let all4: Vec<String> = ipv4
-        .iter()
-        .filter(|(i, _)| i != "lo")
-        .map(|(_, a)| addr_of(a))
-        .collect();
+    let all4: Vec<String> = ipv4.iter().filter(|(i, _)| i != "lo").map(|(_, a)| addr_of(a)).collect();
     set("all_ipv4_addresses", json!(all4));
-    set(
-        "all_ipv6_addresses",
-        json!(ipv6
-            .iter()
-            .filter(|(i, _)| i != "lo")
-            .map(|(_, a)| addr_of(a))
-            .collect::<Vec<_>>()),
-    );
+    set("all_ipv6_addresses", json!(ipv6.iter().filter(|(i, _)| i != "lo").map(|(_, a)| addr_of(a)).collect::<Vec<_>>()));
     let gw_if = g("gw_if");
-    let def = ipv4
-        .iter()
-        .find(|(i, _)| *i == gw_if)
-        .or_else(|| ipv4.iter().find(|(i, _)| i != "lo"));
+    let def = ipv4.iter().find(|(i, _)| *i == gw_if).or_else(|| ipv4.iter().find(|(i, _)| i != "lo"));
     let mut d4 = Map::new();
     if let Some((i, a)) = def {
-        let prefix: u8 = a
-            .split('/')
-            .nth(1)
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(32);
-        let ip: std::net::Ipv4Addr = addr_of(a)
-            .parse()
-            .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
-        let mask = if prefix == 0 {
-            0
-        } else {
-            u32::MAX << (32 - prefix)
-        };
+        let prefix: u8 = a.split('/').nth(1).and_then(|p| p.parse().ok()).unwrap_or(32);
+        let ip: std::net::Ipv4Addr = addr_of(a).parse().unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
+        let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) };
         d4.insert("address".into(), json!(addr_of(a)));
         d4.insert("interface".into(), json!(i));
         d4.insert("alias".into(), json!(i));
         d4.insert("gateway".into(), json!(g("gw")));
         d4.insert("prefix".into(), json!(prefix.to_string()));
-        d4.insert(
-            "netmask".into(),
-            json!(std::net::Ipv4Addr::from(mask).to_string()),
-        );
-        d4.insert(
-            "network".into(),
-            json!(std::net::Ipv4Addr::from(u32::from(ip) & mask).to_string()),
-        );
-        d4.insert(
-            "macaddress".into(),
-            json!(links
-                .iter()
-                .find(|(l, _)| l == i)
-                .map(|(_, m)| m.clone())
-                .unwrap_or_default()),
-        );
+        d4.insert("netmask".into(), json!(std::net::Ipv4Addr::from(mask).to_string()));
+        d4.insert("network".into(), json!(std::net::Ipv4Addr::from(u32::from(ip) & mask).to_string()));
+        d4.insert("macaddress".into(), json!(links.iter().find(|(l, _)| l == i).map(|(_, m)| m.clone()).unwrap_or_default()));
     }
     set("default_ipv4", Value::Object(d4));
     for (i, m) in &links {

@@ -18,22 +18,14 @@ impl Module for Stat {
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[
-            Arg::str("path", "the path to look at")
-                .aliases(&["dest", "name"])
-                .required(),
+            Arg::str("path", "the path to look at").aliases(&["dest", "name"]).required(),
             Arg::bool("follow", "follow a link to what it points at"),
             Arg::bool("get_checksum", "compute the file's checksum (default yes)"),
-            Arg::str(
-                "checksum_algorithm",
-                "md5, sha1 (default), sha224, sha256, sha384 or sha512",
-            )
-            .aliases(&["checksum", "checksum_algo"])
-            .choices(&["md5", "sha1", "sha224", "sha256", "sha384", "sha512"]),
+            Arg::str("checksum_algorithm", "md5, sha1 (default), sha224, sha256, sha384 or sha512")
+                .aliases(&["checksum", "checksum_algo"])
+                .choices(&["md5", "sha1", "sha224", "sha256", "sha384", "sha512"]),
             Arg::bool("get_mime", "accepted; mime types are not reported"),
-            Arg::bool(
-                "get_attributes",
-                "accepted; file attributes are not reported",
-            ),
+            Arg::bool("get_attributes", "accepted; file attributes are not reported"),
             Arg::bool("get_md5", "accepted for compatibility"),
         ];
         A
@@ -41,9 +33,7 @@ impl Module for Stat {
     async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
         let path = args.req_str("path")?;
         let follow = args.bool("follow", false)?;
-        let algo = args
-            .str("checksum_algorithm")?
-            .unwrap_or_else(|| "sha1".into());
+        let algo = args.str("checksum_algorithm")?.unwrap_or_else(|| "sha1".into());
         let want_sum = args.bool("get_checksum", true)?;
         let p = probe(ctx, &path, want_sum.then_some(algo.as_str()), false).await?;
         let mut st = Map::new();

@@ -10,29 +10,13 @@ use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
 pub struct Template;
 
 const ARGS: &[Arg] = &[
-    Arg::str(
-        "src",
-        "the template, searched in the role's templates/ and the playbook's folder",
-    )
-    .required(),
+    Arg::str("src", "the template, searched in the role's templates/ and the playbook's folder").required(),
     Arg::str("dest", "where to put the result on the host").required(),
-    Arg::bool(
-        "force",
-        "replace a file whose content differs (default yes)",
-    ),
+    Arg::bool("force", "replace a file whose content differs (default yes)"),
     Arg::bool("backup", "keep a timestamped copy of the old file"),
-    Arg::str(
-        "validate",
-        "a command to check the new file before it is put in place; %s is its path",
-    ),
-    Arg::str(
-        "newline_sequence",
-        "line ending of the result: \\n (default), \\r\\n or \\r",
-    ),
-    Arg::bool(
-        "trim_blocks",
-        "accepted; steward always trims blocks as Ansible's default does",
-    ),
+    Arg::str("validate", "a command to check the new file before it is put in place; %s is its path"),
+    Arg::str("newline_sequence", "line ending of the result: \\n (default), \\r\\n or \\r"),
+    Arg::bool("trim_blocks", "accepted; steward always trims blocks as Ansible's default does"),
     Arg::bool("lstrip_blocks", "accepted for compatibility"),
     Arg::bool("follow", "follow links at dest"),
     Arg::str("output_encoding", "accepted for compatibility (utf-8)"),
@@ -58,15 +42,13 @@ impl Module for Template {
         let src = args.req_str("src")?;
         let dest = args.req_str("dest")?;
         let Some(path) = ctx.find_local("templates", &src) else {
-            return fail(format!("Could not find or access '{src}' (searched the role's templates/, the playbook's templates/ and folder)"));
+            return fail(format!(
+                "Could not find or access '{src}' (searched the role's templates/, the playbook's templates/ and folder)"
+            ));
         };
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| ModError::Fail(format!("cannot read {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(&path).map_err(|e| ModError::Fail(format!("cannot read {}: {e}", path.display())))?;
         let mut extra = Map::new();
-        let full = std::fs::canonicalize(&path)
-            .unwrap_or(path.clone())
-            .display()
-            .to_string();
+        let full = std::fs::canonicalize(&path).unwrap_or(path.clone()).display().to_string();
         extra.insert("template_path".into(), Value::from(full.clone()));
         extra.insert("template_fullpath".into(), Value::from(full));
         extra.insert("template_host".into(), Value::from(hostname()));
@@ -74,9 +56,7 @@ impl Module for Template {
         extra.insert("ansible_managed".into(), Value::from("Ansible managed"));
         let scope = ctx.scope.with_layer(extra);
         let mut rendered = crate::template::render_file(&text, &path.display().to_string(), &scope)
-            .map_err(|e| {
-                ModError::Fail(format!("{}: {}", crate::diag::relative(&path), e.message))
-            })?;
+            .map_err(|e| ModError::Fail(format!("{}: {}", crate::diag::relative(&path), e.message)))?;
         match args.str("newline_sequence")?.as_deref() {
             Some("\\r\\n") | Some("\r\n") => rendered = rendered.replace('\n', "\r\n"),
             Some("\\r") | Some("\r") => rendered = rendered.replace('\n', "\r"),
@@ -84,21 +64,10 @@ impl Module for Template {
         }
         let attrs = Attrs::from_args(args)?;
         let force = args.bool("force", true)?;
-        super::copy::put(
-            ctx,
-            args,
-            &dest,
-            rendered.into_bytes(),
-            &attrs,
-            force,
-            Some(&path),
-        )
-        .await
+        super::copy::put(ctx, args, &dest, rendered.into_bytes(), &attrs, force, Some(&path)).await
     }
 }
 
 fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "localhost".into())
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_else(|_| "localhost".into())
 }

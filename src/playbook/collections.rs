@@ -6,14 +6,7 @@ pub fn short_name(name: &str) -> Option<&str> {
     let Some((ns, short)) = name.rsplit_once('.') else {
         return Some(name);
     };
-    let known = matches!(
-        ns,
-        "ansible.builtin"
-            | "ansible.legacy"
-            | "ansible.posix"
-            | "community.general"
-            | "community.crypto"
-            | "ansible.utils"
-    );
+    let known =
+        matches!(ns, "ansible.builtin" | "ansible.legacy" | "ansible.posix" | "community.general" | "community.crypto" | "ansible.utils");
     known.then_some(short)
 }

@@ -104,15 +104,9 @@ pub const TASK: &[&str] = &[
 /// Accepted so existing playbooks parse, but refused with a clear message if they would change
 /// behaviour: steward does not implement them.
 pub const UNSUPPORTED: &[(&str, &str)] = &[
-    (
-        "vars_prompt",
-        "steward does not prompt for variables; pass them with -e",
-    ),
+    ("vars_prompt", "steward does not prompt for variables; pass them with -e"),
     ("debugger", "the task debugger is not available in steward"),
-    (
-        "module_defaults",
-        "module_defaults is not supported yet; set the arguments on each task",
-    ),
+    ("module_defaults", "module_defaults is not supported yet; set the arguments on each task"),
 ];
 
 pub const ROLE_ENTRY: &[&str] = &["role"];

@@ -5,55 +5,54 @@ use serde_json::{Map, Value};
 
 /// Split on whitespace outside quotes and Jinja blocks; tokens keep their quotes.
 pub fn split_args(s: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
+    split_spans(s).into_iter().map(|(a, b)| s[a..b].to_string()).collect()
+}
+
+/// Byte ranges of the tokens of `s`.
+fn split_spans(s: &str) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut start: Option<usize> = None;
     let mut quote: Option<char> = None;
     let mut depth = 0usize;
-    let chars: Vec<char> = s.chars().collect();
+    let chars: Vec<(usize, char)> = s.char_indices().collect();
     let mut i = 0;
     while i < chars.len() {
-        let c = chars[i];
-        let next = chars.get(i + 1).copied();
-        if quote.is_none()
-            && (c == '{' && (next == Some('{') || next == Some('%') || next == Some('#')))
-        {
-            depth += 1;
-            cur.push(c);
-            cur.push(next.unwrap_or(' '));
-            i += 2;
-            continue;
-        }
-        if quote.is_none() && depth > 0 && ((c == '}' || c == '%' || c == '#') && next == Some('}'))
-        {
-            depth -= 1;
-            cur.push(c);
-            cur.push('}');
+        let (at, c) = chars[i];
+        let next = chars.get(i + 1).map(|x| x.1);
+        let opens = quote.is_none() && c == '{' && matches!(next, Some('{') | Some('%') | Some('#'));
+        let closes = quote.is_none() && depth > 0 && matches!(c, '}' | '%' | '#') && next == Some('}');
+        if opens || closes {
+            start.get_or_insert(at);
+            if opens {
+                depth += 1;
+            } else {
+                depth -= 1;
+            }
             i += 2;
             continue;
         }
         match quote {
-            Some(q) if c == q && (i == 0 || chars[i - 1] != '\\') => {
-                quote = None;
-                cur.push(c);
-            }
-            Some(_) => cur.push(c),
+            Some(q) if c == q && (i == 0 || chars[i - 1].1 != '\\') => quote = None,
+            Some(_) => {}
             None if depth == 0 && (c == '"' || c == '\'') => {
+                start.get_or_insert(at);
                 quote = Some(c);
-                cur.push(c);
             }
             None if depth == 0 && c.is_whitespace() => {
-                if !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
+                if let Some(st) = start.take() {
+                    spans.push((st, at));
                 }
             }
-            None => cur.push(c),
+            None => {
+                start.get_or_insert(at);
+            }
         }
         i += 1;
     }
-    if !cur.is_empty() {
-        out.push(cur);
+    if let Some(st) = start {
+        spans.push((st, s.len()));
     }
-    out
+    spans
 }
 
 pub fn unquote(s: &str) -> String {
@@ -82,17 +81,22 @@ fn kv_key(tok: &str) -> Option<(&str, &str)> {
 /// is not `k=v` also goes to `_raw_params`.
 pub fn parse_kv(s: &str, raw_keys: Option<&[&str]>) -> Map<String, Value> {
     let mut out = Map::new();
-    let mut raw: Vec<String> = Vec::new();
-    for tok in split_args(s) {
-        match kv_key(&tok) {
-            Some((k, v)) if raw_keys.is_none_or(|keys| keys.contains(&k)) => {
-                out.insert(k.to_string(), Value::String(unquote(v)));
-            }
-            _ => raw.push(tok),
+    // The free text keeps its own spacing and newlines (a shell script stays a script): only
+    // the option tokens are cut out of it.
+    let mut raw = String::new();
+    let mut last = 0;
+    for (a, b) in split_spans(s) {
+        let tok = &s[a..b];
+        if let Some((k, v)) = kv_key(tok).filter(|(k, _)| raw_keys.is_none_or(|keys| keys.contains(k))) {
+            out.insert(k.to_string(), Value::String(unquote(v)));
+            raw.push_str(&s[last..a]);
+            last = b;
         }
     }
+    raw.push_str(&s[last..]);
+    let raw = raw.trim();
     if !raw.is_empty() {
-        out.insert("_raw_params".into(), Value::String(raw.join(" ")));
+        out.insert("_raw_params".into(), Value::String(raw.to_string()));
     }
     out
 }
@@ -109,5 +113,7 @@ mod tests {
         let m = parse_kv("echo a=b chdir=/tmp", Some(&["chdir", "creates"]));
         assert_eq!(m["_raw_params"], Value::from("echo a=b"));
         assert_eq!(m["chdir"], Value::from("/tmp"));
+        let m = parse_kv("a=1\nif true; then\n  echo  x\nfi\n", Some(&["chdir"]));
+        assert_eq!(m["_raw_params"], Value::from("a=1\nif true; then\n  echo  x\nfi"));
     }
 }

@@ -48,8 +48,7 @@ impl LoadCtx {
 type R<T> = Result<T, Diagnostic>;
 
 pub fn load_playbook(path: &Path, roles_path: &[PathBuf]) -> R<Playbook> {
-    let abs = std::fs::canonicalize(path)
-        .map_err(|e| Diagnostic::new(format!("cannot open playbook {}: {e}", path.display())))?;
+    let abs = std::fs::canonicalize(path).map_err(|e| Diagnostic::new(format!("cannot open playbook {}: {e}", path.display())))?;
     let dir = abs.parent().map(Path::to_path_buf).unwrap_or_default();
     let root = yaml::load_file(&abs)?;
     let mut plays = Vec::new();
@@ -57,43 +56,30 @@ pub fn load_playbook(path: &Path, roles_path: &[PathBuf]) -> R<Playbook> {
         NodeKind::Seq(items) => items.clone(),
         NodeKind::Null => vec![],
         _ => {
-            return Err(Diagnostic::new("a playbook must be a list of plays").at(
-                root.loc.clone(),
-                "expected a list (each play starts with `- hosts:`)",
-            ))
+            return Err(Diagnostic::new("a playbook must be a list of plays")
+                .at(root.loc.clone(), "expected a list (each play starts with `- hosts:`)"))
         }
     };
     for item in &items {
         if let Some(imp) = item.get("import_playbook") {
             let Some(file) = imp.as_str() else {
-                return Err(Diagnostic::new("import_playbook takes a file name")
-                    .at(imp.loc.clone(), "expected a string"));
+                return Err(Diagnostic::new("import_playbook takes a file name").at(imp.loc.clone(), "expected a string"));
             };
             let p = dir.join(file);
-            let sub = load_playbook(&p, roles_path).map_err(|d| {
-                if d.loc.is_none() {
-                    d.at(imp.loc.clone(), "imported here")
-                } else {
-                    d
-                }
-            })?;
+            let sub =
+                load_playbook(&p, roles_path).map_err(|d| if d.loc.is_none() { d.at(imp.loc.clone(), "imported here") } else { d })?;
             plays.extend(sub.plays);
             continue;
         }
         let mut ctx = LoadCtx::new(&dir, roles_path.to_vec());
         plays.push(Arc::new(load_play(item, &mut ctx)?));
     }
-    Ok(Playbook {
-        path: abs,
-        dir,
-        plays,
-    })
+    Ok(Playbook { path: abs, dir, plays })
 }
 
 fn unknown_key(key: &Node, allowed: &[&[&str]], what: &str) -> Diagnostic {
     let k = key.key_string();
-    let mut d = Diagnostic::new(format!("`{k}` is not a valid keyword for a {what}"))
-        .at(key.loc.clone(), "unknown keyword");
+    let mut d = Diagnostic::new(format!("`{k}` is not a valid keyword for a {what}")).at(key.loc.clone(), "unknown keyword");
     let all = allowed.iter().flat_map(|a| a.iter().copied());
     if let Some(s) = suggest(&k, all) {
         d = d.help(format!("did you mean `{s}`?"));
@@ -102,10 +88,8 @@ fn unknown_key(key: &Node, allowed: &[&[&str]], what: &str) -> Diagnostic {
 }
 
 fn map_of<'a>(node: &'a Node, what: &str) -> R<&'a [(Node, Node)]> {
-    node.as_map().ok_or_else(|| {
-        Diagnostic::new(format!("a {what} must be a mapping"))
-            .at(node.loc.clone(), format!("found {}", node.type_name()))
-    })
+    node.as_map()
+        .ok_or_else(|| Diagnostic::new(format!("a {what} must be a mapping")).at(node.loc.clone(), format!("found {}", node.type_name())))
 }
 
 fn check_unsupported(key: &Node, value: &Node) -> R<()> {
@@ -115,11 +99,9 @@ fn check_unsupported(key: &Node, value: &Node) -> R<()> {
             && !matches!(&value.kind, NodeKind::Seq(s) if s.is_empty())
             && !matches!(&value.kind, NodeKind::Map(m) if m.is_empty())
         {
-            return Err(
-                Diagnostic::new(format!("keyword `{k}` is not supported by steward"))
-                    .at(key.loc.clone(), "unsupported")
-                    .help(*why),
-            );
+            return Err(Diagnostic::new(format!("keyword `{k}` is not supported by steward"))
+                .at(key.loc.clone(), "unsupported")
+                .help(*why));
         }
     }
     Ok(())
@@ -135,17 +117,13 @@ fn load_play(node: &Node, ctx: &mut LoadCtx) -> R<Play> {
         check_unsupported(k, v)?;
     }
     let Some(hosts) = node.get("hosts") else {
-        return Err(
-            Diagnostic::new("the field `hosts` is required but was not set")
-                .at(node.loc.clone(), "this play has no `hosts`"),
-        );
+        return Err(Diagnostic::new("the field `hosts` is required but was not set").at(node.loc.clone(), "this play has no `hosts`"));
     };
     let hosts_v = match &hosts.kind {
         NodeKind::Str(_) | NodeKind::Seq(_) => hosts.to_value(),
         _ => {
             return Err(
-                Diagnostic::new("`hosts` must be a pattern or a list of patterns")
-                    .at(hosts.loc.clone(), "expected a string or a list"),
+                Diagnostic::new("`hosts` must be a pattern or a list of patterns").at(hosts.loc.clone(), "expected a string or a list")
             )
         }
     };
@@ -153,11 +131,7 @@ fn load_play(node: &Node, ctx: &mut LoadCtx) -> R<Play> {
     let name = match node.get("name") {
         Some(n) => scalar_string(n, "name")?,
         None => match &hosts_v {
-            Value::Array(a) => a
-                .iter()
-                .map(crate::template::to_text)
-                .collect::<Vec<_>>()
-                .join(","),
+            Value::Array(a) => a.iter().map(crate::template::to_text).collect::<Vec<_>>().join(","),
             v => crate::template::to_text(v),
         },
     };
@@ -175,29 +149,20 @@ fn load_play(node: &Node, ctx: &mut LoadCtx) -> R<Play> {
             }
             NodeKind::Str(_) => vars_files.push((vf.to_value(), vf.loc.clone())),
             NodeKind::Null => {}
-            _ => {
-                return Err(Diagnostic::new("`vars_files` must be a list of file names")
-                    .at(vf.loc.clone(), "expected a list"))
-            }
+            _ => return Err(Diagnostic::new("`vars_files` must be a list of file names").at(vf.loc.clone(), "expected a list")),
         }
     }
-    let gather_facts = node
-        .get("gather_facts")
-        .map(|g| bool_like(g, "gather_facts"))
-        .transpose()?;
+    let gather_facts = node.get("gather_facts").map(|g| bool_like(g, "gather_facts")).transpose()?;
     let serial = node.get("serial").map(|s| s.to_value());
     let max_fail_percentage = match node.get("max_fail_percentage") {
         Some(n) => Some(match &n.kind {
             NodeKind::Int(i) => *i as f64,
             NodeKind::Float(f) => *f,
-            NodeKind::Str(s) => s.trim_end_matches('%').parse().map_err(|_| {
-                Diagnostic::new("`max_fail_percentage` must be a number")
-                    .at(n.loc.clone(), "expected a number")
-            })?,
-            _ => {
-                return Err(Diagnostic::new("`max_fail_percentage` must be a number")
-                    .at(n.loc.clone(), "expected a number"))
-            }
+            NodeKind::Str(s) => s
+                .trim_end_matches('%')
+                .parse()
+                .map_err(|_| Diagnostic::new("`max_fail_percentage` must be a number").at(n.loc.clone(), "expected a number"))?,
+            _ => return Err(Diagnostic::new("`max_fail_percentage` must be a number").at(n.loc.clone(), "expected a number")),
         }),
         None => None,
     };
@@ -206,8 +171,7 @@ fn load_play(node: &Node, ctx: &mut LoadCtx) -> R<Play> {
             let v = scalar_string(s, "strategy")?;
             let v = v.rsplit('.').next().unwrap_or(&v).to_string();
             if !["linear", "free", "graph", "host_pinned"].contains(&v.as_str()) {
-                let mut d = Diagnostic::new(format!("unknown strategy `{v}`"))
-                    .at(s.loc.clone(), "expected linear, free or graph");
+                let mut d = Diagnostic::new(format!("unknown strategy `{v}`")).at(s.loc.clone(), "expected linear, free or graph");
                 if let Some(x) = suggest(&v, ["linear", "free", "graph"]) {
                     d = d.help(format!("did you mean `{x}`?"));
                 }
@@ -220,19 +184,9 @@ fn load_play(node: &Node, ctx: &mut LoadCtx) -> R<Play> {
     let order = match node.get("order") {
         Some(o) => {
             let v = scalar_string(o, "order")?;
-            if ![
-                "inventory",
-                "reverse_inventory",
-                "sorted",
-                "reverse_sorted",
-                "shuffle",
-            ]
-            .contains(&v.as_str())
-            {
-                return Err(Diagnostic::new(format!("unknown host order `{v}`")).at(
-                    o.loc.clone(),
-                    "expected inventory, reverse_inventory, sorted, reverse_sorted or shuffle",
-                ));
+            if !["inventory", "reverse_inventory", "sorted", "reverse_sorted", "shuffle"].contains(&v.as_str()) {
+                return Err(Diagnostic::new(format!("unknown host order `{v}`"))
+                    .at(o.loc.clone(), "expected inventory, reverse_inventory, sorted, reverse_sorted or shuffle"));
             }
             Some(v)
         }
@@ -249,12 +203,7 @@ fn load_play(node: &Node, ctx: &mut LoadCtx) -> R<Play> {
     let max_concurrent_tasks = match node.get("max_concurrent_tasks") {
         Some(n) => match n.kind {
             NodeKind::Int(i) if i > 0 => Some(i as usize),
-            _ => {
-                return Err(
-                    Diagnostic::new("`max_concurrent_tasks` must be a positive integer")
-                        .at(n.loc.clone(), "expected a number"),
-                )
-            }
+            _ => return Err(Diagnostic::new("`max_concurrent_tasks` must be a positive integer").at(n.loc.clone(), "expected a number")),
         },
         None => None,
     };
@@ -268,10 +217,7 @@ fn load_play(node: &Node, ctx: &mut LoadCtx) -> R<Play> {
                 }
             }
             NodeKind::Null => {}
-            _ => {
-                return Err(Diagnostic::new("`roles` must be a list")
-                    .at(roles.loc.clone(), "expected a list of roles"))
-            }
+            _ => return Err(Diagnostic::new("`roles` must be a list").at(roles.loc.clone(), "expected a list of roles")),
         }
     }
     let pre_tasks = section(node, "pre_tasks", ctx, &base)?;
@@ -314,16 +260,9 @@ fn section(node: &Node, key: &str, ctx: &mut LoadCtx, base: &Path) -> R<Vec<Arc<
 }
 
 /// Load a task file (import_tasks, include_tasks, a role's tasks/main.yml).
-pub fn load_task_file(
-    path: &Path,
-    ctx: &mut LoadCtx,
-    role: Option<Arc<Role>>,
-) -> R<Vec<Arc<Task>>> {
+pub fn load_task_file(path: &Path, ctx: &mut LoadCtx, role: Option<Arc<Role>>) -> R<Vec<Arc<Task>>> {
     if ctx.depth > 64 {
-        return Err(Diagnostic::new(format!(
-            "includes nested too deeply at {} (a file includes itself?)",
-            path.display()
-        )));
+        return Err(Diagnostic::new(format!("includes nested too deeply at {} (a file includes itself?)", path.display())));
     }
     let node = yaml::load_file(path)?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -333,31 +272,19 @@ pub fn load_task_file(
     out
 }
 
-pub(super) fn load_tasks(
-    node: &Node,
-    ctx: &mut LoadCtx,
-    base: &Path,
-    role: Option<Arc<Role>>,
-) -> R<Vec<Arc<Task>>> {
+pub(super) fn load_tasks(node: &Node, ctx: &mut LoadCtx, base: &Path, role: Option<Arc<Role>>) -> R<Vec<Arc<Task>>> {
     match &node.kind {
         NodeKind::Null => Ok(vec![]),
-        NodeKind::Seq(items) => items
-            .iter()
-            .map(|t| load_task(t, ctx, base, role.clone()).map(Arc::new))
-            .collect(),
-        _ => Err(Diagnostic::new("a task list must be a list")
-            .at(node.loc.clone(), format!("found {}", node.type_name()))),
+        NodeKind::Seq(items) => items.iter().map(|t| load_task(t, ctx, base, role.clone()).map(Arc::new)).collect(),
+        _ => Err(Diagnostic::new("a task list must be a list").at(node.loc.clone(), format!("found {}", node.type_name()))),
     }
 }
 
 fn scalar_string(n: &Node, what: &str) -> R<String> {
     match &n.kind {
         NodeKind::Str(s) => Ok(s.clone()),
-        NodeKind::Int(_) | NodeKind::Float(_) | NodeKind::Bool(_) => {
-            Ok(crate::template::to_text(&n.to_value()))
-        }
-        _ => Err(Diagnostic::new(format!("`{what}` must be a string"))
-            .at(n.loc.clone(), format!("found {}", n.type_name()))),
+        NodeKind::Int(_) | NodeKind::Float(_) | NodeKind::Bool(_) => Ok(crate::template::to_text(&n.to_value())),
+        _ => Err(Diagnostic::new(format!("`{what}` must be a string")).at(n.loc.clone(), format!("found {}", n.type_name()))),
     }
 }
 
@@ -367,15 +294,11 @@ fn bool_like(n: &Node, what: &str) -> R<Value> {
         NodeKind::Str(s) if crate::template::is_template(s) => Ok(Value::String(s.clone())),
         NodeKind::Str(s) => match crate::modules::args::parse_bool(s) {
             Some(b) => Ok(Value::Bool(b)),
-            None => Err(
-                Diagnostic::new(format!("`{what}` must be a boolean, not `{s}`"))
-                    .at(n.loc.clone(), "expected true or false"),
-            ),
+            None => Err(Diagnostic::new(format!("`{what}` must be a boolean, not `{s}`")).at(n.loc.clone(), "expected true or false")),
         },
         NodeKind::Int(0) => Ok(Value::Bool(false)),
         NodeKind::Int(1) => Ok(Value::Bool(true)),
-        _ => Err(Diagnostic::new(format!("`{what}` must be a boolean"))
-            .at(n.loc.clone(), format!("found {}", n.type_name()))),
+        _ => Err(Diagnostic::new(format!("`{what}` must be a boolean")).at(n.loc.clone(), format!("found {}", n.type_name()))),
     }
 }
 
@@ -384,10 +307,8 @@ fn string_list(n: &Node, what: &str) -> R<Vec<String>> {
         NodeKind::Str(s) => Ok(vec![s.clone()]),
         NodeKind::Seq(items) => items.iter().map(|i| scalar_string(i, what)).collect(),
         NodeKind::Null => Ok(vec![]),
-        _ => Err(
-            Diagnostic::new(format!("`{what}` must be a string or a list of strings"))
-                .at(n.loc.clone(), format!("found {}", n.type_name())),
-        ),
+        _ => Err(Diagnostic::new(format!("`{what}` must be a string or a list of strings"))
+            .at(n.loc.clone(), format!("found {}", n.type_name()))),
     }
 }
 
@@ -395,15 +316,9 @@ fn tags(n: &Node) -> R<Vec<String>> {
     let raw = match &n.kind {
         NodeKind::Str(s) => s.split(',').map(|t| t.trim().to_string()).collect(),
         NodeKind::Int(_) | NodeKind::Float(_) => vec![n.key_string()],
-        NodeKind::Seq(items) => items
-            .iter()
-            .map(|i| scalar_string(i, "tags"))
-            .collect::<R<Vec<_>>>()?,
+        NodeKind::Seq(items) => items.iter().map(|i| scalar_string(i, "tags")).collect::<R<Vec<_>>>()?,
         NodeKind::Null => vec![],
-        _ => {
-            return Err(Diagnostic::new("`tags` must be a string or a list")
-                .at(n.loc.clone(), format!("found {}", n.type_name())))
-        }
+        _ => return Err(Diagnostic::new("`tags` must be a string or a list").at(n.loc.clone(), format!("found {}", n.type_name()))),
     };
     Ok(raw.into_iter().filter(|t| !t.is_empty()).collect())
 }
@@ -418,40 +333,25 @@ fn conditions(n: &Node, what: &str) -> R<Vec<Value>> {
 fn condition(n: &Node, what: &str) -> R<Value> {
     match &n.kind {
         NodeKind::Str(s) => {
-            if let Some(expr) = s
-                .trim()
-                .strip_prefix("{{")
-                .and_then(|x| x.strip_suffix("}}"))
-            {
+            if let Some(expr) = s.trim().strip_prefix("{{").and_then(|x| x.strip_suffix("}}")) {
                 check_expr(expr, n)?;
             } else if !crate::template::is_template(s) {
                 check_expr(s, n)?;
             }
             Ok(Value::String(s.clone()))
         }
-        NodeKind::Bool(_) | NodeKind::Int(_) | NodeKind::Float(_) | NodeKind::Null => {
-            Ok(n.to_value())
-        }
-        _ => Err(Diagnostic::new(format!(
-            "`{what}` must be an expression or a list of expressions"
-        ))
-        .at(n.loc.clone(), format!("found {}", n.type_name()))),
+        NodeKind::Bool(_) | NodeKind::Int(_) | NodeKind::Float(_) | NodeKind::Null => Ok(n.to_value()),
+        _ => Err(Diagnostic::new(format!("`{what}` must be an expression or a list of expressions"))
+            .at(n.loc.clone(), format!("found {}", n.type_name()))),
     }
 }
 
 /// A condition's syntax is checked when the playbook is loaded.
 fn check_expr(expr: &str, n: &Node) -> R<()> {
-    crate::template::env()
-        .compile_expression(expr)
-        .map(|_| ())
-        .map_err(|e| {
-            Diagnostic::new(format!(
-                "invalid expression `{}`: {}",
-                expr.trim(),
-                e.detail().unwrap_or("syntax error")
-            ))
+    crate::template::env().compile_expression(expr).map(|_| ()).map_err(|e| {
+        Diagnostic::new(format!("invalid expression `{}`: {}", expr.trim(), e.detail().unwrap_or("syntax error")))
             .at(n.loc.clone(), "this expression")
-        })
+    })
 }
 
 pub(super) fn vars_map(n: &Node) -> R<Map<String, Value>> {
@@ -460,12 +360,8 @@ pub(super) fn vars_map(n: &Node) -> R<Map<String, Value>> {
         for (k, v) in m {
             let key = k.key_string();
             if !crate::modules::valid_var_name(&key) {
-                return Err(
-                    Diagnostic::new(format!("`{key}` is not a valid variable name")).at(
-                        k.loc.clone(),
-                        "letters, digits and underscores, not starting with a digit",
-                    ),
-                );
+                return Err(Diagnostic::new(format!("`{key}` is not a valid variable name"))
+                    .at(k.loc.clone(), "letters, digits and underscores, not starting with a digit"));
             }
             out.insert(key, v.to_value());
         }
@@ -479,10 +375,7 @@ pub(super) fn vars_map(n: &Node) -> R<Map<String, Value>> {
             }
         }
         NodeKind::Null => {}
-        _ => {
-            return Err(Diagnostic::new("`vars` must be a mapping")
-                .at(n.loc.clone(), format!("found {}", n.type_name())))
-        }
+        _ => return Err(Diagnostic::new("`vars` must be a mapping").at(n.loc.clone(), format!("found {}", n.type_name()))),
     }
     Ok(out)
 }
@@ -502,12 +395,9 @@ pub(super) fn parse_kw(node: &Node) -> R<Kw> {
             "become_method" => {
                 let m = scalar_string(v, "become_method")?;
                 let short = m.rsplit('.').next().unwrap_or(&m).to_string();
-                if !crate::template::is_template(&short)
-                    && !["sudo", "su", "doas"].contains(&short.as_str())
-                {
+                if !crate::template::is_template(&short) && !["sudo", "su", "doas"].contains(&short.as_str()) {
                     return Err(
-                        Diagnostic::new(format!("become method `{m}` is not supported"))
-                            .at(v.loc.clone(), "expected sudo, su or doas"),
+                        Diagnostic::new(format!("become method `{m}` is not supported")).at(v.loc.clone(), "expected sudo, su or doas")
                     );
                 }
                 kw.become_method = Some(Value::String(short));
@@ -518,19 +408,13 @@ pub(super) fn parse_kw(node: &Node) -> R<Kw> {
             "connection" => kw.connection = Some(Value::String(scalar_string(v, "connection")?)),
             "port" => kw.port = Some(val()),
             "environment" => {
-                if !matches!(
-                    v.kind,
-                    NodeKind::Map(_) | NodeKind::Str(_) | NodeKind::Seq(_) | NodeKind::Null
-                ) {
-                    return Err(Diagnostic::new("`environment` must be a mapping")
-                        .at(v.loc.clone(), "expected NAME: value pairs"));
+                if !matches!(v.kind, NodeKind::Map(_) | NodeKind::Str(_) | NodeKind::Seq(_) | NodeKind::Null) {
+                    return Err(Diagnostic::new("`environment` must be a mapping").at(v.loc.clone(), "expected NAME: value pairs"));
                 }
                 kw.environment = Some(val());
             }
             "ignore_errors" => kw.ignore_errors = Some(bool_like(v, "ignore_errors")?),
-            "ignore_unreachable" => {
-                kw.ignore_unreachable = Some(bool_like(v, "ignore_unreachable")?)
-            }
+            "ignore_unreachable" => kw.ignore_unreachable = Some(bool_like(v, "ignore_unreachable")?),
             "no_log" => kw.no_log = Some(bool_like(v, "no_log")?),
             "check_mode" => kw.check_mode = Some(bool_like(v, "check_mode")?),
             "diff" => kw.diff = Some(bool_like(v, "diff")?),
@@ -551,9 +435,7 @@ pub(super) fn parse_kw(node: &Node) -> R<Kw> {
 
 /// Which key of a task map names its action.
 fn action_keys(map: &[(Node, Node)]) -> Vec<&(Node, Node)> {
-    map.iter()
-        .filter(|(k, _)| !keywords::is_task_keyword(&k.key_string()))
-        .collect()
+    map.iter().filter(|(k, _)| !keywords::is_task_keyword(&k.key_string())).collect()
 }
 
 fn load_task(node: &Node, ctx: &mut LoadCtx, base: &Path, role: Option<Arc<Role>>) -> R<Task> {
@@ -562,10 +444,7 @@ fn load_task(node: &Node, ctx: &mut LoadCtx, base: &Path, role: Option<Arc<Role>
         check_unsupported(k, v)?;
     }
     let kw = parse_kw(node)?;
-    let name = node
-        .get("name")
-        .map(|n| scalar_string(n, "name"))
-        .transpose()?;
+    let name = node.get("name").map(|n| scalar_string(n, "name")).transpose()?;
     let mut task = Task {
         uid: next_uid(),
         name,
@@ -590,11 +469,7 @@ fn load_task(node: &Node, ctx: &mut LoadCtx, base: &Path, role: Option<Arc<Role>
     if node.get("block").is_some() {
         for (k, _) in map {
             let key = k.key_string();
-            if !BLOCK.contains(&key.as_str())
-                && !COMMON.contains(&key.as_str())
-                && key != "id"
-                && key != "after"
-            {
+            if !BLOCK.contains(&key.as_str()) && !COMMON.contains(&key.as_str()) && key != "id" && key != "after" {
                 return Err(unknown_key(k, &[BLOCK, COMMON], "block"));
             }
         }
@@ -607,28 +482,20 @@ fn load_task(node: &Node, ctx: &mut LoadCtx, base: &Path, role: Option<Arc<Role>
         let block = part("block", ctx)?;
         let rescue = part("rescue", ctx)?;
         let always = part("always", ctx)?;
-        task.kind = TaskKind::Block {
-            block,
-            rescue,
-            always,
-        };
+        task.kind = TaskKind::Block { block, rescue, always };
         task_extensions(node, &mut task)?;
         return Ok(task);
     }
     for (k, _) in map {
         let key = k.key_string();
         if BLOCK.contains(&key.as_str()) {
-            return Err(Diagnostic::new(format!(
-                "`{key}` is only valid in a block that has a `block:` list"
-            ))
-            .at(k.loc.clone(), "no `block:` here"));
+            return Err(
+                Diagnostic::new(format!("`{key}` is only valid in a block that has a `block:` list")).at(k.loc.clone(), "no `block:` here")
+            );
         }
     }
     let actions = action_keys(map);
-    let (action_name, args_node, action_loc) = match (
-        actions.as_slice(),
-        node.get("action").or(node.get("local_action")),
-    ) {
+    let (action_name, args_node, action_loc) = match (actions.as_slice(), node.get("action").or(node.get("local_action"))) {
         ([], Some(a)) => {
             if node.get("local_action").is_some() {
                 task.kw.delegate_to = Some(Value::from("localhost"));
@@ -637,19 +504,14 @@ fn load_task(node: &Node, ctx: &mut LoadCtx, base: &Path, role: Option<Arc<Role>
         }
         ([(k, v)], None) => (k.key_string(), v.clone(), k.loc.clone()),
         ([], None) => {
-            return Err(Diagnostic::new("no module or action in this task").at(
-                node.loc.clone(),
-                "a task needs a module, such as `command:` or `copy:`",
-            ));
+            return Err(Diagnostic::new("no module or action in this task")
+                .at(node.loc.clone(), "a task needs a module, such as `command:` or `copy:`"));
         }
         ([_, ..], Some(a)) => {
             let (k, _) = actions[0];
             let _ = a;
-            return Err(Diagnostic::new(format!(
-                "conflicting action statements: `action` and `{}`",
-                k.key_string()
-            ))
-            .at(k.loc.clone(), "second action"));
+            return Err(Diagnostic::new(format!("conflicting action statements: `action` and `{}`", k.key_string()))
+                .at(k.loc.clone(), "second action"));
         }
         (many, None) => {
             // More than one candidate: the first that is not a module is probably a misspelt keyword.
@@ -659,23 +521,11 @@ fn load_task(node: &Node, ctx: &mut LoadCtx, base: &Path, role: Option<Arc<Role>
                 }
             }
             let names: Vec<String> = many.iter().map(|(k, _)| k.key_string()).collect();
-            return Err(Diagnostic::new(format!(
-                "conflicting action statements: {}",
-                names.join(", ")
-            ))
-            .at(many[1].0.loc.clone(), "second action in one task"));
+            return Err(Diagnostic::new(format!("conflicting action statements: {}", names.join(", ")))
+                .at(many[1].0.loc.clone(), "second action in one task"));
         }
     };
-    task.kind = build_action(
-        &action_name,
-        &args_node,
-        &action_loc,
-        node,
-        ctx,
-        base,
-        role.clone(),
-        &mut task,
-    )?;
+    task.kind = build_action(&action_name, &args_node, &action_loc, node, ctx, base, role.clone(), &mut task)?;
     task_fields(node, &mut task)?;
     task_extensions(node, &mut task)?;
     Ok(task)
@@ -683,30 +533,15 @@ fn load_task(node: &Node, ctx: &mut LoadCtx, base: &Path, role: Option<Arc<Role>
 
 fn is_special_action(name: &str) -> bool {
     let short = super::collections::short_name(name).unwrap_or(name);
-    matches!(
-        short,
-        "include_tasks"
-            | "import_tasks"
-            | "include_role"
-            | "import_role"
-            | "include"
-            | "import_playbook"
-    )
+    matches!(short, "include_tasks" | "import_tasks" | "include_role" | "import_role" | "include" | "import_playbook")
 }
 
 fn unknown_action(k: &Node) -> Diagnostic {
     let name = k.key_string();
-    let mut d = Diagnostic::new(format!("unknown module or keyword `{name}`")).at(
-        k.loc.clone(),
-        "not a module steward knows, nor a task keyword",
-    );
+    let mut d =
+        Diagnostic::new(format!("unknown module or keyword `{name}`")).at(k.loc.clone(), "not a module steward knows, nor a task keyword");
     let kws = COMMON.iter().chain(TASK.iter()).copied();
-    let specials = [
-        "include_tasks",
-        "import_tasks",
-        "include_role",
-        "import_role",
-    ];
+    let specials = ["include_tasks", "import_tasks", "include_role", "import_role"];
     let candidates: Vec<&str> = modules::names().chain(kws).chain(specials).collect();
     if let Some(s) = suggest(&name, candidates.iter().copied()) {
         d = d.help(format!("did you mean `{s}`?"));
@@ -722,33 +557,16 @@ fn split_action(a: &Node) -> R<(String, Node, Loc)> {
         NodeKind::Str(s) => {
             let s = s.trim();
             let (m, rest) = s.split_once(char::is_whitespace).unwrap_or((s, ""));
-            Ok((
-                m.to_string(),
-                Node::new(NodeKind::Str(rest.trim().to_string()), a.loc.clone()),
-                a.loc.clone(),
-            ))
+            Ok((m.to_string(), Node::new(NodeKind::Str(rest.trim().to_string()), a.loc.clone()), a.loc.clone()))
         }
         NodeKind::Map(m) => {
             let Some(module) = a.get("module") else {
-                return Err(
-                    Diagnostic::new("`action` as a mapping needs a `module:` key")
-                        .at(a.loc.clone(), "no module"),
-                );
+                return Err(Diagnostic::new("`action` as a mapping needs a `module:` key").at(a.loc.clone(), "no module"));
             };
-            let rest: Vec<(Node, Node)> = m
-                .iter()
-                .filter(|(k, _)| k.as_str() != Some("module"))
-                .cloned()
-                .collect();
-            Ok((
-                scalar_string(module, "module")?,
-                Node::new(NodeKind::Map(rest), a.loc.clone()),
-                module.loc.clone(),
-            ))
+            let rest: Vec<(Node, Node)> = m.iter().filter(|(k, _)| k.as_str() != Some("module")).cloned().collect();
+            Ok((scalar_string(module, "module")?, Node::new(NodeKind::Map(rest), a.loc.clone()), module.loc.clone()))
         }
-        _ => {
-            Err(Diagnostic::new("`action` must be a string or a mapping").at(a.loc.clone(), "here"))
-        }
+        _ => Err(Diagnostic::new("`action` must be a string or a mapping").at(a.loc.clone(), "here")),
     }
 }
 
@@ -759,77 +577,45 @@ fn args_node(module: &dyn modules::Module, v: &Node, task: &Node) -> R<Node> {
         NodeKind::Map(m) => m.clone(),
         NodeKind::Str(s) => {
             let parsed = match module.free_form() {
-                FreeForm::Whole => [("_raw_params".to_string(), Value::String(s.clone()))]
-                    .into_iter()
-                    .collect(),
+                FreeForm::Whole => [("_raw_params".to_string(), Value::String(s.clone()))].into_iter().collect(),
                 FreeForm::Raw => {
                     let keys: Vec<&str> = module.args().iter().map(|a| a.name).collect();
                     parse_kv(s, Some(&keys))
                 }
                 FreeForm::Named(name) => {
                     let toks = split_args(s);
-                    if !toks.is_empty()
-                        && toks
-                            .iter()
-                            .all(|t| t.split_once('=').is_some_and(|(k, _)| !k.contains('{')))
-                    {
+                    if !toks.is_empty() && toks.iter().all(|t| t.split_once('=').is_some_and(|(k, _)| !k.contains('{'))) {
                         parse_kv(s, None)
                     } else {
-                        [(name.to_string(), Value::String(s.clone()))]
-                            .into_iter()
-                            .collect()
+                        [(name.to_string(), Value::String(s.clone()))].into_iter().collect()
                     }
                 }
                 FreeForm::No => {
                     let m = parse_kv(s, None);
                     if m.contains_key("_raw_params") {
-                        return Err(Diagnostic::new(format!(
-                            "module `{}` takes `key=value` arguments, not free text",
-                            module.name()
-                        ))
-                        .at(v.loc.clone(), "free text here")
-                        .help(format!(
-                            "`steward doc {}` lists its arguments",
-                            module.name()
-                        )));
+                        return Err(Diagnostic::new(format!("module `{}` takes `key=value` arguments, not free text", module.name()))
+                            .at(v.loc.clone(), "free text here")
+                            .help(format!("`steward doc {}` lists its arguments", module.name())));
                     }
                     m
                 }
             };
-            parsed
-                .into_iter()
-                .map(|(k, x)| {
-                    (
-                        Node::new(NodeKind::Str(k), v.loc.clone()),
-                        Node::from_value(&x, &v.loc),
-                    )
-                })
-                .collect()
+            parsed.into_iter().map(|(k, x)| (Node::new(NodeKind::Str(k), v.loc.clone()), Node::from_value(&x, &v.loc))).collect()
         }
         _ if matches!(module.free_form(), FreeForm::Whole) => {
-            vec![(
-                Node::new(NodeKind::Str("_raw_params".into()), v.loc.clone()),
-                v.clone(),
-            )]
+            vec![(Node::new(NodeKind::Str("_raw_params".into()), v.loc.clone()), v.clone())]
         }
         _ => {
-            return Err(Diagnostic::new(format!(
-                "arguments of module `{}` must be a mapping or key=value text",
-                module.name()
-            ))
-            .at(v.loc.clone(), format!("found {}", v.type_name())))
+            return Err(Diagnostic::new(format!("arguments of module `{}` must be a mapping or key=value text", module.name()))
+                .at(v.loc.clone(), format!("found {}", v.type_name())))
         }
     };
     if let Some(extra) = task.get("args") {
         let Some(m) = extra.as_map() else {
-            return Err(Diagnostic::new("`args` must be a mapping")
-                .at(extra.loc.clone(), "expected key: value pairs"));
+            return Err(Diagnostic::new("`args` must be a mapping").at(extra.loc.clone(), "expected key: value pairs"));
         };
         for (k, x) in m {
-            if !entries
-                .iter()
-                .any(|(ek, _)| ek.key_string() == k.key_string())
-            {
+            if !entries.iter().any(|(ek, _)| ek.key_string() == k.key_string()) {
                 entries.push((k.clone(), x.clone()));
             }
         }
@@ -853,34 +639,25 @@ fn build_action(
         "include" => Err(Diagnostic::new("`include` was removed from Ansible")
             .at(loc.clone(), "removed keyword")
             .help("use `include_tasks` (dynamic) or `import_tasks` (static)")),
-        "import_playbook" => Err(Diagnostic::new(
-            "`import_playbook` is only valid at the top level of a playbook",
-        )
-        .at(loc.clone(), "not inside a play")),
+        "import_playbook" => {
+            Err(Diagnostic::new("`import_playbook` is only valid at the top level of a playbook").at(loc.clone(), "not inside a play"))
+        }
         "import_tasks" | "include_tasks" => {
             let file = match &v.kind {
                 NodeKind::Str(s) => s.clone(),
                 NodeKind::Map(_) => match v.get("file").or(v.get("_raw_params")) {
                     Some(f) => scalar_string(f, "file")?,
-                    None => {
-                        return Err(Diagnostic::new(format!("`{short}` needs a file"))
-                            .at(v.loc.clone(), "no `file:`"))
-                    }
+                    None => return Err(Diagnostic::new(format!("`{short}` needs a file")).at(v.loc.clone(), "no `file:`")),
                 },
-                _ => {
-                    return Err(Diagnostic::new(format!("`{short}` takes a file name"))
-                        .at(v.loc.clone(), "expected a string"))
-                }
+                _ => return Err(Diagnostic::new(format!("`{short}` takes a file name")).at(v.loc.clone(), "expected a string")),
             };
             if let Some(m) = v.as_map() {
                 for (k, _) in m {
                     let key = k.key_string();
                     if !["file", "apply", "_raw_params"].contains(&key.as_str()) {
-                        return Err(
-                            Diagnostic::new(format!("`{short}` has no argument `{key}`"))
-                                .at(k.loc.clone(), "unknown argument")
-                                .help("use `vars:` on the task to pass variables"),
-                        );
+                        return Err(Diagnostic::new(format!("`{short}` has no argument `{key}`"))
+                            .at(k.loc.clone(), "unknown argument")
+                            .help("use `vars:` on the task to pass variables"));
                     }
                 }
             }
@@ -888,17 +665,12 @@ fn build_action(
             let path = resolve_task_file(&file, base, &ctx.playbook_dir, role.as_deref());
             if short == "import_tasks" {
                 if templated {
-                    return Err(Diagnostic::new(
-                        "`import_tasks` is static: its file name cannot use variables",
-                    )
-                    .at(v.loc.clone(), "templated file name")
-                    .help("use `include_tasks` for a file chosen at run time"));
+                    return Err(Diagnostic::new("`import_tasks` is static: its file name cannot use variables")
+                        .at(v.loc.clone(), "templated file name")
+                        .help("use `include_tasks` for a file chosen at run time"));
                 }
                 let Some(path) = path else {
-                    return Err(
-                        Diagnostic::new(format!("could not find task file `{file}`"))
-                            .at(v.loc.clone(), "no such file"),
-                    );
+                    return Err(Diagnostic::new(format!("could not find task file `{file}`")).at(v.loc.clone(), "no such file"));
                 };
                 let tasks = load_task_file(&path, ctx, role)?;
                 return Ok(TaskKind::Import { tasks });
@@ -906,19 +678,12 @@ fn build_action(
             let preloaded = match (&path, templated) {
                 (Some(p), false) => Some(load_task_file(p, ctx, role)?),
                 (None, false) => {
-                    return Err(
-                        Diagnostic::new(format!("could not find task file `{file}`"))
-                            .at(v.loc.clone(), "no such file"),
-                    )
+                    return Err(Diagnostic::new(format!("could not find task file `{file}`")).at(v.loc.clone(), "no such file"))
                 }
                 _ => None,
             };
             let _ = task_node;
-            Ok(TaskKind::IncludeTasks {
-                file: Value::String(file),
-                preloaded,
-                base: base.to_path_buf(),
-            })
+            Ok(TaskKind::IncludeTasks { file: Value::String(file), preloaded, base: base.to_path_buf() })
         }
         "import_role" | "include_role" => {
             let tasks = roles::load_role_action(short, v, ctx, task)?;
@@ -926,10 +691,7 @@ fn build_action(
                 Ok(TaskKind::Import { tasks })
             } else {
                 let name = match &v.kind {
-                    NodeKind::Str(s) => parse_kv(s, None)
-                        .get("name")
-                        .map(crate::template::to_text)
-                        .unwrap_or_default(),
+                    NodeKind::Str(s) => parse_kv(s, None).get("name").map(crate::template::to_text).unwrap_or_default(),
                     _ => v.get("name").map(|n| n.key_string()).unwrap_or_default(),
                 };
                 Ok(TaskKind::IncludeRole { name, tasks })
@@ -938,26 +700,17 @@ fn build_action(
         "meta" => {
             let action = match &v.kind {
                 NodeKind::Str(s) => s.trim().to_string(),
-                NodeKind::Map(_) => v
-                    .get("_raw_params")
-                    .or(v.get("free_form"))
-                    .map(|n| n.key_string())
-                    .unwrap_or_default(),
+                NodeKind::Map(_) => v.get("_raw_params").or(v.get("free_form")).map(|n| n.key_string()).unwrap_or_default(),
                 _ => String::new(),
             };
-            if !crate::template::is_template(&action)
-                && !crate::modules::META_ACTIONS.contains(&action.as_str())
-            {
-                let mut d = Diagnostic::new(format!("unknown meta action `{action}`"))
-                    .at(v.loc.clone(), "not a meta action");
+            if !crate::template::is_template(&action) && !crate::modules::META_ACTIONS.contains(&action.as_str()) {
+                let mut d = Diagnostic::new(format!("unknown meta action `{action}`")).at(v.loc.clone(), "not a meta action");
                 if let Some(s) = suggest(&action, crate::modules::META_ACTIONS.iter().copied()) {
                     d = d.help(format!("did you mean `{s}`?"));
                 }
                 return Err(d);
             }
-            Ok(TaskKind::Meta {
-                action: Value::String(action),
-            })
+            Ok(TaskKind::Meta { action: Value::String(action) })
         }
         _ => {
             let Some(module) = modules::find(name) else {
@@ -972,12 +725,7 @@ fn build_action(
 }
 
 /// Where a relative task file is: beside the including file, the role's tasks/, the playbook.
-fn resolve_task_file(
-    file: &str,
-    base: &Path,
-    playbook_dir: &Path,
-    role: Option<&Role>,
-) -> Option<PathBuf> {
+fn resolve_task_file(file: &str, base: &Path, playbook_dir: &Path, role: Option<&Role>) -> Option<PathBuf> {
     let p = Path::new(file);
     if p.is_absolute() {
         return p.exists().then(|| p.to_path_buf());
@@ -999,107 +747,74 @@ fn task_fields(node: &Node, task: &mut Task) -> R<()> {
         match key.as_str() {
             "loop" => {
                 if let Some(prev) = loop_seen {
-                    return Err(Diagnostic::new(format!(
-                        "`loop` and `{}` cannot be used together",
-                        prev.key_string()
-                    ))
-                    .at(k.loc.clone(), "second loop"));
+                    return Err(Diagnostic::new(format!("`loop` and `{}` cannot be used together", prev.key_string()))
+                        .at(k.loc.clone(), "second loop"));
                 }
                 loop_seen = Some(k);
                 if !matches!(v.kind, NodeKind::Seq(_) | NodeKind::Str(_)) {
-                    return Err(Diagnostic::new(
-                        "`loop` must be a list or an expression that gives one",
-                    )
-                    .at(v.loc.clone(), format!("found {}", v.type_name())));
+                    return Err(Diagnostic::new("`loop` must be a list or an expression that gives one")
+                        .at(v.loc.clone(), format!("found {}", v.type_name())));
                 }
-                task.loop_ = Some(Loop::Items {
-                    value: v.to_value(),
-                    flatten: false,
-                });
+                task.loop_ = Some(Loop::Items { value: v.to_value(), flatten: false });
             }
             k2 if k2.starts_with("with_") => {
                 if let Some(prev) = loop_seen {
-                    return Err(Diagnostic::new(format!(
-                        "`{k2}` and `{}` cannot be used together",
-                        prev.key_string()
-                    ))
-                    .at(k.loc.clone(), "second loop"));
+                    return Err(Diagnostic::new(format!("`{k2}` and `{}` cannot be used together", prev.key_string()))
+                        .at(k.loc.clone(), "second loop"));
                 }
                 loop_seen = Some(k);
                 let lookup = &k2[5..];
                 if !WITH_LOOKUPS.contains(&lookup) {
-                    let mut d = Diagnostic::new(format!("unknown loop `{k2}`"))
-                        .at(k.loc.clone(), "no such lookup");
+                    let mut d = Diagnostic::new(format!("unknown loop `{k2}`")).at(k.loc.clone(), "no such lookup");
                     if let Some(s) = suggest(lookup, WITH_LOOKUPS.iter().copied()) {
                         d = d.help(format!("did you mean `with_{s}`?"));
                     }
                     return Err(d);
                 }
                 task.loop_ = Some(match lookup {
-                    "items" => Loop::Items {
-                        value: v.to_value(),
-                        flatten: true,
-                    },
-                    "list" => Loop::Items {
-                        value: v.to_value(),
-                        flatten: false,
-                    },
-                    _ => Loop::Lookup {
-                        name: lookup.to_string(),
-                        terms: v.to_value(),
-                    },
+                    "items" => Loop::Items { value: v.to_value(), flatten: true },
+                    "list" => Loop::Items { value: v.to_value(), flatten: false },
+                    _ => Loop::Lookup { name: lookup.to_string(), terms: v.to_value() },
                 });
             }
             "loop_control" => {
                 let Some(m) = v.as_map() else {
-                    return Err(Diagnostic::new("`loop_control` must be a mapping")
-                        .at(v.loc.clone(), "expected loop_var, index_var, label, ..."));
+                    return Err(
+                        Diagnostic::new("`loop_control` must be a mapping").at(v.loc.clone(), "expected loop_var, index_var, label, ...")
+                    );
                 };
                 for (lk, lv) in m {
                     match lk.key_string().as_str() {
                         "loop_var" => task.loop_control.loop_var = scalar_string(lv, "loop_var")?,
-                        "index_var" => {
-                            task.loop_control.index_var = Some(scalar_string(lv, "index_var")?)
-                        }
+                        "index_var" => task.loop_control.index_var = Some(scalar_string(lv, "index_var")?),
                         "label" => task.loop_control.label = Some(lv.to_value()),
                         "pause" => task.loop_control.pause = lv.to_value().as_f64(),
-                        "extended" => {
-                            task.loop_control.extended =
-                                bool_like(lv, "extended")? == Value::Bool(true)
-                        }
+                        "extended" => task.loop_control.extended = bool_like(lv, "extended")? == Value::Bool(true),
                         "extended_allitems" | "break_when" => {}
-                        _ => {
-                            return Err(unknown_key(
-                                lk,
-                                &[&["loop_var", "index_var", "label", "pause", "extended"]],
-                                "loop_control",
-                            ))
-                        }
+                        _ => return Err(unknown_key(lk, &[&["loop_var", "index_var", "label", "pause", "extended"]], "loop_control")),
                     }
                 }
             }
             "register" => {
                 let r = scalar_string(v, "register")?;
                 if !crate::modules::valid_var_name(&r) {
-                    return Err(Diagnostic::new(format!(
-                        "`{r}` is not a valid variable name for register"
-                    ))
-                    .at(v.loc.clone(), "letters, digits and underscores"));
+                    return Err(Diagnostic::new(format!("`{r}` is not a valid variable name for register"))
+                        .at(v.loc.clone(), "letters, digits and underscores"));
                 }
                 task.register = Some(r);
             }
             "notify" => task.notify = string_list(v, "notify")?,
             "listen" => task.listen = string_list(v, "listen")?,
-            "changed_when" => {
-                task.changed_when = Some(Value::Array(conditions(v, "changed_when")?))
-            }
+            "changed_when" => task.changed_when = Some(Value::Array(conditions(v, "changed_when")?)),
             "failed_when" => task.failed_when = Some(Value::Array(conditions(v, "failed_when")?)),
             "until" => task.until = Some(Value::Array(conditions(v, "until")?)),
             "retries" => task.retries = Some(v.to_value()),
             "delay" => task.delay = Some(v.to_value()),
             "async" => {
                 if !matches!(v.kind, NodeKind::Int(0)) {
-                    return Err(Diagnostic::new("`async` is not supported by steward").at(k.loc.clone(), "unsupported").help("tasks on different hosts already run concurrently; use `strategy: graph` for concurrency on one host"));
+                    return Err(Diagnostic::new("`async` is not supported by steward")
+                        .at(k.loc.clone(), "unsupported")
+                        .help("tasks on different hosts already run concurrently; use `strategy: graph` for concurrency on one host"));
                 }
             }
             _ => {}

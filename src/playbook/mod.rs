@@ -108,13 +108,7 @@ pub struct LoopControl {
 
 impl Default for LoopControl {
     fn default() -> Self {
-        LoopControl {
-            loop_var: "item".into(),
-            index_var: None,
-            label: None,
-            pause: None,
-            extended: false,
-        }
+        LoopControl { loop_var: "item".into(), index_var: None, label: None, pause: None, extended: false }
     }
 }
 

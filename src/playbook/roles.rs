@@ -15,11 +15,7 @@ use crate::yaml::{self, Node, NodeKind};
 type R<T> = Result<T, Diagnostic>;
 
 /// The folder of a role, searched as Ansible searches.
-pub fn find_role(
-    name: &str,
-    playbook_dir: &Path,
-    roles_path: &[PathBuf],
-) -> Result<PathBuf, Vec<PathBuf>> {
+pub fn find_role(name: &str, playbook_dir: &Path, roles_path: &[PathBuf]) -> Result<PathBuf, Vec<PathBuf>> {
     let mut searched = Vec::new();
     if name.contains('/') {
         let p = playbook_dir.join(name);
@@ -43,22 +39,14 @@ pub fn find_role(
 }
 
 fn main_file(dir: &Path) -> Option<PathBuf> {
-    ["main.yml", "main.yaml", "main.json", "main"]
-        .iter()
-        .map(|f| dir.join(f))
-        .find(|p| p.is_file())
+    ["main.yml", "main.yaml", "main.json", "main"].iter().map(|f| dir.join(f)).find(|p| p.is_file())
 }
 
 fn named_file(dir: &Path, name: &str) -> Option<PathBuf> {
-    [
-        format!("{name}.yml"),
-        format!("{name}.yaml"),
-        format!("{name}.json"),
-        name.to_string(),
-    ]
-    .iter()
-    .map(|f| dir.join(f))
-    .find(|p| p.is_file())
+    [format!("{name}.yml"), format!("{name}.yaml"), format!("{name}.json"), name.to_string()]
+        .iter()
+        .map(|f| dir.join(f))
+        .find(|p| p.is_file())
 }
 
 fn read_vars(dir: &Path, name: Option<&str>) -> R<Map<String, Value>> {
@@ -72,9 +60,7 @@ fn read_vars(dir: &Path, name: Option<&str>) -> R<Map<String, Value>> {
             let sub = dir.join(name.unwrap_or("main"));
             let mut out = Map::new();
             if sub.is_dir() {
-                let mut files: Vec<PathBuf> = std::fs::read_dir(&sub)
-                    .map(|r| r.flatten().map(|e| e.path()).collect())
-                    .unwrap_or_default();
+                let mut files: Vec<PathBuf> = std::fs::read_dir(&sub).map(|r| r.flatten().map(|e| e.path()).collect()).unwrap_or_default();
                 files.sort();
                 for f in files {
                     out.extend(crate::inventory::read_vars_file(&f)?);
@@ -111,16 +97,12 @@ pub fn load_role_entry(entry: &Node, ctx: &mut LoadCtx) -> R<Vec<Arc<Task>>> {
         },
         NodeKind::Map(m) => {
             let Some(name) = entry.get("role").or(entry.get("name")) else {
-                return Err(Diagnostic::new("a role entry needs `role:`")
-                    .at(entry.loc.clone(), "no role name"));
+                return Err(Diagnostic::new("a role entry needs `role:`").at(entry.loc.clone(), "no role name"));
             };
             let mut params = Map::new();
             for (k, v) in m {
                 let key = k.key_string();
-                if key == "role"
-                    || (key == "name" && entry.get("role").is_none())
-                    || COMMON.contains(&key.as_str())
-                {
+                if key == "role" || (key == "name" && entry.get("role").is_none()) || COMMON.contains(&key.as_str()) {
                     continue;
                 }
                 params.insert(key, v.to_value());
@@ -140,21 +122,13 @@ pub fn load_role_entry(entry: &Node, ctx: &mut LoadCtx) -> R<Vec<Arc<Task>>> {
                 node: name,
             }
         }
-        _ => {
-            return Err(Diagnostic::new("a role entry must be a name or a mapping")
-                .at(entry.loc.clone(), "here"))
-        }
+        _ => return Err(Diagnostic::new("a role entry must be a name or a mapping").at(entry.loc.clone(), "here")),
     };
     load_role(use_, ctx, true)
 }
 
 /// `import_role:` and `include_role:` in a task list.
-pub fn load_role_action(
-    action: &str,
-    v: &Node,
-    ctx: &mut LoadCtx,
-    task: &Task,
-) -> R<Vec<Arc<Task>>> {
+pub fn load_role_action(action: &str, v: &Node, ctx: &mut LoadCtx, task: &Task) -> R<Vec<Arc<Task>>> {
     let converted;
     let v = match &v.kind {
         NodeKind::Str(s) => {
@@ -165,27 +139,14 @@ pub fn load_role_action(
         _ => v,
     };
     let Some(map) = v.as_map() else {
-        return Err(
-            Diagnostic::new(format!("`{action}` takes a mapping with `name:`"))
-                .at(v.loc.clone(), "expected name: ROLE"),
-        );
+        return Err(Diagnostic::new(format!("`{action}` takes a mapping with `name:`")).at(v.loc.clone(), "expected name: ROLE"));
     };
-    let allowed = [
-        "name",
-        "tasks_from",
-        "vars_from",
-        "defaults_from",
-        "handlers_from",
-        "public",
-        "allow_duplicates",
-        "apply",
-        "rolespec_validate",
-    ];
+    let allowed =
+        ["name", "tasks_from", "vars_from", "defaults_from", "handlers_from", "public", "allow_duplicates", "apply", "rolespec_validate"];
     for (k, _) in map {
         let key = k.key_string();
         if !allowed.contains(&key.as_str()) {
-            let mut d = Diagnostic::new(format!("`{action}` has no argument `{key}`"))
-                .at(k.loc.clone(), "unknown argument");
+            let mut d = Diagnostic::new(format!("`{action}` has no argument `{key}`")).at(k.loc.clone(), "unknown argument");
             if let Some(s) = suggest(&key, allowed.iter().copied()) {
                 d = d.help(format!("did you mean `{s}`?"));
             }
@@ -193,9 +154,7 @@ pub fn load_role_action(
         }
     }
     let Some(name) = v.get("name") else {
-        return Err(
-            Diagnostic::new(format!("`{action}` needs `name:`")).at(v.loc.clone(), "no role name")
-        );
+        return Err(Diagnostic::new(format!("`{action}` needs `name:`")).at(v.loc.clone(), "no role name"));
     };
     let s = |k: &str| v.get(k).map(|n| n.key_string());
     let use_ = RoleUse {
@@ -215,16 +174,12 @@ pub fn load_role_action(
 
 fn load_role(use_: RoleUse, ctx: &mut LoadCtx, dedupe: bool) -> R<Vec<Arc<Task>>> {
     if crate::template::is_template(&use_.name) {
-        return Err(
-            Diagnostic::new("a role name cannot use variables in steward")
-                .at(use_.node.loc.clone(), "templated role name"),
-        );
+        return Err(Diagnostic::new("a role name cannot use variables in steward").at(use_.node.loc.clone(), "templated role name"));
     }
     let path = match find_role(&use_.name, &ctx.playbook_dir, &ctx.roles_path) {
         Ok(p) => p,
         Err(searched) => {
-            let mut d = Diagnostic::new(format!("the role `{}` was not found", use_.name))
-                .at(use_.node.loc.clone(), "unknown role");
+            let mut d = Diagnostic::new(format!("the role `{}` was not found", use_.name)).at(use_.node.loc.clone(), "unknown role");
             let mut available = Vec::new();
             for s in &searched {
                 if let Ok(rd) = std::fs::read_dir(s) {
@@ -238,35 +193,23 @@ fn load_role(use_: RoleUse, ctx: &mut LoadCtx, dedupe: bool) -> R<Vec<Arc<Task>>
             if let Some(s) = suggest(&use_.name, available.iter().map(String::as_str)) {
                 d = d.help(format!("did you mean `{s}`?"));
             }
-            return Err(d.note(format!(
-                "searched: {}",
-                searched
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
+            return Err(d.note(format!("searched: {}", searched.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))));
         }
     };
     let meta = match main_file(&path.join("meta")) {
         Some(f) => yaml::load_file(&f)?,
         None => Node::new(NodeKind::Null, crate::yaml::Loc::none()),
     };
-    let allow_dup = meta
-        .get("allow_duplicates")
-        .map(|n| matches!(n.kind, NodeKind::Bool(true)))
-        .unwrap_or(false);
+    let allow_dup = meta.get("allow_duplicates").map(|n| matches!(n.kind, NodeKind::Bool(true))).unwrap_or(false);
     let key = format!("{}|{}", path.display(), Value::Object(use_.params.clone()));
     if dedupe && !allow_dup && ctx.seen_roles.contains(&key) {
         return Ok(vec![]);
     }
     ctx.seen_roles.push(key);
     if ctx.depth > 32 {
-        return Err(Diagnostic::new(format!(
-            "role dependencies nested too deeply at `{}` (a cycle?)",
-            use_.name
-        ))
-        .at(use_.node.loc.clone(), "here"));
+        return Err(
+            Diagnostic::new(format!("role dependencies nested too deeply at `{}` (a cycle?)", use_.name)).at(use_.node.loc.clone(), "here")
+        );
     }
     let mut out: Vec<Arc<Task>> = Vec::new();
     if let Some(deps) = meta.get("dependencies") {
@@ -280,17 +223,9 @@ fn load_role(use_: RoleUse, ctx: &mut LoadCtx, dedupe: bool) -> R<Vec<Arc<Task>>
     }
     let defaults = read_vars(&path.join("defaults"), use_.defaults_from.as_deref())?;
     let vars = read_vars(&path.join("vars"), use_.vars_from.as_deref())?;
-    let role_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or(use_.name.clone());
-    let role = Arc::new(Role {
-        name: role_name,
-        path: path.clone(),
-        defaults: defaults.clone(),
-        vars: vars.clone(),
-        params: use_.params.clone(),
-    });
+    let role_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(use_.name.clone());
+    let role =
+        Arc::new(Role { name: role_name, path: path.clone(), defaults: defaults.clone(), vars: vars.clone(), params: use_.params.clone() });
     for (k, v) in defaults {
         ctx.role_defaults.insert(k, v);
     }
@@ -298,21 +233,14 @@ fn load_role(use_: RoleUse, ctx: &mut LoadCtx, dedupe: bool) -> R<Vec<Arc<Task>>
         ctx.role_vars.insert(k, v);
     }
     let tasks_file = match &use_.tasks_from {
-        Some(f) => named_file(
-            &path.join("tasks"),
-            f.trim_end_matches(".yml").trim_end_matches(".yaml"),
-        ),
+        Some(f) => named_file(&path.join("tasks"), f.trim_end_matches(".yml").trim_end_matches(".yaml")),
         None => main_file(&path.join("tasks")),
     };
     let tasks = match tasks_file {
         Some(f) => load_task_file(&f, ctx, Some(role.clone()))?,
         None if use_.tasks_from.is_some() => {
-            return Err(Diagnostic::new(format!(
-                "role `{}` has no tasks file `{}`",
-                use_.name,
-                use_.tasks_from.unwrap_or_default()
-            ))
-            .at(use_.node.loc.clone(), "here"))
+            return Err(Diagnostic::new(format!("role `{}` has no tasks file `{}`", use_.name, use_.tasks_from.unwrap_or_default()))
+                .at(use_.node.loc.clone(), "here"))
         }
         None => vec![],
     };

@@ -19,8 +19,7 @@ pub struct Reporter {
     color: bool,
 }
 
-const HIDDEN: &str =
-    "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
+const HIDDEN: &str = "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
 
 fn banner(msg: &str) -> String {
     let stars = 79usize.saturating_sub(msg.chars().count()).max(3);
@@ -30,16 +29,9 @@ fn banner(msg: &str) -> String {
 impl Reporter {
     pub fn new(verbosity: Verbosity, diff: bool) -> Reporter {
         let color = std::env::var_os("NO_COLOR").is_none()
-            && std::env::var("ANSIBLE_NOCOLOR")
-                .map(|v| v == "0" || v.is_empty())
-                .unwrap_or(true)
+            && std::env::var("ANSIBLE_NOCOLOR").map(|v| v == "0" || v.is_empty()).unwrap_or(true)
             && std::io::IsTerminal::is_terminal(&std::io::stdout());
-        Reporter {
-            verbosity,
-            diff,
-            out: Mutex::new(std::io::stdout()),
-            color,
-        }
+        Reporter { verbosity, diff, out: Mutex::new(std::io::stdout()), color }
     }
 
     fn paint(&self, code: &str, text: &str) -> String {
@@ -74,10 +66,7 @@ impl Reporter {
     }
 
     pub fn retry(&self, host: &str, task: &str, left: i64) {
-        self.line(&self.paint(
-            "31",
-            &format!("FAILED - RETRYING: [{host}]: {task} ({left} retries left)."),
-        ));
+        self.line(&self.paint("31", &format!("FAILED - RETRYING: [{host}]: {task} ({left} retries left).")));
     }
 
     fn host_label(r: &HostResult) -> String {
@@ -105,54 +94,33 @@ impl Reporter {
         }
         let mut keys: Vec<&String> = m.keys().collect();
         keys.sort();
-        let sorted: Map<String, Value> = keys
-            .into_iter()
-            .map(|k| (k.clone(), m[k].clone()))
-            .collect();
+        let sorted: Map<String, Value> = keys.into_iter().map(|k| (k.clone(), m[k].clone())).collect();
         crate::template::py_json(&Value::Object(sorted), indent.then_some(4), true)
     }
 
     pub fn host_result(&self, r: &HostResult, task_loc: Option<&Loc>) {
         if self.diff && !r.no_log {
-            for d in r
-                .diffs
-                .iter()
-                .chain(r.items.iter().flat_map(|i| i.diffs.iter()))
-            {
+            for d in r.diffs.iter().chain(r.items.iter().flat_map(|i| i.diffs.iter())) {
                 self.print_diff(d);
             }
         }
         let label = Self::host_label(r);
         for item in &r.items {
-            let il = if r.no_log {
-                "(item=None)".to_string()
-            } else {
-                format!("(item={})", item.label)
-            };
+            let il = if r.no_log { "(item=None)".to_string() } else { format!("(item={})", item.label) };
             let line = match item.status {
                 Status::Ok => self.paint("32", &format!("ok: {label} => {il}")),
                 Status::Changed => self.paint("33", &format!("changed: {label} => {il}")),
                 Status::Skipped => self.paint("36", &format!("skipping: {label} => {il} ")),
-                Status::Failed => self.paint(
-                    "31",
-                    &format!(
-                        "failed: {label} {il} => {}",
-                        self.shown(&item.result, r.no_log, false)
-                    ),
-                ),
+                Status::Failed => self.paint("31", &format!("failed: {label} {il} => {}", self.shown(&item.result, r.no_log, false))),
                 Status::Unreachable => self.paint("31", &format!("unreachable: {label} {il}")),
             };
-            let show = matches!(item.status, Status::Ok | Status::Changed)
-                && (r.verbose_always || self.verbosity > 0);
+            let show = matches!(item.status, Status::Ok | Status::Changed) && (r.verbose_always || self.verbosity > 0);
             if show {
                 let mut shown = item.result.clone();
                 if r.module == "debug" {
                     shown.remove("changed");
                 }
-                self.line(&format!(
-                    "{line} => {}",
-                    self.shown(&shown, r.no_log, r.verbose_always)
-                ));
+                self.line(&format!("{line} => {}", self.shown(&shown, r.no_log, r.verbose_always)));
             } else {
                 self.line(&line);
             }
@@ -161,35 +129,18 @@ impl Reporter {
         match r.status {
             Status::Ok | Status::Changed if r.is_loop => {
                 if self.verbosity > 0 {
-                    let word = if r.status == Status::Changed {
-                        "changed"
-                    } else {
-                        "ok"
-                    };
-                    self.line(&format!(
-                        "{word}: {label} => {}",
-                        self.shown(&r.result, r.no_log, false)
-                    ));
+                    let word = if r.status == Status::Changed { "changed" } else { "ok" };
+                    self.line(&format!("{word}: {label} => {}", self.shown(&r.result, r.no_log, false)));
                 }
             }
             Status::Ok | Status::Changed => {
-                let (word, color) = if r.status == Status::Changed {
-                    ("changed", "33")
-                } else {
-                    ("ok", "32")
-                };
+                let (word, color) = if r.status == Status::Changed { ("changed", "33") } else { ("ok", "32") };
                 if verbose {
                     let mut shown = r.result.clone();
                     if r.module == "debug" {
                         shown.remove("changed");
                     }
-                    self.line(&self.paint(
-                        color,
-                        &format!(
-                            "{word}: {label} => {}",
-                            self.shown(&shown, r.no_log, r.verbose_always)
-                        ),
-                    ));
+                    self.line(&self.paint(color, &format!("{word}: {label} => {}", self.shown(&shown, r.no_log, r.verbose_always))));
                 } else {
                     self.line(&self.paint(color, &format!("{word}: {label}")));
                 }
@@ -201,13 +152,7 @@ impl Reporter {
             }
             Status::Skipped => {
                 if self.verbosity > 0 {
-                    self.line(&self.paint(
-                        "36",
-                        &format!(
-                            "skipping: {label} => {}",
-                            self.shown(&r.result, r.no_log, false)
-                        ),
-                    ));
+                    self.line(&self.paint("36", &format!("skipping: {label} => {}", self.shown(&r.result, r.no_log, false))));
                 } else {
                     self.line(&self.paint("36", &format!("skipping: {label}")));
                 }
@@ -229,13 +174,7 @@ impl Reporter {
                 }
             }
             Status::Unreachable => {
-                self.line(&self.paint(
-                    "31",
-                    &format!(
-                        "fatal: {label}: UNREACHABLE! => {}",
-                        self.shown(&r.result, r.no_log, false)
-                    ),
-                ));
+                self.line(&self.paint("31", &format!("fatal: {label}: UNREACHABLE! => {}", self.shown(&r.result, r.no_log, false))));
                 if r.ignored {
                     self.line(&self.paint("36", "...ignoring"));
                 }
@@ -247,18 +186,9 @@ impl Reporter {
         if !loc.is_known() {
             return;
         }
-        let msg = if no_log {
-            "the task failed (its output is hidden by no_log)".to_string()
-        } else {
-            msg.to_string()
-        };
+        let msg = if no_log { "the task failed (its output is hidden by no_log)".to_string() } else { msg.to_string() };
         let mut s = self.paint("31", &format!("[ERROR]: Task failed: {msg}"));
-        s += &format!(
-            "\nOrigin: {}:{}:{}\n",
-            loc.file.display(),
-            loc.line,
-            loc.col
-        );
+        s += &format!("\nOrigin: {}:{}:{}\n", loc.file.display(), loc.line, loc.col);
         self.line(&s);
     }
 
@@ -318,11 +248,7 @@ pub fn unified_diff(d: &FileDiff) -> String {
     }
     let diff = similar::TextDiff::from_lines(&d.before, &d.after);
     let mut out = String::new();
-    let before_h = if d.before.is_empty() {
-        "before".to_string()
-    } else {
-        format!("before: {}", d.before_header)
-    };
+    let before_h = if d.before.is_empty() { "before".to_string() } else { format!("before: {}", d.before_header) };
     let after_h = format!("after: {}", d.after_header);
     out += &format!("--- {before_h}\n+++ {after_h}\n");
     for hunk in diff.unified_diff().context_radius(3).iter_hunks() {

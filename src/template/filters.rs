@@ -37,20 +37,12 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("regex_search", regex_search);
     env.add_filter("regex_findall", regex_findall);
     env.add_filter("regex_escape", |s: String| regex::escape(&s));
-    env.add_filter("b64encode", |s: String| {
-        base64::engine::general_purpose::STANDARD.encode(s.as_bytes())
-    });
+    env.add_filter("b64encode", |s: String| base64::engine::general_purpose::STANDARD.encode(s.as_bytes()));
     env.add_filter("b64decode", b64decode);
     env.add_filter("hash", hash);
-    env.add_filter("checksum", |v: JValue| -> Result<String, Error> {
-        hash(v, Some("sha1".into()))
-    });
-    env.add_filter("md5", |v: JValue| -> Result<String, Error> {
-        hash(v, Some("md5".into()))
-    });
-    env.add_filter("sha1", |v: JValue| -> Result<String, Error> {
-        hash(v, Some("sha1".into()))
-    });
+    env.add_filter("checksum", |v: JValue| -> Result<String, Error> { hash(v, Some("sha1".into())) });
+    env.add_filter("md5", |v: JValue| -> Result<String, Error> { hash(v, Some("md5".into())) });
+    env.add_filter("sha1", |v: JValue| -> Result<String, Error> { hash(v, Some("sha1".into())) });
     env.add_filter("to_uuid", to_uuid);
     env.add_filter("ipaddr", ipaddr);
     env.add_filter("ansible.utils.ipaddr", ipaddr);
@@ -62,33 +54,21 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("flatten", flatten);
     env.add_filter("union", |a: JValue, b: JValue| setop(a, b, "union"));
     env.add_filter("intersect", |a: JValue, b: JValue| setop(a, b, "intersect"));
-    env.add_filter("difference", |a: JValue, b: JValue| {
-        setop(a, b, "difference")
-    });
-    env.add_filter("symmetric_difference", |a: JValue, b: JValue| {
-        setop(a, b, "symmetric_difference")
-    });
+    env.add_filter("difference", |a: JValue, b: JValue| setop(a, b, "difference"));
+    env.add_filter("symmetric_difference", |a: JValue, b: JValue| setop(a, b, "symmetric_difference"));
     env.add_filter("product", product);
     env.add_filter("zip_longest", zip_longest);
     env.add_filter("subelements", subelements);
     env.add_filter("extract", extract);
-    env.add_filter("quote", |v: JValue| -> Result<String, Error> {
-        Ok(shell_quote(&text(&v)?))
-    });
+    env.add_filter("quote", |v: JValue| -> Result<String, Error> { Ok(shell_quote(&text(&v)?)) });
     env.add_filter("ternary", ternary);
     env.add_filter("mandatory", mandatory);
     env.add_filter("comment", comment);
     env.add_filter("shuffle", shuffle);
-    env.add_filter("basename", |s: String| {
-        s.rsplit('/').next().unwrap_or("").to_string()
-    });
+    env.add_filter("basename", |s: String| s.rsplit('/').next().unwrap_or("").to_string());
     env.add_filter("dirname", dirname);
     env.add_filter("expanduser", expanduser);
-    env.add_filter("realpath", |s: String| {
-        std::fs::canonicalize(&s)
-            .map(|p| p.display().to_string())
-            .unwrap_or(s)
-    });
+    env.add_filter("realpath", |s: String| std::fs::canonicalize(&s).map(|p| p.display().to_string()).unwrap_or(s));
     env.add_filter("splitext", splitext);
     env.add_filter("path_join", path_join);
     env.add_filter("strftime", strftime);
@@ -101,17 +81,10 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("password_hash", password_hash);
     env.add_filter("json_query", json_query);
     env.add_filter("random", random);
-    env.add_filter(
-        "version_compare",
-        |a: String, b: String, op: Option<String>| super::tests::version(a, b, op),
-    );
-    env.add_filter("log", |v: f64, base: Option<f64>| -> f64 {
-        base.map(|b| v.ln() / b.ln()).unwrap_or(v.ln())
-    });
+    env.add_filter("version_compare", |a: String, b: String, op: Option<String>| super::tests::version(a, b, op));
+    env.add_filter("log", |v: f64, base: Option<f64>| -> f64 { base.map(|b| v.ln() / b.ln()).unwrap_or(v.ln()) });
     env.add_filter("pow", |v: f64, e: f64| -> f64 { v.powf(e) });
-    env.add_filter("root", |v: f64, e: Option<f64>| -> f64 {
-        v.powf(1.0 / e.unwrap_or(2.0))
-    });
+    env.add_filter("root", |v: f64, e: Option<f64>| -> f64 { v.powf(1.0 / e.unwrap_or(2.0)) });
 }
 
 /// Python's `json.dumps` with its default separators, so rendered files match Ansible's.
@@ -220,8 +193,7 @@ fn to_yaml(v: JValue, _kw: Kwargs) -> Result<String, Error> {
 }
 
 fn from_yaml(s: String) -> Result<JValue, Error> {
-    let node = crate::yaml::parse_str(&s, std::path::Path::new("<from_yaml>"))
-        .map_err(|e| err(e.message))?;
+    let node = crate::yaml::parse_str(&s, std::path::Path::new("<from_yaml>")).map_err(|e| err(e.message))?;
     Ok(to_jinja(&node.to_value()))
 }
 
@@ -277,27 +249,15 @@ fn build_regex(pattern: &str, kw: &Kwargs) -> Result<regex::Regex, Error> {
         .map_err(|e| err(format!("invalid regular expression `{pattern}`: {e}")))
 }
 
-fn regex_replace(
-    v: JValue,
-    pattern: String,
-    replacement: Option<String>,
-    kw: Kwargs,
-) -> Result<String, Error> {
+fn regex_replace(v: JValue, pattern: String, replacement: Option<String>, kw: Kwargs) -> Result<String, Error> {
     let s = text(&v)?;
     let re = build_regex(&pattern, &kw)?;
     let count: Option<usize> = kw.get("count")?;
     let rep = py_replacement(&replacement.unwrap_or_default());
-    Ok(re
-        .replacen(&s, count.unwrap_or(0), rep.as_str())
-        .into_owned())
+    Ok(re.replacen(&s, count.unwrap_or(0), rep.as_str()).into_owned())
 }
 
-fn regex_search(
-    v: JValue,
-    pattern: String,
-    groups: Rest<String>,
-    kw: Kwargs,
-) -> Result<JValue, Error> {
+fn regex_search(v: JValue, pattern: String, groups: Rest<String>, kw: Kwargs) -> Result<JValue, Error> {
     let s = text(&v)?;
     let re = build_regex(&pattern, &kw)?;
     let Some(caps) = re.captures(&s) else {
@@ -329,20 +289,14 @@ fn regex_findall(v: JValue, pattern: String, kw: Kwargs) -> Result<JValue, Error
         .map(|c| match groups {
             0 => Value::from(c.get(0).map(|m| m.as_str()).unwrap_or("")),
             1 => Value::from(c.get(1).map(|m| m.as_str()).unwrap_or("")),
-            _ => Value::Array(
-                (1..=groups)
-                    .map(|i| Value::from(c.get(i).map(|m| m.as_str()).unwrap_or("")))
-                    .collect(),
-            ),
+            _ => Value::Array((1..=groups).map(|i| Value::from(c.get(i).map(|m| m.as_str()).unwrap_or(""))).collect()),
         })
         .collect();
     Ok(to_jinja(&Value::Array(out)))
 }
 
 fn b64decode(s: String) -> Result<String, Error> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(s.trim().as_bytes())
-        .map_err(|e| err(format!("b64decode: {e}")))?;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(s.trim().as_bytes()).map_err(|e| err(format!("b64decode: {e}")))?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
@@ -360,8 +314,7 @@ pub fn hex_digest(algo: &str, data: &[u8]) -> Option<String> {
 
 fn hash(v: JValue, algo: Option<String>) -> Result<String, Error> {
     let algo = algo.unwrap_or_else(|| "sha1".into());
-    hex_digest(&algo, text(&v)?.as_bytes())
-        .ok_or_else(|| err(format!("hash: unknown algorithm `{algo}`")))
+    hex_digest(&algo, text(&v)?.as_bytes()).ok_or_else(|| err(format!("hash: unknown algorithm `{algo}`")))
 }
 
 fn to_uuid(v: JValue, namespace: Option<String>) -> Result<String, Error> {
@@ -371,9 +324,7 @@ fn to_uuid(v: JValue, namespace: Option<String>) -> Result<String, Error> {
     if ns_hex.len() != 32 {
         return Err(err(format!("to_uuid: bad namespace `{ns}`")));
     }
-    let mut data: Vec<u8> = (0..16)
-        .map(|i| u8::from_str_radix(&ns_hex[2 * i..2 * i + 2], 16).unwrap_or(0))
-        .collect();
+    let mut data: Vec<u8> = (0..16).map(|i| u8::from_str_radix(&ns_hex[2 * i..2 * i + 2], 16).unwrap_or(0)).collect();
     data.extend_from_slice(text(&v)?.as_bytes());
     let h = sha1::Sha1::digest(&data);
     let mut b = [0u8; 16];
@@ -381,14 +332,7 @@ fn to_uuid(v: JValue, namespace: Option<String>) -> Result<String, Error> {
     b[6] = (b[6] & 0x0f) | 0x50;
     b[8] = (b[8] & 0x3f) | 0x80;
     let hx: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    Ok(format!(
-        "{}-{}-{}-{}-{}",
-        &hx[0..8],
-        &hx[8..12],
-        &hx[12..16],
-        &hx[16..20],
-        &hx[20..32]
-    ))
+    Ok(format!("{}-{}-{}-{}-{}", &hx[0..8], &hx[8..12], &hx[12..16], &hx[16..20], &hx[20..32]))
 }
 
 fn parse_ip(s: &str) -> Option<(std::net::IpAddr, Option<u8>)> {
@@ -454,13 +398,9 @@ fn ip_apply(v: JValue, query: Option<String>, family: Option<u8>) -> Result<JVal
     let v = j(&v)?;
     let q = query.as_deref();
     Ok(to_jinja(&match v {
-        Value::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|x| ip_query(&super::to_text(x), q, family))
-                .filter(|x| *x != Value::Bool(false))
-                .collect(),
-        ),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|x| ip_query(&super::to_text(x), q, family)).filter(|x| *x != Value::Bool(false)).collect())
+        }
         other => ip_query(&super::to_text(&other), q, family),
     }))
 }
@@ -473,38 +413,29 @@ fn ipfamily(v: JValue, query: Option<String>, family: u8) -> Result<JValue, Erro
     ip_apply(v, query, Some(family))
 }
 
-pub fn combine_values(
-    a: &mut Map<String, Value>,
-    b: &Map<String, Value>,
-    recursive: bool,
-    list_merge: &str,
-) {
+pub fn combine_values(a: &mut Map<String, Value>, b: &Map<String, Value>, recursive: bool, list_merge: &str) {
     for (k, v) in b {
         match (a.get_mut(k), v) {
-            (Some(Value::Object(am)), Value::Object(bm)) if recursive => {
-                combine_values(am, bm, true, list_merge)
-            }
-            (Some(Value::Array(al)), Value::Array(bl)) if list_merge != "replace" => {
-                match list_merge {
-                    "append" => al.extend(bl.iter().cloned()),
-                    "prepend" => {
-                        let mut n = bl.clone();
-                        n.append(al);
-                        *al = n;
-                    }
-                    "append_rp" => {
-                        al.retain(|x| !bl.contains(x));
-                        al.extend(bl.iter().cloned());
-                    }
-                    "prepend_rp" => {
-                        let mut n = bl.clone();
-                        n.extend(al.iter().filter(|x| !bl.contains(x)).cloned());
-                        *al = n;
-                    }
-                    "keep" => {}
-                    _ => *al = bl.clone(),
+            (Some(Value::Object(am)), Value::Object(bm)) if recursive => combine_values(am, bm, true, list_merge),
+            (Some(Value::Array(al)), Value::Array(bl)) if list_merge != "replace" => match list_merge {
+                "append" => al.extend(bl.iter().cloned()),
+                "prepend" => {
+                    let mut n = bl.clone();
+                    n.append(al);
+                    *al = n;
                 }
-            }
+                "append_rp" => {
+                    al.retain(|x| !bl.contains(x));
+                    al.extend(bl.iter().cloned());
+                }
+                "prepend_rp" => {
+                    let mut n = bl.clone();
+                    n.extend(al.iter().filter(|x| !bl.contains(x)).cloned());
+                    *al = n;
+                }
+                "keep" => {}
+                _ => *al = bl.clone(),
+            },
             _ => {
                 a.insert(k.clone(), v.clone());
             }
@@ -527,12 +458,7 @@ fn combine(v: JValue, others: Rest<JValue>, kw: Kwargs) -> Result<JValue, Error>
         let Value::Object(m) = d else {
             return Err(err("combine expects dictionaries"));
         };
-        combine_values(
-            &mut out,
-            &m,
-            recursive.unwrap_or(false),
-            list_merge.as_deref().unwrap_or("replace"),
-        );
+        combine_values(&mut out, &m, recursive.unwrap_or(false), list_merge.as_deref().unwrap_or("replace"));
     }
     Ok(to_jinja(&Value::Object(out)))
 }
@@ -540,10 +466,7 @@ fn combine(v: JValue, others: Rest<JValue>, kw: Kwargs) -> Result<JValue, Error>
 fn dict2items(v: JValue, kw: Kwargs) -> Result<JValue, Error> {
     let kn: Option<String> = kw.get("key_name")?;
     let vn: Option<String> = kw.get("value_name")?;
-    let (kn, vn) = (
-        kn.unwrap_or_else(|| "key".into()),
-        vn.unwrap_or_else(|| "value".into()),
-    );
+    let (kn, vn) = (kn.unwrap_or_else(|| "key".into()), vn.unwrap_or_else(|| "value".into()));
     let Value::Object(m) = j(&v)? else {
         return Err(err("dict2items requires a dictionary"));
     };
@@ -562,22 +485,14 @@ fn dict2items(v: JValue, kw: Kwargs) -> Result<JValue, Error> {
 fn items2dict(v: JValue, kw: Kwargs) -> Result<JValue, Error> {
     let kn: Option<String> = kw.get("key_name")?;
     let vn: Option<String> = kw.get("value_name")?;
-    let (kn, vn) = (
-        kn.unwrap_or_else(|| "key".into()),
-        vn.unwrap_or_else(|| "value".into()),
-    );
+    let (kn, vn) = (kn.unwrap_or_else(|| "key".into()), vn.unwrap_or_else(|| "value".into()));
     let Value::Array(a) = j(&v)? else {
         return Err(err("items2dict requires a list"));
     };
     let mut out = Map::new();
     for item in a {
-        let k = item
-            .get(&kn)
-            .ok_or_else(|| err(format!("items2dict: an item has no `{kn}`")))?;
-        out.insert(
-            super::to_text(k),
-            item.get(&vn).cloned().unwrap_or(Value::Null),
-        );
+        let k = item.get(&kn).ok_or_else(|| err(format!("items2dict: an item has no `{kn}`")))?;
+        out.insert(super::to_text(k), item.get(&vn).cloned().unwrap_or(Value::Null));
     }
     Ok(to_jinja(&Value::Object(out)))
 }
@@ -585,9 +500,7 @@ fn items2dict(v: JValue, kw: Kwargs) -> Result<JValue, Error> {
 fn flatten_into(v: &[Value], levels: Option<usize>, out: &mut Vec<Value>) {
     for x in v {
         match x {
-            Value::Array(inner) if levels != Some(0) => {
-                flatten_into(inner, levels.map(|l| l - 1), out)
-            }
+            Value::Array(inner) if levels != Some(0) => flatten_into(inner, levels.map(|l| l - 1), out),
             Value::Null => {}
             other => out.push(other.clone()),
         }
@@ -626,19 +539,9 @@ fn setop(a: JValue, b: JValue, op: &str) -> Result<JValue, Error> {
     };
     match op {
         "union" => a.iter().chain(b.iter()).for_each(|x| push(&mut out, x)),
-        "intersect" => a
-            .iter()
-            .filter(|x| b.contains(x))
-            .for_each(|x| push(&mut out, x)),
-        "difference" => a
-            .iter()
-            .filter(|x| !b.contains(x))
-            .for_each(|x| push(&mut out, x)),
-        _ => a
-            .iter()
-            .filter(|x| !b.contains(x))
-            .chain(b.iter().filter(|x| !a.contains(x)))
-            .for_each(|x| push(&mut out, x)),
+        "intersect" => a.iter().filter(|x| b.contains(x)).for_each(|x| push(&mut out, x)),
+        "difference" => a.iter().filter(|x| !b.contains(x)).for_each(|x| push(&mut out, x)),
+        _ => a.iter().filter(|x| !b.contains(x)).chain(b.iter().filter(|x| !a.contains(x))).for_each(|x| push(&mut out, x)),
     }
     Ok(to_jinja(&Value::Array(out)))
 }
@@ -647,14 +550,9 @@ fn product(v: JValue, others: Rest<JValue>) -> Result<JValue, Error> {
     let mut acc: Vec<Vec<Value>> = as_list(j(&v)?).into_iter().map(|x| vec![x]).collect();
     for o in others.iter() {
         let l = as_list(j(o)?);
-        acc = acc
-            .into_iter()
-            .flat_map(|p| l.iter().map(move |x| [p.clone(), vec![x.clone()]].concat()))
-            .collect();
+        acc = acc.into_iter().flat_map(|p| l.iter().map(move |x| [p.clone(), vec![x.clone()]].concat())).collect();
     }
-    Ok(to_jinja(&Value::Array(
-        acc.into_iter().map(Value::Array).collect(),
-    )))
+    Ok(to_jinja(&Value::Array(acc.into_iter().map(Value::Array).collect())))
 }
 
 fn zip_longest(v: JValue, others: Rest<JValue>, kw: Kwargs) -> Result<JValue, Error> {
@@ -668,16 +566,8 @@ fn zip_longest(v: JValue, others: Rest<JValue>, kw: Kwargs) -> Result<JValue, Er
         lists.push(as_list(j(o)?));
     }
     let n = lists.iter().map(Vec::len).max().unwrap_or(0);
-    let out: Vec<Value> = (0..n)
-        .map(|i| {
-            Value::Array(
-                lists
-                    .iter()
-                    .map(|l| l.get(i).cloned().unwrap_or_else(|| fill.clone()))
-                    .collect(),
-            )
-        })
-        .collect();
+    let out: Vec<Value> =
+        (0..n).map(|i| Value::Array(lists.iter().map(|l| l.get(i).cloned().unwrap_or_else(|| fill.clone())).collect())).collect();
     Ok(to_jinja(&Value::Array(out)))
 }
 
@@ -696,11 +586,7 @@ fn subelements(v: JValue, path: String, kw: Kwargs) -> Result<JValue, Error> {
                 }
             }
             _ if skip.unwrap_or(false) => {}
-            _ => {
-                return Err(err(format!(
-                    "subelements: could not find `{path}` in an item, or it is not a list"
-                )))
-            }
+            _ => return Err(err(format!("subelements: could not find `{path}` in an item, or it is not a list"))),
         }
     }
     Ok(to_jinja(&Value::Array(out)))
@@ -709,11 +595,7 @@ fn subelements(v: JValue, path: String, kw: Kwargs) -> Result<JValue, Error> {
 fn extract(item: JValue, container: JValue, morekeys: Option<JValue>) -> Result<JValue, Error> {
     let mut v = container.get_item(&item)?;
     if let Some(keys) = morekeys {
-        let keys: Vec<JValue> = if keys.as_str().is_some() {
-            vec![keys]
-        } else {
-            keys.try_iter()?.collect()
-        };
+        let keys: Vec<JValue> = if keys.as_str().is_some() { vec![keys] } else { keys.try_iter()?.collect() };
         for k in keys {
             v = v.get_item(&k)?;
         }
@@ -722,10 +604,7 @@ fn extract(item: JValue, container: JValue, morekeys: Option<JValue>) -> Result<
 }
 
 pub fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./-_".contains(c))
-    {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "@%+=:,./-_".contains(c)) {
         return s.to_string();
     }
     format!("'{}'", s.replace('\'', "'\"'\"'"))
@@ -746,10 +625,7 @@ fn ternary(v: JValue, t: JValue, f: JValue, none: Option<JValue>) -> JValue {
 
 fn mandatory(v: JValue, msg: Option<String>) -> Result<JValue, Error> {
     if v.is_undefined() {
-        return Err(Error::new(
-            ErrorKind::UndefinedError,
-            msg.unwrap_or_else(|| "Mandatory variable not defined.".into()),
-        ));
+        return Err(Error::new(ErrorKind::UndefinedError, msg.unwrap_or_else(|| "Mandatory variable not defined.".into())));
     }
     Ok(v)
 }
@@ -781,18 +657,11 @@ fn comment(v: JValue, style: Option<String>, kw: Kwargs) -> Result<String, Error
         out.push('\n');
         out += end;
     }
-    Ok(out
-        .lines()
-        .map(str::trim_end)
-        .collect::<Vec<_>>()
-        .join("\n"))
+    Ok(out.lines().map(str::trim_end).collect::<Vec<_>>().join("\n"))
 }
 
 fn seed() -> u64 {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(7);
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(7);
     t ^ (std::process::id() as u64).rotate_left(32)
 }
 
@@ -819,9 +688,7 @@ fn random(v: JValue, start: Option<i64>, step: Option<i64>) -> Result<JValue, Er
         let start = start.unwrap_or(0);
         let step = step.unwrap_or(1).max(1);
         let count = ((n - start) / step).max(1);
-        return Ok(JValue::from(
-            start + (next_rand(&mut s) % count as u64) as i64 * step,
-        ));
+        return Ok(JValue::from(start + (next_rand(&mut s) % count as u64) as i64 * step));
     }
     let l = as_list(j(&v)?);
     if l.is_empty() {
@@ -851,10 +718,7 @@ fn splitext(s: String) -> JValue {
     let base_start = s.rfind('/').map(|i| i + 1).unwrap_or(0);
     let base = &s[base_start..];
     match base.rfind('.') {
-        Some(i) if i > 0 => JValue::from(minijinja::value::Serde(vec![
-            &s[..base_start + i],
-            &s[base_start + i..],
-        ])),
+        Some(i) if i > 0 => JValue::from(minijinja::value::Serde(vec![&s[..base_start + i], &s[base_start + i..]])),
         _ => JValue::from(minijinja::value::Serde(vec![s.as_str(), ""])),
     }
 }
@@ -892,28 +756,15 @@ pub fn format_time(fmt: &str, secs: i64, utc: bool) -> String {
     };
     let mut buf = vec![0u8; 512];
     // SAFETY: the buffer's length is passed; strftime writes at most that many bytes.
-    let n = unsafe {
-        libc::strftime(
-            buf.as_mut_ptr() as *mut libc::c_char,
-            buf.len(),
-            cfmt.as_ptr(),
-            &tm,
-        )
-    };
+    let n = unsafe { libc::strftime(buf.as_mut_ptr() as *mut libc::c_char, buf.len(), cfmt.as_ptr(), &tm) };
     String::from_utf8_lossy(&buf[..n]).into_owned()
 }
 
 fn strftime(fmt: String, second: Option<JValue>, kw: Kwargs) -> Result<String, Error> {
     let utc: Option<bool> = kw.get("utc")?;
     let secs = match second {
-        Some(s) => j(&s)?
-            .as_f64()
-            .or_else(|| s.as_str().and_then(|x| x.parse().ok()))
-            .unwrap_or(0.0) as i64,
-        None => std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0),
+        Some(s) => j(&s)?.as_f64().or_else(|| s.as_str().and_then(|x| x.parse().ok())).unwrap_or(0.0) as i64,
+        None => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0),
     };
     Ok(format_time(&fmt, secs, utc.unwrap_or(false)))
 }
@@ -922,19 +773,14 @@ fn strftime(fmt: String, second: Option<JValue>, kw: Kwargs) -> Result<String, E
 fn to_datetime(s: String, fmt: Option<String>) -> Result<JValue, Error> {
     let fmt = fmt.unwrap_or_else(|| "%Y-%m-%d %H:%M:%S".into());
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    let (cs, cf) = match (
-        std::ffi::CString::new(s.clone()),
-        std::ffi::CString::new(fmt.clone()),
-    ) {
+    let (cs, cf) = match (std::ffi::CString::new(s.clone()), std::ffi::CString::new(fmt.clone())) {
         (Ok(a), Ok(b)) => (a, b),
         _ => return Err(err("to_datetime: bad input")),
     };
     // SAFETY: valid C strings and a zeroed tm.
     let r = unsafe { libc::strptime(cs.as_ptr(), cf.as_ptr(), &mut tm) };
     if r.is_null() {
-        return Err(err(format!(
-            "to_datetime: `{s}` does not match format `{fmt}`"
-        )));
+        return Err(err(format!("to_datetime: `{s}` does not match format `{fmt}`")));
     }
     // SAFETY: tm was filled by strptime.
     let secs = unsafe { libc::timegm(&mut tm) };
@@ -945,10 +791,7 @@ pub fn ansible_bool(v: &Value) -> bool {
     match v {
         Value::Bool(b) => *b,
         Value::Number(n) => n.as_f64() == Some(1.0),
-        Value::String(s) => matches!(
-            s.trim().to_ascii_lowercase().as_str(),
-            "yes" | "on" | "1" | "true" | "y" | "t" | "1.0"
-        ),
+        Value::String(s) => matches!(s.trim().to_ascii_lowercase().as_str(), "yes" | "on" | "1" | "true" | "y" | "t" | "1.0"),
         _ => false,
     }
 }
@@ -977,24 +820,15 @@ fn to_int(v: JValue, default: Option<i64>, kw: Kwargs) -> Result<i64, Error> {
     let base: Option<u32> = kw.get("base")?;
     let d = default.unwrap_or(0);
     Ok(match j(&v)? {
-        Value::Number(n) => n
-            .as_i64()
-            .unwrap_or_else(|| n.as_f64().unwrap_or(0.0) as i64),
+        Value::Number(n) => n.as_i64().unwrap_or_else(|| n.as_f64().unwrap_or(0.0) as i64),
         Value::Bool(b) => b as i64,
         Value::String(s) => {
             let s = s.trim();
             match base {
-                Some(b) => i64::from_str_radix(
-                    s.trim_start_matches("0x")
-                        .trim_start_matches("0o")
-                        .trim_start_matches("0b"),
-                    b,
-                )
-                .unwrap_or(d),
-                None => s
-                    .parse::<i64>()
-                    .or_else(|_| s.parse::<f64>().map(|f| f as i64))
-                    .unwrap_or(d),
+                Some(b) => {
+                    i64::from_str_radix(s.trim_start_matches("0x").trim_start_matches("0o").trim_start_matches("0b"), b).unwrap_or(d)
+                }
+                None => s.parse::<i64>().or_else(|_| s.parse::<f64>().map(|f| f as i64)).unwrap_or(d),
             }
         }
         _ => d,
@@ -1014,12 +848,7 @@ fn human_readable(v: f64, kw: Kwargs) -> Result<String, Error> {
     Ok(format!("{x:.2} {}{unit}", prefixes[i]))
 }
 
-fn password_hash(
-    v: JValue,
-    scheme: Option<String>,
-    salt: Option<String>,
-    kw: Kwargs,
-) -> Result<String, Error> {
+fn password_hash(v: JValue, scheme: Option<String>, salt: Option<String>, kw: Kwargs) -> Result<String, Error> {
     let scheme = scheme.unwrap_or_else(|| "sha512".into());
     let rounds: Option<usize> = kw.get("rounds")?;
     let pw = text(&v)?;
@@ -1035,9 +864,7 @@ fn json_query(v: JValue, expr: String) -> Result<JValue, Error> {
 #[allow(dead_code)]
 fn unique_preserving(v: Vec<Value>) -> Vec<Value> {
     let mut seen = HashSet::new();
-    v.into_iter()
-        .filter(|x| seen.insert(x.to_string()))
-        .collect()
+    v.into_iter().filter(|x| seen.insert(x.to_string())).collect()
 }
 
 #[cfg(test)]
@@ -1047,14 +874,8 @@ mod tests {
 
     #[test]
     fn python_json_layout() {
-        assert_eq!(
-            py_json(&json!({"b": [1, 2], "a": "é"}), None, false),
-            r#"{"b": [1, 2], "a": "\u00e9"}"#
-        );
-        assert_eq!(
-            py_json(&json!({"b": 1, "a": [1]}), Some(4), true),
-            "{\n    \"a\": [\n        1\n    ],\n    \"b\": 1\n}"
-        );
+        assert_eq!(py_json(&json!({"b": [1, 2], "a": "é"}), None, false), r#"{"b": [1, 2], "a": "\u00e9"}"#);
+        assert_eq!(py_json(&json!({"b": 1, "a": [1]}), Some(4), true), "{\n    \"a\": [\n        1\n    ],\n    \"b\": 1\n}");
     }
 
     #[test]

@@ -28,16 +28,8 @@ fn lookup(state: &State, name: String, terms: Rest<JValue>, kw: Kwargs) -> Resul
     }
     Ok(match out.len() {
         0 => JValue::from(""),
-        1 if !matches!(
-            name.as_str(),
-            "items" | "list" | "dict" | "fileglob" | "indexed_items"
-        ) =>
-        {
-            to_jinja(&out[0])
-        }
-        _ if matches!(name.as_str(), "items" | "list" | "dict" | "indexed_items") => {
-            to_jinja(&Value::Array(out))
-        }
+        1 if !matches!(name.as_str(), "items" | "list" | "dict" | "fileglob" | "indexed_items") => to_jinja(&out[0]),
+        _ if matches!(name.as_str(), "items" | "list" | "dict" | "indexed_items") => to_jinja(&Value::Array(out)),
         _ => JValue::from(out.iter().map(to_text).collect::<Vec<_>>().join(",")),
     })
 }
@@ -48,9 +40,7 @@ fn query(state: &State, name: String, terms: Rest<JValue>, kw: Kwargs) -> Result
 }
 
 fn str_var(state: &State, name: &str) -> Option<String> {
-    state
-        .lookup(name)
-        .and_then(|v| v.as_str().map(str::to_string))
+    state.lookup(name).and_then(|v| v.as_str().map(str::to_string))
 }
 
 /// Where relative file names are looked for, most specific first.
@@ -72,15 +62,8 @@ fn find(state: &State, sub: &str, name: &str) -> Option<PathBuf> {
     if p.is_absolute() {
         return p.exists().then(|| p.to_path_buf());
     }
-    let dirs = search_dirs(
-        str_var(state, "role_path").as_deref(),
-        str_var(state, "playbook_dir").as_deref(),
-        sub,
-    );
-    dirs.into_iter()
-        .map(|d| d.join(name))
-        .find(|c| c.exists())
-        .or_else(|| p.exists().then(|| p.to_path_buf()))
+    let dirs = search_dirs(str_var(state, "role_path").as_deref(), str_var(state, "playbook_dir").as_deref(), sub);
+    dirs.into_iter().map(|d| d.join(name)).find(|c| c.exists()).or_else(|| p.exists().then(|| p.to_path_buf()))
 }
 
 fn terms_list(terms: &[JValue]) -> Result<Vec<Value>, Error> {
@@ -101,31 +84,15 @@ fn run(state: &State, name: &str, terms: &[JValue], kw: &Kwargs) -> Result<Vec<V
     Ok(match name {
         "env" => {
             let default: Option<String> = kw.get("default")?;
-            strings()
-                .iter()
-                .map(|k| {
-                    Value::from(
-                        std::env::var(k)
-                            .ok()
-                            .or_else(|| default.clone())
-                            .unwrap_or_default(),
-                    )
-                })
-                .collect()
+            strings().iter().map(|k| Value::from(std::env::var(k).ok().or_else(|| default.clone()).unwrap_or_default())).collect()
         }
         "file" => {
             let rstrip: Option<bool> = kw.get("rstrip")?;
             let mut out = Vec::new();
             for f in strings() {
-                let path = find(state, "files", &f)
-                    .ok_or_else(|| err(format!("could not find file `{f}` for the file lookup")))?;
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| err(format!("cannot read {}: {e}", path.display())))?;
-                out.push(Value::from(if rstrip.unwrap_or(true) {
-                    text.trim_end().to_string()
-                } else {
-                    text
-                }));
+                let path = find(state, "files", &f).ok_or_else(|| err(format!("could not find file `{f}` for the file lookup")))?;
+                let text = std::fs::read_to_string(&path).map_err(|e| err(format!("cannot read {}: {e}", path.display())))?;
+                out.push(Value::from(if rstrip.unwrap_or(true) { text.trim_end().to_string() } else { text }));
             }
             out
         }
@@ -136,15 +103,10 @@ fn run(state: &State, name: &str, terms: &[JValue], kw: &Kwargs) -> Result<Vec<V
                 .ok_or_else(|| err("template lookup needs the task's variables"))?;
             let mut out = Vec::new();
             for f in strings() {
-                let path = find(state, "templates", &f).ok_or_else(|| {
-                    err(format!(
-                        "could not find template `{f}` for the template lookup"
-                    ))
-                })?;
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| err(format!("cannot read {}: {e}", path.display())))?;
-                let rendered = super::render_file(&text, &path.display().to_string(), &scope)
-                    .map_err(|e| err(e.message))?;
+                let path =
+                    find(state, "templates", &f).ok_or_else(|| err(format!("could not find template `{f}` for the template lookup")))?;
+                let text = std::fs::read_to_string(&path).map_err(|e| err(format!("cannot read {}: {e}", path.display())))?;
+                let rendered = super::render_file(&text, &path.display().to_string(), &scope).map_err(|e| err(e.message))?;
                 out.push(Value::from(rendered));
             }
             out
@@ -158,25 +120,16 @@ fn run(state: &State, name: &str, terms: &[JValue], kw: &Kwargs) -> Result<Vec<V
                     .output()
                     .map_err(|e| err(format!("pipe lookup: cannot run `{cmd}`: {e}")))?;
                 if !o.status.success() {
-                    return Err(err(format!(
-                        "pipe lookup: `{cmd}` exited with {}",
-                        o.status.code().unwrap_or(-1)
-                    )));
+                    return Err(err(format!("pipe lookup: `{cmd}` exited with {}", o.status.code().unwrap_or(-1))));
                 }
-                out.push(Value::from(
-                    String::from_utf8_lossy(&o.stdout).trim_end().to_string(),
-                ));
+                out.push(Value::from(String::from_utf8_lossy(&o.stdout).trim_end().to_string()));
             }
             out
         }
         "lines" => {
             let mut out = Vec::new();
             for cmd in strings() {
-                let o = std::process::Command::new("/bin/sh")
-                    .arg("-c")
-                    .arg(&cmd)
-                    .output()
-                    .map_err(|e| err(e.to_string()))?;
+                let o = std::process::Command::new("/bin/sh").arg("-c").arg(&cmd).output().map_err(|e| err(e.to_string()))?;
                 out.extend(String::from_utf8_lossy(&o.stdout).lines().map(Value::from));
             }
             out
@@ -189,12 +142,7 @@ fn run(state: &State, name: &str, terms: &[JValue], kw: &Kwargs) -> Result<Vec<V
                     Some(x) => out.push(to_json(&x)?),
                     None => match &default {
                         Some(d) => out.push(to_json(d)?),
-                        None => {
-                            return Err(Error::new(
-                                ErrorKind::UndefinedError,
-                                format!("No variable found with this name: {v}"),
-                            ))
-                        }
+                        None => return Err(Error::new(ErrorKind::UndefinedError, format!("No variable found with this name: {v}"))),
                     },
                 }
             }
@@ -206,20 +154,10 @@ fn run(state: &State, name: &str, terms: &[JValue], kw: &Kwargs) -> Result<Vec<V
                 let full = if Path::new(&pat).is_absolute() {
                     pat.clone()
                 } else {
-                    let dir = find(
-                        state,
-                        "files",
-                        Path::new(&pat)
-                            .parent()
-                            .and_then(|p| p.to_str())
-                            .filter(|s| !s.is_empty())
-                            .unwrap_or("."),
-                    );
+                    let dir =
+                        find(state, "files", Path::new(&pat).parent().and_then(|p| p.to_str()).filter(|s| !s.is_empty()).unwrap_or("."));
                     match dir {
-                        Some(d) => d
-                            .join(Path::new(&pat).file_name().unwrap_or_default())
-                            .display()
-                            .to_string(),
+                        Some(d) => d.join(Path::new(&pat).file_name().unwrap_or_default()).display().to_string(),
                         None => continue,
                     }
                 };
@@ -235,11 +173,7 @@ fn run(state: &State, name: &str, terms: &[JValue], kw: &Kwargs) -> Result<Vec<V
             out
         }
         "items" | "list" => list,
-        "indexed_items" => list
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| Value::Array(vec![Value::from(i), v]))
-            .collect(),
+        "indexed_items" => list.into_iter().enumerate().map(|(i, v)| Value::Array(vec![Value::from(i), v])).collect(),
         "dict" => {
             let mut out = Vec::new();
             for t in list {
@@ -272,10 +206,7 @@ fn run(state: &State, name: &str, terms: &[JValue], kw: &Kwargs) -> Result<Vec<V
             let candidates: Vec<String> = if paths.is_empty() {
                 files.clone()
             } else {
-                paths
-                    .iter()
-                    .flat_map(|p| files.iter().map(move |f| format!("{p}/{f}")))
-                    .collect()
+                paths.iter().flat_map(|p| files.iter().map(move |f| format!("{p}/{f}"))).collect()
             };
             match candidates.iter().find_map(|c| find(state, "files", c)) {
                 Some(p) => vec![Value::from(p.display().to_string())],
@@ -290,11 +221,7 @@ fn run(state: &State, name: &str, terms: &[JValue], kw: &Kwargs) -> Result<Vec<V
             }
             out
         }
-        other => {
-            return Err(err(format!(
-                "lookup plugin `{other}` is not supported by steward"
-            )))
-        }
+        other => return Err(err(format!("lookup plugin `{other}` is not supported by steward"))),
     })
 }
 
@@ -310,13 +237,8 @@ fn as_strings(v: &Value) -> Vec<String> {
 fn sequence(spec: &str) -> Result<Vec<Value>, Error> {
     let (mut start, mut end, mut stride, mut fmt) = (1i64, None, 1i64, "%d".to_string());
     for part in spec.split_whitespace() {
-        let (k, v) = part
-            .split_once('=')
-            .ok_or_else(|| err(format!("sequence: bad term `{part}`")))?;
-        let num = || {
-            v.parse::<i64>()
-                .map_err(|_| err(format!("sequence: `{v}` is not a number")))
-        };
+        let (k, v) = part.split_once('=').ok_or_else(|| err(format!("sequence: bad term `{part}`")))?;
+        let num = || v.parse::<i64>().map_err(|_| err(format!("sequence: `{v}` is not a number")));
         match k {
             "start" => start = num()?,
             "end" => end = Some(num()?),

@@ -77,8 +77,7 @@ pub fn is_template(s: &str) -> bool {
 
 /// The expression inside a string that is exactly one `{{ ... }}`.
 fn single_expression(s: &str) -> Option<&str> {
-    let t = s.trim();
-    let inner = t.strip_prefix("{{")?.strip_suffix("}}")?;
+    let inner = s.strip_prefix("{{")?.strip_suffix("}}")?;
     if inner.contains("{{") || inner.contains("}}") || inner.contains("{%") {
         return None;
     }
@@ -97,19 +96,11 @@ pub fn render_value(v: &Value, scope: &Arc<Scope>) -> Result<Value, TemplateErro
 pub(crate) fn render_value_raw(v: &Value, scope: &Arc<Scope>) -> Result<Value, minijinja::Error> {
     Ok(match v {
         Value::String(s) => render_str_raw(s, scope)?,
-        Value::Array(a) => Value::Array(
-            a.iter()
-                .map(|x| render_value_raw(x, scope))
-                .collect::<Result<_, _>>()?,
-        ),
+        Value::Array(a) => Value::Array(a.iter().map(|x| render_value_raw(x, scope)).collect::<Result<_, _>>()?),
         Value::Object(m) => {
             let mut out = serde_json::Map::new();
             for (k, x) in m {
-                let k = if is_template(k) {
-                    to_text(&render_str_raw(k, scope)?)
-                } else {
-                    k.clone()
-                };
+                let k = if is_template(k) { to_text(&render_str_raw(k, scope)?) } else { k.clone() };
                 out.insert(k, render_value_raw(x, scope)?);
             }
             Value::Object(out)
@@ -122,32 +113,65 @@ fn render_str_raw(s: &str, scope: &Arc<Scope>) -> Result<Value, minijinja::Error
     if !is_template(s) {
         return Ok(Value::String(s.to_string()));
     }
+    let protected = protect_backrefs(s);
+    let s = protected.as_ref();
     let ctx = JValue::from_dyn_object(scope.clone());
-    if let Some(expr) = single_expression(s) {
+    // As Ansible: one expression (plus trailing newlines) gives its native value; the
+    // newlines come back only when that value is a string.
+    let body = s.trim_end_matches('\n');
+    let newlines = &s[body.len()..];
+    if let Some(expr) = single_expression(body) {
         let e = env().compile_expression(expr)?;
         let v = e.eval(ctx)?;
         if v.is_undefined() {
-            return Err(minijinja::Error::new(
-                minijinja::ErrorKind::UndefinedError,
-                "undefined value",
-            ));
+            return Err(minijinja::Error::new(minijinja::ErrorKind::UndefinedError, "undefined value"));
         }
-        return to_json(&v);
+        return match to_json(&v)? {
+            Value::String(text) => Ok(Value::String(text + newlines)),
+            other => Ok(other),
+        };
     }
     let t = env().template_from_str(s)?;
     Ok(Value::String(t.render(ctx)?))
 }
 
+/// Python leaves `\1` in a string literal alone where Jinja's lexer would read an octal
+/// escape; playbooks rely on it (`regex_replace('(a)', '\1')`), so a backslash before a digit
+/// inside template blocks is kept as written.
+fn protect_backrefs(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains('\\') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut depth = 0usize;
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        let next = chars.peek().copied();
+        match (c, next) {
+            ('{', Some('{' | '%')) => depth += 1,
+            ('}' | '%', Some('}')) if depth > 0 => depth -= 1,
+            ('\\', Some(d)) if depth > 0 && d.is_ascii_digit() => {
+                out.push_str("\\\\");
+                continue;
+            }
+            ('\\', Some('\\')) if depth > 0 => {
+                out.push_str("\\\\");
+                chars.next();
+                continue;
+            }
+            _ => {}
+        }
+        out.push(c);
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// minijinja's value as plain data.
 pub fn to_json(v: &JValue) -> Result<Value, minijinja::Error> {
     if v.is_undefined() {
-        return Err(minijinja::Error::new(
-            minijinja::ErrorKind::UndefinedError,
-            "undefined value",
-        ));
+        return Err(minijinja::Error::new(minijinja::ErrorKind::UndefinedError, "undefined value"));
     }
-    serde_json::to_value(v)
-        .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::BadSerialization, e.to_string()))
+    serde_json::to_value(v).map_err(|e| minijinja::Error::new(minijinja::ErrorKind::BadSerialization, e.to_string()))
 }
 
 pub fn to_jinja(v: &Value) -> JValue {
@@ -164,12 +188,8 @@ pub fn to_text(v: &Value) -> String {
 
 /// Render a template file's text (the `template` module, `lookup('template')`).
 pub fn render_file(text: &str, name: &str, scope: &Arc<Scope>) -> Result<String, TemplateError> {
-    let t = env()
-        .template_from_named_str(name, text)
-        .map_err(|e| explain(e, &Value::Null, scope))?;
-    let out = t
-        .render(JValue::from_dyn_object(scope.clone()))
-        .map_err(|e| explain(e, &Value::Null, scope));
+    let t = env().template_from_named_str(name, text).map_err(|e| explain(e, &Value::Null, scope))?;
+    let out = t.render(JValue::from_dyn_object(scope.clone())).map_err(|e| explain(e, &Value::Null, scope));
     if let Some(e) = scope.take_error() {
         return Err(explain(e, &Value::Null, scope));
     }
@@ -196,10 +216,7 @@ pub fn eval_condition(cond: &Value, scope: &Arc<Scope>) -> Result<bool, Template
                 let e = env().compile_expression(src)?;
                 let v = e.eval(JValue::from_dyn_object(scope.clone()))?;
                 if v.is_undefined() {
-                    return Err(minijinja::Error::new(
-                        minijinja::ErrorKind::UndefinedError,
-                        "undefined value",
-                    ));
+                    return Err(minijinja::Error::new(minijinja::ErrorKind::UndefinedError, "undefined value"));
                 }
                 Ok(truthy(&v))
             };
@@ -209,19 +226,14 @@ pub fn eval_condition(cond: &Value, scope: &Arc<Scope>) -> Result<bool, Template
             }
             out
         }
-        Value::Object(_) => Err(TemplateError {
-            message: "a condition must be an expression, not a mapping".into(),
-        }),
+        Value::Object(_) => Err(TemplateError { message: "a condition must be an expression, not a mapping".into() }),
     }
 }
 
 /// Ansible's truth: strings such as "yes", "true", "1" from the command line count as booleans.
 pub fn truthy(v: &JValue) -> bool {
     if let Some(s) = v.as_str() {
-        return !matches!(
-            s.trim().to_ascii_lowercase().as_str(),
-            "" | "false" | "no" | "off" | "0" | "n" | "f"
-        );
+        return !matches!(s.trim().to_ascii_lowercase().as_str(), "" | "false" | "no" | "off" | "0" | "n" | "f");
     }
     v.is_true()
 }
@@ -239,16 +251,10 @@ fn explain(e: minijinja::Error, source: &Value, scope: &Arc<Scope>) -> TemplateE
         },
         SyntaxError => {
             let line = e.line().map(|l| format!(" (line {l})")).unwrap_or_default();
-            format!(
-                "template syntax error{line}: {}",
-                e.detail().unwrap_or("invalid syntax")
-            )
+            format!("template syntax error{line}: {}", e.detail().unwrap_or("invalid syntax"))
         }
         _ => {
-            let mut msg = e
-                .detail()
-                .map(str::to_string)
-                .unwrap_or_else(|| e.kind().to_string());
+            let mut msg = e.detail().map(str::to_string).unwrap_or_else(|| e.kind().to_string());
             if let Some(src) = std::error::Error::source(&e) {
                 msg = format!("{msg}: {src}");
             }
@@ -264,24 +270,15 @@ fn find_undefined(source: &Value, scope: &Arc<Scope>) -> Option<String> {
     collect_strings(source, &mut texts);
     for text in texts {
         let names = match single_expression(&text) {
-            Some(expr) => env()
-                .compile_expression(expr)
-                .ok()?
-                .undeclared_variables(true),
-            None => env()
-                .template_from_str(&text)
-                .ok()?
-                .undeclared_variables(true),
+            Some(expr) => env().compile_expression(expr).ok()?.undeclared_variables(true),
+            None => env().template_from_str(&text).ok()?.undeclared_variables(true),
         };
         let mut names: Vec<String> = names.into_iter().collect();
         names.sort();
         for path in names {
             let mut parts = path.split('.');
             let first = parts.next()?;
-            if matches!(
-                first,
-                "lookup" | "query" | "q" | "range" | "dict" | "omit" | "namespace" | "now"
-            ) {
+            if matches!(first, "lookup" | "query" | "q" | "range" | "dict" | "omit" | "namespace" | "now") {
                 continue;
             }
             if !scope.contains(first) {
@@ -329,18 +326,18 @@ mod unit {
     fn native_and_string_rendering() {
         let s = scope(json!({"l": [1, 2], "n": "x", "t": true, "lazy": "{{ n }}-y"}));
         assert_eq!(render_value(&json!("{{ l }}"), &s).unwrap(), json!([1, 2]));
-        assert_eq!(
-            render_value(&json!("a {{ l }}"), &s).unwrap(),
-            json!("a [1, 2]")
-        );
-        assert_eq!(
-            render_value(&json!("{{ t }}!"), &s).unwrap(),
-            json!("True!")
-        );
-        assert_eq!(
-            render_value(&json!("{{ lazy }}"), &s).unwrap(),
-            json!("x-y")
-        );
+        assert_eq!(render_value(&json!("a {{ l }}"), &s).unwrap(), json!("a [1, 2]"));
+        assert_eq!(render_value(&json!("{{ t }}!"), &s).unwrap(), json!("True!"));
+        assert_eq!(render_value(&json!("{{ lazy }}"), &s).unwrap(), json!("x-y"));
+    }
+
+    #[test]
+    fn trailing_newlines_and_backrefs() {
+        let s = scope(json!({"n": "x", "l": [1, 2]}));
+        assert_eq!(render_value(&json!("{{ n }}\n"), &s).unwrap(), json!("x\n"));
+        assert_eq!(render_value(&json!("{{ l | length }}\n"), &s).unwrap(), json!(2));
+        let t = json!(r"{{ 'ab' | regex_replace('(a)(b)', '\2\1') }}");
+        assert_eq!(render_value(&t, &s).unwrap(), json!("ba"));
     }
 
     #[test]
@@ -350,10 +347,7 @@ mod unit {
         assert_eq!(e.message, "'nope' is undefined");
         let e = render_value(&json!("{{ r.stdoutx }}"), &s).unwrap_err();
         assert_eq!(e.message, "'r.stdoutx' is undefined");
-        assert_eq!(
-            render_value(&json!("{{ nope | default('d') }}"), &s).unwrap(),
-            json!("d")
-        );
+        assert_eq!(render_value(&json!("{{ nope | default('d') }}"), &s).unwrap(), json!("d"));
         assert!(!eval_condition(&json!("nope is defined"), &s).unwrap());
     }
 

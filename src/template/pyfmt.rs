@@ -9,7 +9,8 @@ pub fn formatter(out: &mut Output, _state: &mut State, v: &JValue) -> Result<(),
         return out.write_str(s).map_err(Error::from);
     }
     if v.is_none() {
-        return out.write_str("None").map_err(Error::from);
+        // Ansible 2.19 prints a bare None as nothing.
+        return Ok(());
     }
     let text = match super::to_json(v) {
         Ok(j) => py_str(&j),
@@ -45,22 +46,14 @@ pub fn py_repr(v: &Value) -> String {
         }
         Value::String(s) => quote(s),
         Value::Array(a) => format!("[{}]", a.iter().map(py_repr).collect::<Vec<_>>().join(", ")),
-        Value::Object(m) => format!(
-            "{{{}}}",
-            m.iter()
-                .map(|(k, v)| format!("{}: {}", quote(k), py_repr(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        Value::Object(m) => {
+            format!("{{{}}}", m.iter().map(|(k, v)| format!("{}: {}", quote(k), py_repr(v))).collect::<Vec<_>>().join(", "))
+        }
     }
 }
 
 fn quote(s: &str) -> String {
-    let q = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
+    let q = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
     let mut out = String::with_capacity(s.len() + 2);
     out.push(q);
     for c in s.chars() {
@@ -87,10 +80,7 @@ mod tests {
 
     #[test]
     fn like_python() {
-        assert_eq!(
-            py_repr(&json!(["a", 1, true, null, {"k": 1.0}])),
-            "['a', 1, True, None, {'k': 1.0}]"
-        );
+        assert_eq!(py_repr(&json!(["a", 1, true, null, {"k": 1.0}])), "['a', 1, True, None, {'k': 1.0}]");
         assert_eq!(py_repr(&json!("it's")), "\"it's\"");
     }
 }

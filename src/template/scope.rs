@@ -35,15 +35,8 @@ thread_local! {
 }
 
 impl Scope {
-    pub fn new(
-        layers: Vec<Arc<Map<String, Value>>>,
-        hostvars: Option<Arc<dyn HostVarsSource>>,
-    ) -> Arc<Scope> {
-        Arc::new(Scope {
-            layers,
-            hostvars,
-            error: Mutex::new(None),
-        })
+    pub fn new(layers: Vec<Arc<Map<String, Value>>>, hostvars: Option<Arc<dyn HostVarsSource>>) -> Arc<Scope> {
+        Arc::new(Scope { layers, hostvars, error: Mutex::new(None) })
     }
 
     /// A scope with one more layer on top (loop variables, task vars).
@@ -51,11 +44,7 @@ impl Scope {
         let mut layers = Vec::with_capacity(self.layers.len() + 1);
         layers.push(Arc::new(top));
         layers.extend(self.layers.iter().cloned());
-        Arc::new(Scope {
-            layers,
-            hostvars: self.hostvars.clone(),
-            error: Mutex::new(None),
-        })
+        Arc::new(Scope { layers, hostvars: self.hostvars.clone(), error: Mutex::new(None) })
     }
 
     /// The raw (unrendered) value of a variable.
@@ -137,9 +126,7 @@ impl Object for Scope {
                     }
                 }
             }
-            "vars" if self.raw("vars").is_none() => {
-                return Some(JValue::from_dyn_object(self.clone()))
-            }
+            "vars" if self.raw("vars").is_none() => return Some(JValue::from_dyn_object(self.clone())),
             _ => {}
         }
         match self.resolve(name) {
