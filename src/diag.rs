@@ -122,7 +122,7 @@ impl std::error::Error for Diagnostic {}
 pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
-        let d = strsim::levenshtein(word, c);
+        let d = strsim::damerau_levenshtein(word, c);
         let limit = (word.len().max(c.len()) / 3).max(1);
         if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, c));

@@ -96,6 +96,9 @@ struct Walker {
     abort_run: Arc<AtomicBool>,
 }
 
+/// What an include brings in for one item: its tasks, their variables, the line to print.
+type IncludeRun = (Vec<Arc<Task>>, Map<String, Value>, String);
+
 type BoxFlow<'a> = Pin<Box<dyn Future<Output = Flow> + Send + 'a>>;
 
 impl Walker {
@@ -221,7 +224,7 @@ impl Walker {
             r.rescued = !ign && rescuable;
         }
         if r.status == Status::Unreachable {
-            r.ignored = chain.get(|k| &k.ignore_unreachable).is_some_and(|v| template::filters_bool(v));
+            r.ignored = chain.get(|k| &k.ignore_unreachable).is_some_and(template::filters_bool);
         }
         let _ = scope_ok;
         if show {
@@ -236,7 +239,7 @@ impl Walker {
                 if !rescuable {
                     self.host.failed.store(true, Ordering::Relaxed);
                 }
-                let fatal = chain.get(|k| &k.any_errors_fatal).is_some_and(|v| template::filters_bool(v));
+                let fatal = chain.get(|k| &k.any_errors_fatal).is_some_and(template::filters_bool);
                 if fatal && !rescuable {
                     self.abort_run.store(true, Ordering::Relaxed);
                     self.gate.abort();
@@ -370,7 +373,7 @@ impl Walker {
         let c = chain_of(&chain);
         let scope = vars::task_scope(&self.run, &self.host, &self.ps, &inh, &t.kw.vars);
         // Each entry: the tasks to run, their extra variables, what to print.
-        let mut runs: Vec<(Vec<Arc<Task>>, Map<String, Value>, String)> = Vec::new();
+        let mut runs: Vec<IncludeRun> = Vec::new();
         let items: Vec<Option<Value>> = match &t.loop_ {
             Some(lp) => match task::loop_items(lp, &scope) {
                 Ok(items) => items.into_iter().map(Some).collect(),

@@ -289,7 +289,7 @@ pub fn outcome_map(o: &Outcome) -> Map<String, Value> {
         m.entry("failed").or_insert(json!(false));
     }
     if let Some(msg) = &o.msg {
-        if !(msg.is_empty() && !m.contains_key("rc")) || m.contains_key("msg") {
+        if !msg.is_empty() || m.contains_key("rc") {
             m.insert("msg".into(), json!(msg));
         }
     }

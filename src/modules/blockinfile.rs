@@ -3,10 +3,9 @@
 
 use async_trait::async_trait;
 use regex::Regex;
-use serde_json::json;
 
 use super::args::FILE_ATTRS;
-use super::common::{self, content_diff, probe, Attrs};
+use super::common::{self, probe};
 use super::{Arg, Args, ModError, Module, Outcome, TaskCtx};
 
 pub struct BlockInFile;
@@ -147,34 +146,9 @@ impl Module for BlockInFile {
         } else {
             "Block inserted".into()
         });
-        let attrs = Attrs::from_args(args)?;
         let st = p.effective(true).cloned();
-        if changed {
-            out.changed = true;
-            if ctx.diff {
-                out.diffs.push(content_diff(&path, original.as_deref(), result.as_bytes()));
-            }
-            if !ctx.check {
-                if args.bool("backup", false)? && original.is_some() {
-                    out.data.insert("backup".into(), json!(super::copy::backup(ctx, &path).await?));
-                }
-                if let Some(v) = args.str("validate")? {
-                    super::lineinfile::validate(ctx, result.as_bytes(), &v).await?;
-                }
-                common::write_file(ctx, &path, result.into_bytes(), &attrs, st.as_ref()).await?;
-            }
-        } else if original.is_some() {
-            let (cmds, b, a) = common::attr_changes(&path, st.as_ref(), &attrs, false, true)?;
-            if !cmds.is_empty() {
-                out.changed = true;
-                if ctx.diff {
-                    out.diffs.push(common::state_diff(&path, b, a));
-                }
-                if !ctx.check {
-                    ctx.sh(cmds.join(" && ")).await?;
-                }
-            }
-        }
+        let edit = common::Edit { path: &path, original: original.as_deref(), new: result.into_bytes(), changed, st: st.as_ref() };
+        edit.commit(ctx, args, &mut out, "backup").await?;
         Ok(out)
     }
 }

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{fail, Args, FileDiff, ModError, TaskCtx};
+use super::{fail, Args, FileDiff, ModError, Outcome, TaskCtx};
 use crate::template::shell_quote as q;
 
 /// What `stat` says about a path.
@@ -228,44 +228,130 @@ pub fn resolve_mode(spec: &str, current: u32, is_dir: bool) -> Result<u32, ModEr
     Ok(mode)
 }
 
-/// The shell commands that bring a path's owner, group and mode to what is asked, and the
-/// before/after values for the diff. Empty when nothing needs to change.
-pub fn attr_changes(
-    path: &str,
-    st: Option<&Stat>,
-    attrs: &Attrs,
-    is_dir: bool,
-    follow: bool,
-) -> Result<(Vec<String>, Map<String, Value>, Map<String, Value>), ModError> {
-    let mut cmds = Vec::new();
-    let (mut before, mut after) = (Map::new(), Map::new());
+/// What it takes to bring a path's owner, group and mode to what is asked: the shell
+/// commands, and the before/after values for the diff.
+#[derive(Default)]
+pub struct AttrChanges {
+    pub cmds: Vec<String>,
+    pub before: Map<String, Value>,
+    pub after: Map<String, Value>,
+}
+
+impl AttrChanges {
+    /// Carry the changes out (not in check mode), marking the outcome changed and adding the
+    /// diff when asked. Nothing happens when nothing differs.
+    pub async fn apply(self, ctx: &TaskCtx, path: &str, out: &mut Outcome) -> Result<(), ModError> {
+        let (before, after) = (self.before.clone(), self.after.clone());
+        if self.execute(ctx, path, out).await? && ctx.diff {
+            out.diffs.push(state_diff(path, before, after));
+        }
+        Ok(())
+    }
+
+    /// Carry the changes out (not in check mode); returns whether there were any.
+    pub async fn execute(self, ctx: &TaskCtx, path: &str, out: &mut Outcome) -> Result<bool, ModError> {
+        if self.cmds.is_empty() {
+            return Ok(false);
+        }
+        out.changed = true;
+        if !ctx.check {
+            let r = ctx.sh(self.cmds.join(" && ")).await?;
+            if r.rc != 0 {
+                return fail(format!("cannot set attributes of {path}: {}", r.stderr_str().trim()));
+            }
+        }
+        Ok(true)
+    }
+}
+
+pub fn attr_changes(path: &str, st: Option<&Stat>, attrs: &Attrs, is_dir: bool, follow: bool) -> Result<AttrChanges, ModError> {
+    let mut ch = AttrChanges::default();
     let h = if follow { "" } else { "-h " };
     if let Some(m) = &attrs.mode {
         let cur = st.map(|s| s.mode).unwrap_or(0);
         let want = resolve_mode(m, cur, is_dir)?;
         if st.is_none() || want != cur & 0o7777 {
-            cmds.push(format!("chmod {want:04o} -- {}", q(path)));
-            before.insert("mode".into(), json!(format!("{:04o}", cur & 0o7777)));
-            after.insert("mode".into(), json!(format!("{want:04o}")));
+            ch.cmds.push(format!("chmod {want:04o} -- {}", q(path)));
+            ch.before.insert("mode".into(), json!(format!("{:04o}", cur & 0o7777)));
+            ch.after.insert("mode".into(), json!(format!("{want:04o}")));
         }
     }
     if let Some(o) = &attrs.owner {
-        let same = st.is_some_and(|s| &s.owner == o || s.uid.to_string() == *o);
-        if !same {
-            cmds.push(format!("chown {h}{} -- {}", q(o), q(path)));
-            before.insert("owner".into(), json!(st.map(|s| s.owner.clone()).unwrap_or_default()));
-            after.insert("owner".into(), json!(o));
+        if !st.is_some_and(|s| &s.owner == o || s.uid.to_string() == *o) {
+            ch.cmds.push(format!("chown {h}{} -- {}", q(o), q(path)));
+            ch.before.insert("owner".into(), json!(st.map(|s| s.owner.clone()).unwrap_or_default()));
+            ch.after.insert("owner".into(), json!(o));
         }
     }
     if let Some(g) = &attrs.group {
-        let same = st.is_some_and(|s| &s.group == g || s.gid.to_string() == *g);
-        if !same {
-            cmds.push(format!("chgrp {h}{} -- {}", q(g), q(path)));
-            before.insert("group".into(), json!(st.map(|s| s.group.clone()).unwrap_or_default()));
-            after.insert("group".into(), json!(g));
+        if !st.is_some_and(|s| &s.group == g || s.gid.to_string() == *g) {
+            ch.cmds.push(format!("chgrp {h}{} -- {}", q(g), q(path)));
+            ch.before.insert("group".into(), json!(st.map(|s| s.group.clone()).unwrap_or_default()));
+            ch.after.insert("group".into(), json!(g));
         }
     }
-    Ok((cmds, before, after))
+    Ok(ch)
+}
+
+/// Run a task's `validate` command (`%s` is the new file) on the content before it goes in place.
+pub async fn validate(ctx: &TaskCtx, content: &[u8], cmd: &str) -> Result<(), ModError> {
+    if !cmd.contains("%s") {
+        return fail(format!("validate must contain %s: {cmd}"));
+    }
+    let script = format!("t=$(mktemp) || exit 1\ncat > \"$t\"\n{}\nrc=$?\nrm -f \"$t\"\nexit $rc\n", cmd.replace("%s", "\"$t\""));
+    let out = ctx.sh_in(script, Some(content.to_vec())).await?;
+    if out.rc != 0 {
+        return fail(format!("failed to validate: rc:{} error:{}", out.rc, out.stderr_str().trim()));
+    }
+    Ok(())
+}
+
+/// Keep a timestamped copy (`FILE.PID.YYYY-MM-DD@HH:MM:SS~`, as Ansible names it).
+pub async fn backup(ctx: &TaskCtx, dest: &str) -> Result<String, ModError> {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let name = format!("{dest}.{}.{}~", std::process::id(), crate::template::format_time("%Y-%m-%d@%H:%M:%S", secs, false));
+    let out = ctx.sh(format!("cp -p -- {} {}", q(dest), q(&name))).await?;
+    if out.rc != 0 {
+        return fail(format!("backup of {dest} failed: {}", out.stderr_str().trim()));
+    }
+    Ok(name)
+}
+
+/// A file's new content, as the editing modules (lineinfile, blockinfile, replace) commit it.
+pub struct Edit<'a> {
+    pub path: &'a str,
+    pub original: Option<&'a [u8]>,
+    pub new: Vec<u8>,
+    pub changed: bool,
+    pub st: Option<&'a Stat>,
+}
+
+impl Edit<'_> {
+    /// Diff, backup (the result names it under `backup_key`), validate and write when the
+    /// content changed; otherwise only bring owner, group and mode to what is asked.
+    pub async fn commit(self, ctx: &TaskCtx, args: &Args, out: &mut Outcome, backup_key: &str) -> Result<(), ModError> {
+        let attrs = Attrs::from_args(args)?;
+        if !self.changed {
+            if self.st.is_some() {
+                attr_changes(self.path, self.st, &attrs, false, true)?.apply(ctx, self.path, out).await?;
+            }
+            return Ok(());
+        }
+        out.changed = true;
+        if ctx.diff {
+            out.diffs.push(content_diff(self.path, self.original, &self.new));
+        }
+        if ctx.check {
+            return Ok(());
+        }
+        if args.bool("backup", false)? && self.st.is_some() {
+            out.data.insert(backup_key.into(), json!(backup(ctx, self.path).await?));
+        }
+        if let Some(v) = args.str("validate")? {
+            validate(ctx, &self.new, &v).await?;
+        }
+        write_file(ctx, self.path, self.new, &attrs, self.st).await
+    }
 }
 
 /// Write `content` to `dest` atomically: a temporary file beside it, attributes set, renamed

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::args::FILE_ATTRS;
-use super::common::{self, attr_changes, content_diff, probe, sha1_hex, Attrs};
+use super::common::{self, attr_changes, probe, sha1_hex, Attrs};
 use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
 use crate::template::shell_quote as q;
 
@@ -68,7 +68,7 @@ impl Module for Copy {
                 return fail(format!("Could not find or access '{src}' on the controller"));
             };
             if path.is_dir() {
-                return copy_dir(ctx, args, &path, &src, &dest, &attrs, force).await;
+                return copy_dir(ctx, args, &path, &src, &dest, force).await;
             }
             let data = std::fs::read(&path).map_err(|e| ModError::Fail(format!("cannot read {}: {e}", path.display())))?;
             (data, Some(path))
@@ -81,20 +81,12 @@ impl Module for Copy {
         } else {
             dest
         };
-        put(ctx, args, &dest, content, &attrs, force, src_name.as_deref()).await
+        put(ctx, args, &dest, content, force, src_name.as_deref()).await
     }
 }
 
 /// Put bytes at `dest` if they differ (shared by copy and template).
-pub async fn put(
-    ctx: &TaskCtx,
-    args: &Args,
-    dest: &str,
-    content: Vec<u8>,
-    attrs: &Attrs,
-    force: bool,
-    src: Option<&Path>,
-) -> Result<Outcome, ModError> {
+pub async fn put(ctx: &TaskCtx, args: &Args, dest: &str, content: Vec<u8>, force: bool, src: Option<&Path>) -> Result<Outcome, ModError> {
     let mut p = probe(ctx, dest, Some("sha1"), ctx.diff).await?;
     let mut dest = dest.to_string();
     if p.effective(true).is_some_and(|s| s.is_dir()) {
@@ -121,35 +113,8 @@ pub async fn put(
             return fail(format!("Destination directory {dir} does not exist"));
         }
     }
-    if !same {
-        out.changed = true;
-        if ctx.diff {
-            out.diffs.push(content_diff(&dest, p.content.as_deref(), &content));
-        }
-        if !ctx.check {
-            if args.bool("backup", false)? && p.exists {
-                out.data.insert("backup_file".into(), json!(backup(ctx, &dest).await?));
-            }
-            if let Some(v) = args.str("validate")? {
-                validate(ctx, &content, &v).await?;
-            }
-            common::write_file(ctx, &dest, content.clone(), attrs, st.as_ref()).await?;
-        }
-    } else {
-        let (cmds, before, after) = attr_changes(&dest, st.as_ref(), attrs, false, true)?;
-        if !cmds.is_empty() {
-            out.changed = true;
-            if ctx.diff {
-                out.diffs.push(common::state_diff(&dest, before, after));
-            }
-            if !ctx.check {
-                let r = ctx.sh(cmds.join(" && ")).await?;
-                if r.rc != 0 {
-                    return fail(format!("cannot set attributes of {dest}: {}", r.stderr_str().trim()));
-                }
-            }
-        }
-    }
+    let edit = common::Edit { path: &dest, original: p.content.as_deref(), new: content.clone(), changed: !same, st: st.as_ref() };
+    edit.commit(ctx, args, &mut out, "backup_file").await?;
     let final_st = if out.changed && !ctx.check { probe(ctx, &dest, None, false).await?.effective(true).cloned() } else { st };
     let data = common::path_result(&dest, final_st.as_ref(), "dest");
     out.data.extend(data);
@@ -161,30 +126,6 @@ pub async fn put(
     Ok(out)
 }
 
-async fn validate(ctx: &TaskCtx, content: &[u8], cmd: &str) -> Result<(), ModError> {
-    if !cmd.contains("%s") {
-        return fail(format!("validate must contain %s: {cmd}"));
-    }
-    let check = cmd.replace("%s", "\"$t\"");
-    let script = format!("t=$(mktemp) || exit 1\ncat > \"$t\"\n{check}\nrc=$?\nrm -f \"$t\"\nexit $rc\n");
-    let out = ctx.sh_in(script, Some(content.to_vec())).await?;
-    if out.rc != 0 {
-        return fail(format!("failed to validate: rc:{} error:{}", out.rc, out.stderr_str().trim()));
-    }
-    Ok(())
-}
-
-/// Keep a timestamped copy (`FILE.PID.YYYY-MM-DD@HH:MM:SS~`, as Ansible names it).
-pub async fn backup(ctx: &TaskCtx, dest: &str) -> Result<String, ModError> {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-    let name = format!("{dest}.{}.{}~", std::process::id(), crate::template::format_time("%Y-%m-%d@%H:%M:%S", secs, false));
-    let out = ctx.sh(format!("cp -p -- {} {}", q(dest), q(&name))).await?;
-    if out.rc != 0 {
-        return fail(format!("backup of {dest} failed: {}", out.stderr_str().trim()));
-    }
-    Ok(name)
-}
-
 async fn remote_copy(ctx: &TaskCtx, args: &Args, dest: &str, attrs: &Attrs, force: bool) -> Result<Outcome, ModError> {
     let src = args.req_str("src")?;
     let s = probe(ctx, &src, Some("sha1"), false).await?;
@@ -194,13 +135,7 @@ async fn remote_copy(ctx: &TaskCtx, args: &Args, dest: &str, attrs: &Attrs, forc
     let d = probe(ctx, dest, Some("sha1"), false).await?;
     let mut out = Outcome::ok();
     if (d.exists && !force) || (s.checksum.is_some() && s.checksum == d.checksum) {
-        let (cmds, _, _) = attr_changes(dest, d.effective(true), attrs, false, true)?;
-        if !cmds.is_empty() {
-            out.changed = true;
-            if !ctx.check {
-                ctx.sh(cmds.join(" && ")).await?;
-            }
-        }
+        attr_changes(dest, d.effective(true), attrs, false, true)?.apply(ctx, dest, &mut out).await?;
     } else {
         out.changed = true;
         if !ctx.check {
@@ -215,10 +150,8 @@ async fn remote_copy(ctx: &TaskCtx, args: &Args, dest: &str, attrs: &Attrs, forc
             if r.rc != 0 {
                 return fail(format!("copy from {src} to {dest} failed: {}", r.stderr_str().trim()));
             }
-            let (cmds, _, _) = attr_changes(dest, None, attrs, false, true)?;
-            if !cmds.is_empty() {
-                ctx.sh(cmds.join(" && ")).await?;
-            }
+            let mut ignored = Outcome::ok();
+            attr_changes(dest, None, attrs, false, true)?.apply(ctx, dest, &mut ignored).await?;
         }
     }
     out.data.insert("dest".into(), json!(dest));
@@ -245,7 +178,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// A folder from the controller: the folder itself (`src: dir`) or its contents (`src: dir/`),
 /// recursively; only files whose content differs are written.
-async fn copy_dir(ctx: &TaskCtx, args: &Args, root: &Path, src: &str, dest: &str, attrs: &Attrs, force: bool) -> Result<Outcome, ModError> {
+async fn copy_dir(ctx: &TaskCtx, args: &Args, root: &Path, src: &str, dest: &str, force: bool) -> Result<Outcome, ModError> {
     let base = if src.ends_with('/') {
         dest.trim_end_matches('/').to_string()
     } else {
@@ -274,7 +207,7 @@ async fn copy_dir(ctx: &TaskCtx, args: &Args, root: &Path, src: &str, dest: &str
     for f in entries.iter().filter(|p| p.is_file()) {
         let data = std::fs::read(f).map_err(|e| ModError::Fail(format!("cannot read {}: {e}", f.display())))?;
         let target = format!("{base}/{}", f.strip_prefix(root).unwrap_or(f).display());
-        let o = put(ctx, args, &target, data, attrs, force, Some(f)).await?;
+        let o = put(ctx, args, &target, data, force, Some(f)).await?;
         result.changed |= o.changed;
         result.diffs.extend(o.diffs);
     }

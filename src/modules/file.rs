@@ -76,30 +76,14 @@ impl Module for File {
     }
 }
 
-async fn finish_attrs(
-    ctx: &TaskCtx,
-    path: &str,
-    st: Option<&common::Stat>,
-    attrs: &Attrs,
-    is_dir: bool,
-    follow: bool,
-    out: &mut Outcome,
-    before: &mut Map<String, Value>,
-    after: &mut Map<String, Value>,
-) -> Result<(), ModError> {
-    let (cmds, b, a) = attr_changes(path, st, attrs, is_dir, follow)?;
-    if !cmds.is_empty() {
-        out.changed = true;
-        before.extend(b);
-        after.extend(a);
-        if !ctx.check {
-            let r = ctx.sh(cmds.join(" && ")).await?;
-            if r.rc != 0 {
-                return fail(format!("cannot set attributes of {path}: {}", r.stderr_str().trim()));
-            }
-        }
-    }
-    Ok(())
+/// The two sides of a `file` task's diff, built up as it goes.
+type StateDiff = (Map<String, Value>, Map<String, Value>);
+
+/// Carry out attribute changes (not in check mode), folding them into the diff being built.
+async fn apply(ctx: &TaskCtx, path: &str, ch: common::AttrChanges, out: &mut Outcome, d: &mut StateDiff) -> Result<(), ModError> {
+    d.0.extend(ch.before.clone());
+    d.1.extend(ch.after.clone());
+    ch.execute(ctx, path, out).await.map(|_| ())
 }
 
 async fn refresh(ctx: &TaskCtx, path: &str, out: &mut Outcome, follow: bool) -> Result<(), ModError> {
@@ -146,10 +130,10 @@ async fn file(ctx: &TaskCtx, path: &str, p: &Probe, attrs: &Attrs, follow: bool)
         return Ok(Outcome::failed(format!("{path} is a directory, cannot continue as state=file")));
     }
     let mut out = Outcome::ok();
-    let (mut b, mut a) = (Map::new(), Map::new());
-    finish_attrs(ctx, path, Some(st), attrs, false, follow, &mut out, &mut b, &mut a).await?;
+    let mut d: StateDiff = Default::default();
+    apply(ctx, path, attr_changes(path, Some(st), attrs, false, follow)?, &mut out, &mut d).await?;
     if ctx.diff && out.changed {
-        out.diffs.push(state_diff(path, b, a));
+        out.diffs.push(state_diff(path, d.0, d.1));
     }
     out.data.extend(common::path_result(path, Some(st), "path"));
     refresh(ctx, path, &mut out, follow).await?;
@@ -158,18 +142,18 @@ async fn file(ctx: &TaskCtx, path: &str, p: &Probe, attrs: &Attrs, follow: bool)
 
 async fn directory(ctx: &TaskCtx, args: &Args, path: &str, p: &Probe, attrs: &Attrs, follow: bool) -> Result<Outcome, ModError> {
     let mut out = Outcome::ok();
-    let (mut b, mut a) = (Map::new(), Map::new());
+    let mut d: StateDiff = Default::default();
     match p.effective(follow) {
         Some(st) if st.is_dir() => {
-            finish_attrs(ctx, path, Some(st), attrs, true, follow, &mut out, &mut b, &mut a).await?;
+            apply(ctx, path, attr_changes(path, Some(st), attrs, true, follow)?, &mut out, &mut d).await?;
         }
         Some(_) => {
             return Ok(Outcome::failed(format!("There is a file in the way: {path} exists and is not a directory")).with("path", path))
         }
         None => {
             out.changed = true;
-            b.insert("state".into(), json!("absent"));
-            a.insert("state".into(), json!("directory"));
+            d.0.insert("state".into(), json!("absent"));
+            d.1.insert("state".into(), json!("directory"));
             if !ctx.check {
                 // As Ansible, folders created on the way get the same owner, group and mode.
                 let mut each = String::new();
@@ -191,8 +175,8 @@ async fn directory(ctx: &TaskCtx, args: &Args, path: &str, p: &Probe, attrs: &At
                     return fail(format!("There was an issue creating {path} as requested: {}", r.stderr_str().trim()));
                 }
                 let now = probe(ctx, path, None, false).await?;
-                let mut ignore = (Map::new(), Map::new());
-                finish_attrs(ctx, path, now.effective(true), attrs, true, true, &mut out, &mut ignore.0, &mut ignore.1).await?;
+                let mut ignore = StateDiff::default();
+                apply(ctx, path, attr_changes(path, now.effective(true), attrs, true, true)?, &mut out, &mut ignore).await?;
             }
         }
     }
@@ -228,7 +212,7 @@ async fn directory(ctx: &TaskCtx, args: &Args, path: &str, p: &Probe, attrs: &At
         }
     }
     if ctx.diff && out.changed {
-        out.diffs.push(state_diff(path, b, a));
+        out.diffs.push(state_diff(path, d.0, d.1));
     }
     refresh(ctx, path, &mut out, follow).await?;
     Ok(out)
@@ -240,7 +224,7 @@ async fn link(ctx: &TaskCtx, args: &Args, path: &str, p: &Probe, attrs: &Attrs, 
     };
     let force = args.bool("force", false)?;
     let mut out = Outcome::ok();
-    let (mut b, mut a) = (Map::new(), Map::new());
+    let mut d: StateDiff = Default::default();
     let current_ok = if hard {
         let s = probe(ctx, &src, None, false).await?;
         match (p.lstat.as_ref(), s.lstat.as_ref()) {
@@ -275,8 +259,8 @@ async fn link(ctx: &TaskCtx, args: &Args, path: &str, p: &Probe, attrs: &Attrs, 
             }
         }
         out.changed = true;
-        b.insert("state".into(), json!(p.lstat.as_ref().map(|s| s.state_name()).unwrap_or("absent")));
-        a.insert("state".into(), json!(if hard { "hard" } else { "link" }));
+        d.0.insert("state".into(), json!(p.lstat.as_ref().map(|s| s.state_name()).unwrap_or("absent")));
+        d.1.insert("state".into(), json!(if hard { "hard" } else { "link" }));
         if !ctx.check {
             let flag = if hard { "-f" } else { "-sfn" };
             let rm = if p.lstat.as_ref().is_some_and(|s| s.is_dir() && !s.is_link()) {
@@ -304,10 +288,10 @@ async fn link(ctx: &TaskCtx, args: &Args, path: &str, p: &Probe, attrs: &Attrs, 
     }
     if !attrs.is_empty() && !ctx.check {
         let now = probe(ctx, path, None, false).await?;
-        finish_attrs(ctx, path, now.lstat.as_ref(), attrs, false, false, &mut out, &mut b, &mut a).await?;
+        apply(ctx, path, attr_changes(path, now.lstat.as_ref(), attrs, false, false)?, &mut out, &mut d).await?;
     }
     if ctx.diff && out.changed {
-        out.diffs.push(state_diff(path, b, a));
+        out.diffs.push(state_diff(path, d.0, d.1));
     }
     out.data.insert("src".into(), json!(src));
     out.data.insert("dest".into(), json!(path));
@@ -319,16 +303,16 @@ async fn touch(ctx: &TaskCtx, args: &Args, path: &str, p: &Probe, attrs: &Attrs,
     let atime = args.str("access_time")?.unwrap_or_else(|| "now".into());
     let preserve = mtime == "preserve" && atime == "preserve";
     let mut out = Outcome::ok();
-    let (mut b, mut a) = (Map::new(), Map::new());
+    let mut d: StateDiff = Default::default();
     if !p.exists {
         out.changed = true;
-        b.insert("state".into(), json!("absent"));
-        a.insert("state".into(), json!("touch"));
+        d.0.insert("state".into(), json!("absent"));
+        d.1.insert("state".into(), json!("touch"));
     } else if !preserve {
         // Ansible reports a touch of an existing file as a change: its times move.
         out.changed = true;
-        b.insert("state".into(), json!(p.lstat.as_ref().map(|s| s.state_name()).unwrap_or("file")));
-        a.insert("state".into(), json!("touch"));
+        d.0.insert("state".into(), json!(p.lstat.as_ref().map(|s| s.state_name()).unwrap_or("file")));
+        d.1.insert("state".into(), json!("touch"));
     }
     if !ctx.check && (out.changed || !p.exists) {
         let mut cmd = format!("touch -- {}", q(path));
@@ -342,10 +326,10 @@ async fn touch(ctx: &TaskCtx, args: &Args, path: &str, p: &Probe, attrs: &Attrs,
     }
     if !ctx.check {
         let now = probe(ctx, path, None, false).await?;
-        finish_attrs(ctx, path, now.effective(follow), attrs, false, follow, &mut out, &mut b, &mut a).await?;
+        apply(ctx, path, attr_changes(path, now.effective(follow), attrs, false, follow)?, &mut out, &mut d).await?;
     }
     if ctx.diff && out.changed {
-        out.diffs.push(state_diff(path, b, a));
+        out.diffs.push(state_diff(path, d.0, d.1));
     }
     refresh(ctx, path, &mut out, follow).await?;
     out.data.insert("dest".into(), json!(path));

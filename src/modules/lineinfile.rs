@@ -5,7 +5,7 @@ use regex::bytes::Regex;
 use serde_json::json;
 
 use super::args::FILE_ATTRS;
-use super::common::{self, content_diff, probe, Attrs};
+use super::common::{self, probe};
 use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
 
 pub struct LineInFile;
@@ -95,52 +95,24 @@ impl Module for LineInFile {
         if let Some(n) = found {
             out.data.insert("found".into(), json!(n));
         }
-        let attrs = Attrs::from_args(args)?;
         let st = p.effective(true).cloned();
-        if changed_lines || original.is_none() {
-            out.changed = true;
-            if ctx.diff {
-                out.diffs.push(content_diff(&path, original.as_deref(), &after));
-            }
-            if !ctx.check {
-                if args.bool("backup", false)? && original.is_some() {
-                    out.data.insert("backup".into(), json!(super::copy::backup(ctx, &path).await?));
-                }
-                if let Some(v) = args.str("validate")? {
-                    validate(ctx, &after, &v).await?;
-                }
-                common::write_file(ctx, &path, after, &attrs, st.as_ref()).await?;
-            }
-        } else {
-            let (cmds, b, a) = common::attr_changes(&path, st.as_ref(), &attrs, false, true)?;
-            if !cmds.is_empty() {
-                out.changed = true;
-                out.msg = Some("ownership, perms or SE linux context changed".into());
-                if ctx.diff {
-                    out.diffs.push(common::state_diff(&path, b, a));
-                }
-                if !ctx.check {
-                    ctx.sh(cmds.join(" && ")).await?;
-                }
-            }
+        let was_changed = out.changed;
+        let edit = common::Edit {
+            path: &path,
+            original: original.as_deref(),
+            new: after,
+            changed: changed_lines || original.is_none(),
+            st: st.as_ref(),
+        };
+        edit.commit(ctx, args, &mut out, "backup").await?;
+        if out.changed && !was_changed && !changed_lines && original.is_some() {
+            out.msg = Some("ownership, perms or SE linux context changed".into());
         }
         if out.changed && original.is_none() && present {
             out.msg = Some("line added".into());
         }
         Ok(out)
     }
-}
-
-pub async fn validate(ctx: &TaskCtx, content: &[u8], cmd: &str) -> Result<(), ModError> {
-    if !cmd.contains("%s") {
-        return fail(format!("validate must contain %s: {cmd}"));
-    }
-    let script = format!("t=$(mktemp) || exit 1\ncat > \"$t\"\n{}\nrc=$?\nrm -f \"$t\"\nexit $rc\n", cmd.replace("%s", "\"$t\""));
-    let out = ctx.sh_in(script, Some(content.to_vec())).await?;
-    if out.rc != 0 {
-        return fail(format!("failed to validate: rc:{} error:{}", out.rc, out.stderr_str().trim()));
-    }
-    Ok(())
 }
 
 /// A regular expression matched against one line with its newline, where `$` matches before

@@ -1,10 +1,9 @@
 //! `replace`: replace every match of a regular expression in a file.
 
 use async_trait::async_trait;
-use serde_json::json;
 
 use super::args::FILE_ATTRS;
-use super::common::{self, content_diff, probe, Attrs};
+use super::common::{self, probe};
 use super::{Arg, Args, ModError, Module, Outcome, TaskCtx};
 
 pub struct Replace;
@@ -80,36 +79,11 @@ impl Module for Replace {
         let replaced = re.replace_all(section, rep.as_str()).into_owned();
         let result = format!("{}{}{}", &text[..start], replaced, &text[end..]);
         let mut out = Outcome::ok();
-        let attrs = Attrs::from_args(args)?;
         let st = p.effective(true).cloned();
-        if result != text {
-            out.changed = true;
-            out.msg = Some(format!("{count} replacements made"));
-            if ctx.diff {
-                out.diffs.push(content_diff(&path, Some(&original), result.as_bytes()));
-            }
-            if !ctx.check {
-                if args.bool("backup", false)? {
-                    out.data.insert("backup_file".into(), json!(super::copy::backup(ctx, &path).await?));
-                }
-                if let Some(v) = args.str("validate")? {
-                    super::lineinfile::validate(ctx, result.as_bytes(), &v).await?;
-                }
-                common::write_file(ctx, &path, result.into_bytes(), &attrs, st.as_ref()).await?;
-            }
-        } else {
-            out.msg = Some(String::new());
-            let (cmds, b, a) = common::attr_changes(&path, st.as_ref(), &attrs, false, true)?;
-            if !cmds.is_empty() {
-                out.changed = true;
-                if ctx.diff {
-                    out.diffs.push(common::state_diff(&path, b, a));
-                }
-                if !ctx.check {
-                    ctx.sh(cmds.join(" && ")).await?;
-                }
-            }
-        }
+        let changed = result != text;
+        out.msg = Some(if changed { format!("{count} replacements made") } else { String::new() });
+        let edit = common::Edit { path: &path, original: Some(&original), new: result.into_bytes(), changed, st: st.as_ref() };
+        edit.commit(ctx, args, &mut out, "backup_file").await?;
         Ok(out)
     }
 }

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 
 use super::args::FILE_ATTRS;
-use super::common::Attrs;
+
 use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
 
 pub struct Template;
@@ -62,9 +62,8 @@ impl Module for Template {
             Some("\\r") | Some("\r") => rendered = rendered.replace('\n', "\r"),
             _ => {}
         }
-        let attrs = Attrs::from_args(args)?;
         let force = args.bool("force", true)?;
-        super::copy::put(ctx, args, &dest, rendered.into_bytes(), &attrs, force, Some(&path)).await
+        super::copy::put(ctx, args, &dest, rendered.into_bytes(), force, Some(&path)).await
     }
 }
 

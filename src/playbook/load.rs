@@ -810,12 +810,10 @@ fn task_fields(node: &Node, task: &mut Task) -> R<()> {
             "until" => task.until = Some(Value::Array(conditions(v, "until")?)),
             "retries" => task.retries = Some(v.to_value()),
             "delay" => task.delay = Some(v.to_value()),
-            "async" => {
-                if !matches!(v.kind, NodeKind::Int(0)) {
-                    return Err(Diagnostic::new("`async` is not supported by steward")
-                        .at(k.loc.clone(), "unsupported")
-                        .help("tasks on different hosts already run concurrently; use `strategy: graph` for concurrency on one host"));
-                }
+            "async" if !matches!(v.kind, NodeKind::Int(0)) => {
+                return Err(Diagnostic::new("`async` is not supported by steward")
+                    .at(k.loc.clone(), "unsupported")
+                    .help("tasks on different hosts already run concurrently; use `strategy: graph` for concurrency on one host"));
             }
             _ => {}
         }

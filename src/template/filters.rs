@@ -95,7 +95,7 @@ pub fn py_json(v: &Value, indent: Option<usize>, sort: bool) -> String {
                 out.push('[');
                 for (i, x) in a.iter().enumerate() {
                     if i > 0 {
-                        out.push(if indent.is_some() { ',' } else { ',' });
+                        out.push(',');
                         if indent.is_none() {
                             out.push(' ');
                         }
@@ -649,7 +649,7 @@ fn comment(v: JValue, style: Option<String>, kw: Kwargs) -> Result<String, Error
     out += &pfx;
     out.push('\n');
     for l in s.lines() {
-        out += &format!("{pfx}{l}").trim_end().to_string();
+        out += format!("{pfx}{l}").trim_end();
         out.push('\n');
     }
     out += &pfx;

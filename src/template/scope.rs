@@ -119,11 +119,9 @@ impl Object for Scope {
     fn get_value(self: &Arc<Self>, key: &JValue) -> Option<JValue> {
         let name = key.as_str()?;
         match name {
-            "hostvars" => {
-                if self.raw("hostvars").is_none() {
-                    if let Some(h) = &self.hostvars {
-                        return Some(JValue::from_object(HostVars(h.clone())));
-                    }
+            "hostvars" if self.raw("hostvars").is_none() => {
+                if let Some(h) = &self.hostvars {
+                    return Some(JValue::from_object(HostVars(h.clone())));
                 }
             }
             "vars" if self.raw("vars").is_none() => return Some(JValue::from_dyn_object(self.clone())),

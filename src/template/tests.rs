@@ -74,7 +74,7 @@ fn flag(v: &JValue, name: &str) -> Result<bool, Error> {
     };
     if name == "failed" {
         if let Some(Value::Array(results)) = m.get("results") {
-            if results.iter().any(|r| r.get("failed").is_some_and(|f| crate::template::filters_bool(f))) {
+            if results.iter().any(|r| r.get("failed").is_some_and(crate::template::filters_bool)) {
                 return Ok(true);
             }
         }
