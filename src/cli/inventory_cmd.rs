@@ -84,11 +84,9 @@ fn graph(inv: &Inventory, group: &str, depth: usize, vars: bool, out: &mut Strin
     if depth == 0 {
         out.push_str(&format!("@{group}:\n"));
     } else {
-        out.push_str(&format!("{}--@{group}:\n", &pad[..pad.len() - 1]));
+        out.push_str(&format!("{pad}--@{group}:\n"));
     }
-    let Some(g) = inv.groups.get(group) else {
-        return;
-    };
+    let Some(g) = inv.groups.get(group) else { return };
     let mut children: Vec<&String> = g.children.iter().collect();
     if group == "all" {
         // ungrouped first, as ansible-inventory prints it
@@ -99,11 +97,11 @@ fn graph(inv: &Inventory, group: &str, depth: usize, vars: bool, out: &mut Strin
     }
     let inner = "  |".repeat(depth + 1);
     for h in &g.hosts {
-        out.push_str(&format!("{}--{h}\n", &inner[..inner.len() - 1]));
+        out.push_str(&format!("{inner}--{h}\n"));
         if vars {
             if let Some(host) = inv.hosts.get(h) {
                 for (k, v) in &host.vars {
-                    out.push_str(&format!("{}  |  |--{{{k} = {}}}\n", &inner[..inner.len() - 1], crate::template::to_text(v)));
+                    out.push_str(&format!("{inner}  |--{{{k} = {}}}\n", crate::template::to_text(v)));
                 }
             }
         }

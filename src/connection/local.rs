@@ -74,3 +74,34 @@ impl Connection for Local {
         "local"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn exec_stdin_env_stat_put_get() {
+        let c = Local;
+        let out = c
+            .exec(ExecRequest {
+                cmd: "cat; echo \" $GREETING\"; exit 3".into(),
+                stdin: Some(b"hi".to_vec()),
+                env: vec![("GREETING".into(), "there".into())],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(out.rc, 3);
+        assert_eq!(out.stdout_str(), "hi there\n");
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("a");
+        std::fs::write(&src, b"data").unwrap();
+        let dest = dir.path().join("b").display().to_string();
+        c.put_file(&src, &dest).await.unwrap();
+        assert_eq!(c.get_file(&dest).await.unwrap(), b"data");
+        let st = c.stat(&dest).await.unwrap().unwrap();
+        assert!(st.is_file());
+        assert_eq!(st.size, 4);
+        assert!(c.stat(&format!("{dest}.missing")).await.unwrap().is_none());
+    }
+}

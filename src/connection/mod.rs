@@ -6,6 +6,7 @@
 //! which transport they talk to.
 
 pub mod local;
+pub mod stat;
 
 use std::fmt;
 
@@ -112,6 +113,11 @@ pub trait Connection: Send + Sync {
     async fn put_file(&self, local: &std::path::Path, dest: &str) -> Result<(), ConnError>;
     /// Read a file from the host.
     async fn get_file(&self, path: &str) -> Result<Vec<u8>, ConnError>;
+    /// What is at `path` (without following a link), or `None` when nothing is.
+    async fn stat(&self, path: &str) -> Result<Option<stat::Stat>, ConnError> {
+        let out = self.exec(ExecRequest { cmd: stat::probe_script(path, None, false), ..Default::default() }).await?;
+        Ok(stat::parse_probe(&out.stdout).lstat)
+    }
     /// Close the connection at the end of the run.
     async fn close(&self) {}
     /// `local`, `ssh`, `docker`, ...

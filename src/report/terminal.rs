@@ -100,12 +100,17 @@ impl Reporter {
 
     pub fn host_result(&self, r: &HostResult, task_loc: Option<&Loc>) {
         if self.diff && !r.no_log {
-            for d in r.diffs.iter().chain(r.items.iter().flat_map(|i| i.diffs.iter())) {
+            for d in &r.diffs {
                 self.print_diff(d);
             }
         }
         let label = Self::host_label(r);
         for item in &r.items {
+            if self.diff && !r.no_log {
+                for d in &item.diffs {
+                    self.print_diff(d);
+                }
+            }
             let il = if r.no_log { "(item=None)".to_string() } else { format!("(item={})", item.label) };
             let line = match item.status {
                 Status::Ok => self.paint("32", &format!("ok: {label} => {il}")),
