@@ -71,6 +71,21 @@ pub struct RunArgs {
     /// Connection type (local, ssh)
     #[arg(short = 'c', long = "connection")]
     pub connection: Option<String>,
+    /// SSH private key file
+    #[arg(long = "private-key", visible_alias = "key-file", value_name = "PRIVATE_KEY_FILE")]
+    pub private_key: Option<String>,
+    /// Ask for the SSH password
+    #[arg(short = 'k', long = "ask-pass")]
+    pub ask_pass: bool,
+    /// SSH connect timeout in seconds (default 10)
+    #[arg(short = 'T', long = "timeout")]
+    pub timeout: Option<u64>,
+    /// Extra arguments for ssh, as `-o Key=Value` (the options steward can honour are used)
+    #[arg(long = "ssh-common-args", allow_hyphen_values = true)]
+    pub ssh_common_args: Option<String>,
+    /// Same as --ssh-common-args
+    #[arg(long = "ssh-extra-args", allow_hyphen_values = true)]
+    pub ssh_extra_args: Option<String>,
     /// Run operations with become (sudo)
     #[arg(short = 'b', long = "become")]
     pub become_: bool,

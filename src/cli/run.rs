@@ -126,6 +126,17 @@ pub fn run(a: RunArgs) -> i32 {
     } else {
         None
     };
+    let ssh_password = if a.ask_pass {
+        match prompt_password("SSH password: ") {
+            Some(p) => Some(p),
+            None => {
+                eprintln!("error: -k needs a terminal to ask for the password");
+                return exit::ERROR;
+            }
+        }
+    } else {
+        None
+    };
     let opts = RunOptions {
         check: a.check,
         diff: a.diff,
@@ -142,6 +153,17 @@ pub fn run(a: RunArgs) -> i32 {
         remote_user: a.user.clone(),
         start_at_task: a.start_at_task.clone(),
         connection: a.connection.clone(),
+        private_key: a.private_key.clone(),
+        ssh_password,
+        key_passphrase: std::env::var("STEWARD_SSH_KEY_PASSPHRASE").ok(),
+        timeout: a.timeout,
+        ssh_args: match (&a.ssh_common_args, &a.ssh_extra_args) {
+            (None, None) => None,
+            (x, y) => Some(format!("{} {}", x.clone().unwrap_or_default(), y.clone().unwrap_or_default())),
+        },
+        host_key_checking: std::env::var("ANSIBLE_HOST_KEY_CHECKING")
+            .ok()
+            .map(|v| crate::template::filters_bool(&serde_json::Value::String(v))),
     };
     let reporter = Reporter::new(a.verbose, a.diff);
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

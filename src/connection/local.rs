@@ -5,61 +5,110 @@ use std::path::Path;
 use std::process::Stdio;
 
 use async_trait::async_trait;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
 
-use super::{strip_become_marker, ConnError, Connection, ExecOutput, ExecRequest};
+use super::{ConnError, Connection, ExecOutput, ExecRequest, Handshake, Step};
 
 #[derive(Default)]
 pub struct Local;
 
+enum Chunk {
+    Out(Vec<u8>),
+    Err(Vec<u8>),
+}
+
+async fn pump(mut r: impl tokio::io::AsyncRead + Unpin, tx: mpsc::Sender<Chunk>, err: bool) {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match r.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let c = buf[..n].to_vec();
+                if tx.send(if err { Chunk::Err(c) } else { Chunk::Out(c) }).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Feed stdin: the password when asked, then the request's data or file.
+async fn feed(mut w: tokio::process::ChildStdin, mut rx: mpsc::Receiver<Option<Vec<u8>>>, req: ExecRequest) {
+    while let Some(msg) = rx.recv().await {
+        match msg {
+            Some(bytes) => {
+                if w.write_all(&bytes).await.is_err() {
+                    return;
+                }
+            }
+            None => break,
+        }
+    }
+    if let Some(data) = &req.stdin {
+        let _ = w.write_all(data).await;
+    }
+    if let Some(f) = &req.stdin_file {
+        if let Ok(mut file) = tokio::fs::File::open(f).await {
+            let _ = tokio::io::copy(&mut file, &mut w).await;
+        }
+    }
+    let _ = w.shutdown().await;
+}
+
 #[async_trait]
 impl Connection for Local {
     async fn exec(&self, req: ExecRequest) -> Result<ExecOutput, ConnError> {
-        let (cmd, feed_password) = match &req.become_ {
-            Some(b) => b.wrap(&req.cmd),
-            None => (req.cmd.clone(), false),
-        };
+        if req.become_.as_ref().is_some_and(|b| b.needs_tty()) {
+            return Err(ConnError::Become(format!(
+                "become method `{}` with a password needs a terminal, which the local connection does not provide; use sudo",
+                req.become_.as_ref().map(|b| b.method.as_str()).unwrap_or("")
+            )));
+        }
+        let line = req.command_line();
         let mut c = tokio::process::Command::new("/bin/sh");
-        c.arg("-c").arg(&cmd).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        for (k, v) in &req.env {
-            c.env(k, v);
-        }
-        if let Some(cwd) = &req.cwd {
-            c.current_dir(cwd);
-        }
+        c.arg("-c").arg(&line).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
         let mut child = c.spawn().map_err(|e| ConnError::Io(format!("cannot start /bin/sh: {e}")))?;
-        let mut stdin = child.stdin.take();
-        let mut input = Vec::new();
-        if feed_password {
-            if let Some(pw) = req.become_.as_ref().and_then(|b| b.password.as_ref()) {
-                input.extend_from_slice(pw.as_bytes());
-                input.push(b'\n');
-            }
+        let (tx, mut rx) = mpsc::channel(64);
+        if let Some(o) = child.stdout.take() {
+            tokio::spawn(pump(o, tx.clone(), false));
         }
-        if let Some(data) = &req.stdin {
-            input.extend_from_slice(data);
+        if let Some(e) = child.stderr.take() {
+            tokio::spawn(pump(e, tx.clone(), true));
         }
-        let writer = async move {
-            if let Some(mut s) = stdin.take() {
-                let _ = s.write_all(&input).await;
-                let _ = s.shutdown().await;
-            }
-        };
-        let (_, out) = tokio::join!(writer, child.wait_with_output());
-        let out = out.map_err(|e| ConnError::Io(format!("command failed to run: {e}")))?;
-        let mut res = ExecOutput { rc: out.status.code().unwrap_or(-1), stdout: out.stdout, stderr: out.stderr };
-        if req.become_.is_some() && !strip_become_marker(&mut res) {
-            let err = res.stderr_str();
-            let msg = if err.contains("incorrect password") || err.contains("Sorry, try again") || err.contains("Authentication failure") {
-                "Incorrect become password".to_string()
-            } else if err.contains("a password is required") || err.contains("password is required") {
-                "Missing become password: sudo asks for one (use -K or ansible_become_password)".to_string()
-            } else {
-                format!("privilege escalation failed: {}", err.trim())
+        drop(tx);
+        let (wtx, wrx) = mpsc::channel::<Option<Vec<u8>>>(4);
+        if let Some(stdin) = child.stdin.take() {
+            tokio::spawn(feed(stdin, wrx, req.clone()));
+        }
+        let mut hs = Handshake::new(req.become_.as_ref());
+        if hs.started() {
+            let _ = wtx.send(None).await;
+        }
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        while let Some(chunk) = rx.recv().await {
+            let step = match chunk {
+                Chunk::Out(d) => hs.on_stdout(&d, &mut out),
+                Chunk::Err(d) => hs.on_stderr(&d, &mut err),
             };
-            return Err(ConnError::Become(msg));
+            match step {
+                Step::Nothing => {}
+                Step::SendPassword(p) => {
+                    let _ = wtx.send(Some(p.into_bytes())).await;
+                }
+                Step::Start => {
+                    let _ = wtx.send(None).await;
+                }
+                Step::Fail(e) => {
+                    let _ = child.kill().await;
+                    return Err(e);
+                }
+            }
         }
-        Ok(res)
+        drop(wtx);
+        let status = child.wait().await.map_err(|e| ConnError::Io(format!("command failed to run: {e}")))?;
+        hs.finish()?;
+        Ok(ExecOutput { rc: status.code().unwrap_or(-1), stdout: out, stderr: err })
     }
 
     async fn put_file(&self, local: &Path, dest: &str) -> Result<(), ConnError> {
@@ -103,5 +152,7 @@ mod tests {
         assert!(st.is_file());
         assert_eq!(st.size, 4);
         assert!(c.stat(&format!("{dest}.missing")).await.unwrap().is_none());
+        let out = c.exec(ExecRequest { cmd: "cat".into(), stdin_file: Some(src), ..Default::default() }).await.unwrap();
+        assert_eq!(out.stdout, b"data");
     }
 }

@@ -6,6 +6,7 @@
 //! which transport they talk to.
 
 pub mod local;
+pub mod ssh;
 pub mod stat;
 
 use std::fmt;
@@ -33,33 +34,36 @@ impl fmt::Debug for Become {
 /// prompt can be told apart from the command's own output.
 pub const BECOME_SUCCESS: &str = "STEWARD-BECOME-SUCCESS-7f3a";
 
+/// The prompt steward asks sudo to print, so it can be told apart from the command's output.
+pub const SUDO_PROMPT: &str = "[sudo via steward] password:";
+
 impl Become {
-    /// Wrap a shell command so it runs as the target user. Returns the wrapped command and
-    /// whether the password must be fed on stdin first.
-    pub fn wrap(&self, cmd: &str) -> (String, bool) {
-        let quoted = crate::template::shell_quote(cmd);
-        let inner = crate::template::shell_quote(&format!("echo {BECOME_SUCCESS}; {cmd}"));
+    /// Whether the method reads its password from a terminal (su, doas) rather than stdin.
+    pub fn needs_tty(&self) -> bool {
+        self.password.is_some() && matches!(self.method.as_str(), "su" | "doas")
+    }
+
+    /// Wrap a shell command so it runs as the target user, after printing a marker that tells
+    /// the command's output from a password prompt.
+    pub fn wrap(&self, cmd: &str) -> String {
+        let q = crate::template::shell_quote;
+        let inner = q(&format!("echo {BECOME_SUCCESS}; {cmd}"));
         let flags = self.flags.clone().unwrap_or_default();
+        let user = q(&self.user);
         match self.method.as_str() {
-            "su" => {
-                let exe = self.exe.clone().unwrap_or_else(|| "su".into());
-                (format!("{exe} {flags} {} -c {inner}", crate::template::shell_quote(&self.user)), self.password.is_some())
-            }
+            "su" => format!("{} {flags} {user} -c {inner}", self.exe.as_deref().unwrap_or("su")),
             "doas" => {
-                let exe = self.exe.clone().unwrap_or_else(|| "doas".into());
                 let n = if self.password.is_some() { "" } else { "-n" };
-                (format!("{exe} {n} {flags} -u {} /bin/sh -c {inner}", crate::template::shell_quote(&self.user)), self.password.is_some())
+                format!("{} {n} {flags} -u {user} /bin/sh -c {inner}", self.exe.as_deref().unwrap_or("doas"))
             }
             _ => {
-                let exe = self.exe.clone().unwrap_or_else(|| "sudo".into());
                 let flags = if flags.is_empty() { "-H -S -n".to_string() } else { flags };
+                let exe = self.exe.as_deref().unwrap_or("sudo");
                 if self.password.is_some() {
-                    let flags = flags.replace(" -n", "").replace("-n ", "");
-                    let prompt = "[sudo via steward] password:";
-                    (format!("{exe} {flags} -p '{prompt}' -u {} /bin/sh -c {inner}", crate::template::shell_quote(&self.user)), true)
+                    let flags = flags.split_whitespace().filter(|f| *f != "-n").collect::<Vec<_>>().join(" ");
+                    format!("{exe} {flags} -p '{SUDO_PROMPT}' -u {user} /bin/sh -c {inner}")
                 } else {
-                    let _ = quoted;
-                    (format!("{exe} {flags} -u {} /bin/sh -c {inner}", crate::template::shell_quote(&self.user)), false)
+                    format!("{exe} {flags} -u {user} /bin/sh -c {inner}")
                 }
             }
         }
@@ -72,9 +76,30 @@ pub struct ExecRequest {
     /// A POSIX shell script, run with `/bin/sh -c`.
     pub cmd: String,
     pub stdin: Option<Vec<u8>>,
+    /// A local file streamed to the command's stdin (large uploads are never held in memory).
+    pub stdin_file: Option<std::path::PathBuf>,
     pub env: Vec<(String, String)>,
     pub become_: Option<Become>,
     pub cwd: Option<String>,
+}
+
+impl ExecRequest {
+    /// The command line to run: environment and folder set inside it (so they survive
+    /// privilege escalation), then wrapped for become.
+    pub fn command_line(&self) -> String {
+        let mut inner = String::new();
+        for (k, v) in &self.env {
+            inner += &format!("{k}={}; export {k}; ", crate::template::shell_quote(v));
+        }
+        if let Some(d) = &self.cwd {
+            inner += &format!("cd {} || exit 1; ", crate::template::shell_quote(d));
+        }
+        inner += &self.cmd;
+        match &self.become_ {
+            Some(b) => b.wrap(&inner),
+            None => inner,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -124,15 +149,125 @@ pub trait Connection: Send + Sync {
     fn transport(&self) -> &'static str;
 }
 
-/// Strip the become marker (and any prompt before it) from a command's output.
-pub fn strip_become_marker(out: &mut ExecOutput) -> bool {
-    let text = String::from_utf8_lossy(&out.stdout);
-    if let Some(pos) = text.find(BECOME_SUCCESS) {
-        let after = pos + BECOME_SUCCESS.len();
-        let after = if text[after..].starts_with('\n') { after + 1 } else { after };
-        out.stdout = out.stdout[after..].to_vec();
-        true
-    } else {
-        false
+/// The start of a command run with become: until the marker appears, output may be a password
+/// prompt (answered once; a second prompt means the password was wrong) or an error from
+/// sudo/su/doas. After the marker, everything is the command's own output and its stdin may flow.
+pub struct Handshake {
+    pending: bool,
+    password: Option<String>,
+    sent: bool,
+    tty: bool,
+    pre_out: Vec<u8>,
+    pre_err: Vec<u8>,
+}
+
+pub enum Step {
+    Nothing,
+    SendPassword(String),
+    Start,
+    Fail(ConnError),
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+const WRONG_PASSWORD: &[&str] = &["Sorry, try again", "incorrect password", "Authentication failure", "doas: authentication failed"];
+
+impl Handshake {
+    pub fn new(b: Option<&Become>) -> Handshake {
+        Handshake {
+            pending: b.is_some(),
+            password: b.and_then(|b| b.password.clone()),
+            sent: false,
+            tty: b.is_some_and(Become::needs_tty),
+            pre_out: vec![],
+            pre_err: vec![],
+        }
+    }
+
+    /// Whether stdin may flow from the start (no become).
+    pub fn started(&self) -> bool {
+        !self.pending
+    }
+
+    fn wrong(&self, text: &[u8]) -> bool {
+        let t = String::from_utf8_lossy(text);
+        WRONG_PASSWORD.iter().any(|w| t.contains(w))
+    }
+
+    pub fn on_stdout(&mut self, data: &[u8], out: &mut Vec<u8>) -> Step {
+        if !self.pending {
+            out.extend_from_slice(data);
+            return Step::Nothing;
+        }
+        self.pre_out.extend_from_slice(data);
+        if let Some(pos) = find(&self.pre_out, BECOME_SUCCESS.as_bytes()) {
+            let mut after = pos + BECOME_SUCCESS.len();
+            while after < self.pre_out.len() && (self.pre_out[after] == b'\r' || self.pre_out[after] == b'\n') {
+                after += 1;
+                if self.pre_out[after - 1] == b'\n' {
+                    break;
+                }
+            }
+            out.extend_from_slice(&self.pre_out[after..]);
+            self.pending = false;
+            return Step::Start;
+        }
+        if self.tty {
+            return self.prompt_check(true);
+        }
+        Step::Nothing
+    }
+
+    pub fn on_stderr(&mut self, data: &[u8], err: &mut Vec<u8>) -> Step {
+        if !self.pending {
+            err.extend_from_slice(data);
+            return Step::Nothing;
+        }
+        self.pre_err.extend_from_slice(data);
+        self.prompt_check(false)
+    }
+
+    fn prompt_check(&mut self, tty: bool) -> Step {
+        let buf = if tty { &self.pre_out } else { &self.pre_err };
+        if self.wrong(buf) {
+            return Step::Fail(ConnError::Become("Incorrect become password: sudo/su refused it".into()));
+        }
+        let prompt: &[u8] = if tty { b"assword" } else { SUDO_PROMPT.as_bytes() };
+        let count = buf.windows(prompt.len()).filter(|w| *w == prompt).count();
+        if count == 0 {
+            return Step::Nothing;
+        }
+        if self.sent && count > 1 {
+            return Step::Fail(ConnError::Become("Incorrect become password: sudo/su refused it".into()));
+        }
+        if self.sent {
+            return Step::Nothing;
+        }
+        match &self.password {
+            Some(p) => {
+                self.sent = true;
+                Step::SendPassword(format!("{p}\n"))
+            }
+            None => Step::Fail(ConnError::Become("Missing become password: sudo asks for one (use -K or ansible_become_password)".into())),
+        }
+    }
+
+    /// At the end: a command that never printed the marker failed to escalate.
+    pub fn finish(&self) -> Result<(), ConnError> {
+        if !self.pending {
+            return Ok(());
+        }
+        let err = String::from_utf8_lossy(&self.pre_err).replace(SUDO_PROMPT, "");
+        let out = String::from_utf8_lossy(&self.pre_out).into_owned();
+        let text = format!("{} {}", err.trim(), out.trim());
+        if WRONG_PASSWORD.iter().any(|w| text.contains(w)) {
+            return Err(ConnError::Become("Incorrect become password: sudo/su refused it".into()));
+        }
+        if text.contains("password is required") {
+            return Err(ConnError::Become("Missing become password: sudo asks for one (use -K or ansible_become_password)".into()));
+        }
+        Err(ConnError::Become(format!("privilege escalation failed: {}", text.trim())))
     }
 }

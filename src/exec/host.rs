@@ -18,6 +18,8 @@ pub struct HostState {
     pub set_facts: RwLock<Arc<Map<String, Value>>>,
     pub include_vars: RwLock<Arc<Map<String, Value>>>,
     pub conn: Mutex<Option<Arc<dyn Connection>>>,
+    /// Held while the connection is being opened, so it is opened once.
+    pub connecting: tokio::sync::Mutex<()>,
     pub failed: AtomicBool,
     pub unreachable: AtomicBool,
 }
@@ -31,6 +33,7 @@ impl HostState {
             set_facts: RwLock::new(Arc::new(Map::new())),
             include_vars: RwLock::new(Arc::new(Map::new())),
             conn: Mutex::new(None),
+            connecting: tokio::sync::Mutex::new(()),
             failed: AtomicBool::new(false),
             unreachable: AtomicBool::new(false),
         }
@@ -77,9 +80,18 @@ impl HostState {
         self.failed.load(Ordering::Relaxed) || self.unreachable.load(Ordering::Relaxed)
     }
 
+    /// Drop the connection (the next task opens a new one).
     pub fn close(&self) {
         if let Ok(mut c) = self.conn.lock() {
             *c = None;
+        }
+    }
+
+    /// Close the connection cleanly at the end of the run.
+    pub async fn disconnect(&self) {
+        let conn = self.conn.lock().ok().and_then(|mut c| c.take());
+        if let Some(c) = conn {
+            c.close().await;
         }
     }
 }

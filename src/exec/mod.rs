@@ -44,6 +44,13 @@ pub struct RunOptions {
     pub remote_user: Option<String>,
     pub start_at_task: Option<String>,
     pub connection: Option<String>,
+    pub private_key: Option<String>,
+    pub ssh_password: Option<String>,
+    pub key_passphrase: Option<String>,
+    pub timeout: Option<u64>,
+    pub ssh_args: Option<String>,
+    /// Ansible's `host_key_checking` (ANSIBLE_HOST_KEY_CHECKING).
+    pub host_key_checking: Option<bool>,
 }
 
 /// Exit codes, as ansible-playbook's.
@@ -117,6 +124,7 @@ impl Run {
             }
         }
         self.recap();
+        futures_join(self.hosts.values().map(|h| h.disconnect())).await;
         self.exit_code()
     }
 
@@ -124,9 +132,6 @@ impl Run {
         let mut stats = self.stats.lock().map(|s| s.clone()).unwrap_or_default();
         stats.sort_keys();
         self.reporter.recap(&stats);
-        for h in self.hosts.values() {
-            h.close();
-        }
     }
 
     pub fn exit_code(&self) -> i32 {
@@ -138,5 +143,16 @@ impl Run {
         } else {
             exit::OK
         }
+    }
+}
+
+/// Wait for every future (closing connections side by side).
+async fn futures_join<F: std::future::Future<Output = ()>>(futs: impl Iterator<Item = F>) {
+    let mut set = Vec::new();
+    for f in futs {
+        set.push(f);
+    }
+    for f in set {
+        f.await;
     }
 }

@@ -184,47 +184,76 @@ fn with_lookup(name: &str, terms: Value, scope: &Arc<Scope>) -> Result<Vec<Value
 }
 
 /// How to reach the host (or the delegated host) for this task.
+/// How to reach the host (or the delegated host) for this task: the cached connection, or a
+/// new one (SSH unless the host says `local`), opened once per host.
 async fn connection(env: &Env<'_>, scope: &Arc<Scope>, delegate: Option<&str>) -> Result<Arc<dyn Connection>, ModError> {
-    let (state, conn_type) = match delegate {
+    // A delegated task connects as the delegate host's inventory says.
+    let (state, vars) = match delegate {
         Some(d) => {
-            let st = env.run.hosts.get(d).cloned();
-            let t = match &st {
-                Some(s) => s.inventory.get("ansible_connection").map(template::to_text),
-                None => None,
-            };
-            let t = t.or_else(|| (d == "localhost" || d == "127.0.0.1").then(|| "local".to_string()));
-            (st, t)
+            let view = super::vars::HostVarsView(env.run.clone());
+            let vars = crate::template::HostVarsSource::host_scope(&view, d);
+            (env.run.hosts.get(d).cloned(), vars)
         }
-        None => {
-            let t = var_string(scope, &["ansible_connection"])
-                .or_else(|| env.chain.get(|k| &k.connection).map(template::to_text))
-                .or_else(|| env.run.opts.connection.clone());
-            (Some(env.host.clone()), t)
-        }
+        None => (Some(env.host.clone()), Some(scope.clone())),
     };
-    let conn_type = conn_type.unwrap_or_else(|| "ssh".into());
-    let cache = state.as_ref().filter(|_| true);
-    if let Some(st) = cache {
-        if let Ok(c) = st.conn.lock() {
-            if let Some(c) = c.as_ref() {
-                return Ok(c.clone());
-            }
-        }
+    let name = delegate.unwrap_or(&env.host.name).to_string();
+    let get = |names: &[&str]| vars.as_ref().and_then(|s| var_string(s, names));
+    let conn_type = match delegate {
+        Some(d) => get(&["ansible_connection"]).or_else(|| (d == "localhost" || d == "127.0.0.1").then(|| "local".to_string())),
+        None => get(&["ansible_connection"])
+            .or_else(|| env.chain.get(|k| &k.connection).map(template::to_text))
+            .or_else(|| env.run.opts.connection.clone()),
     }
-    let conn: Arc<dyn Connection> = match conn_type.as_str() {
-        "local" | "ansible.builtin.local" => Arc::new(Local),
-        other => {
-            return Err(ModError::Unreachable(format!(
-                "connection type `{other}` is not available in this build of steward (only `local` is); run against localhost or set ansible_connection=local"
-            )))
-        }
+    .unwrap_or_else(|| "ssh".into());
+    let Some(st) = state else {
+        return open(env, &name, &conn_type, &get).await;
     };
-    if let Some(st) = state {
-        if let Ok(mut c) = st.conn.lock() {
-            *c = Some(conn.clone());
-        }
+    // One connection per host for the whole run; concurrent tasks wait for the first to open it.
+    let _opening = st.connecting.lock().await;
+    if let Some(c) = st.conn.lock().ok().and_then(|c| c.clone()) {
+        return Ok(c);
+    }
+    let conn = open(env, &name, &conn_type, &get).await?;
+    if let Ok(mut c) = st.conn.lock() {
+        *c = Some(conn.clone());
     }
     Ok(conn)
+}
+
+async fn open(
+    env: &Env<'_>,
+    name: &str,
+    conn_type: &str,
+    get: &(dyn Fn(&[&str]) -> Option<String> + Sync),
+) -> Result<Arc<dyn Connection>, ModError> {
+    match conn_type.rsplit('.').next().unwrap_or(conn_type) {
+        "local" => Ok(Arc::new(Local)),
+        "ssh" | "paramiko" | "smart" => {
+            let o = &env.run.opts;
+            let user = get(&["ansible_user", "ansible_ssh_user"])
+                .or_else(|| env.chain.get(|k| &k.remote_user).map(template::to_text))
+                .or_else(|| o.remote_user.clone());
+            let args = [get(&["ansible_ssh_common_args"]), get(&["ansible_ssh_extra_args"]), o.ssh_args.clone()];
+            let settings = crate::connection::ssh::Settings {
+                host: get(&["ansible_host", "ansible_ssh_host"]),
+                port: get(&["ansible_port", "ansible_ssh_port"]).and_then(|p| p.parse().ok()),
+                user,
+                password: get(&["ansible_password", "ansible_ssh_pass", "ansible_ssh_password"]).or_else(|| o.ssh_password.clone()),
+                private_key_file: get(&["ansible_ssh_private_key_file", "ansible_private_key_file"]).or_else(|| o.private_key.clone()),
+                ssh_args: args.into_iter().flatten().collect::<Vec<_>>().join(" "),
+                timeout: get(&["ansible_ssh_timeout", "ansible_timeout"]).and_then(|t| t.parse().ok()).or(o.timeout),
+                host_key_checking: get(&["ansible_host_key_checking", "ansible_ssh_host_key_checking"])
+                    .map(|v| template::filters_bool(&Value::String(v)))
+                    .or(o.host_key_checking),
+                ssh_config: None,
+                key_passphrase: o.key_passphrase.clone(),
+            };
+            let target = crate::connection::ssh::Target::resolve(name, &settings);
+            let ssh = crate::connection::ssh::Ssh::connect(&target).await?;
+            Ok(Arc::new(ssh))
+        }
+        other => Err(ModError::Unreachable(format!("connection type `{other}` is not supported by steward (use ssh or local)"))),
+    }
 }
 
 fn become_for(env: &Env<'_>, scope: &Arc<Scope>) -> Result<Option<Become>, String> {

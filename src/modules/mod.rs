@@ -195,7 +195,7 @@ impl TaskCtx {
     }
 
     pub async fn sh_in(&self, cmd: impl Into<String>, stdin: Option<Vec<u8>>) -> Result<ExecOutput, ModError> {
-        let req = ExecRequest { cmd: cmd.into(), stdin, env: self.env.clone(), become_: self.become_.clone(), cwd: None };
+        let req = ExecRequest { cmd: cmd.into(), stdin, env: self.env.clone(), become_: self.become_.clone(), cwd: None, stdin_file: None };
         Ok(self.conn.exec(req).await?)
     }
 
