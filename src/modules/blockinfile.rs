@@ -147,7 +147,14 @@ impl Module for BlockInFile {
             "Block inserted".into()
         });
         let st = p.effective(true).cloned();
-        let edit = common::Edit { path: &path, original: original.as_deref(), new: result.into_bytes(), changed, st: st.as_ref() };
+        let edit = common::Edit {
+            path: &path,
+            original: original.as_deref(),
+            new: result.into_bytes(),
+            from_file: None,
+            changed,
+            st: st.as_ref(),
+        };
         edit.commit(ctx, args, &mut out, "backup").await?;
         Ok(out)
     }

@@ -190,6 +190,9 @@ pub struct Edit<'a> {
     pub path: &'a str,
     pub original: Option<&'a [u8]>,
     pub new: Vec<u8>,
+    /// When set, the new content is this controller file's (streamed), and `new` is only used
+    /// for the diff.
+    pub from_file: Option<&'a std::path::Path>,
     pub changed: bool,
     pub st: Option<&'a Stat>,
 }
@@ -216,17 +219,40 @@ impl Edit<'_> {
             out.data.insert(backup_key.into(), json!(backup(ctx, self.path).await?));
         }
         if let Some(v) = args.str("validate")? {
-            validate(ctx, &self.new, &v).await?;
+            let content = match self.from_file {
+                Some(f) => std::fs::read(f).map_err(|e| ModError::Fail(format!("cannot read {}: {e}", f.display())))?,
+                None => self.new.clone(),
+            };
+            validate(ctx, &content, &v).await?;
         }
-        write_file(ctx, self.path, self.new, &attrs, self.st).await
+        let src = match self.from_file {
+            Some(p) => Source::File(p),
+            None => Source::Bytes(self.new),
+        };
+        write_file(ctx, self.path, src, &attrs, self.st).await
     }
 }
 
-/// Write `content` to `dest` atomically: a temporary file beside it, attributes set, renamed
-/// into place. An existing file's mode and owner are kept unless the task sets them.
-pub async fn write_file(ctx: &TaskCtx, dest: &str, content: Vec<u8>, attrs: &Attrs, existed: Option<&Stat>) -> Result<(), ModError> {
-    let dir = parent_dir(dest);
-    let mut script = format!("set -e\nd={}\nt=$(mktemp \"$d/.steward.XXXXXXXX\")\ntrap 'rm -f \"$t\"' EXIT\ncat > \"$t\"\n", q(&dir));
+/// Where a file's new content comes from.
+pub enum Source<'a> {
+    Bytes(Vec<u8>),
+    /// A file on the controller, streamed (never held whole in memory).
+    File(&'a std::path::Path),
+}
+
+fn random_name() -> String {
+    let mut b = [0u8; 8];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        use std::io::Read;
+        let _ = f.read_exact(&mut b);
+    }
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The end of a write: the temporary file "$t" gets the old file's mode and owner (or the
+/// default for a new file), then the task's, and is renamed over `dest`.
+fn finalize_script(dest: &str, attrs: &Attrs, existed: Option<&Stat>) -> Result<String, ModError> {
+    let mut script = String::new();
     match existed {
         Some(st) if st.is_file() => {
             script += &format!("chmod {:04o} \"$t\"\n", st.mode & 0o7777);
@@ -236,8 +262,7 @@ pub async fn write_file(ctx: &TaskCtx, dest: &str, content: Vec<u8>, attrs: &Att
     }
     if let Some(m) = &attrs.mode {
         let base = existed.map(|s| s.mode).unwrap_or(0o644);
-        let want = resolve_mode(m, base, false)?;
-        script += &format!("chmod {want:04o} \"$t\"\n");
+        script += &format!("chmod {:04o} \"$t\"\n", resolve_mode(m, base, false)?);
     }
     if let Some(o) = &attrs.owner {
         script += &format!("chown {} \"$t\"\n", q(o));
@@ -246,11 +271,59 @@ pub async fn write_file(ctx: &TaskCtx, dest: &str, content: Vec<u8>, attrs: &Att
         script += &format!("chgrp {} \"$t\"\n", q(g));
     }
     script += &format!("mv -f \"$t\" {}\ntrap - EXIT\n", q(dest));
-    let out = ctx.sh_in(script, Some(content)).await?;
+    Ok(script)
+}
+
+/// Write new content to `dest` atomically: a temporary file in the target folder, attributes
+/// set, renamed into place. An existing file's mode and owner are kept unless the task sets
+/// them. Files from the controller go over SFTP (to the target folder, or under become to a
+/// temporary upload that the escalated command moves), falling back to streaming them
+/// through the command's stdin.
+pub async fn write_file(ctx: &TaskCtx, dest: &str, src: Source<'_>, attrs: &Attrs, existed: Option<&Stat>) -> Result<(), ModError> {
+    let dir = parent_dir(dest);
+    let finalize = finalize_script(dest, attrs, existed)?;
+    let fresh_tmp = format!("set -e\nd={}\nt=$(mktemp \"$d/.steward.XXXXXXXX\")\ntrap 'rm -f \"$t\"' EXIT\n", q(&dir));
+    let (script, stdin, stdin_file) = match src {
+        Source::Bytes(b) => (format!("{fresh_tmp}cat > \"$t\"\n{finalize}"), Some(b), None),
+        Source::File(path) => {
+            let upload = match ctx.become_ {
+                None => format!("{}/.steward.{}", dir.trim_end_matches('/'), random_name()),
+                Some(_) => format!("/tmp/.steward-upload.{}", random_name()),
+            };
+            match ctx.conn.put_file(path, &upload).await {
+                Ok(()) if ctx.become_.is_none() => (format!("set -e\nt={}\ntrap 'rm -f \"$t\"' EXIT\n{finalize}", q(&upload)), None, None),
+                Ok(()) => {
+                    let u = q(&upload);
+                    (format!("{fresh_tmp}trap 'rm -f \"$t\" {u}' EXIT\ncat {u} > \"$t\"\nrm -f {u}\n{finalize}"), None, None)
+                }
+                Err(_) => (format!("{fresh_tmp}cat > \"$t\"\n{finalize}"), None, Some(path.to_path_buf())),
+            }
+        }
+    };
+    let req =
+        crate::connection::ExecRequest { cmd: script, stdin, stdin_file, env: ctx.env.clone(), become_: ctx.become_.clone(), cwd: None };
+    let out = ctx.conn.exec(req).await?;
     if out.rc != 0 {
         return fail(format!("cannot write {dest}: {}", out.stderr_str().trim()));
     }
     Ok(())
+}
+
+/// `sha1` of a file on the controller, read in pieces.
+pub fn sha1_file(path: &std::path::Path) -> std::io::Result<String> {
+    use sha1::Digest as _;
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut h = sha1::Sha1::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(format!("{:x}", h.finalize()))
 }
 
 pub fn parent_dir(path: &str) -> String {

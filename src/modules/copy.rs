@@ -70,8 +70,7 @@ impl Module for Copy {
             if path.is_dir() {
                 return copy_dir(ctx, args, &path, &src, &dest, force).await;
             }
-            let data = std::fs::read(&path).map_err(|e| ModError::Fail(format!("cannot read {}: {e}", path.display())))?;
-            (data, Some(path))
+            (Vec::new(), Some(path))
         };
         let dest = if dest.ends_with('/') {
             match &src_name {
@@ -81,12 +80,25 @@ impl Module for Copy {
         } else {
             dest
         };
-        put(ctx, args, &dest, content, force, src_name.as_deref()).await
+        match &src_name {
+            Some(p) => put(ctx, args, &dest, common::Source::File(p), force, Some(p)).await,
+            None => put(ctx, args, &dest, common::Source::Bytes(content), force, None).await,
+        }
     }
 }
 
-/// Put bytes at `dest` if they differ (shared by copy and template).
-pub async fn put(ctx: &TaskCtx, args: &Args, dest: &str, content: Vec<u8>, force: bool, src: Option<&Path>) -> Result<Outcome, ModError> {
+/// Ansible's limit for showing a file's content in a diff.
+const MAX_DIFF: u64 = 104_448;
+
+/// Put new content at `dest` if it differs (shared by copy and template).
+pub async fn put(
+    ctx: &TaskCtx,
+    args: &Args,
+    dest: &str,
+    content: common::Source<'_>,
+    force: bool,
+    src: Option<&Path>,
+) -> Result<Outcome, ModError> {
     let mut p = probe(ctx, dest, Some("sha1"), ctx.diff).await?;
     let mut dest = dest.to_string();
     if p.effective(true).is_some_and(|s| s.is_dir()) {
@@ -97,7 +109,19 @@ pub async fn put(ctx: &TaskCtx, args: &Args, dest: &str, content: Vec<u8>, force
         dest = format!("{}/{name}", dest.trim_end_matches('/'));
         p = probe(ctx, &dest, Some("sha1"), ctx.diff).await?;
     }
-    let checksum = sha1_hex(&content);
+    let (checksum, shown, md5) = match &content {
+        common::Source::Bytes(b) => (sha1_hex(b), b.clone(), crate::template::hex_digest("md5", b)),
+        common::Source::File(f) => {
+            let sum = common::sha1_file(f).map_err(|e| ModError::Fail(format!("cannot read {}: {e}", f.display())))?;
+            let size = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
+            let shown = if ctx.diff && size <= MAX_DIFF {
+                std::fs::read(f).unwrap_or_default()
+            } else {
+                b"(content not shown: larger than 100 KiB)\n".to_vec()
+            };
+            (sum, shown, None)
+        }
+    };
     let st = p.effective(true).cloned();
     let same = p.checksum.as_deref() == Some(checksum.as_str());
     let mut out = Outcome::ok();
@@ -113,13 +137,19 @@ pub async fn put(ctx: &TaskCtx, args: &Args, dest: &str, content: Vec<u8>, force
             return fail(format!("Destination directory {dir} does not exist"));
         }
     }
-    let edit = common::Edit { path: &dest, original: p.content.as_deref(), new: content.clone(), changed: !same, st: st.as_ref() };
+    let from_file = match content {
+        common::Source::File(f) => Some(f),
+        common::Source::Bytes(_) => None,
+    };
+    let edit = common::Edit { path: &dest, original: p.content.as_deref(), new: shown, from_file, changed: !same, st: st.as_ref() };
     edit.commit(ctx, args, &mut out, "backup_file").await?;
     let final_st = if out.changed && !ctx.check { probe(ctx, &dest, None, false).await?.effective(true).cloned() } else { st };
     let data = common::path_result(&dest, final_st.as_ref(), "dest");
     out.data.extend(data);
     out.data.insert("checksum".into(), json!(checksum));
-    out.data.insert("md5sum".into(), json!(crate::template::hex_digest("md5", &content)));
+    if let Some(m) = md5 {
+        out.data.insert("md5sum".into(), json!(m));
+    }
     if let Some(s) = src {
         out.data.insert("src".into(), json!(s.display().to_string()));
     }
@@ -205,9 +235,8 @@ async fn copy_dir(ctx: &TaskCtx, args: &Args, root: &Path, src: &str, dest: &str
         result.changed = true;
     }
     for f in entries.iter().filter(|p| p.is_file()) {
-        let data = std::fs::read(f).map_err(|e| ModError::Fail(format!("cannot read {}: {e}", f.display())))?;
         let target = format!("{base}/{}", f.strip_prefix(root).unwrap_or(f).display());
-        let o = put(ctx, args, &target, data, force, Some(f)).await?;
+        let o = put(ctx, args, &target, common::Source::File(f), force, Some(f)).await?;
         result.changed |= o.changed;
         result.diffs.extend(o.diffs);
     }

@@ -101,6 +101,7 @@ impl Module for LineInFile {
             path: &path,
             original: original.as_deref(),
             new: after,
+            from_file: None,
             changed: changed_lines || original.is_none(),
             st: st.as_ref(),
         };

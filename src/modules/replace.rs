@@ -82,7 +82,8 @@ impl Module for Replace {
         let st = p.effective(true).cloned();
         let changed = result != text;
         out.msg = Some(if changed { format!("{count} replacements made") } else { String::new() });
-        let edit = common::Edit { path: &path, original: Some(&original), new: result.into_bytes(), changed, st: st.as_ref() };
+        let edit =
+            common::Edit { path: &path, original: Some(&original), new: result.into_bytes(), from_file: None, changed, st: st.as_ref() };
         edit.commit(ctx, args, &mut out, "backup_file").await?;
         Ok(out)
     }

@@ -63,7 +63,7 @@ impl Module for Template {
             _ => {}
         }
         let force = args.bool("force", true)?;
-        super::copy::put(ctx, args, &dest, rendered.into_bytes(), force, Some(&path)).await
+        super::copy::put(ctx, args, &dest, super::common::Source::Bytes(rendered.into_bytes()), force, Some(&path)).await
     }
 }
 
