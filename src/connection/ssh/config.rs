@@ -225,6 +225,21 @@ pub fn options_from_args(args: &str, host: &str) -> HostOptions {
     options_from(&text, host, Path::new("."), 0)
 }
 
+/// The config file named by `-F file` in ssh arguments.
+pub fn config_file_from_args(args: &str) -> Option<PathBuf> {
+    let words = shlex::split(args).unwrap_or_default();
+    let mut it = words.iter();
+    while let Some(w) = it.next() {
+        if w == "-F" {
+            return it.next().map(|f| PathBuf::from(expand_home(f)));
+        }
+        if let Some(f) = w.strip_prefix("-F") {
+            return Some(PathBuf::from(expand_home(f)));
+        }
+    }
+    None
+}
+
 impl HostOptions {
     /// Fill what this one lacks from `other` (the first value obtained wins).
     pub fn or(mut self, other: HostOptions) -> HostOptions {

@@ -89,6 +89,11 @@ impl Target {
     /// Resolve a host: inventory settings first, then `-o` arguments, then ssh_config, then
     /// OpenSSH's defaults.
     pub fn resolve(name: &str, s: &Settings) -> Target {
+        let mut s = s.clone();
+        if s.ssh_config.is_none() {
+            s.ssh_config = config::config_file_from_args(&s.ssh_args);
+        }
+        let s = &s;
         let lookup = s.host.clone().unwrap_or_else(|| name.to_string());
         let opts = config::options_from_args(&s.ssh_args, &lookup).or(config::options_for(&lookup, s.ssh_config.as_deref()));
         Self::build(name, &lookup, s.port, s.user.clone(), opts, s, 0)
@@ -228,6 +233,8 @@ pub struct Ssh {
     handle: Handle<Client>,
     /// Channels that may be open at once; shrinks to the server's MaxSessions.
     sessions: Arc<Semaphore>,
+    /// How many slots `sessions` still has in all (it never drops below one).
+    capacity: AtomicUsize,
     open: Arc<AtomicUsize>,
     /// Connections to jump hosts, kept open as long as this one.
     _jumps: Vec<Handle<Client>>,
@@ -408,7 +415,14 @@ impl Ssh {
             jumps.push(h);
         }
         let handle = handshake(t, stream).await?;
-        Ok(Ssh { name: t.name.clone(), handle, sessions: Arc::new(Semaphore::new(10)), open: Arc::new(AtomicUsize::new(0)), _jumps: jumps })
+        Ok(Ssh {
+            name: t.name.clone(),
+            handle,
+            sessions: Arc::new(Semaphore::new(10)),
+            capacity: AtomicUsize::new(10),
+            open: Arc::new(AtomicUsize::new(0)),
+            _jumps: jumps,
+        })
     }
 
     fn dropped(&self, e: impl std::fmt::Display) -> ConnError {
@@ -417,6 +431,7 @@ impl Ssh {
 
     /// A new channel, waiting for a free session when the server's MaxSessions is reached.
     async fn channel(&self) -> Result<(russh::Channel<client::Msg>, ChannelGuard), ConnError> {
+        let mut refused = 0u32;
         loop {
             let permit = self.sessions.clone().acquire_owned().await.map_err(|e| self.dropped(e))?;
             if self.handle.is_closed() {
@@ -428,14 +443,20 @@ impl Ssh {
                     return Ok((ch, ChannelGuard { _permit: permit, open: self.open.clone() }));
                 }
                 Err(russh::Error::ChannelOpenFailure(reason)) => {
-                    // Refused while others are open: the server's MaxSessions. Keep one less
-                    // slot from now on, and wait for a channel to close.
-                    if self.open.load(Ordering::SeqCst) > 0 {
+                    // Refused while others are open: the server's MaxSessions. Keep one slot
+                    // less from now on and wait for a channel to close. The server may also
+                    // still be closing a channel we are done with: wait a little and retry.
+                    refused += 1;
+                    if self.open.load(Ordering::SeqCst) > 0 && self.capacity.load(Ordering::SeqCst) > 1 {
+                        self.capacity.fetch_sub(1, Ordering::SeqCst);
                         permit.forget();
-                        tokio::task::yield_now().await;
                         continue;
                     }
-                    return Err(ConnError::Io(format!("the server refused a session channel: {reason:?}")));
+                    drop(permit);
+                    if refused > 60 {
+                        return Err(ConnError::Io(format!("the server keeps refusing session channels: {reason:?}")));
+                    }
+                    tokio::time::sleep(Duration::from_millis(10 * u64::from(refused.min(20)))).await;
                 }
                 Err(e) => return Err(self.dropped(e)),
             }

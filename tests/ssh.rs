@@ -1,0 +1,315 @@
+//! Over SSH, on real OpenSSH servers: loopback sshd processes (as the plain account `fleet`) and
+//! Docker hosts from tests/fleet where a test needs isolation (sudo, a network behind a jump
+//! host). Nothing here is a mock: every test talks to sshd.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::{json, Value};
+use support::{recap, steward, write, Containers, Loopback, Opts};
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn ok(stdout: &str, host: &str) -> String {
+    recap(stdout).get(host).cloned().unwrap_or_else(|| panic!("no recap for {host}:\n{stdout}"))
+}
+
+/// Every file under `data`, as tests/ansible/derive_rollout.sh records them.
+fn snapshot(data: &Path) -> BTreeMap<String, Value> {
+    fn walk(data: &Path, dir: &Path, out: &mut BTreeMap<String, Value>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        entries.sort();
+        for p in entries {
+            let rel = p.strip_prefix(data).unwrap().display().to_string();
+            let top = !rel.contains('/');
+            let meta = std::fs::symlink_metadata(&p).unwrap();
+            let mode = format!("{:04o}", std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777);
+            let d = data.display().to_string();
+            if meta.file_type().is_symlink() {
+                out.insert(
+                    rel,
+                    json!({"type": "link", "target": std::fs::read_link(&p).unwrap().display().to_string().replace(&d, "{{data}}")}),
+                );
+            } else if meta.is_dir() {
+                // A host's own folder is not recorded, as in derive_rollout.sh.
+                if !top {
+                    out.insert(rel, json!({"type": "directory", "mode": mode}));
+                }
+                walk(data, &p, out);
+            } else {
+                out.insert(
+                    rel,
+                    json!({"type": "file", "mode": mode, "content": std::fs::read_to_string(&p).unwrap().replace(&d, "{{data}}")}),
+                );
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(data, data, &mut out);
+    out
+}
+
+#[test]
+fn rollout_on_ten_hosts_matches_ansible() {
+    let fleet = Loopback::start(10, Opts::default());
+    let inv = fleet.inventory("");
+    let data = fleet.data_dir();
+    let root = format!("root={}/{{{{ inventory_hostname }}}}", data.display());
+    let expected: Value = serde_json::from_str(&std::fs::read_to_string(repo().join("tests/ssh/rollout-expected.json")).unwrap()).unwrap();
+    let pb = repo().join("playbooks");
+    for run in ["first", "second"] {
+        let (code, out, err) = steward(&["run", "-i", inv.to_str().unwrap(), "rollout.yml", "-e", &root], &pb);
+        assert_eq!(code, 0, "{out}\n{err}");
+        let want: BTreeMap<String, String> = serde_json::from_value(expected[run].clone()).unwrap();
+        assert_eq!(recap(&out), want, "{run} run differs from ansible-playbook:\n{out}");
+    }
+    let want: BTreeMap<String, Value> = serde_json::from_value(expected["files"].clone()).unwrap();
+    let got = snapshot(&data);
+    for (path, w) in &want {
+        assert_eq!(got.get(path), Some(w), "{path} differs from what ansible-playbook left");
+    }
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "steward left other files than ansible-playbook: {:?}",
+        got.keys().filter(|k| !want.contains_key(*k)).collect::<Vec<_>>()
+    );
+}
+
+const PING: &str = "- hosts: fleet\n  gather_facts: false\n  tasks:\n    - ping:\n";
+
+#[test]
+fn unknown_host_key_is_refused_with_a_way_to_trust_it() {
+    let fleet = Loopback::start(1, Opts::default());
+    fleet.write_known_hosts("");
+    let inv = fleet.inventory("");
+    write(&fleet.path("pb.yml"), PING);
+    let (code, out, _) = steward(&["run", "-i", inv.to_str().unwrap(), "pb.yml"], fleet.dir.path());
+    assert_eq!(code, 4, "{out}");
+    assert_eq!(ok(&out, "h1"), "ok=0 changed=0 unreachable=1 failed=0 skipped=0 rescued=0 ignored=0");
+    assert!(out.contains("is not known") && out.contains("ssh-keyscan"), "{out}");
+}
+
+#[test]
+fn changed_host_key_is_refused_loudly() {
+    let fleet = Loopback::start(2, Opts::default());
+    // h1 is recorded with h2's key: a different key of the same kind.
+    let h1 = &fleet.hosts[0];
+    let h2 = &fleet.hosts[1];
+    fleet.write_known_hosts(&format!("{} {}\n{} {}\n", h1.addr, h2.host_key_pub, h2.addr, h2.host_key_pub));
+    let inv = fleet.inventory("");
+    write(&fleet.path("pb.yml"), PING);
+    let (code, out, _) = steward(&["run", "-i", inv.to_str().unwrap(), "pb.yml"], fleet.dir.path());
+    assert_eq!(code, 4, "{out}");
+    assert!(out.contains("HAS CHANGED"), "{out}");
+    assert_eq!(ok(&out, "h2"), "ok=1 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0");
+}
+
+#[test]
+fn accept_new_trusts_and_remembers_a_new_key() {
+    let fleet = Loopback::start(1, Opts::default());
+    fleet.write_known_hosts("");
+    let inv = fleet.inventory("");
+    let cfg = fleet.path("ssh_config");
+    write(&cfg, "Host *\n  StrictHostKeyChecking accept-new\n");
+    write(&fleet.path("pb.yml"), PING);
+    let args = format!("-F {} -o UserKnownHostsFile={}", cfg.display(), fleet.path("known_hosts").display());
+    let (code, out, _) = steward(&["run", "-i", inv.to_str().unwrap(), "pb.yml", "--ssh-extra-args", &args], fleet.dir.path());
+    assert_eq!(code, 0, "{out}");
+    let known = std::fs::read_to_string(fleet.path("known_hosts")).unwrap();
+    assert!(known.contains(&fleet.hosts[0].host_key_pub), "{known}");
+}
+
+#[test]
+fn an_unreachable_host_among_reachable_ones() {
+    let fleet = Loopback::start(2, Opts::default());
+    let inv = fleet.inventory(&format!("dead ansible_host={}\n", fleet.dead_addr()));
+    write(&fleet.path("pb.yml"), "- hosts: fleet\n  gather_facts: false\n  tasks:\n    - command: echo one\n    - command: echo two\n");
+    let (code, out, _) = steward(&["run", "-i", inv.to_str().unwrap(), "pb.yml"], fleet.dir.path());
+    assert_eq!(code, 4, "{out}");
+    assert_eq!(ok(&out, "dead"), "ok=0 changed=0 unreachable=1 failed=0 skipped=0 rescued=0 ignored=0");
+    assert_eq!(ok(&out, "h1"), "ok=2 changed=2 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0");
+    assert_eq!(ok(&out, "h2"), "ok=2 changed=2 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0");
+}
+
+#[test]
+fn a_host_that_drops_mid_run_is_unreachable_and_the_others_go_on() {
+    let fleet = Loopback::start(3, Opts::default());
+    let inv = fleet.inventory("");
+    // The sshd process serving h2's connection is killed by h2's own task.
+    write(
+        &fleet.path("pb.yml"),
+        "- hosts: fleet\n  gather_facts: false\n  tasks:\n    - command: echo one\n    - shell: kill -9 $PPID\n      when: inventory_hostname == 'h2'\n    - command: echo two\n",
+    );
+    let t0 = std::time::Instant::now();
+    let (code, out, _) = steward(&["run", "-i", inv.to_str().unwrap(), "pb.yml"], fleet.dir.path());
+    assert!(t0.elapsed().as_secs() < 30, "the run hung");
+    assert_eq!(code, 4, "{out}");
+    assert!(ok(&out, "h2").contains("unreachable=1"), "{out}");
+    assert_eq!(ok(&out, "h1"), "ok=2 changed=2 unreachable=0 failed=0 skipped=1 rescued=0 ignored=0");
+}
+
+#[test]
+fn fifty_megabytes_of_output() {
+    let fleet = Loopback::start(1, Opts::default());
+    let inv = fleet.inventory("");
+    write(
+        &fleet.path("pb.yml"),
+        "- hosts: fleet\n  gather_facts: false\n  tasks:\n    - shell: head -c 50000000 /dev/zero | tr '\\0' a; echo; echo err >&2\n      register: big\n    - assert:\n        that:\n          - big.stdout | length == 50000000\n          - big.stderr == 'err'\n",
+    );
+    let (code, out, err) = steward(&["run", "-i", inv.to_str().unwrap(), "pb.yml"], fleet.dir.path());
+    assert_eq!(code, 0, "{}\n{err}", &out[out.len().saturating_sub(3000)..]);
+}
+
+#[test]
+fn a_hundred_megabyte_file_copy() {
+    let fleet = Loopback::start(1, Opts::default());
+    let inv = fleet.inventory("");
+    let data = fleet.data_dir();
+    let src = fleet.path("big.bin");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&src).unwrap();
+        let chunk: Vec<u8> = (0..1_048_576u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        for _ in 0..100 {
+            f.write_all(&chunk).unwrap();
+        }
+    }
+    let pb = format!(
+        "- hosts: fleet\n  gather_facts: false\n  tasks:\n    - copy:\n        src: {}\n        dest: {}/big.bin\n        mode: '0640'\n",
+        src.display(),
+        data.display()
+    );
+    write(&fleet.path("pb.yml"), &pb);
+    let (code, out, err) = steward(&["run", "-i", inv.to_str().unwrap(), "pb.yml"], fleet.dir.path());
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(ok(&out, "h1").contains("changed=1"), "{out}");
+    let a = std::fs::read(&src).unwrap();
+    let b = std::fs::read(data.join("big.bin")).unwrap();
+    assert!(a == b, "the copy differs");
+    let (code, out, _) = steward(&["run", "-i", inv.to_str().unwrap(), "pb.yml"], fleet.dir.path());
+    assert_eq!(code, 0);
+    assert!(ok(&out, "h1").contains("changed=0"), "second run changed something:\n{out}");
+}
+
+#[test]
+fn max_sessions_two_queues_channels() {
+    use steward::connection::{ssh, Connection, ExecRequest};
+    let fleet = Loopback::start(1, Opts { max_sessions: Some(2), ..Default::default() });
+    let h = &fleet.hosts[0];
+    let settings = ssh::Settings {
+        host: Some(h.addr.clone()),
+        user: Some(support::USER.into()),
+        private_key_file: Some(support::key().display().to_string()),
+        ssh_args: format!("-o UserKnownHostsFile={}", fleet.path("known_hosts").display()),
+        ..Default::default()
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let results = rt.block_on(async {
+        let conn = std::sync::Arc::new(ssh::Ssh::connect(&ssh::Target::resolve("h1", &settings)).await.expect("connect"));
+        let mut set = tokio::task::JoinSet::new();
+        for i in 0..8 {
+            let c = conn.clone();
+            set.spawn(async move { c.exec(ExecRequest { cmd: format!("sleep 0.2; echo {i}"), ..Default::default() }).await });
+        }
+        let mut outs = Vec::new();
+        while let Some(r) = set.join_next().await {
+            outs.push(r.unwrap());
+        }
+        conn.close().await;
+        outs
+    });
+    let mut got: Vec<String> = results.into_iter().map(|r| r.expect("exec under MaxSessions 2").stdout_str().trim().to_string()).collect();
+    got.sort();
+    assert_eq!(got, (0..8).map(|i| i.to_string()).collect::<Vec<_>>());
+}
+
+#[test]
+fn sudo_with_a_password_and_with_a_wrong_one() {
+    let c = Containers::up("sudo", 1, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("pb.yml"),
+        "- hosts: fleet\n  gather_facts: false\n  become: true\n  tasks:\n    - command: id -un\n      register: who\n      changed_when: false\n    - shell: cat\n      args:\n        stdin: through sudo\n      register: piped\n      changed_when: false\n    - assert:\n        that:\n          - who.stdout == 'root'\n          - piped.stdout == 'through sudo'\n",
+    );
+    let inv = c.inventory.to_str().unwrap();
+    let name = c.name(1);
+    let (code, out, err) =
+        steward(&["run", "-i", inv, "pb.yml", "-e", "ansible_user=deploy", "-e", "ansible_become_password=deploy-password"], dir.path());
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(ok(&out, &name), "ok=3 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0");
+    let t0 = std::time::Instant::now();
+    let (code, out, _) =
+        steward(&["run", "-i", inv, "pb.yml", "-e", "ansible_user=deploy", "-e", "ansible_become_password=not-the-password"], dir.path());
+    assert!(t0.elapsed().as_secs() < 30, "a wrong password hung the run");
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("Incorrect become password"), "{out}");
+    assert!(!out.contains("not-the-password"), "the password leaked into the output:\n{out}");
+    let (code, out, _) = steward(&["run", "-i", inv, "pb.yml", "-e", "ansible_user=deploy"], dir.path());
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("Missing become password"), "{out}");
+}
+
+#[test]
+fn a_host_reached_only_through_a_jump_host() {
+    // fleet1 is on the test network and an internal one; fleet2 only on the internal one,
+    // which this machine cannot reach: only ProxyJump through fleet1 gets there.
+    let c = Containers::up("jump", 2, &[]);
+    let inner = format!("{}inner", c.prefix);
+    assert!(c.docker(&["network", "create", "--internal", &inner]).status.success());
+    let (j, t) = (c.name(1), c.name(2));
+    assert!(c.docker(&["network", "connect", &inner, &j]).status.success());
+    assert!(c.docker(&["network", "disconnect", &format!("{}net", c.prefix), &t]).status.success());
+    assert!(c.docker(&["network", "connect", &inner, &t]).status.success());
+    let ip = |name: &str| {
+        let o = c.docker(&["inspect", "-f", &format!("{{{{(index .NetworkSettings.Networks \"{inner}\").IPAddress}}}}"), name]);
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    let (jump_inner, target_inner) = (ip(&j), ip(&t));
+    let jump_outer = {
+        let o = c.docker(&["inspect", "-f", &format!("{{{{(index .NetworkSettings.Networks \"{}net\").IPAddress}}}}", c.prefix), &j]);
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    // The target's key, read through the jump host, goes into known_hosts.
+    let scan = c.docker(&["exec", &j, "ssh-keyscan", "-t", "ed25519", &target_inner]);
+    let kh = c.state.join("known_hosts");
+    let mut known = std::fs::read_to_string(&kh).unwrap();
+    known += &String::from_utf8_lossy(&scan.stdout);
+    std::fs::write(&kh, known).unwrap();
+    let key = c.state.join("id_ed25519");
+    let cfg = c.state.join("ssh_config");
+    write(
+        &cfg,
+        &format!(
+            "Host bastion\n  HostName {jump_outer}\n  User root\n  IdentityFile {}\n  UserKnownHostsFile {}\n",
+            key.display(),
+            kh.display()
+        ),
+    );
+    let inv = c.state.join("jump.ini");
+    write(
+        &inv,
+        &format!(
+            "[fleet]\ninner ansible_host={target_inner} ansible_user=root ansible_ssh_private_key_file={} ansible_ssh_common_args='-F {} -J bastion -o UserKnownHostsFile={}'\n",
+            key.display(),
+            cfg.display(),
+            kh.display()
+        ),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("pb.yml"), "- hosts: fleet\n  gather_facts: false\n  tasks:\n    - command: hostname\n      register: h\n    - assert:\n        that: h.stdout == lookup('env', 'TARGET')\n");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_steward"))
+        .args(["run", "-i", inv.to_str().unwrap(), "pb.yml"])
+        .current_dir(dir.path())
+        .env("TARGET", &t)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let _ = jump_inner;
+}
