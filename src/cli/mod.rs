@@ -18,7 +18,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run playbooks (as ansible-playbook)
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Show the inventory (as ansible-inventory)
     Inventory(InventoryArgs),
     /// Show a module's arguments and an example
@@ -152,7 +152,7 @@ pub struct DocArgs {
 pub fn main() -> i32 {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run(a) => run::run(a),
+        Command::Run(a) => run::run(*a),
         Command::Inventory(a) => inventory_cmd::run(a),
         Command::Doc(a) => doc::run(a),
         Command::Completions { shell } => {

@@ -132,11 +132,7 @@ fn apply(text: &str, host: &str, dir: &Path, depth: usize, o: &mut HostOptions) 
             "user" => {
                 o.user.get_or_insert(value);
             }
-            "port" => {
-                if o.port.is_none() {
-                    o.port = value.parse().ok();
-                }
-            }
+            "port" => o.port = o.port.or(value.parse().ok()),
             "identityfile" => o.identity_files.push(expand_home(&value)),
             "identitiesonly" => {
                 o.identities_only.get_or_insert(value.eq_ignore_ascii_case("yes"));
@@ -160,21 +156,9 @@ fn apply(text: &str, host: &str, dir: &Path, depth: usize, o: &mut HostOptions) 
             "globalknownhostsfile" => {
                 o.global_known_hosts.get_or_insert(words());
             }
-            "connecttimeout" => {
-                if o.connect_timeout.is_none() {
-                    o.connect_timeout = value.parse().ok();
-                }
-            }
-            "serveraliveinterval" => {
-                if o.server_alive_interval.is_none() {
-                    o.server_alive_interval = value.parse().ok();
-                }
-            }
-            "serveralivecountmax" => {
-                if o.server_alive_count_max.is_none() {
-                    o.server_alive_count_max = value.parse().ok();
-                }
-            }
+            "connecttimeout" => o.connect_timeout = o.connect_timeout.or(value.parse().ok()),
+            "serveraliveinterval" => o.server_alive_interval = o.server_alive_interval.or(value.parse().ok()),
+            "serveralivecountmax" => o.server_alive_count_max = o.server_alive_count_max.or(value.parse().ok()),
             _ => {}
         }
     }
