@@ -57,6 +57,10 @@ pub struct Probe {
     pub link_target: Option<String>,
     pub checksum: Option<String>,
     pub content: Option<Vec<u8>>,
+    /// Whether the folder the path would be in exists.
+    pub parent_dir: bool,
+    /// What the connecting user may do with the path: some of `r`, `w`, `x`.
+    pub access: String,
 }
 
 impl Probe {
@@ -74,19 +78,30 @@ const STAT_FMT: &str = "%F|%a|%u|%g|%U|%G|%s|%Y|%X|%Z|%i|%h|%d";
 
 /// A shell fragment that reports on `path`; [`parse_probe`] reads its output.
 pub fn probe_script(path: &str, checksum: Option<&str>, content: bool) -> String {
+    let parent = match path.trim_end_matches('/').rfind('/') {
+        Some(0) => "/".to_string(),
+        Some(i) => path[..i].to_string(),
+        None => ".".to_string(),
+    };
+    // Builtins where they do (no fork for [ ] or printf); stat once, twice only for a link.
     let mut s = format!(
-        "p={}\nif [ -e \"$p\" ] || [ -L \"$p\" ]; then\n printf 'STAT '; stat -c '{STAT_FMT}' -- \"$p\"\n if [ -L \"$p\" ]; then printf 'LINK %s\\n' \"$(readlink -- \"$p\")\"; fi\n if [ -e \"$p\" ]; then printf 'STATL '; stat -L -c '{STAT_FMT}' -- \"$p\"; fi\n",
-        q(path)
+        "p={}\nif [ -d {} ]; then echo PDIR; fi\nif [ -e \"$p\" ] || [ -L \"$p\" ]; then\n printf 'STAT '; stat -c '{STAT_FMT}' -- \"$p\"\n if [ -L \"$p\" ]; then printf 'LINK %s\\n' \"$(readlink -- \"$p\")\"; if [ -e \"$p\" ]; then printf 'STATL '; stat -L -c '{STAT_FMT}' -- \"$p\"; fi; fi\n printf 'ACCESS '; if [ -r \"$p\" ]; then printf r; fi; if [ -w \"$p\" ]; then printf w; fi; if [ -x \"$p\" ]; then printf x; fi; echo\n",
+        q(path),
+        q(&parent)
     );
     if let Some(algo) = checksum {
-        let tool = format!("{algo}sum");
-        s += &format!(" if [ -f \"$p\" ] && [ -r \"$p\" ]; then printf 'SUM %s\\n' \"$({tool} < \"$p\" | cut -d' ' -f1)\"; fi\n");
+        s += &format!(" if [ -f \"$p\" ] && [ -r \"$p\" ]; then s=$({algo}sum < \"$p\"); printf 'SUM %s\\n' \"${{s%% *}}\"; fi\n");
     }
     if content {
         s += " if [ -f \"$p\" ] && [ -r \"$p\" ]; then printf 'CONTENT\\n'; cat -- \"$p\"; fi\n";
     }
     s += "else echo ABSENT; fi\n";
     s
+}
+
+/// A shell fragment that prints the path's state after a change, for [`parse_probe`].
+pub fn stat_after(path: &str) -> String {
+    format!("printf 'STAT '; stat -c '{STAT_FMT}' -- {} 2>/dev/null || echo\n", q(path))
 }
 
 fn parse_stat(line: &str) -> Option<Stat> {
@@ -121,18 +136,26 @@ pub fn parse_probe(out: &[u8]) -> Probe {
         if line == "CONTENT" {
             p.content = Some(rest.to_vec());
             break;
+        } else if line == "PDIR" {
+            p.parent_dir = true;
         } else if line == "ABSENT" {
-            return p;
+            continue;
+        } else if let Some(a) = line.strip_prefix("ACCESS ") {
+            p.access = a.trim().to_string();
         } else if let Some(s) = line.strip_prefix("STATL ") {
             p.stat = parse_stat(s);
         } else if let Some(s) = line.strip_prefix("STAT ") {
-            p.exists = true;
             p.lstat = parse_stat(s);
+            p.exists = p.lstat.is_some();
         } else if let Some(s) = line.strip_prefix("LINK ") {
             p.link_target = Some(s.to_string());
         } else if let Some(s) = line.strip_prefix("SUM ") {
             p.checksum = Some(s.trim().to_string());
         }
+    }
+    // Only a link is stat'ed twice; anything else is what it points at.
+    if p.stat.is_none() && p.lstat.as_ref().is_some_and(|s| !s.is_link()) {
+        p.stat = p.lstat.clone();
     }
     p
 }

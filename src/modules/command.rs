@@ -45,33 +45,42 @@ fn strip_end(s: String, strip: bool) -> String {
     }
 }
 
-/// Whether `creates`/`removes` say the command should not run; returns the reason.
-async fn guard(ctx: &TaskCtx, args: &Args) -> Result<Option<(String, &'static str)>, ModError> {
-    let chdir = args.str("chdir")?;
-    let mut script = String::new();
-    if let Some(d) = &chdir {
-        script += &format!("cd {} 2>/dev/null; ", q(d));
+/// Printed instead of running the command when `creates`/`removes` say it should not run.
+const GUARD: &str = "STEWARD-GUARD-3f9c:";
+
+/// A shell prefix that checks `creates`/`removes` (globs allowed, relative to chdir, as in
+/// Ansible) and stops with the reason; empty when neither is set.
+fn guard_script(args: &Args) -> Result<String, ModError> {
+    let exists = |p: &str| format!("steward_any() {{ for f in {}; do [ -e \"$f\" ] && return 0; done; return 1; }}; ", glob_quote(p));
+    let mut s = String::new();
+    if let Some(c) = args.str("creates")? {
+        s += &exists(&c);
+        s += &format!("if steward_any; then printf '%s' {}; exit 0; fi\n", q(&format!("{GUARD}{c}\texists")));
     }
-    let creates = args.str("creates")?;
-    let removes = args.str("removes")?;
-    if creates.is_none() && removes.is_none() {
-        return Ok(None);
+    if let Some(r) = args.str("removes")? {
+        s += &exists(&r);
+        s += &format!("if ! steward_any; then printf '%s' {}; exit 0; fi\n", q(&format!("{GUARD}{r}\tdoes not exist")));
     }
-    // Globs are allowed, as in Ansible: test whether any path matches.
-    let exists = |p: &str| format!("for f in {p}; do [ -e \"$f\" ] && exit 0; done; exit 1");
-    if let Some(c) = &creates {
-        let out = ctx.sh(format!("{script}{}", exists(&glob_quote(c)))).await?;
-        if out.rc == 0 {
-            return Ok(Some((c.clone(), "exists")));
-        }
-    }
-    if let Some(r) = &removes {
-        let out = ctx.sh(format!("{script}{}", exists(&glob_quote(r)))).await?;
-        if out.rc != 0 {
-            return Ok(Some((r.clone(), "does not exist")));
-        }
-    }
-    Ok(None)
+    Ok(s)
+}
+
+/// The path and reason when the guard stopped the command.
+fn guard_stopped(stdout: &str) -> Option<(String, String)> {
+    let rest = stdout.strip_prefix(GUARD)?;
+    let (path, why) = rest.split_once('\t')?;
+    Some((path.to_string(), why.to_string()))
+}
+
+fn guarded(cmd_value: Value, path: &str, why: &str) -> Outcome {
+    let reason = format!("{path} {why}");
+    Outcome::ok()
+        .with("cmd", cmd_value)
+        .with("rc", 0)
+        .with("stdout", format!("skipped, since {reason}"))
+        .with("stdout_lines", json!([format!("skipped, since {reason}")]))
+        .with("stderr", "")
+        .with("stderr_lines", json!([]))
+        .msg(format!("Did not run command since '{path}' {why}"))
 }
 
 /// Quote a path for the shell but leave glob characters active.
@@ -115,23 +124,18 @@ async fn run_command(ctx: &TaskCtx, args: &Args, shell: bool) -> Result<Outcome,
         let script = words.iter().map(|w| q(w)).collect::<Vec<_>>().join(" ");
         (json!(words), script)
     };
-    if let Some((path, why)) = guard(ctx, args).await? {
-        let reason = format!("{path} {why}");
-        return Ok(Outcome::ok()
-            .with("cmd", cmd_value)
-            .with("rc", 0)
-            .with("stdout", format!("skipped, since {reason}"))
-            .with("stdout_lines", json!([format!("skipped, since {reason}")]))
-            .with("stderr", "")
-            .with("stderr_lines", json!([]))
-            .msg(format!("Did not run command since '{path}' {why}")));
-    }
-    if ctx.check {
-        return Ok(Outcome { skipped: true, msg: Some("Command would have run if not in check mode".into()), ..Default::default() });
-    }
     let mut full = String::new();
     if let Some(d) = args.str("chdir")? {
         full += &format!("cd {} || exit 1\n", q(&d));
+    }
+    // creates/removes are checked in the same round trip as the command.
+    full += &guard_script(args)?;
+    if ctx.check {
+        let out = ctx.sh(format!("{full}:")).await?;
+        if let Some((path, why)) = guard_stopped(&out.stdout_str()) {
+            return Ok(guarded(cmd_value, &path, &why));
+        }
+        return Ok(Outcome { skipped: true, msg: Some("Command would have run if not in check mode".into()), ..Default::default() });
     }
     full += &script;
     let stdin = match args.str("stdin")? {
@@ -148,6 +152,9 @@ async fn run_command(ctx: &TaskCtx, args: &Args, shell: bool) -> Result<Outcome,
     let t0 = Instant::now();
     let out = ctx.sh_in(full, stdin).await?;
     let delta = t0.elapsed();
+    if let Some((path, why)) = guard_stopped(&out.stdout_str()) {
+        return Ok(guarded(cmd_value, &path, &why));
+    }
     let strip = args.bool("strip_empty_ends", true)?;
     let stdout = strip_end(out.stdout_str(), strip);
     let stderr = strip_end(out.stderr_str(), strip);

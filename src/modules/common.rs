@@ -5,7 +5,7 @@
 use serde_json::{json, Map, Value};
 
 use super::{fail, Args, FileDiff, ModError, Outcome, TaskCtx};
-pub use crate::connection::stat::{parse_probe, probe_script, Probe, Stat};
+pub use crate::connection::stat::{parse_probe, probe_script, stat_after, Probe, Stat};
 use crate::template::shell_quote as q;
 
 pub async fn probe(ctx: &TaskCtx, path: &str, checksum: Option<&str>, content: bool) -> Result<Probe, ModError> {
@@ -199,21 +199,22 @@ pub struct Edit<'a> {
 
 impl Edit<'_> {
     /// Diff, backup (the result names it under `backup_key`), validate and write when the
-    /// content changed; otherwise only bring owner, group and mode to what is asked.
-    pub async fn commit(self, ctx: &TaskCtx, args: &Args, out: &mut Outcome, backup_key: &str) -> Result<(), ModError> {
+    /// content changed; otherwise only bring owner, group and mode to what is asked. Returns
+    /// the file's state after a write.
+    pub async fn commit(self, ctx: &TaskCtx, args: &Args, out: &mut Outcome, backup_key: &str) -> Result<Option<Stat>, ModError> {
         let attrs = Attrs::from_args(args)?;
         if !self.changed {
             if self.st.is_some() {
                 attr_changes(self.path, self.st, &attrs, false, true)?.apply(ctx, self.path, out).await?;
             }
-            return Ok(());
+            return Ok(None);
         }
         out.changed = true;
         if ctx.diff {
             out.diffs.push(content_diff(self.path, self.original, &self.new));
         }
         if ctx.check {
-            return Ok(());
+            return Ok(None);
         }
         if args.bool("backup", false)? && self.st.is_some() {
             out.data.insert(backup_key.into(), json!(backup(ctx, self.path).await?));
@@ -279,9 +280,16 @@ fn finalize_script(dest: &str, attrs: &Attrs, existed: Option<&Stat>) -> Result<
 /// them. Files from the controller go over SFTP (to the target folder, or under become to a
 /// temporary upload that the escalated command moves), falling back to streaming them
 /// through the command's stdin.
-pub async fn write_file(ctx: &TaskCtx, dest: &str, src: Source<'_>, attrs: &Attrs, existed: Option<&Stat>) -> Result<(), ModError> {
+pub async fn write_file(
+    ctx: &TaskCtx,
+    dest: &str,
+    src: Source<'_>,
+    attrs: &Attrs,
+    existed: Option<&Stat>,
+) -> Result<Option<Stat>, ModError> {
     let dir = parent_dir(dest);
-    let finalize = finalize_script(dest, attrs, existed)?;
+    // The new file's state comes back with the write: no second round trip.
+    let finalize = finalize_script(dest, attrs, existed)? + &crate::connection::stat::stat_after(dest);
     let fresh_tmp = format!("set -e\nd={}\nt=$(mktemp \"$d/.steward.XXXXXXXX\")\ntrap 'rm -f \"$t\"' EXIT\n", q(&dir));
     let (script, stdin, stdin_file) = match src {
         Source::Bytes(b) => (format!("{fresh_tmp}cat > \"$t\"\n{finalize}"), Some(b), None),
@@ -306,7 +314,7 @@ pub async fn write_file(ctx: &TaskCtx, dest: &str, src: Source<'_>, attrs: &Attr
     if out.rc != 0 {
         return fail(format!("cannot write {dest}: {}", out.stderr_str().trim()));
     }
-    Ok(())
+    Ok(parse_probe(&out.stdout).lstat)
 }
 
 /// `sha1` of a file on the controller, read in pieces.

@@ -130,20 +130,21 @@ pub async fn put(
         out.data.insert("checksum".into(), json!(p.checksum));
         return Ok(out);
     }
-    if !p.exists && !ctx.check {
-        let dir = common::parent_dir(&dest);
-        let d = ctx.sh(format!("[ -d {} ]", q(&dir))).await?;
-        if d.rc != 0 {
-            return fail(format!("Destination directory {dir} does not exist"));
-        }
+    if !p.exists && !p.parent_dir && !ctx.check {
+        return fail(format!("Destination directory {} does not exist", common::parent_dir(&dest)));
     }
     let from_file = match content {
         common::Source::File(f) => Some(f),
         common::Source::Bytes(_) => None,
     };
     let edit = common::Edit { path: &dest, original: p.content.as_deref(), new: shown, from_file, changed: !same, st: st.as_ref() };
-    edit.commit(ctx, args, &mut out, "backup_file").await?;
-    let final_st = if out.changed && !ctx.check { probe(ctx, &dest, None, false).await?.effective(true).cloned() } else { st };
+    let written = edit.commit(ctx, args, &mut out, "backup_file").await?;
+    let final_st = match written {
+        Some(w) => Some(w),
+        // Only owner, group or mode changed: look once more.
+        None if out.changed && !ctx.check => probe(ctx, &dest, None, false).await?.effective(true).cloned(),
+        None => st,
+    };
     let data = common::path_result(&dest, final_st.as_ref(), "dest");
     out.data.extend(data);
     out.data.insert("checksum".into(), json!(checksum));

@@ -86,14 +86,20 @@ async fn apply(ctx: &TaskCtx, path: &str, ch: common::AttrChanges, out: &mut Out
     ch.execute(ctx, path, out).await.map(|_| ())
 }
 
-async fn refresh(ctx: &TaskCtx, path: &str, out: &mut Outcome, follow: bool) -> Result<(), ModError> {
-    if ctx.check {
-        return Ok(());
-    }
-    let p = probe(ctx, path, None, false).await?;
-    if let Some(st) = p.effective(follow) {
-        let r = common::path_result(path, Some(st), "path");
-        for (k, v) in r {
+/// Fill the result's path fields: from a state already known (the probe, when nothing changed,
+/// or what a change printed), else by looking once more.
+async fn refresh(ctx: &TaskCtx, path: &str, out: &mut Outcome, follow: bool, known: Option<&common::Stat>) -> Result<(), ModError> {
+    let fresh;
+    let st = match known {
+        Some(st) => Some(st),
+        None if ctx.check => None,
+        None => {
+            fresh = probe(ctx, path, None, false).await?;
+            fresh.effective(follow)
+        }
+    };
+    if let Some(st) = st {
+        for (k, v) in common::path_result(path, Some(st), "path") {
             if k != "state" {
                 out.data.insert(k, v);
             }
@@ -136,12 +142,14 @@ async fn file(ctx: &TaskCtx, path: &str, p: &Probe, attrs: &Attrs, follow: bool)
         out.diffs.push(state_diff(path, d.0, d.1));
     }
     out.data.extend(common::path_result(path, Some(st), "path"));
-    refresh(ctx, path, &mut out, follow).await?;
+    let known = if out.changed { None } else { Some(st) };
+    refresh(ctx, path, &mut out, follow, known).await?;
     Ok(out)
 }
 
 async fn directory(ctx: &TaskCtx, args: &Args, path: &str, p: &Probe, attrs: &Attrs, follow: bool) -> Result<Outcome, ModError> {
     let mut out = Outcome::ok();
+    let mut created = None;
     let mut d: StateDiff = Default::default();
     match p.effective(follow) {
         Some(st) if st.is_dir() => {
@@ -167,16 +175,15 @@ async fn directory(ctx: &TaskCtx, args: &Args, path: &str, p: &Probe, attrs: &At
                     each += &format!("chgrp {} \"$d\" || exit 1; ", q(g));
                 }
                 let script = format!(
-                    "p={0}; set --; while [ ! -e \"$p\" ] && [ \"$p\" != / ] && [ \"$p\" != . ]; do set -- \"$p\" \"$@\"; p=$(dirname \"$p\"); done\nmkdir -p -- {0} || exit 1\nfor d in \"$@\"; do {each}:; done",
-                    q(path)
+                    "p={0}; set --; while [ ! -e \"$p\" ] && [ \"$p\" != / ] && [ \"$p\" != . ]; do set -- \"$p\" \"$@\"; p=$(dirname \"$p\"); done\nmkdir -p -- {0} || exit 1\nfor d in \"$@\"; do {each}:; done\n{1}",
+                    q(path),
+                    common::stat_after(path)
                 );
                 let r = ctx.sh(script).await?;
                 if r.rc != 0 {
                     return fail(format!("There was an issue creating {path} as requested: {}", r.stderr_str().trim()));
                 }
-                let now = probe(ctx, path, None, false).await?;
-                let mut ignore = StateDiff::default();
-                apply(ctx, path, attr_changes(path, now.effective(true), attrs, true, true)?, &mut out, &mut ignore).await?;
+                created = common::parse_probe(&r.stdout).lstat;
             }
         }
     }
@@ -214,7 +221,12 @@ async fn directory(ctx: &TaskCtx, args: &Args, path: &str, p: &Probe, attrs: &At
     if ctx.diff && out.changed {
         out.diffs.push(state_diff(path, d.0, d.1));
     }
-    refresh(ctx, path, &mut out, follow).await?;
+    let known = match &created {
+        Some(c) if !args.bool("recurse", false)? => Some(c),
+        _ if !out.changed => p.effective(follow),
+        _ => None,
+    };
+    refresh(ctx, path, &mut out, follow, known).await?;
     Ok(out)
 }
 
@@ -246,17 +258,21 @@ async fn link(ctx: &TaskCtx, args: &Args, path: &str, p: &Probe, attrs: &Attrs, 
                 return Ok(Outcome::failed(format!("refusing to convert from file to symlink for {path}")));
             }
         }
-        if !hard && !force {
-            // Ansible refuses a link to a missing source unless forced; relative links resolve from the link's folder.
-            let base = if src.starts_with('/') { src.clone() } else { format!("{}/{src}", common::parent_dir(path)) };
-            let r = ctx.sh(format!("[ -e {} ] || [ -L {} ]", q(&base), q(&base))).await?;
-            if r.rc != 0 && !ctx.check {
-                return Ok(Outcome::failed(format!(
-                    "src file does not exist, use \"force=yes\" if you really want to create the link: {base}"
-                ))
+        // Ansible refuses a link to a missing source unless forced; a relative source resolves
+        // from the link's folder. The check runs with the change, in the same round trip.
+        let base = if src.starts_with('/') { src.clone() } else { format!("{}/{src}", common::parent_dir(path)) };
+        let src_check = if !hard && !force {
+            format!("if [ ! -e {0} ] && [ ! -L {0} ]; then echo STEWARD-NOSRC; exit 3; fi; ", q(&base))
+        } else {
+            String::new()
+        };
+        let missing_src = || {
+            Ok(Outcome::failed(format!("src file does not exist, use \"force=yes\" if you really want to create the link: {base}"))
                 .with("path", path)
-                .with("src", src.clone()));
-            }
+                .with("src", src.clone()))
+        };
+        if ctx.check && !src_check.is_empty() && ctx.sh(format!("{src_check}:")).await?.rc != 0 {
+            return missing_src();
         }
         out.changed = true;
         d.0.insert("state".into(), json!(p.lstat.as_ref().map(|s| s.state_name()).unwrap_or("absent")));
@@ -270,13 +286,16 @@ async fn link(ctx: &TaskCtx, args: &Args, path: &str, p: &Probe, attrs: &Attrs, 
             };
             let dir = common::parent_dir(path);
             let cmd = format!(
-                "{rm}t={}/.steward-link.$$ && ln {flag} -- {} \"$t\" && mv -f{} -- \"$t\" {}",
+                "{src_check}{rm}t={}/.steward-link.$$ && ln {flag} -- {} \"$t\" && mv -f{} -- \"$t\" {}",
                 q(&dir),
                 q(&src),
                 if hard { "" } else { "T" },
                 q(path)
             );
             let r = ctx.sh(&cmd).await?;
+            if r.stdout_str().contains("STEWARD-NOSRC") {
+                return missing_src();
+            }
             if r.rc != 0 {
                 // BusyBox mv has no -T; fall back to ln alone.
                 let r2 = ctx.sh(format!("{rm}ln {flag} -- {} {}", q(&src), q(path))).await?;
@@ -331,7 +350,7 @@ async fn touch(ctx: &TaskCtx, args: &Args, path: &str, p: &Probe, attrs: &Attrs,
     if ctx.diff && out.changed {
         out.diffs.push(state_diff(path, d.0, d.1));
     }
-    refresh(ctx, path, &mut out, follow).await?;
+    refresh(ctx, path, &mut out, follow, None).await?;
     out.data.insert("dest".into(), json!(path));
     Ok(out)
 }

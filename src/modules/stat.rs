@@ -84,14 +84,7 @@ impl Module for Stat {
                 st.insert("checksum".into(), json!(c));
             }
         }
-        // What the connecting user may do with it.
-        let acc = ctx
-            .sh(format!(
-                "p={}; [ -r \"$p\" ] && printf r; [ -w \"$p\" ] && printf w; [ -x \"$p\" ] && printf x; true",
-                crate::template::shell_quote(&path)
-            ))
-            .await?
-            .stdout_str();
+        let acc = &p.access;
         st.insert("readable".into(), json!(acc.contains('r')));
         st.insert("writeable".into(), json!(acc.contains('w')));
         st.insert("executable".into(), json!(acc.contains('x')));
