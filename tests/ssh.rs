@@ -214,8 +214,18 @@ fn max_sessions_two_queues_channels() {
         let mut set = tokio::task::JoinSet::new();
         for i in 0..8 {
             let c = conn.clone();
-            set.spawn(async move { c.exec(ExecRequest { cmd: format!("sleep 0.2; echo {i}"), ..Default::default() }).await });
+            // Plain commands, commands with input, and a file upload share the two sessions.
+            let req = match i % 3 {
+                0 => ExecRequest { cmd: format!("sleep 0.2; cat; echo {i}"), stdin: Some(Vec::new()), ..Default::default() },
+                _ => ExecRequest { cmd: format!("sleep 0.2; echo {i}"), ..Default::default() },
+            };
+            set.spawn(async move { c.exec(req).await });
         }
+        let upload = fleet.path("upload.txt");
+        std::fs::write(&upload, "sent over sftp").unwrap();
+        let dest = format!("{}/uploaded.txt", fleet.data_dir().display());
+        conn.put_file(&upload, &dest).await.expect("upload under MaxSessions 2");
+        assert_eq!(std::fs::read_to_string(&dest).unwrap(), "sent over sftp");
         let mut outs = Vec::new();
         while let Some(r) = set.join_next().await {
             outs.push(r.unwrap());

@@ -77,7 +77,15 @@ impl Loopback {
     pub fn start(n: usize, opts: Opts) -> Loopback {
         let keys = key_dir();
         let dir = tempfile::tempdir().unwrap();
-        let net = NET.fetch_add(1, Ordering::SeqCst);
+        // A range nobody listens on (an earlier run that was killed may have left sshd behind).
+        let net = loop {
+            let n = NET.fetch_add(1, Ordering::SeqCst);
+            if (1..=3)
+                .all(|i| TcpStream::connect_timeout(&format!("127.0.{n}.{i}:22").parse().unwrap(), Duration::from_millis(50)).is_err())
+            {
+                break n;
+            }
+        };
         let mut hosts = Vec::new();
         for i in 1..=n {
             let name = format!("h{i}");

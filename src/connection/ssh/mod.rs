@@ -236,8 +236,92 @@ pub struct Ssh {
     /// How many slots `sessions` still has in all (it never drops below one).
     capacity: AtomicUsize,
     open: Arc<AtomicUsize>,
+    /// Idle long-lived shells that run plain commands without a new channel each time.
+    shells: tokio::sync::Mutex<Vec<Shell>>,
+    /// Signalled when a shell goes back to `shells`, for tasks waiting for a slot.
+    returned: tokio::sync::Notify,
     /// Connections to jump hosts, kept open as long as this one.
     _jumps: Vec<Handle<Client>>,
+}
+
+/// A `/bin/sh` kept running on its own channel. Each command is sent as `( eval '...' )`, so
+/// `exit` and syntax errors stay inside a subshell; a random mark after it on stdout (with the
+/// exit code) and on stderr tells where its output ends. This saves the server a channel and
+/// two shell start-ups per command.
+struct Shell {
+    rd: russh::ChannelReadHalf,
+    wr: russh::ChannelWriteHalf<client::Msg>,
+    mark: String,
+    _guard: ChannelGuard,
+}
+
+const MAX_SHELLS: usize = 4;
+
+fn find_bytes(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+impl Shell {
+    /// Close the shell's channel and wait (briefly) until the server has closed it too, so
+    /// its session slot is free for the next channel.
+    async fn retire(mut self) {
+        let _ = self.wr.eof().await;
+        let _ = self.wr.close().await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), async {
+            while let Some(m) = self.rd.wait().await {
+                if matches!(m, ChannelMsg::Close) {
+                    break;
+                }
+            }
+        })
+        .await;
+    }
+
+    async fn run(&mut self, cmd: &str) -> Result<(i32, Vec<u8>, Vec<u8>), String> {
+        let line = format!(
+            "( eval {} ) </dev/null; printf '%s %d\\n' '{m}' $?; printf '%s\\n' '{m}' >&2\n",
+            crate::template::shell_quote(cmd),
+            m = self.mark
+        );
+        self.wr.data_bytes(line.into_bytes()).await.map_err(|e| e.to_string())?;
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let (mut rc, mut err_done) = (None::<i32>, false);
+        let mark = self.mark.as_bytes();
+        // Where the mark may start in each buffer: only new bytes are searched.
+        let (mut out_from, mut err_from) = (0usize, 0usize);
+        while rc.is_none() || !err_done {
+            match self.rd.wait().await {
+                Some(ChannelMsg::Data { data }) => {
+                    out.extend_from_slice(&data);
+                    if rc.is_none() {
+                        if let Some(pos) = find_bytes(&out[out_from..], mark).map(|p| p + out_from) {
+                            let tail = &out[pos + mark.len()..];
+                            if let Some(nl) = tail.iter().position(|b| *b == b'\n') {
+                                rc = String::from_utf8_lossy(&tail[..nl]).trim().parse().ok().or(Some(-1));
+                                out.truncate(pos);
+                            }
+                        } else {
+                            out_from = out.len().saturating_sub(mark.len());
+                        }
+                    }
+                }
+                Some(ChannelMsg::ExtendedData { data, ext: 1 }) => {
+                    err.extend_from_slice(&data);
+                    if !err_done {
+                        if let Some(pos) = find_bytes(&err[err_from..], mark).map(|p| p + err_from) {
+                            err.truncate(pos);
+                            err_done = true;
+                        } else {
+                            err_from = err.len().saturating_sub(mark.len());
+                        }
+                    }
+                }
+                Some(ChannelMsg::Eof | ChannelMsg::Close | ChannelMsg::ExitStatus { .. }) | None => return Err("the shell ended".into()),
+                Some(_) => {}
+            }
+        }
+        Ok((rc.unwrap_or(-1), out, err))
+    }
 }
 
 type Stream = Box<dyn Duplex>;
@@ -421,6 +505,8 @@ impl Ssh {
             sessions: Arc::new(Semaphore::new(10)),
             capacity: AtomicUsize::new(10),
             open: Arc::new(AtomicUsize::new(0)),
+            shells: tokio::sync::Mutex::new(Vec::new()),
+            returned: tokio::sync::Notify::new(),
             _jumps: jumps,
         })
     }
@@ -429,38 +515,129 @@ impl Ssh {
         ConnError::Unreachable(format!("the SSH connection to {} was lost: {e}", self.name))
     }
 
-    /// A new channel, waiting for a free session when the server's MaxSessions is reached.
+    /// A new channel, waiting for a free session when the server's MaxSessions is reached
+    /// (an idle shell gives its session back for it).
     async fn channel(&self) -> Result<(russh::Channel<client::Msg>, ChannelGuard), ConnError> {
         let mut refused = 0u32;
         loop {
-            let permit = self.sessions.clone().acquire_owned().await.map_err(|e| self.dropped(e))?;
-            if self.handle.is_closed() {
-                return Err(self.dropped("closed by the server"));
-            }
-            match self.handle.channel_open_session().await {
-                Ok(ch) => {
-                    self.open.fetch_add(1, Ordering::SeqCst);
-                    return Ok((ch, ChannelGuard { _permit: permit, open: self.open.clone() }));
-                }
-                Err(russh::Error::ChannelOpenFailure(reason)) => {
-                    // Refused while others are open: the server's MaxSessions. Keep one slot
-                    // less from now on and wait for a channel to close. The server may also
-                    // still be closing a channel we are done with: wait a little and retry.
-                    refused += 1;
-                    if self.open.load(Ordering::SeqCst) > 0 && self.capacity.load(Ordering::SeqCst) > 1 {
-                        self.capacity.fetch_sub(1, Ordering::SeqCst);
-                        permit.forget();
+            let permit = match self.sessions.clone().try_acquire_owned() {
+                Ok(p) => p,
+                Err(_) => {
+                    let idle = self.shells.lock().await.pop();
+                    if let Some(sh) = idle {
+                        sh.retire().await;
                         continue;
                     }
-                    drop(permit);
-                    if refused > 60 {
-                        return Err(ConnError::Io(format!("the server keeps refusing session channels: {reason:?}")));
+                    let returned = self.returned.notified();
+                    tokio::select! {
+                        p = self.sessions.clone().acquire_owned() => p.map_err(|e| self.dropped(e))?,
+                        _ = returned => continue,
                     }
-                    tokio::time::sleep(Duration::from_millis(10 * u64::from(refused.min(20)))).await;
                 }
-                Err(e) => return Err(self.dropped(e)),
+            };
+            if let Some(c) = self.open_with(permit, &mut refused).await? {
+                return Ok(c);
             }
         }
+    }
+
+    /// Open a session channel with a slot in hand; `None` when the server refused it and the
+    /// caller should try again (after the slot count has adapted, or a short wait).
+    async fn open_with(
+        &self,
+        permit: tokio::sync::OwnedSemaphorePermit,
+        refused: &mut u32,
+    ) -> Result<Option<(russh::Channel<client::Msg>, ChannelGuard)>, ConnError> {
+        if self.handle.is_closed() {
+            return Err(self.dropped("closed by the server"));
+        }
+        match self.handle.channel_open_session().await {
+            Ok(ch) => {
+                self.open.fetch_add(1, Ordering::SeqCst);
+                Ok(Some((ch, ChannelGuard { _permit: permit, open: self.open.clone() })))
+            }
+            Err(russh::Error::ChannelOpenFailure(reason)) => {
+                *refused += 1;
+                if self.open.load(Ordering::SeqCst) > 0 {
+                    // Refused while others are open: the server's MaxSessions. Keep one slot
+                    // less from now on (we hold a slot besides the open channels, so the count
+                    // never reaches zero) and wait for a channel to close.
+                    self.capacity.fetch_sub(1, Ordering::SeqCst);
+                    permit.forget();
+                    return Ok(None);
+                }
+                // The server may still be closing a channel we are done with.
+                drop(permit);
+                if *refused > 60 {
+                    return Err(ConnError::Io(format!("the server keeps refusing session channels: {reason:?}")));
+                }
+                tokio::time::sleep(Duration::from_millis(10 * u64::from((*refused).min(20)))).await;
+                Ok(None)
+            }
+            Err(e) => Err(self.dropped(e)),
+        }
+    }
+
+    /// Run a plain command in a long-lived shell (opened on first use).
+    async fn exec_in_shell(&self, req: &ExecRequest) -> Result<ExecOutput, ConnError> {
+        let mut shell = self.shell().await?;
+        let (rc, stdout, stderr) = match shell.run(&req.command_line()).await {
+            Ok(r) => r,
+            Err(e) if self.handle.is_closed() => return Err(self.dropped(e)),
+            Err(e) => return Err(self.dropped(format!("the command's shell ended: {e}"))),
+        };
+        let mut out = ExecOutput { rc, stdout: Vec::new(), stderr: Vec::new() };
+        let mut hs = Handshake::new(req.become_.as_ref());
+        if let Step::Fail(e) = hs.on_stderr(&stderr, &mut out.stderr) {
+            self.keep(shell).await;
+            return Err(e);
+        }
+        let _ = hs.on_stdout(&stdout, &mut out.stdout);
+        self.keep(shell).await;
+        hs.finish()?;
+        Ok(out)
+    }
+
+    /// An idle shell, or a new one when a slot is free; else wait for one of the two. A shell
+    /// never takes another shell's slot: busy shells come back soon.
+    async fn shell(&self) -> Result<Shell, ConnError> {
+        let mut refused = 0u32;
+        loop {
+            let returned = self.returned.notified();
+            let idle = self.shells.lock().await.pop();
+            if let Some(s) = idle {
+                return Ok(s);
+            }
+            let permit = match self.sessions.clone().try_acquire_owned() {
+                Ok(p) => p,
+                Err(_) => tokio::select! {
+                    _ = returned => continue,
+                    p = self.sessions.clone().acquire_owned() => p.map_err(|e| self.dropped(e))?,
+                },
+            };
+            let Some((ch, guard)) = self.open_with(permit, &mut refused).await? else { continue };
+            ch.exec(true, "exec /bin/sh").await.map_err(|e| self.dropped(e))?;
+            let (rd, wr) = ch.split();
+            let mut b = [0u8; 16];
+            if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+                use std::io::Read;
+                let _ = f.read_exact(&mut b);
+            }
+            let mark = format!("STEWARD-END-{}", b.iter().map(|x| format!("{x:02x}")).collect::<String>());
+            return Ok(Shell { rd, wr, mark, _guard: guard });
+        }
+    }
+
+    async fn keep(&self, shell: Shell) {
+        let mut pool = self.shells.lock().await;
+        if pool.len() < MAX_SHELLS {
+            pool.push(shell);
+            drop(pool);
+        } else {
+            drop(pool);
+            shell.retire().await;
+        }
+        self.returned.notify_one();
     }
 
     async fn sftp(&self) -> Result<(russh_sftp::client::SftpSession, ChannelGuard), ConnError> {
@@ -493,6 +670,11 @@ enum Write {
 #[async_trait]
 impl Connection for Ssh {
     async fn exec(&self, req: ExecRequest) -> Result<ExecOutput, ConnError> {
+        // Commands without input (and without a password prompt to answer) go to a long-lived shell.
+        let plain = req.stdin.is_none() && req.stdin_file.is_none() && req.become_.as_ref().is_none_or(|b| b.password.is_none());
+        if plain {
+            return self.exec_in_shell(&req).await;
+        }
         let line = format!("/bin/sh -c {}", crate::template::shell_quote(&req.command_line()));
         let (ch, _guard) = self.channel().await?;
         if req.become_.as_ref().is_some_and(|b| b.needs_tty()) {
