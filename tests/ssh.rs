@@ -323,3 +323,152 @@ fn a_host_reached_only_through_a_jump_host() {
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     let _ = jump_inner;
 }
+
+/// A key that needs a passphrase, and the same server reached with it.
+fn encrypted_key(fleet: &Loopback, passphrase: &str) -> std::path::PathBuf {
+    let k = fleet.path("enc_key");
+    let o = std::process::Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", passphrase, "-f"]).arg(&k).output().unwrap();
+    assert!(o.status.success());
+    let pubkey = std::fs::read_to_string(k.with_extension("pub")).unwrap();
+    let auth = support::key_dir().join("authorized_keys");
+    let mut keys = std::fs::read_to_string(&auth).unwrap();
+    if !keys.contains(pubkey.trim()) {
+        keys += &pubkey;
+        std::fs::write(&auth, keys).unwrap();
+    }
+    k
+}
+
+fn run_env(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> (i32, String) {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_steward"));
+    c.args(args).current_dir(cwd).env("NO_COLOR", "1").env_remove("SSH_AUTH_SOCK").env_remove("STEWARD_SSH_KEY_PASSPHRASE");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+}
+
+#[test]
+fn encrypted_keys_missing_wrong_and_right_passphrase() {
+    let fleet = Loopback::start(1, Opts::default());
+    let k = encrypted_key(&fleet, "open sesame");
+    let inv = fleet.inventory("");
+    let text = std::fs::read_to_string(&inv).unwrap().replace(&support::key().display().to_string(), &k.display().to_string());
+    std::fs::write(&inv, text).unwrap();
+    write(&fleet.path("pb.yml"), PING);
+    let args = ["run", "-i", inv.to_str().unwrap(), "pb.yml"];
+    let (code, out) = run_env(&args, fleet.dir.path(), &[]);
+    assert_eq!(code, 4, "{out}");
+    assert!(out.contains("is encrypted and no passphrase was given"), "{out}");
+    let (code, out) = run_env(&args, fleet.dir.path(), &[("STEWARD_SSH_KEY_PASSPHRASE", "not it")]);
+    assert_eq!(code, 4, "{out}");
+    assert!(out.contains("wrong passphrase"), "{out}");
+    let (code, out) = run_env(&args, fleet.dir.path(), &[("STEWARD_SSH_KEY_PASSPHRASE", "open sesame")]);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn ssh_agent_holds_the_key() {
+    let fleet = Loopback::start(1, Opts::default());
+    let k = encrypted_key(&fleet, "agent only");
+    let sock = fleet.path("agent.sock");
+    let agent = std::process::Command::new("ssh-agent").args(["-D", "-a"]).arg(&sock).stdout(std::process::Stdio::null()).spawn().unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+        }
+    }
+    let _agent = Kill(agent);
+    for _ in 0..100 {
+        if sock.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // ssh-add reads the passphrase from SSH_ASKPASS when it has no terminal.
+    let askpass = fleet.path("askpass.sh");
+    write(&askpass, "#!/bin/sh\necho 'agent only'\n");
+    std::process::Command::new("chmod").arg("+x").arg(&askpass).status().unwrap();
+    let o = std::process::Command::new("ssh-add")
+        .arg(&k)
+        .env("SSH_AUTH_SOCK", &sock)
+        .env("SSH_ASKPASS", &askpass)
+        .env("SSH_ASKPASS_REQUIRE", "force")
+        .env("DISPLAY", ":0")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "ssh-add: {}", String::from_utf8_lossy(&o.stderr));
+    // No key file in the inventory: only the agent can log in.
+    let inv = fleet.inventory("");
+    let text = std::fs::read_to_string(&inv).unwrap().replace(&format!("ansible_ssh_private_key_file={}\n", support::key().display()), "");
+    std::fs::write(&inv, text).unwrap();
+    write(&fleet.path("pb.yml"), PING);
+    let (code, out) = run_env(
+        &["run", "-i", inv.to_str().unwrap(), "pb.yml"],
+        fleet.dir.path(),
+        &[("SSH_AUTH_SOCK", sock.to_str().unwrap()), ("HOME", "/nonexistent")],
+    );
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn password_login() {
+    let fleet = Loopback::start(1, Opts { password_auth: true, ..Default::default() });
+    // The account gets a password for this test only; key logins stay as they were.
+    let o =
+        std::process::Command::new("/bin/sh").arg("-c").arg(format!("echo '{}:fleet-pass' | chpasswd", support::USER)).output().unwrap();
+    assert!(o.status.success());
+    let inv = fleet.inventory("");
+    let text = std::fs::read_to_string(&inv)
+        .unwrap()
+        .replace(&format!("ansible_ssh_private_key_file={}\n", support::key().display()), "ansible_password=fleet-pass\n");
+    std::fs::write(&inv, text).unwrap();
+    write(&fleet.path("pb.yml"), PING);
+    let (code, out) = run_env(&["run", "-i", inv.to_str().unwrap(), "pb.yml"], fleet.dir.path(), &[("HOME", "/nonexistent")]);
+    let _ = std::process::Command::new("usermod").args(["-p", "*", support::USER]).status();
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("fleet-pass"), "the password leaked:\n{out}");
+}
+
+#[test]
+fn proxy_command() {
+    let fleet = Loopback::start(2, Opts::default());
+    let (h1, h2) = (&fleet.hosts[0], &fleet.hosts[1]);
+    let kh = fleet.path("known_hosts");
+    let proxy = format!(
+        "ssh -q -i {} -o UserKnownHostsFile={} -o BatchMode=yes -W %h:%p {}@{}",
+        support::key().display(),
+        kh.display(),
+        support::USER,
+        h1.addr
+    );
+    let inv = fleet.inventory("");
+    let text = std::fs::read_to_string(&inv).unwrap().replace(
+        &format!("ansible_ssh_common_args='-o UserKnownHostsFile={}'", kh.display()),
+        &format!("ansible_ssh_common_args='-o UserKnownHostsFile={} -o \"ProxyCommand={proxy}\"'", kh.display()),
+    );
+    std::fs::write(&inv, text).unwrap();
+    write(&fleet.path("pb.yml"), "- hosts: h2\n  gather_facts: false\n  tasks:\n    - command: echo through the proxy\n");
+    let (code, out) = run_env(&["run", "-i", inv.to_str().unwrap(), "pb.yml"], fleet.dir.path(), &[]);
+    assert_eq!(code, 0, "{out}");
+    let _ = h2;
+}
+
+#[test]
+fn a_host_that_does_not_answer_times_out() {
+    // A paused container accepts the TCP connection in its kernel but never says a word.
+    let c = Containers::up("pause", 1, &[]);
+    assert!(c.docker(&["pause", &c.name(1)]).status.success());
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("pb.yml"), PING);
+    let t0 = std::time::Instant::now();
+    let (code, out, _) = steward(&["run", "-i", c.inventory.to_str().unwrap(), "pb.yml", "--timeout", "2"], dir.path());
+    let took = t0.elapsed().as_secs();
+    let _ = c.docker(&["unpause", &c.name(1)]);
+    assert_eq!(code, 4, "{out}");
+    assert!(out.contains("timed out"), "{out}");
+    assert!(took < 20, "took {took}s");
+}
