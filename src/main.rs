@@ -1,9 +1,8 @@
 //! The `steward` binary: parse the command line, run, exit with ansible-playbook's codes.
+//!
+//! SIGPIPE stays ignored (Rust's default): the executor writes to the stdin of commands that
+//! may exit without reading it, and that must be an error on the write, not the end of the run.
 
 fn main() {
-    // A closed pipe (`steward ... | head`) ends the program quietly, as other Unix tools do.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
     std::process::exit(steward::cli::main());
 }
