@@ -10,6 +10,7 @@ pub mod connection;
 pub mod crypt;
 pub mod diag;
 pub mod exec;
+pub mod graph;
 pub mod inventory;
 pub mod jsonpath;
 pub mod modules;

@@ -21,6 +21,8 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Show the inventory (as ansible-inventory)
     Inventory(InventoryArgs),
+    /// Print the task graph of playbooks as DOT (what runs after what, what may run side by side)
+    Graph(GraphArgs),
     /// Show a module's arguments and an example
     Doc(DocArgs),
     /// Print shell completions
@@ -140,6 +142,15 @@ pub struct InventoryArgs {
 }
 
 #[derive(ClapArgs, Debug)]
+pub struct GraphArgs {
+    /// Playbooks to draw
+    #[arg(required = true, value_name = "PLAYBOOK")]
+    pub playbooks: Vec<std::path::PathBuf>,
+    #[command(flatten)]
+    pub inv: InventoryOpts,
+}
+
+#[derive(ClapArgs, Debug)]
 pub struct DocArgs {
     /// A module name; without one, list the modules
     pub module: Option<String>,
@@ -155,6 +166,7 @@ pub fn main() -> i32 {
         Command::Run(a) => run::run(*a),
         Command::Inventory(a) => inventory_cmd::run(a),
         Command::Doc(a) => doc::run(a),
+        Command::Graph(a) => run::graph(a),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "steward", &mut std::io::stdout());

@@ -98,7 +98,7 @@ pub fn run(a: RunArgs) -> i32 {
         }
     }
     for b in &books {
-        if let Err(d) = check_notify(b) {
+        if let Err(d) = check_notify(b).and_then(|_| crate::graph::check(&b.plays)) {
             eprint!("{}", d.render());
             return exit::PARSE;
         }
@@ -315,4 +315,28 @@ fn list(a: &RunArgs, books: &[Playbook], inv: &Inventory) -> i32 {
         }
     }
     exit::OK
+}
+
+/// `steward graph PLAYBOOK...`: the task graph as DOT.
+pub fn graph(a: super::GraphArgs) -> i32 {
+    let mut plays = Vec::new();
+    for p in &a.playbooks {
+        match crate::playbook::load_playbook(p, &roles_path()) {
+            Ok(b) => plays.extend(b.plays),
+            Err(d) => {
+                eprint!("{}", d.render());
+                return exit::PARSE;
+            }
+        }
+    }
+    match crate::graph::dot(&plays) {
+        Ok(text) => {
+            print!("{text}");
+            exit::OK
+        }
+        Err(d) => {
+            eprint!("{}", d.render());
+            exit::PARSE
+        }
+    }
 }

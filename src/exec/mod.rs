@@ -112,12 +112,51 @@ impl Run {
 
     /// Run every play of a playbook. Returns ansible-playbook's exit code.
     pub async fn run_playbook(self: &Arc<Self>, pb: &Playbook) -> i32 {
-        for p in &pb.plays {
-            match play::run_play(self, p).await {
+        // Each play waits for the one before it, or for the plays it `needs:` (so plays on
+        // different hosts can run at the same time).
+        let deps: Vec<Vec<usize>> = pb
+            .plays
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                if p.needs_declared {
+                    p.needs.iter().filter_map(|n| pb.plays.iter().position(|x| &x.name == n)).collect()
+                } else if i > 0 {
+                    vec![i - 1]
+                } else {
+                    vec![]
+                }
+            })
+            .collect();
+        let mut done = vec![false; pb.plays.len()];
+        let mut started = vec![false; pb.plays.len()];
+        let mut set = tokio::task::JoinSet::new();
+        let mut stop = false;
+        loop {
+            if !stop {
+                for (i, p) in pb.plays.iter().enumerate() {
+                    if !started[i] && deps[i].iter().all(|d| done[*d]) {
+                        started[i] = true;
+                        let (run, p) = (self.clone(), p.clone());
+                        set.spawn(async move { (i, play::run_play(&run, &p).await) });
+                    }
+                }
+            }
+            let Some(r) = set.join_next().await else { break };
+            let (i, res) = match r {
+                Ok(x) => x,
+                Err(_) => {
+                    stop = true;
+                    continue;
+                }
+            };
+            done[i] = true;
+            match res {
                 Ok(play::PlayEnd::Continue) => {}
-                Ok(play::PlayEnd::Stop) => break,
+                Ok(play::PlayEnd::Stop) => stop = true,
                 Err(d) => {
                     self.reporter.message(&d.render());
+                    set.abort_all();
                     self.recap();
                     return exit::ERROR;
                 }

@@ -123,6 +123,55 @@ impl Walker {
         })
     }
 
+    /// Under `strategy: graph`: run each task as soon as the tasks it depends on are done, up to
+    /// `max_concurrent_tasks` (default 8) at once on this host. After a failure no new task
+    /// starts; those running finish.
+    fn walk_graph<'a>(
+        self: &'a Arc<Self>,
+        tasks: &'a [Arc<Task>],
+        prefix: Vec<u32>,
+        inh: Inherited,
+        chain: Vec<KwRef>,
+        deps: Vec<Vec<usize>>,
+    ) -> BoxFlow<'a> {
+        Box::pin(async move {
+            let n = tasks.len();
+            let mut remaining: Vec<usize> = deps.iter().map(Vec::len).collect();
+            let mut dependents = vec![Vec::new(); n];
+            for (i, ds) in deps.iter().enumerate() {
+                for &d in ds {
+                    dependents[d].push(i);
+                }
+            }
+            let limit = self.play.max_concurrent_tasks.unwrap_or(8).max(1);
+            let mut ready: std::collections::VecDeque<usize> = (0..n).filter(|i| remaining[*i] == 0).collect();
+            let mut set = tokio::task::JoinSet::new();
+            let mut stop: Option<Flow> = None;
+            loop {
+                while set.len() < limit && stop.is_none() {
+                    let Some(i) = ready.pop_front() else { break };
+                    let (w, t, inh, chain) = (self.clone(), tasks[i].clone(), inh.clone(), chain.clone());
+                    let mut pos = prefix.clone();
+                    pos.push(i as u32);
+                    set.spawn(async move { (i, w.walk_task(&t, pos, inh, chain, false).await) });
+                }
+                let Some(done) = set.join_next().await else { break };
+                let (i, flow) = done.unwrap_or((usize::MAX, Flow::Failed));
+                if flow != Flow::Continue {
+                    stop.get_or_insert(flow);
+                    continue;
+                }
+                for &d in dependents.get(i).map(Vec::as_slice).unwrap_or(&[]) {
+                    remaining[d] -= 1;
+                    if remaining[d] == 0 {
+                        ready.push_back(d);
+                    }
+                }
+            }
+            stop.unwrap_or(Flow::Continue)
+        })
+    }
+
     fn walk_task<'a>(
         self: &'a Arc<Self>,
         t: &'a Arc<Task>,
@@ -528,8 +577,16 @@ impl Walker {
             }
         }
         let sections: [(&[Arc<Task>], u32); 3] = [(&self.play.pre_tasks, 1), (&self.play.tasks, 3), (&self.play.post_tasks, 5)];
+        let graph = self.play.strategy.as_deref() == Some("graph");
         for (tasks, n) in sections {
-            let flow = self.walk_list(tasks, vec![n], inh.clone(), chain.clone(), false).await;
+            let flow = if graph {
+                match crate::graph::section(tasks, true) {
+                    Ok(g) => self.walk_graph(tasks, vec![n], inh.clone(), chain.clone(), g.deps()).await,
+                    Err(_) => Flow::Failed,
+                }
+            } else {
+                self.walk_list(tasks, vec![n], inh.clone(), chain.clone(), false).await
+            };
             let flush = self.flush(vec![n + 1]).await;
             if flow != Flow::Continue {
                 if flow == Flow::Failed && self.play.force_handlers {
@@ -681,7 +738,7 @@ pub async fn run_play(run: &Arc<Run>, play: &Arc<Play>) -> Result<PlayEnd, Diagn
     let groups = vars::groups_map(run);
     let abort_run = Arc::new(AtomicBool::new(false));
     for batch in batches(&hosts, play.serial.as_ref()) {
-        let linear = !matches!(play.strategy.as_deref(), Some("free"));
+        let linear = !matches!(play.strategy.as_deref(), Some("free" | "graph"));
         let states: Vec<Arc<HostState>> = batch.iter().filter_map(|h| run.hosts.get(h).cloned()).collect();
         let pct = play.max_fail_percentage;
         let check_states = states.clone();

@@ -248,6 +248,7 @@ fn load_play(node: &Node, ctx: &mut LoadCtx) -> R<Play> {
         role_vars: std::mem::take(&mut ctx.role_vars),
         dir: ctx.playbook_dir.clone(),
         needs,
+        needs_declared: node.get("needs").is_some(),
         max_concurrent_tasks,
     })
 }

@@ -78,6 +78,8 @@ pub struct Play {
     pub role_vars: Map<String, Value>,
     pub dir: PathBuf,
     pub needs: Vec<String>,
+    /// Whether the play says `needs:` at all (an empty list means: start right away).
+    pub needs_declared: bool,
     pub max_concurrent_tasks: Option<usize>,
 }
 
