@@ -1,5 +1,9 @@
 //! The gate: when a host may run its next task.
 //!
+//! Only tasks with a cross-host dependency wait here (run_once, delegation, `hostvars`, meta,
+//! any_errors_fatal and max_fail_percentage plays); other tasks [`Gate::pass`] at once, so a
+//! host runs ahead of slower ones until it reaches such a task.
+//!
 //! Every host walks the task tree on its own and asks the gate before each task, giving the
 //! task's position in the tree. Under `linear` the gate waits until every host still in the
 //! play is waiting, then releases the hosts at the lowest position together (a rescue runs
@@ -70,6 +74,21 @@ impl Gate {
             self.release(&mut g);
         }
         rx.await.unwrap_or(Release::Abort)
+    }
+
+    /// A task with no cross-host dependency: the host goes on at once, without waiting for the
+    /// others (its heading is printed when the task changes).
+    pub fn pass(&self, uid: usize, title: &str, handler: bool) -> Release {
+        let Ok(mut g) = self.inner.lock() else { return Release::Abort };
+        if g.aborted {
+            return Release::Abort;
+        }
+        if g.last_uid != uid {
+            self.reporter.task_start(title, handler);
+            g.last_uid = uid;
+        }
+        g.running += 1;
+        Release::Run(Arc::new(OnceCell::new()))
     }
 
     pub fn done(&self) {

@@ -74,6 +74,8 @@ pub struct Run {
     pub playbook_dir: PathBuf,
     /// Set once `--start-at-task` has found its task.
     pub started: std::sync::atomic::AtomicBool,
+    /// Per task: whether it reads other hosts' variables (so hosts must reach it together).
+    pub sync_cache: Mutex<std::collections::HashMap<usize, bool>>,
 }
 
 impl Run {
@@ -95,6 +97,7 @@ impl Run {
             forks: Arc::new(tokio::sync::Semaphore::new(forks)),
             playbook_dir,
             started: std::sync::atomic::AtomicBool::new(started),
+            sync_cache: Mutex::new(std::collections::HashMap::new()),
         }))
     }
 

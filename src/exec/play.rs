@@ -249,12 +249,34 @@ impl Walker {
         true
     }
 
-    async fn enter(&self, t: &Task, pos: Vec<u32>) -> Option<super::gate::Shared> {
+    async fn enter(&self, t: &Task, pos: Vec<u32>, chain: &[KwRef]) -> Option<super::gate::Shared> {
         let handler = self.in_handler.load(Ordering::Relaxed);
-        match self.gate.wait(self.order, pos, t.uid, &t.display_name(), handler).await {
+        let release = if self.needs_sync(t, chain) {
+            self.gate.wait(self.order, pos, t.uid, &t.display_name(), handler).await
+        } else {
+            self.gate.pass(t.uid, &t.display_name(), handler)
+        };
+        match release {
             Release::Run(s) => Some(s),
             Release::Abort => None,
         }
+    }
+
+    /// Whether a task depends on the other hosts, so every host must reach it first (Ansible's
+    /// linear order, kept where it is observable in results).
+    fn needs_sync(&self, t: &Task, chain: &[KwRef]) -> bool {
+        if self.play.max_fail_percentage.is_some() || matches!(t.kind, TaskKind::Meta { .. }) {
+            return true;
+        }
+        let c = chain_of(chain);
+        if c.get(|k| &k.any_errors_fatal).is_some_and(|v| *v != Value::Bool(false))
+            || c.get(|k| &k.run_once).is_some_and(|v| *v != Value::Bool(false))
+            || c.get(|k| &k.delegate_to).is_some()
+        {
+            return true;
+        }
+        let mut cache = self.run.sync_cache.lock().unwrap_or_else(|e| e.into_inner());
+        *cache.entry(t.uid).or_insert_with(|| crate::graph::reads_other_hosts(t))
     }
 
     fn env<'a>(&'a self, inh: &'a Inherited, chain: &'a Chain<'a>) -> Env<'a> {
@@ -323,7 +345,7 @@ impl Walker {
         if !self.selected(t, &chain) {
             return Flow::Continue;
         }
-        let Some(shared) = self.enter(t, pos.clone()).await else {
+        let Some(shared) = self.enter(t, pos.clone(), &chain).await else {
             return Flow::Abort;
         };
         let c = chain_of(&chain);
@@ -416,7 +438,7 @@ impl Walker {
         if !self.selected(t, &chain) {
             return Flow::Continue;
         }
-        let Some(_shared) = self.enter(t, pos.clone()).await else {
+        let Some(_shared) = self.enter(t, pos.clone(), &chain).await else {
             return Flow::Abort;
         };
         let c = chain_of(&chain);

@@ -123,6 +123,14 @@ fn texts(t: &Task, out: &mut Vec<String>) {
     }
 }
 
+/// Whether a task reads other hosts' variables (`hostvars`, `ansible_play_hosts`, ...).
+pub fn reads_other_hosts(t: &Task) -> bool {
+    let mut tx = Vec::new();
+    texts(t, &mut tx);
+    let ids = identifiers(&tx);
+    ["hostvars", "play_hosts", "ansible_play_hosts", "ansible_play_batch", "groups"].iter().any(|v| ids.contains(*v))
+}
+
 fn identifiers(texts: &[String]) -> HashSet<String> {
     let mut out = HashSet::new();
     for t in texts {
