@@ -23,7 +23,7 @@ fn independent_tasks_run_side_by_side_and_the_fifth_sees_all_four() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let t0 = std::time::Instant::now();
-    let (code, stdout, err) = steward(&["run", "parallel.yml", "-e", &format!("out={}", out.display())]);
+    let (code, stdout, err) = steward(&["run", "-i", "localhost,", "parallel.yml", "-e", &format!("out={}", out.display())]);
     let took = t0.elapsed().as_secs_f64();
     assert_eq!(code, 0, "{stdout}\n{err}");
     let times = finish_times(&out);
@@ -38,7 +38,7 @@ fn independent_tasks_run_side_by_side_and_the_fifth_sees_all_four() {
 fn under_linear_the_same_play_keeps_the_written_order() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    let (code, stdout, err) = steward(&["run", "linear.yml", "-e", &format!("out={}", out.display())]);
+    let (code, stdout, err) = steward(&["run", "-i", "localhost,", "linear.yml", "-e", &format!("out={}", out.display())]);
     assert_eq!(code, 0, "{stdout}\n{err}");
     let times = finish_times(&out);
     for w in times.windows(2) {

@@ -20,12 +20,17 @@ fn ok(stdout: &str, host: &str) -> String {
 
 /// Every file under `data`, as tests/ansible/derive_rollout.sh records them.
 fn snapshot(data: &Path) -> BTreeMap<String, Value> {
-    fn walk(data: &Path, dir: &Path, out: &mut BTreeMap<String, Value>) {
+    snapshot_as(data, "{{data}}", false)
+}
+
+/// `placeholder` stands for `data` in contents; `top` records the entries right under `data` too.
+fn snapshot_as(data: &Path, placeholder: &str, keep_top: bool) -> BTreeMap<String, Value> {
+    fn walk(data: &Path, dir: &Path, out: &mut BTreeMap<String, Value>, ph: &str, keep_top: bool) {
         let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
         entries.sort();
         for p in entries {
             let rel = p.strip_prefix(data).unwrap().display().to_string();
-            let top = !rel.contains('/');
+            let top = !rel.contains('/') && !keep_top;
             let meta = std::fs::symlink_metadata(&p).unwrap();
             let mode = format!("{:04o}", std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777);
             let d = data.display().to_string();
@@ -39,7 +44,7 @@ fn snapshot(data: &Path) -> BTreeMap<String, Value> {
                 if !top {
                     out.insert(rel, json!({"type": "directory", "mode": mode}));
                 }
-                walk(data, &p, out);
+                walk(data, &p, out, ph, keep_top);
             } else {
                 out.insert(
                     rel,
@@ -49,7 +54,7 @@ fn snapshot(data: &Path) -> BTreeMap<String, Value> {
         }
     }
     let mut out = BTreeMap::new();
-    walk(data, data, &mut out);
+    walk(data, data, &mut out, placeholder, keep_top);
     out
 }
 
@@ -471,4 +476,44 @@ fn a_host_that_does_not_answer_times_out() {
     assert_eq!(code, 4, "{out}");
     assert!(out.contains("timed out"), "{out}");
     assert!(took < 20, "took {took}s");
+}
+
+/// The cross-host cases of tests/cases (run_once, hostvars, serial with max_fail_percentage,
+/// any_errors_fatal) on four SSH hosts: the same recaps and files as ansible-playbook gave.
+#[test]
+fn cross_host_cases_over_ssh_match_ansible() {
+    for case in ["run_once", "hostvars", "serial_fail", "any_errors_fatal"] {
+        let fleet = Loopback::start(4, Opts::default());
+        let inv = fleet.inventory("");
+        let data = fleet.data_dir();
+        let dir = repo().join("tests/cases").join(case);
+        let expected: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+        for run in ["first", "second"] {
+            let (code, out, err) =
+                steward(&["run", "-i", inv.to_str().unwrap(), "playbook.yml", "-e", &format!("root={}", data.display())], &dir);
+            assert_eq!(i64::from(code), expected[run]["rc"].as_i64().unwrap(), "{case} {run}: {out}\n{err}");
+            let want: BTreeMap<String, String> = serde_json::from_value(expected[run]["recap"].clone()).unwrap();
+            assert_eq!(recap(&out), want, "{case} {run} run differs from ansible-playbook:\n{out}");
+        }
+        let want: BTreeMap<String, Value> = serde_json::from_value(expected["files"].clone()).unwrap();
+        assert_eq!(snapshot_as(&data, "{{root}}", true), want, "{case}: files differ from ansible-playbook's");
+    }
+}
+
+/// `strategy: graph` over SSH: four one-second tasks on one host run side by side (on channels
+/// of the same connection), and the fifth sees their results.
+#[test]
+fn graph_strategy_over_ssh() {
+    let fleet = Loopback::start(1, Opts::default());
+    let inv = fleet.inventory("");
+    let out = fleet.data_dir().join("out");
+    let (code, stdout, err) = steward(
+        &["run", "-i", inv.to_str().unwrap(), "parallel.yml", "-e", &format!("out={}", out.display())],
+        &repo().join("tests/graph"),
+    );
+    assert_eq!(code, 0, "{stdout}\n{err}");
+    let times: Vec<f64> = std::fs::read_to_string(&out).unwrap().lines().map(|l| l.parse().unwrap()).collect();
+    assert_eq!(times.len(), 4);
+    let spread = times.iter().cloned().fold(f64::MIN, f64::max) - times.iter().cloned().fold(f64::MAX, f64::min);
+    assert!(spread < 0.5, "the tasks did not run side by side: {times:?}");
 }

@@ -13,17 +13,22 @@
 
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{oneshot, OnceCell};
+use tokio::sync::{oneshot, watch};
 
 use super::result::HostResult;
 use crate::report::Reporter;
 
-/// A run_once task's result, shared with the other hosts of its group.
-pub type Shared = Arc<OnceCell<Option<HostResult>>>;
+/// A run_once task's result, published by the first host of the group for the others.
+pub type Shared = Arc<watch::Sender<Option<HostResult>>>;
 
 pub enum Release {
-    Run(Shared),
+    /// Go on; `true` for the first host of its group (the one a run_once task runs on).
+    Run(Shared, bool),
     Abort,
+}
+
+fn shared() -> Shared {
+    Arc::new(watch::channel(None).0)
 }
 
 struct Waiter {
@@ -88,7 +93,7 @@ impl Gate {
             g.last_uid = uid;
         }
         g.running += 1;
-        Release::Run(Arc::new(OnceCell::new()))
+        Release::Run(shared(), true)
     }
 
     pub fn done(&self) {
@@ -138,7 +143,7 @@ impl Gate {
                     g.last_uid = w.uid;
                 }
                 g.running += 1;
-                let _ = w.tx.send(Release::Run(Arc::new(OnceCell::new())));
+                let _ = w.tx.send(Release::Run(shared(), true));
             }
             return;
         }
@@ -155,10 +160,10 @@ impl Gate {
             self.reporter.task_start(&first.title, first.handler);
             g.last_uid = first.uid;
         }
-        let shared: Shared = Arc::new(OnceCell::new());
+        let result = shared();
         g.running += group.len();
-        for w in group {
-            let _ = w.tx.send(Release::Run(shared.clone()));
+        for (i, w) in group.into_iter().enumerate() {
+            let _ = w.tx.send(Release::Run(result.clone(), i == 0));
         }
     }
 }

@@ -76,6 +76,8 @@ pub struct Run {
     pub started: std::sync::atomic::AtomicBool,
     /// Per task: whether it reads other hosts' variables (so hosts must reach it together).
     pub sync_cache: Mutex<std::collections::HashMap<usize, bool>>,
+    /// Per task with `throttle`: how many hosts may run it at once.
+    pub throttles: Mutex<std::collections::HashMap<usize, Arc<tokio::sync::Semaphore>>>,
 }
 
 impl Run {
@@ -98,6 +100,7 @@ impl Run {
             playbook_dir,
             started: std::sync::atomic::AtomicBool::new(started),
             sync_cache: Mutex::new(std::collections::HashMap::new()),
+            throttles: Mutex::new(std::collections::HashMap::new()),
         }))
     }
 

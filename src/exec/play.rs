@@ -249,7 +249,7 @@ impl Walker {
         true
     }
 
-    async fn enter(&self, t: &Task, pos: Vec<u32>, chain: &[KwRef]) -> Option<super::gate::Shared> {
+    async fn enter(&self, t: &Task, pos: Vec<u32>, chain: &[KwRef]) -> Option<(super::gate::Shared, bool)> {
         let handler = self.in_handler.load(Ordering::Relaxed);
         let release = if self.needs_sync(t, chain) {
             self.gate.wait(self.order, pos, t.uid, &t.display_name(), handler).await
@@ -257,9 +257,21 @@ impl Walker {
             self.gate.pass(t.uid, &t.display_name(), handler)
         };
         match release {
-            Release::Run(s) => Some(s),
+            Release::Run(s, first) => Some((s, first)),
             Release::Abort => None,
         }
+    }
+
+    /// `throttle: N` on the task (or a block above it): at most N hosts run it at once.
+    fn throttle(&self, t: &Task, c: &Chain<'_>, inh: &Inherited) -> Option<Arc<tokio::sync::Semaphore>> {
+        let v = c.get(|k| &k.throttle)?;
+        let scope = vars::task_scope(&self.run, &self.host, &self.ps, inh, &t.kw.vars);
+        let n = template::render_value(v, &scope).ok()?.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))?;
+        if n <= 0 {
+            return None;
+        }
+        let mut map = self.run.throttles.lock().unwrap_or_else(|e| e.into_inner());
+        Some(map.entry(t.uid).or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(n as usize))).clone())
     }
 
     /// Whether a task depends on the other hosts, so every host must reach it first (Ansible's
@@ -345,7 +357,7 @@ impl Walker {
         if !self.selected(t, &chain) {
             return Flow::Continue;
         }
-        let Some(shared) = self.enter(t, pos.clone(), &chain).await else {
+        let Some((shared, first)) = self.enter(t, pos.clone(), &chain).await else {
             return Flow::Abort;
         };
         let c = chain_of(&chain);
@@ -364,23 +376,28 @@ impl Walker {
                         .map(|v| template::render_value(v, &scope).map(|x| template::filters_bool(&x)).unwrap_or(false))
                         .unwrap_or(false)
                 };
-                let leader = AtomicBool::new(false);
-                let r = if run_once {
-                    let r = shared
-                        .get_or_init(|| async {
-                            leader.store(true, Ordering::Relaxed);
-                            let _permit = self.run.forks.acquire().await.ok();
-                            Some(task::run_module_task(&self.env(&inh, &c), t, *module, args).await)
-                        })
-                        .await;
-                    let mut r = r.clone().unwrap_or_else(|| task::failed_result(&self.host.name, "run_once result missing".into()));
+                let r = if run_once && !first {
+                    // The first host of the group runs it; the others take its result.
+                    let mut rx = shared.subscribe();
+                    let got = rx.wait_for(Option::is_some).await.ok().and_then(|v| v.clone());
+                    let mut r = got.unwrap_or_else(|| {
+                        task::failed_result(&self.host.name, "the run_once task did not finish on the first host".into())
+                    });
                     r.host = self.host.name.clone();
                     r
                 } else {
+                    let _throttle = match self.throttle(t, &c, &inh) {
+                        Some(sem) => sem.acquire_owned().await.ok(),
+                        None => None,
+                    };
                     let _permit = self.run.forks.acquire().await.ok();
-                    task::run_module_task(&self.env(&inh, &c), t, *module, args).await
+                    let r = task::run_module_task(&self.env(&inh, &c), t, *module, args).await;
+                    if run_once {
+                        shared.send_replace(Some(r.clone()));
+                    }
+                    r
                 };
-                let is_leader = !run_once || leader.load(Ordering::Relaxed);
+                let is_leader = !run_once || first;
                 task::register(&self.host, t, &r);
                 self.notify(t, &r);
                 self.finish(t, r, &c, true, rescuable, is_leader)
@@ -438,7 +455,7 @@ impl Walker {
         if !self.selected(t, &chain) {
             return Flow::Continue;
         }
-        let Some(_shared) = self.enter(t, pos.clone(), &chain).await else {
+        let Some(_) = self.enter(t, pos.clone(), &chain).await else {
             return Flow::Abort;
         };
         let c = chain_of(&chain);
@@ -754,12 +771,13 @@ pub async fn run_play(run: &Arc<Run>, play: &Arc<Play>) -> Result<PlayEnd, Diagn
         run.reporter.no_hosts();
         return Ok(PlayEnd::Continue);
     }
-    for h in &hosts {
-        run.touch_stats(h);
-    }
     let groups = vars::groups_map(run);
     let abort_run = Arc::new(AtomicBool::new(false));
     for batch in batches(&hosts, play.serial.as_ref()) {
+        // A host is in the recap once it takes part (hosts of batches never reached are not).
+        for h in &batch {
+            run.touch_stats(h);
+        }
         let linear = !matches!(play.strategy.as_deref(), Some("free" | "graph"));
         let states: Vec<Arc<HostState>> = batch.iter().filter_map(|h| run.hosts.get(h).cloned()).collect();
         let pct = play.max_fail_percentage;

@@ -551,7 +551,7 @@ pub async fn run_module_task(env: &Env<'_>, task: &Task, module: &'static dyn Mo
         let a = attempt(env, task, module, args, &scope).await;
         let mut r = HostResult::new(&host, status_of(&a.map), a.map);
         if let Some(o) = a.outcome {
-            apply_effects(env, task, &o);
+            apply_effects(env, task, &o, &scope);
             r.diffs = o.diffs;
         }
         r.delegated_to = delegated(env, &scope);
@@ -578,7 +578,7 @@ pub async fn run_module_task(env: &Env<'_>, task: &Task, module: &'static dyn Mo
                 let mut ir = ItemResult { label: label.clone(), status: status_of(&a.map), result: Map::new(), diffs: vec![] };
                 if let Some(o) = a.outcome {
                     ir.diffs = o.diffs.clone();
-                    apply_effects(env, task, &o);
+                    apply_effects(env, task, &o, &s);
                 }
                 let m = a.map;
                 ir.result = m.clone();
@@ -642,12 +642,13 @@ fn delegated(env: &Env<'_>, scope: &Arc<Scope>) -> Option<String> {
 
 /// set_fact, include_vars and gathered facts change the host's variables at once, so later
 /// items and tasks see them.
-fn apply_effects(env: &Env<'_>, task: &Task, o: &Outcome) {
-    let target = match env.chain.get(|k| &k.delegate_facts) {
-        Some(Value::Bool(true)) => None,
-        _ => Some(env.host.clone()),
+fn apply_effects(env: &Env<'_>, task: &Task, o: &Outcome, scope: &Arc<Scope>) {
+    // With delegate_facts, facts go to the host the task was delegated to.
+    let delegated = match env.chain.get(|k| &k.delegate_facts) {
+        Some(v) if template::filters_bool(v) => delegated(env, scope).and_then(|d| env.run.hosts.get(&d).cloned()),
+        _ => None,
     };
-    let host = target.unwrap_or_else(|| env.host.clone());
+    let host = delegated.unwrap_or_else(|| env.host.clone());
     if let Some(f) = &o.facts {
         if task.module_name() == "setup" {
             host.set_facts(f.clone());
