@@ -37,7 +37,7 @@ fn snapshot_as(data: &Path, placeholder: &str, keep_top: bool) -> BTreeMap<Strin
             if meta.file_type().is_symlink() {
                 out.insert(
                     rel,
-                    json!({"type": "link", "target": std::fs::read_link(&p).unwrap().display().to_string().replace(&d, "{{data}}")}),
+                    json!({"type": "link", "target": std::fs::read_link(&p).unwrap().display().to_string().replace(&d, ph)}),
                 );
             } else if meta.is_dir() {
                 // A host's own folder is not recorded, as in derive_rollout.sh.
@@ -48,7 +48,7 @@ fn snapshot_as(data: &Path, placeholder: &str, keep_top: bool) -> BTreeMap<Strin
             } else {
                 out.insert(
                     rel,
-                    json!({"type": "file", "mode": mode, "content": std::fs::read_to_string(&p).unwrap().replace(&d, "{{data}}")}),
+                    json!({"type": "file", "mode": mode, "content": std::fs::read_to_string(&p).unwrap().replace(&d, ph)}),
                 );
             }
         }
