@@ -35,10 +35,7 @@ fn snapshot_as(data: &Path, placeholder: &str, keep_top: bool) -> BTreeMap<Strin
             let mode = format!("{:04o}", std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777);
             let d = data.display().to_string();
             if meta.file_type().is_symlink() {
-                out.insert(
-                    rel,
-                    json!({"type": "link", "target": std::fs::read_link(&p).unwrap().display().to_string().replace(&d, ph)}),
-                );
+                out.insert(rel, json!({"type": "link", "target": std::fs::read_link(&p).unwrap().display().to_string().replace(&d, ph)}));
             } else if meta.is_dir() {
                 // A host's own folder is not recorded, as in derive_rollout.sh.
                 if !top {
@@ -46,10 +43,7 @@ fn snapshot_as(data: &Path, placeholder: &str, keep_top: bool) -> BTreeMap<Strin
                 }
                 walk(data, &p, out, ph, keep_top);
             } else {
-                out.insert(
-                    rel,
-                    json!({"type": "file", "mode": mode, "content": std::fs::read_to_string(&p).unwrap().replace(&d, ph)}),
-                );
+                out.insert(rel, json!({"type": "file", "mode": mode, "content": std::fs::read_to_string(&p).unwrap().replace(&d, ph)}));
             }
         }
     }

@@ -297,11 +297,14 @@ impl Walker {
 
     /// Print and count a result, remember failures for rescue, and say how the walk goes on.
     fn finish(&self, t: &Task, mut r: HostResult, chain: &Chain<'_>, scope_ok: bool, rescuable: bool, show: bool) -> Flow {
-        let scope = vars::task_scope(&self.run, &self.host, &self.ps, &Inherited::default(), &Map::new());
         if r.status == Status::Failed {
+            // Only a failure needs the variables, to evaluate a templated ignore_errors.
             let ign = chain
                 .get(|k| &k.ignore_errors)
-                .map(|v| template::render_value(v, &scope).map(|x| template::filters_bool(&x)).unwrap_or(false))
+                .map(|v| {
+                    let scope = vars::task_scope(&self.run, &self.host, &self.ps, &Inherited::default(), &Map::new());
+                    template::render_value(v, &scope).map(|x| template::filters_bool(&x)).unwrap_or(false)
+                })
                 .unwrap_or(false);
             r.ignored = ign;
             r.rescued = !ign && rescuable;
