@@ -803,8 +803,9 @@ pub async fn run_play(run: &Arc<Run>, play: &Arc<Play>) -> Result<PlayEnd, Diagn
         };
         let gather = gather.then(|| gather_task(play));
         let mut set = tokio::task::JoinSet::new();
+        let shared = vars::play_shared(run, play, &hosts, &batch, &groups);
         for (order, host) in states.iter().enumerate() {
-            let base_ps = vars::play_scope(run, play, &host.name, &hosts, &batch, &groups, Map::new());
+            let base_ps = vars::play_scope(run, &shared, &host.name, Map::new());
             let vars_files = if play.vars_files.is_empty() {
                 Map::new()
             } else {
@@ -812,7 +813,7 @@ pub async fn run_play(run: &Arc<Run>, play: &Arc<Play>) -> Result<PlayEnd, Diagn
                 let scope = vars::task_scope(run, host, &base_ps, &inh, &Map::new());
                 vars::load_vars_files(play, &scope)?
             };
-            let ps = vars::play_scope(run, play, &host.name, &hosts, &batch, &groups, vars_files);
+            let ps = if play.vars_files.is_empty() { base_ps } else { vars::play_scope(run, &shared, &host.name, vars_files) };
             let w = Arc::new(Walker {
                 run: run.clone(),
                 play: play.clone(),

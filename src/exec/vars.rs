@@ -16,6 +16,7 @@ use crate::template::{HostVarsSource, Scope};
 /// Per host, for one play: the layers that do not change from task to task.
 pub struct PlayScope {
     pub magic: Arc<Map<String, Value>>,
+    pub shared: Arc<Map<String, Value>>,
     pub play_vars: Arc<Map<String, Value>>,
     pub vars_files: Arc<Map<String, Value>>,
     pub role_defaults: Arc<Map<String, Value>>,
@@ -71,19 +72,18 @@ pub fn groups_map(run: &Run) -> Value {
 }
 
 #[allow(clippy::too_many_arguments)]
-pub fn play_scope(
-    run: &Arc<Run>,
-    play: &Play,
-    host: &str,
-    play_hosts: &[String],
-    batch: &[String],
-    groups: &Value,
-    vars_files: Map<String, Value>,
-) -> PlayScope {
+/// What every host of a batch shares: computed once, not once per host (a 1,000-host play
+/// would otherwise copy its host lists a million times).
+pub struct PlayShared {
+    pub magic: Arc<Map<String, Value>>,
+    pub play_vars: Arc<Map<String, Value>>,
+    pub role_defaults: Arc<Map<String, Value>>,
+    pub role_vars: Arc<Map<String, Value>>,
+    pub extra: Arc<Map<String, Value>>,
+}
+
+pub fn play_shared(run: &Arc<Run>, play: &Play, play_hosts: &[String], batch: &[String], groups: &Value) -> PlayShared {
     let mut m = Map::new();
-    m.insert("inventory_hostname".into(), json!(host));
-    m.insert("inventory_hostname_short".into(), json!(host.split('.').next().unwrap_or(host)));
-    m.insert("group_names".into(), json!(group_names(run, host)));
     m.insert("groups".into(), groups.clone());
     m.insert("play_hosts".into(), json!(batch));
     m.insert("ansible_play_batch".into(), json!(batch));
@@ -105,13 +105,28 @@ pub fn play_scope(
     if let Some(d) = run.inv.var_dirs.first() {
         m.insert("inventory_dir".into(), json!(d.display().to_string()));
     }
-    PlayScope {
+    PlayShared {
         magic: Arc::new(m),
         play_vars: Arc::new(play.vars.clone()),
-        vars_files: Arc::new(vars_files),
         role_defaults: Arc::new(play.role_defaults.clone()),
         role_vars: Arc::new(play.role_vars.clone()),
         extra: Arc::new(run.opts.extra_vars.clone()),
+    }
+}
+
+pub fn play_scope(run: &Arc<Run>, shared: &PlayShared, host: &str, vars_files: Map<String, Value>) -> PlayScope {
+    let mut m = Map::new();
+    m.insert("inventory_hostname".into(), json!(host));
+    m.insert("inventory_hostname_short".into(), json!(host.split('.').next().unwrap_or(host)));
+    m.insert("group_names".into(), json!(group_names(run, host)));
+    PlayScope {
+        magic: Arc::new(m),
+        shared: shared.magic.clone(),
+        play_vars: shared.play_vars.clone(),
+        vars_files: Arc::new(vars_files),
+        role_defaults: shared.role_defaults.clone(),
+        role_vars: shared.role_vars.clone(),
+        extra: shared.extra.clone(),
     }
 }
 
@@ -128,6 +143,7 @@ pub fn task_scope(run: &Arc<Run>, host: &HostState, ps: &PlayScope, inh: &Inheri
         layers.push(Arc::new(role_magic));
     }
     layers.push(ps.magic.clone());
+    layers.push(ps.shared.clone());
     layers.push(ps.extra.clone());
     if let Some(r) = &inh.role {
         if !r.params.is_empty() {

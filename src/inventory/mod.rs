@@ -47,6 +47,8 @@ pub struct Inventory {
     pub playbook_dirs: Vec<PathBuf>,
     /// Ansible's implicit `localhost`: selectable by name, but not a member of `all`.
     pub implicit_localhost: bool,
+    /// Each host's groups, computed once when first asked (the inventory no longer changes then).
+    membership: std::sync::OnceLock<std::collections::HashMap<String, Vec<String>>>,
 }
 
 impl Inventory {
@@ -184,16 +186,19 @@ impl Inventory {
 
     /// All groups a host belongs to, directly or through children, `all` included.
     pub fn groups_of(&self, host: &str) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
         if self.implicit_localhost && host == "localhost" {
-            return out;
+            return Vec::new();
         }
-        for g in self.groups.values() {
-            if self.group_hosts(&g.name).contains(host) {
-                out.push(g.name.clone());
+        let members = self.membership.get_or_init(|| {
+            let mut m: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+            for g in self.groups.keys() {
+                for h in self.group_hosts(g) {
+                    m.entry(h).or_default().push(g.clone());
+                }
             }
-        }
-        out
+            m
+        });
+        members.get(host).cloned().unwrap_or_default()
     }
 
     /// A group's hosts, its children's included, in inventory order.
