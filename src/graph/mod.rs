@@ -50,6 +50,13 @@ fn task_label(t: &Task) -> String {
         TaskKind::Import { .. } if t.role.is_some() && t.name.is_none() => {
             format!("role {}", t.role.as_ref().map(|r| r.name.as_str()).unwrap_or(""))
         }
+        // import_role wraps the role's node; import_tasks wraps the file's tasks.
+        TaskKind::Import { tasks } if t.name.is_none() => match tasks.first() {
+            Some(first) if matches!(first.kind, TaskKind::Import { .. }) && first.role.is_some() => {
+                format!("import_role : {}", first.role.as_ref().map(|r| r.name.as_str()).unwrap_or(""))
+            }
+            _ => "import_tasks".into(),
+        },
         _ => t.display_name(),
     }
 }
@@ -278,6 +285,16 @@ fn cycle_in(g: &DiGraph<usize, Edge>, scc: &[NodeIndex]) -> Vec<NodeIndex> {
     }
 }
 
+/// The dependencies of a role node: the other roles its wrapper runs before its own tasks.
+fn role_dependencies(t: &Task) -> Vec<Arc<Task>> {
+    let (TaskKind::Import { tasks }, Some(role)) = (&t.kind, &t.role) else { return vec![] };
+    tasks
+        .iter()
+        .take_while(|x| matches!(x.kind, TaskKind::Import { .. }) && x.role.as_ref().is_some_and(|r| !Arc::ptr_eq(r, role)))
+        .cloned()
+        .collect()
+}
+
 /// Check every play of a playbook (sections, `needs:`), before anything runs.
 pub fn check(plays: &[Arc<Play>]) -> Result<(), Diagnostic> {
     let names: Vec<&str> = plays.iter().map(|p| p.name.as_str()).collect();
@@ -320,6 +337,12 @@ pub fn dot(plays: &[Arc<Play>]) -> Result<String, Diagnostic> {
             let id = |i: usize| format!("{pid}_{sname}{}", i + 1);
             for (i, t) in sec.iter().enumerate() {
                 out += &format!("    \"{}\" [label=\"{}\\n{}\"];\n", id(i), q(&task_label(t)), q(&loc_text(&t.loc)));
+                // A role's dependencies (meta/main.yml) run first, inside its node.
+                for (k, dep) in role_dependencies(t).iter().enumerate() {
+                    let did = format!("{}_dep{}", id(i), k + 1);
+                    out += &format!("    \"{did}\" [label=\"{}\\n(dependency)\", style=rounded];\n", q(&task_label(dep)));
+                    edges.push(format!("    \"{did}\" -> \"{}\" [label=\"dependency\"];", id(i)));
+                }
             }
             for e in sg.g.edge_indices() {
                 let (a, b) = sg.g.edge_endpoints(e).expect("edge");
