@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use indexmap::IndexSet;
@@ -15,7 +15,7 @@ use super::task::{self, Chain, Env};
 use super::vars::{self, Inherited, PlayScope};
 use super::{HostState, Run};
 use crate::diag::Diagnostic;
-use crate::playbook::{Kw, LoopControl, Play, Task, TaskKind};
+use crate::playbook::{Kw, Play, Task, TaskKind};
 use crate::template;
 use crate::yaml::{Loc, Node, NodeKind};
 
@@ -655,30 +655,12 @@ pub fn handler_matches(h: &Task, name: &str) -> bool {
 }
 
 fn gather_task(play: &Play) -> Arc<Task> {
-    static UID: AtomicUsize = AtomicUsize::new(usize::MAX / 2);
     let loc = play.loc.clone();
     let module = crate::modules::find("setup").expect("setup is registered");
-    Arc::new(Task {
-        uid: UID.fetch_add(1, Ordering::Relaxed),
-        name: Some("Gathering Facts".into()),
-        loc: loc.clone(),
-        kind: TaskKind::Module { module, args: Node::new(NodeKind::Map(vec![]), loc) },
-        kw: Kw { tags: vec!["always".into()], ..Default::default() },
-        loop_: None,
-        loop_control: LoopControl::default(),
-        register: None,
-        notify: vec![],
-        listen: vec![],
-        changed_when: None,
-        failed_when: None,
-        until: None,
-        retries: None,
-        delay: None,
-        role: None,
-        id: None,
-        after: vec![],
-        base: play.dir.clone(),
-    })
+    let mut t = Task::new(TaskKind::Module { module, args: Node::new(NodeKind::Map(vec![]), loc.clone()) }, loc, play.dir.clone());
+    t.name = Some("Gathering Facts".into());
+    t.kw = Kw { tags: vec!["always".into()], ..Default::default() };
+    Arc::new(t)
 }
 
 /// Split hosts into `serial` batches: a number, a percentage, or a list of them.

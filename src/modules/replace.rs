@@ -74,7 +74,7 @@ impl Module for Replace {
         }
         let section = &text[start..end];
         let rep = args.str("replace")?.unwrap_or_default();
-        let rep = python_repl(&rep);
+        let rep = crate::template::py_replacement(&rep);
         let count = re.find_iter(section).count();
         let replaced = re.replace_all(section, rep.as_str()).into_owned();
         let result = format!("{}{}{}", &text[..start], replaced, &text[end..]);
@@ -87,43 +87,4 @@ impl Module for Replace {
         edit.commit(ctx, args, &mut out, "backup_file").await?;
         Ok(out)
     }
-}
-
-fn python_repl(r: &str) -> String {
-    let mut out = String::new();
-    let mut chars = r.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => match chars.peek().copied() {
-                Some(d) if d.is_ascii_digit() => {
-                    chars.next();
-                    out.push_str(&format!("${{{d}}}"));
-                }
-                Some('g') => {
-                    chars.next();
-                    if chars.peek() == Some(&'<') {
-                        chars.next();
-                        let name: String = chars.by_ref().take_while(|c| *c != '>').collect();
-                        out.push_str(&format!("${{{name}}}"));
-                    }
-                }
-                Some('n') => {
-                    chars.next();
-                    out.push('\n');
-                }
-                Some('t') => {
-                    chars.next();
-                    out.push('\t');
-                }
-                Some('\\') => {
-                    chars.next();
-                    out.push('\\');
-                }
-                _ => out.push('\\'),
-            },
-            '$' => out.push_str("$$"),
-            c => out.push(c),
-        }
-    }
-    out
 }

@@ -1,23 +1,16 @@
 //! Reading playbooks and task files into the model, checking everything on the way.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
 use super::keywords::{self, BLOCK, COMMON, PLAY, TASK, UNSUPPORTED, WITH_LOOKUPS};
 use super::kv::{parse_kv, split_args};
-use super::{roles, Kw, Loop, LoopControl, Play, Playbook, Role, Task, TaskKind};
+use super::{roles, Kw, Loop, Play, Playbook, Role, Task, TaskKind};
 use crate::diag::{suggest, Diagnostic};
 use crate::modules::{self, FreeForm};
 use crate::yaml::{self, Loc, Node, NodeKind};
-
-static UID: AtomicUsize = AtomicUsize::new(1);
-
-fn next_uid() -> usize {
-    UID.fetch_add(1, Ordering::Relaxed)
-}
 
 /// What loading needs to know and what it collects for the play being loaded.
 pub struct LoadCtx {
@@ -446,27 +439,10 @@ fn load_task(node: &Node, ctx: &mut LoadCtx, base: &Path, role: Option<Arc<Role>
     }
     let kw = parse_kw(node)?;
     let name = node.get("name").map(|n| scalar_string(n, "name")).transpose()?;
-    let mut task = Task {
-        uid: next_uid(),
-        name,
-        loc: node.loc.clone(),
-        kind: TaskKind::Import { tasks: vec![] },
-        kw,
-        loop_: None,
-        loop_control: LoopControl::default(),
-        register: None,
-        notify: vec![],
-        listen: vec![],
-        changed_when: None,
-        failed_when: None,
-        until: None,
-        retries: None,
-        delay: None,
-        role: role.clone(),
-        id: None,
-        after: vec![],
-        base: base.to_path_buf(),
-    };
+    let mut task = Task::new(TaskKind::Import { tasks: vec![] }, node.loc.clone(), base.to_path_buf());
+    task.name = name;
+    task.kw = kw;
+    task.role = role.clone();
     if node.get("block").is_some() {
         for (k, _) in map {
             let key = k.key_string();

@@ -167,7 +167,34 @@ pub struct Task {
     pub base: PathBuf,
 }
 
+static UID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+
 impl Task {
+    /// A task with every keyword unset; each gets its own `uid`.
+    pub fn new(kind: TaskKind, loc: Loc, base: PathBuf) -> Task {
+        Task {
+            uid: UID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            name: None,
+            loc,
+            kind,
+            kw: Kw::default(),
+            loop_: None,
+            loop_control: LoopControl::default(),
+            register: None,
+            notify: vec![],
+            listen: vec![],
+            changed_when: None,
+            failed_when: None,
+            until: None,
+            retries: None,
+            delay: None,
+            role: None,
+            id: None,
+            after: vec![],
+            base,
+        }
+    }
+
     /// The name Ansible shows in the TASK header: `role : name`, or the module's name.
     pub fn display_name(&self) -> String {
         let base = match (&self.name, &self.kind) {

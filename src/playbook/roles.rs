@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::keywords::COMMON;
 use super::load::{load_task_file, parse_kw, vars_map, LoadCtx};
-use super::{Kw, LoopControl, Role, Task, TaskKind};
+use super::{Kw, Role, Task, TaskKind};
 use crate::diag::{suggest, Diagnostic};
 use crate::yaml::{self, Node, NodeKind};
 
@@ -253,26 +253,8 @@ fn load_role(use_: RoleUse, ctx: &mut LoadCtx, dedupe: bool) -> R<Vec<Arc<Task>>
         ctx.role_handlers.extend(hs);
     }
     out.extend(tasks);
-    let wrapper = Task {
-        uid: 0,
-        name: None,
-        loc: use_.node.loc.clone(),
-        kind: TaskKind::Import { tasks: out },
-        kw: use_.kw,
-        loop_: None,
-        loop_control: LoopControl::default(),
-        register: None,
-        notify: vec![],
-        listen: vec![],
-        changed_when: None,
-        failed_when: None,
-        until: None,
-        retries: None,
-        delay: None,
-        role: Some(role),
-        id: None,
-        after: vec![],
-        base: path.join("tasks"),
-    };
+    let mut wrapper = Task::new(TaskKind::Import { tasks: out }, use_.node.loc.clone(), path.join("tasks"));
+    wrapper.kw = use_.kw;
+    wrapper.role = Some(role);
     Ok(vec![Arc::new(wrapper)])
 }

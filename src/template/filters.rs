@@ -198,7 +198,8 @@ fn from_yaml(s: String) -> Result<JValue, Error> {
 }
 
 /// Python's `\1` and `\g<name>` replacement syntax in Rust's `${1}` form.
-fn py_replacement(r: &str) -> String {
+/// Python's replacement syntax (`\\1`, `\\g<name>`, `\\n`, `\\t`) in Rust regex's (`${1}`).
+pub fn py_replacement(r: &str) -> String {
     let mut out = String::new();
     let mut chars = r.chars().peekable();
     while let Some(c) = chars.next() {
@@ -221,6 +222,10 @@ fn py_replacement(r: &str) -> String {
                     } else {
                         out.push_str("\\g");
                     }
+                }
+                Some('t') => {
+                    chars.next();
+                    out.push('\t');
                 }
                 Some('n') => {
                     chars.next();
