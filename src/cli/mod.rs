@@ -100,6 +100,15 @@ pub struct RunArgs {
     /// Ask for the privilege escalation password
     #[arg(short = 'K', long = "ask-become-pass")]
     pub ask_become_pass: bool,
+    /// Exit with code 10 when something changed (with --check: would change): drift for CI
+    #[arg(long = "fail-on-change")]
+    pub fail_on_change: bool,
+    /// Output: `text` (ansible-playbook's) or `json` (one JSON event per line on stdout)
+    #[arg(long = "output", default_value = "text", value_parser = ["text", "json"])]
+    pub output: String,
+    /// Also write a JUnit XML report of the run to FILE
+    #[arg(long = "junit", value_name = "FILE")]
+    pub junit: Option<std::path::PathBuf>,
     /// Start the playbook at the task with this name
     #[arg(long = "start-at-task")]
     pub start_at_task: Option<String>,

@@ -161,11 +161,12 @@ pub fn run(a: RunArgs) -> i32 {
             (None, None) => None,
             (x, y) => Some(format!("{} {}", x.clone().unwrap_or_default(), y.clone().unwrap_or_default())),
         },
+        fail_on_change: a.fail_on_change,
         host_key_checking: std::env::var("ANSIBLE_HOST_KEY_CHECKING")
             .ok()
             .map(|v| crate::template::filters_bool(&serde_json::Value::String(v))),
     };
-    let reporter = Reporter::new(a.verbose, a.diff);
+    let reporter = Reporter::new(a.verbose, a.diff).json(a.output == "json").junit(a.junit.clone());
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

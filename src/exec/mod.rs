@@ -51,6 +51,8 @@ pub struct RunOptions {
     pub ssh_args: Option<String>,
     /// Ansible's `host_key_checking` (ANSIBLE_HOST_KEY_CHECKING).
     pub host_key_checking: Option<bool>,
+    /// Exit with [`exit::CHANGED`] when anything changed (with --check: would change).
+    pub fail_on_change: bool,
 }
 
 /// Exit codes, as ansible-playbook's.
@@ -61,6 +63,9 @@ pub mod exit {
     pub const UNREACHABLE: i32 = 4;
     pub const PARSE: i32 = 4;
     pub const INTERRUPTED: i32 = 99;
+    /// `--fail-on-change`: the run would change (or changed) something. ansible-playbook does
+    /// not use this code.
+    pub const CHANGED: i32 = 10;
 }
 
 /// Shared state of one run of one or more playbooks.
@@ -177,6 +182,7 @@ impl Run {
         let mut stats = self.stats.lock().map(|s| s.clone()).unwrap_or_default();
         stats.sort_keys();
         self.reporter.recap(&stats);
+        self.reporter.finish(self.exit_code());
     }
 
     pub fn exit_code(&self) -> i32 {
@@ -185,6 +191,8 @@ impl Run {
             exit::FAILED
         } else if stats.values().any(|s| s.unreachable > 0) {
             exit::UNREACHABLE
+        } else if self.opts.fail_on_change && stats.values().any(|s| s.changed > 0) {
+            exit::CHANGED
         } else {
             exit::OK
         }

@@ -297,6 +297,7 @@ impl Walker {
 
     /// Print and count a result, remember failures for rescue, and say how the walk goes on.
     fn finish(&self, t: &Task, mut r: HostResult, chain: &Chain<'_>, scope_ok: bool, rescuable: bool, show: bool) -> Flow {
+        r.task = t.display_name();
         if r.status == Status::Failed {
             // Only a failure needs the variables, to evaluate a templated ignore_errors.
             let ign = chain
@@ -394,7 +395,9 @@ impl Walker {
                         None => None,
                     };
                     let _permit = self.run.forks.acquire().await.ok();
-                    let r = task::run_module_task(&self.env(&inh, &c), t, *module, args).await;
+                    let started = std::time::Instant::now();
+                    let mut r = task::run_module_task(&self.env(&inh, &c), t, *module, args).await;
+                    r.duration = started.elapsed().as_secs_f64();
                     if run_once {
                         shared.send_replace(Some(r.clone()));
                     }

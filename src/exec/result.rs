@@ -41,6 +41,10 @@ pub struct HostResult {
     pub verbose_always: bool,
     pub module: String,
     pub retries_msgs: Vec<String>,
+    /// The task's name as shown in its heading.
+    pub task: String,
+    /// How long the task took on this host, in seconds.
+    pub duration: f64,
 }
 
 impl HostResult {
@@ -59,6 +63,21 @@ impl HostResult {
             verbose_always: false,
             module: String::new(),
             retries_msgs: vec![],
+            task: String::new(),
+            duration: 0.0,
+        }
+    }
+
+    /// The status word used by `--output json` and `--junit`.
+    pub fn word(&self) -> &'static str {
+        match self.status {
+            Status::Failed if self.ignored => "ignored",
+            Status::Failed if self.rescued => "rescued",
+            Status::Ok => "ok",
+            Status::Changed => "changed",
+            Status::Skipped => "skipped",
+            Status::Failed => "failed",
+            Status::Unreachable => "unreachable",
         }
     }
 

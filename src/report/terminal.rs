@@ -17,6 +17,24 @@ pub struct Reporter {
     pub diff: bool,
     out: Mutex<std::io::Stdout>,
     color: bool,
+    /// `--output json`: events instead of text on stdout.
+    json: bool,
+    junit: Option<(std::path::PathBuf, Mutex<Vec<Case>>)>,
+    play: Mutex<String>,
+}
+
+/// One JUnit test case: a task on a host.
+struct Case {
+    play: String,
+    host: String,
+    task: String,
+    status: &'static str,
+    message: String,
+    time: f64,
+}
+
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 const HIDDEN: &str = "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
@@ -31,7 +49,75 @@ impl Reporter {
         let color = std::env::var_os("NO_COLOR").is_none()
             && std::env::var("ANSIBLE_NOCOLOR").map(|v| v == "0" || v.is_empty()).unwrap_or(true)
             && std::io::IsTerminal::is_terminal(&std::io::stdout());
-        Reporter { verbosity, diff, out: Mutex::new(std::io::stdout()), color }
+        Reporter { verbosity, diff, out: Mutex::new(std::io::stdout()), color, json: false, junit: None, play: Mutex::new(String::new()) }
+    }
+
+    pub fn json(mut self, on: bool) -> Reporter {
+        self.json = on;
+        if on {
+            self.color = false;
+        }
+        self
+    }
+
+    pub fn junit(mut self, path: Option<std::path::PathBuf>) -> Reporter {
+        self.junit = path.map(|p| (p, Mutex::new(Vec::new())));
+        self
+    }
+
+    /// One JSON event on its own line (`--output json`).
+    fn event(&self, v: Value) {
+        if let Ok(mut o) = self.out.lock() {
+            let _ = writeln!(o, "{v}");
+        }
+    }
+
+    /// At the end: the JUnit file, if asked for.
+    pub fn finish(&self, exit_code: i32) {
+        if self.json {
+            self.event(serde_json::json!({"event": "end", "exit_code": exit_code}));
+        }
+        let Some((path, cases)) = &self.junit else { return };
+        let cases = cases
+            .lock()
+            .map(|c| {
+                c.iter().map(|x| (x.play.clone(), x.host.clone(), x.task.clone(), x.status, x.message.clone(), x.time)).collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        let mut plays: Vec<String> = Vec::new();
+        for c in &cases {
+            if !plays.contains(&c.0) {
+                plays.push(c.0.clone());
+            }
+        }
+        let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"steward\">\n");
+        for p in plays {
+            let mine: Vec<_> = cases.iter().filter(|c| c.0 == p).collect();
+            let failures = mine.iter().filter(|c| matches!(c.3, "failed" | "unreachable")).count();
+            let skipped = mine.iter().filter(|c| c.3 == "skipped").count();
+            let time: f64 = mine.iter().map(|c| c.5).sum();
+            out += &format!(
+                "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\" time=\"{time:.3}\">\n",
+                xml(&p),
+                mine.len()
+            );
+            for c in mine {
+                out += &format!("    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\">", xml(&c.1), xml(&c.2), c.5);
+                match c.3 {
+                    "failed" | "unreachable" => {
+                        out += &format!("<failure message=\"{}\" type=\"{}\">{}</failure>", xml(&c.4), c.3, xml(&c.4))
+                    }
+                    "skipped" => out += "<skipped/>",
+                    _ => {}
+                }
+                out += "</testcase>\n";
+            }
+            out += "  </testsuite>\n";
+        }
+        out += "</testsuites>\n";
+        if let Err(e) = std::fs::write(path, out) {
+            eprintln!("[ERROR]: cannot write the JUnit report {}: {e}", path.display());
+        }
     }
 
     fn paint(&self, code: &str, text: &str) -> String {
@@ -43,12 +129,21 @@ impl Reporter {
     }
 
     fn line(&self, s: &str) {
+        if self.json {
+            return;
+        }
         if let Ok(mut o) = self.out.lock() {
             let _ = writeln!(o, "{s}");
         }
     }
 
     pub fn play_start(&self, name: &str) {
+        if let Ok(mut p) = self.play.lock() {
+            *p = name.to_string();
+        }
+        if self.json {
+            self.event(serde_json::json!({"event": "play_start", "play": name}));
+        }
         self.line(&banner(&format!("PLAY [{name}]")));
     }
 
@@ -57,6 +152,9 @@ impl Reporter {
     }
 
     pub fn task_start(&self, name: &str, handler: bool) {
+        if self.json {
+            self.event(serde_json::json!({"event": "task_start", "task": name, "handler": handler}));
+        }
         let kind = if handler { "RUNNING HANDLER" } else { "TASK" };
         self.line(&banner(&format!("{kind} [{name}]")));
     }
@@ -99,6 +197,26 @@ impl Reporter {
     }
 
     pub fn host_result(&self, r: &HostResult, task_loc: Option<&Loc>) {
+        if let Some((_, cases)) = &self.junit {
+            let play = self.play.lock().map(|p| p.clone()).unwrap_or_default();
+            let message = if r.no_log { "hidden (no_log)".to_string() } else { r.msg() };
+            if let Ok(mut c) = cases.lock() {
+                c.push(Case { play, host: r.host.clone(), task: r.task.clone(), status: r.word(), message, time: r.duration });
+            }
+        }
+        if self.json {
+            let result = if r.no_log {
+                serde_json::json!({"censored": HIDDEN, "changed": r.result.get("changed").cloned().unwrap_or(Value::Bool(false))})
+            } else {
+                Value::Object(r.result.iter().filter(|(k, _)| !k.starts_with("_ansible")).map(|(k, v)| (k.clone(), v.clone())).collect())
+            };
+            self.event(serde_json::json!({
+                "event": "result", "host": r.host, "task": r.task, "status": r.word(),
+                "changed": r.result.get("changed").cloned().unwrap_or(Value::Bool(false)),
+                "duration": (r.duration * 1000.0).round() / 1000.0, "delegated_to": r.delegated_to, "result": result,
+            }));
+            return;
+        }
         if self.diff && !r.no_log {
             for d in &r.diffs {
                 self.print_diff(d);
@@ -209,6 +327,16 @@ impl Reporter {
     }
 
     pub fn recap(&self, stats: &IndexMap<String, Stats>) {
+        if self.json {
+            let hosts: serde_json::Map<String, Value> = stats
+                .iter()
+                .map(|(h, s)| {
+                    (h.clone(), serde_json::json!({"ok": s.ok, "changed": s.changed, "unreachable": s.unreachable, "failed": s.failed, "skipped": s.skipped, "rescued": s.rescued, "ignored": s.ignored}))
+                })
+                .collect();
+            self.event(serde_json::json!({"event": "recap", "hosts": hosts}));
+            return;
+        }
         self.line(&banner("PLAY RECAP"));
         for (h, s) in stats {
             let color = if s.failed > 0 || s.unreachable > 0 {

@@ -1,0 +1,63 @@
+//! Output for CI: `--output json` (one event per line), `--junit FILE`, and
+//! `--check --fail-on-change` (exit 10 when a machine has drifted).
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn steward(args: &[&str]) -> (i32, String) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/output");
+    let out = Command::new(env!("CARGO_BIN_EXE_steward")).args(args).current_dir(dir).env("NO_COLOR", "1").output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+}
+
+#[test]
+fn json_events_one_per_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out_var = format!("out={}", tmp.path().display());
+    let (code, stdout) = steward(&["run", "mixed.yml", "-e", &out_var, "--output", "json"]);
+    assert_eq!(code, 0, "{stdout}");
+    let events: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}"))).collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(kinds.first(), Some(&"play_start"));
+    assert_eq!(&kinds[kinds.len() - 2..], &["recap", "end"]);
+    let results: Vec<&Value> = events.iter().filter(|e| e["event"] == "result").collect();
+    let statuses: Vec<&str> = results.iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, vec!["changed", "skipped", "ok", "ignored"]);
+    assert_eq!(results[0]["task"], "write a file");
+    assert_eq!(results[0]["result"]["dest"], format!("{}/file.txt", tmp.path().display()));
+    assert!(results[3]["result"]["rc"] == 1);
+    assert!(!stdout.contains("the-secret-value"), "no_log output leaked: {stdout}");
+    // The ignored failure counts as changed too (its command ran), as in ansible-playbook.
+    let recap = &events[events.len() - 2]["hosts"]["localhost"];
+    assert_eq!((recap["ok"].as_u64(), recap["changed"].as_u64(), recap["ignored"].as_u64()), (Some(3), Some(2), Some(1)));
+}
+
+#[test]
+fn junit_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let report = tmp.path().join("report.xml");
+    let out_var = format!("out={}", tmp.path().display());
+    let (code, stdout) = steward(&["run", "mixed.yml", "-e", &out_var, "--junit", report.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}");
+    let xml = std::fs::read_to_string(&report).unwrap();
+    assert!(xml.contains("<testsuite name=\"mixed results\" tests=\"4\" failures=\"0\" skipped=\"1\""), "{xml}");
+    assert!(xml.contains("<testcase classname=\"localhost\" name=\"write a file\""), "{xml}");
+    assert!(!xml.contains("the-secret-value"), "{xml}");
+}
+
+#[test]
+fn check_fail_on_change_gates_drift() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out_var = format!("out={}", tmp.path().display());
+    // Drift: the file is missing, so the check says it would change, and exits 10.
+    let (code, stdout) = steward(&["run", "mixed.yml", "-e", &out_var, "--check", "--fail-on-change"]);
+    assert_eq!(code, 10, "{stdout}");
+    assert!(!tmp.path().join("file.txt").exists(), "check mode changed the host");
+    // Converged: nothing would change.
+    let (code, _) = steward(&["run", "mixed.yml", "-e", &out_var]);
+    assert_eq!(code, 0);
+    let (code, stdout) = steward(&["run", "mixed.yml", "-e", &out_var, "--check", "--fail-on-change"]);
+    assert_eq!(code, 0, "{stdout}");
+}
