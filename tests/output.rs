@@ -61,3 +61,20 @@ fn check_fail_on_change_gates_drift() {
     let (code, stdout) = steward(&["run", "mixed.yml", "-e", &out_var, "--check", "--fail-on-change"]);
     assert_eq!(code, 0, "{stdout}");
 }
+
+/// Ad-hoc commands print what `ansible` prints (the expected lines are ansible 2.19's output
+/// for the same commands on localhost).
+#[test]
+fn adhoc_output_as_ansible() {
+    let cases: &[(&[&str], i32, &str)] = &[
+        (&["adhoc", "localhost", "-a", "echo hi"], 0, "localhost | CHANGED | rc=0 >>\nhi\n"),
+        (&["adhoc", "localhost", "-m", "ping"], 0, "localhost | SUCCESS => {\n    \"changed\": false,\n    \"ping\": \"pong\"\n}\n"),
+        (&["adhoc", "localhost", "-m", "ping", "-o"], 0, "localhost | SUCCESS => {\"changed\": false,\"ping\": \"pong\"}\n"),
+        (&["adhoc", "localhost", "-m", "shell", "-a", "echo a; echo b", "-o"], 0, "localhost | CHANGED | rc=0 | (stdout) a\\nb\n"),
+        (&["adhoc", "localhost", "-m", "shell", "-a", "exit 3"], 2, "localhost | FAILED | rc=3 >>\nnon-zero return code\n"),
+    ];
+    for (args, code, want) in cases {
+        let (got_code, out) = steward(args);
+        assert_eq!((got_code, out.as_str()), (*code, *want), "steward {}", args.join(" "));
+    }
+}

@@ -511,3 +511,18 @@ fn graph_strategy_over_ssh() {
     let spread = times.iter().cloned().fold(f64::MIN, f64::max) - times.iter().cloned().fold(f64::MAX, f64::min);
     assert!(spread < 0.5, "the tasks did not run side by side: {times:?}");
 }
+
+#[test]
+fn adhoc_on_the_fleet() {
+    let fleet = Loopback::start(3, Opts::default());
+    let inv = fleet.inventory("");
+    let (code, out, err) =
+        steward(&["adhoc", "-i", inv.to_str().unwrap(), "fleet", "-m", "shell", "-a", "echo $(id -un)", "-o"], fleet.dir.path());
+    assert_eq!(code, 0, "{out}\n{err}");
+    let mut lines: Vec<&str> = out.lines().collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        vec!["h1 | CHANGED | rc=0 | (stdout) fleet", "h2 | CHANGED | rc=0 | (stdout) fleet", "h3 | CHANGED | rc=0 | (stdout) fleet"]
+    );
+}

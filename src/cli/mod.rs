@@ -19,6 +19,8 @@ pub struct Cli {
 pub enum Command {
     /// Run playbooks (as ansible-playbook)
     Run(Box<RunArgs>),
+    /// Run one module on the hosts of a pattern (as `ansible`): `steward adhoc web -m shell -a uptime`
+    Adhoc(AdhocArgs),
     /// Show the inventory (as ansible-inventory)
     Inventory(InventoryArgs),
     /// Print the task graph of playbooks as DOT (what runs after what, what may run side by side)
@@ -48,8 +50,10 @@ pub struct InventoryOpts {
 #[derive(ClapArgs, Debug)]
 pub struct RunArgs {
     /// Playbooks to run, in order
-    #[arg(required = true, value_name = "PLAYBOOK")]
+    #[arg(value_name = "PLAYBOOK")]
     pub playbooks: Vec<std::path::PathBuf>,
+    #[arg(skip)]
+    pub one_line: bool,
     #[command(flatten)]
     pub inv: InventoryOpts,
     /// Only run tasks with these tags (comma separated; repeatable)
@@ -151,6 +155,26 @@ pub struct InventoryArgs {
 }
 
 #[derive(ClapArgs, Debug)]
+pub struct AdhocArgs {
+    /// Host pattern (`all`, `web:&prod`, ...)
+    pub pattern: String,
+    /// Module to run
+    #[arg(short = 'm', long = "module-name", default_value = "command")]
+    pub module: String,
+    /// The module's arguments (`k=v` or free text)
+    #[arg(short = 'a', long = "args")]
+    pub args: Option<String>,
+    /// One line per host
+    #[arg(short = 'o', long = "one-line")]
+    pub one_line: bool,
+    #[command(flatten)]
+    pub run: Box<AdhocRun>,
+}
+
+/// The options `steward adhoc` shares with `steward run`.
+pub type AdhocRun = RunArgs;
+
+#[derive(ClapArgs, Debug)]
 pub struct GraphArgs {
     /// Playbooks to draw
     #[arg(required = true, value_name = "PLAYBOOK")]
@@ -176,6 +200,7 @@ pub fn main() -> i32 {
         Command::Inventory(a) => inventory_cmd::run(a),
         Command::Doc(a) => doc::run(a),
         Command::Graph(a) => run::graph(a),
+        Command::Adhoc(a) => run::adhoc(a),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "steward", &mut std::io::stdout());

@@ -68,20 +68,10 @@ fn prompt_password(prompt: &str) -> Option<String> {
 }
 
 pub fn run(a: RunArgs) -> i32 {
-    let mut inv = match load_inventory(&a.inv.inventory) {
-        Ok(i) => i,
-        Err(d) => {
-            eprint!("{}", d.render());
-            return exit::ERROR;
-        }
-    };
-    let extra_vars = match super::vars::parse_extra_vars(&a.inv.extra_vars) {
-        Ok(v) => v,
-        Err(d) => {
-            eprint!("{}", d.render());
-            return exit::ERROR;
-        }
-    };
+    if a.playbooks.is_empty() {
+        eprintln!("error: a playbook is required: steward run PLAYBOOK...");
+        return exit::ERROR;
+    }
     // The whole of every playbook is checked before anything runs.
     let mut books: Vec<Playbook> = Vec::new();
     for p in &a.playbooks {
@@ -97,6 +87,25 @@ pub fn run(a: RunArgs) -> i32 {
             }
         }
     }
+    run_loaded(a, books, false)
+}
+
+/// Run playbooks already loaded (from files, or built for an ad-hoc command).
+pub fn run_loaded(a: RunArgs, books: Vec<Playbook>, adhoc: bool) -> i32 {
+    let mut inv = match load_inventory(&a.inv.inventory) {
+        Ok(i) => i,
+        Err(d) => {
+            eprint!("{}", d.render());
+            return exit::ERROR;
+        }
+    };
+    let extra_vars = match super::vars::parse_extra_vars(&a.inv.extra_vars) {
+        Ok(v) => v,
+        Err(d) => {
+            eprint!("{}", d.render());
+            return exit::ERROR;
+        }
+    };
     for b in &books {
         if let Err(d) = check_notify(b).and_then(|_| crate::graph::check(&b.plays)) {
             eprint!("{}", d.render());
@@ -166,7 +175,7 @@ pub fn run(a: RunArgs) -> i32 {
             .ok()
             .map(|v| crate::template::filters_bool(&serde_json::Value::String(v))),
     };
-    let reporter = Reporter::new(a.verbose, a.diff).json(a.output == "json").junit(a.junit.clone());
+    let reporter = Reporter::new(a.verbose, a.diff).json(a.output == "json").junit(a.junit.clone()).adhoc(adhoc.then_some(a.one_line));
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -340,4 +349,29 @@ pub fn graph(a: super::GraphArgs) -> i32 {
             exit::PARSE
         }
     }
+}
+
+/// `steward adhoc PATTERN -m MODULE -a ARGS`: one task on the hosts of a pattern, as `ansible`.
+pub fn adhoc(a: super::AdhocArgs) -> i32 {
+    let mut task = serde_json::Map::new();
+    task.insert(a.module.clone(), serde_json::Value::String(a.args.clone().unwrap_or_default()));
+    let play = serde_json::json!([{ "name": format!("Ad-hoc command on {}", a.pattern), "hosts": a.pattern, "gather_facts": false, "tasks": [task] }]);
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let origin = cwd.join("<ad-hoc>");
+    let book = crate::yaml::parse_str(&play.to_string(), &origin)
+        .and_then(|root| crate::playbook::load_playbook_node(&root, &origin, &cwd, &roles_path()));
+    let book = match book {
+        Ok(b) => b,
+        Err(d) => {
+            eprint!("{}", d.render());
+            return exit::PARSE;
+        }
+    };
+    let mut run = a.run;
+    if !run.playbooks.is_empty() {
+        eprintln!("error: steward adhoc takes one host pattern, not playbooks (use steward run)");
+        return exit::ERROR;
+    }
+    run.one_line = a.one_line;
+    run_loaded(*run, vec![book], true)
 }

@@ -44,6 +44,13 @@ pub fn load_playbook(path: &Path, roles_path: &[PathBuf]) -> R<Playbook> {
     let abs = std::fs::canonicalize(path).map_err(|e| Diagnostic::new(format!("cannot open playbook {}: {e}", path.display())))?;
     let dir = abs.parent().map(Path::to_path_buf).unwrap_or_default();
     let root = yaml::load_file(&abs)?;
+    load_playbook_node(&root, &abs, &dir, roles_path)
+}
+
+/// A playbook from parsed YAML (an ad-hoc command builds one), relative to `dir`.
+pub fn load_playbook_node(root: &Node, abs: &Path, dir: &Path, roles_path: &[PathBuf]) -> R<Playbook> {
+    let dir = dir.to_path_buf();
+    let abs = abs.to_path_buf();
     let mut plays = Vec::new();
     let items = match &root.kind {
         NodeKind::Seq(items) => items.clone(),

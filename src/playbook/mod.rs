@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 use crate::modules::Module;
 use crate::yaml::{Loc, Node};
 
-pub use load::{load_playbook, load_task_file, LoadCtx};
+pub use load::{load_playbook, load_playbook_node, load_task_file, LoadCtx};
 pub use roles::find_role;
 
 pub struct Playbook {

@@ -21,6 +21,9 @@ pub struct Reporter {
     json: bool,
     junit: Option<(std::path::PathBuf, Mutex<Vec<Case>>)>,
     play: Mutex<String>,
+    /// Ad-hoc commands print `host | STATUS ...` lines as `ansible` does (`Some(true)`: one
+    /// line per host).
+    adhoc: Option<bool>,
 }
 
 /// One JUnit test case: a task on a host.
@@ -49,7 +52,16 @@ impl Reporter {
         let color = std::env::var_os("NO_COLOR").is_none()
             && std::env::var("ANSIBLE_NOCOLOR").map(|v| v == "0" || v.is_empty()).unwrap_or(true)
             && std::io::IsTerminal::is_terminal(&std::io::stdout());
-        Reporter { verbosity, diff, out: Mutex::new(std::io::stdout()), color, json: false, junit: None, play: Mutex::new(String::new()) }
+        Reporter {
+            verbosity,
+            diff,
+            out: Mutex::new(std::io::stdout()),
+            color,
+            json: false,
+            junit: None,
+            play: Mutex::new(String::new()),
+            adhoc: None,
+        }
     }
 
     pub fn json(mut self, on: bool) -> Reporter {
@@ -58,6 +70,43 @@ impl Reporter {
             self.color = false;
         }
         self
+    }
+
+    pub fn adhoc(mut self, one_line: Option<bool>) -> Reporter {
+        self.adhoc = one_line;
+        self
+    }
+
+    /// An ad-hoc result, as `ansible` prints it.
+    fn adhoc_result(&self, r: &HostResult, one_line: bool) {
+        let word = match r.status {
+            Status::Changed => "CHANGED",
+            Status::Ok => "SUCCESS",
+            Status::Skipped => "SKIPPED",
+            Status::Failed => "FAILED",
+            Status::Unreachable => "UNREACHABLE!",
+        };
+        let color = match r.status {
+            Status::Changed => "33",
+            Status::Ok | Status::Skipped => "32",
+            _ => "31",
+        };
+        let line = if let (Some(rc), false) = (r.result.get("rc"), r.status == Status::Unreachable) {
+            let text = match r.status {
+                Status::Failed if r.result.get("stdout").is_none_or(|s| s.as_str() == Some("")) => r.msg(),
+                _ => r.result.get("stdout").map(crate::template::to_text).unwrap_or_default(),
+            };
+            let text = if r.no_log { HIDDEN.to_string() } else { text };
+            if one_line {
+                format!("{} | {word} | rc={rc} | (stdout) {}", r.host, text.replace('\n', "\\n"))
+            } else {
+                format!("{} | {word} | rc={rc} >>\n{text}", r.host)
+            }
+        } else {
+            let shown = if one_line { self.shown_tight(&r.result, r.no_log) } else { self.shown(&r.result, r.no_log, true) };
+            format!("{} | {word} => {shown}", r.host)
+        };
+        self.line_raw(&self.paint(color, &line));
     }
 
     pub fn junit(mut self, path: Option<std::path::PathBuf>) -> Reporter {
@@ -129,9 +178,13 @@ impl Reporter {
     }
 
     fn line(&self, s: &str) {
-        if self.json {
+        if self.json || self.adhoc.is_some() {
             return;
         }
+        self.line_raw(s);
+    }
+
+    fn line_raw(&self, s: &str) {
         if let Ok(mut o) = self.out.lock() {
             let _ = writeln!(o, "{s}");
         }
@@ -174,6 +227,13 @@ impl Reporter {
         }
     }
 
+    /// As [`Self::shown`] on one line without spaces after commas, as `ansible -o` prints it.
+    fn shown_tight(&self, r: &Map<String, Value>, no_log: bool) -> String {
+        let text = self.shown(r, no_log, false);
+        let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        crate::template::py_json_spaced(&v, None, true, false)
+    }
+
     /// What a result shows after `=>`, as sorted JSON without steward's internal keys.
     fn shown(&self, r: &Map<String, Value>, no_log: bool, indent: bool) -> String {
         let mut m = Map::new();
@@ -202,6 +262,12 @@ impl Reporter {
             let message = if r.no_log { "hidden (no_log)".to_string() } else { r.msg() };
             if let Ok(mut c) = cases.lock() {
                 c.push(Case { play, host: r.host.clone(), task: r.task.clone(), status: r.word(), message, time: r.duration });
+            }
+        }
+        if let Some(one_line) = self.adhoc {
+            if !self.json {
+                self.adhoc_result(r, one_line);
+                return;
             }
         }
         if self.json {

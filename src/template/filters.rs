@@ -89,14 +89,19 @@ pub fn register(env: &mut Environment<'static>) {
 
 /// Python's `json.dumps` with its default separators, so rendered files match Ansible's.
 pub fn py_json(v: &Value, indent: Option<usize>, sort: bool) -> String {
-    fn go(v: &Value, indent: Option<usize>, sort: bool, level: usize, out: &mut String) {
+    py_json_spaced(v, indent, sort, true)
+}
+
+/// As [`py_json`]; `space` false leaves out the space after commas (`ansible -o` prints that).
+pub fn py_json_spaced(v: &Value, indent: Option<usize>, sort: bool, space: bool) -> String {
+    fn go(v: &Value, indent: Option<usize>, sort: bool, level: usize, out: &mut String, space: bool) {
         match v {
             Value::Array(a) if !a.is_empty() => {
                 out.push('[');
                 for (i, x) in a.iter().enumerate() {
                     if i > 0 {
                         out.push(',');
-                        if indent.is_none() {
+                        if indent.is_none() && space {
                             out.push(' ');
                         }
                     }
@@ -104,7 +109,7 @@ pub fn py_json(v: &Value, indent: Option<usize>, sort: bool) -> String {
                         out.push('\n');
                         out.push_str(&" ".repeat(n * (level + 1)));
                     }
-                    go(x, indent, sort, level + 1, out);
+                    go(x, indent, sort, level + 1, out, space);
                 }
                 if let Some(n) = indent {
                     out.push('\n');
@@ -121,7 +126,7 @@ pub fn py_json(v: &Value, indent: Option<usize>, sort: bool) -> String {
                 for (i, k) in keys.iter().enumerate() {
                     if i > 0 {
                         out.push(',');
-                        if indent.is_none() {
+                        if indent.is_none() && space {
                             out.push(' ');
                         }
                     }
@@ -131,7 +136,7 @@ pub fn py_json(v: &Value, indent: Option<usize>, sort: bool) -> String {
                     }
                     out.push_str(&ascii_json(&Value::String((*k).clone())));
                     out.push_str(": ");
-                    go(&m[k.as_str()], indent, sort, level + 1, out);
+                    go(&m[k.as_str()], indent, sort, level + 1, out, space);
                 }
                 if let Some(n) = indent {
                     out.push('\n');
@@ -143,7 +148,7 @@ pub fn py_json(v: &Value, indent: Option<usize>, sort: bool) -> String {
         }
     }
     let mut out = String::new();
-    go(v, indent, sort, 0, &mut out);
+    go(v, indent, sort, 0, &mut out, space);
     out
 }
 

@@ -17,7 +17,7 @@ use minijinja::{Environment, UndefinedBehavior, Value as JValue};
 use serde_json::Value;
 
 pub use filters::ansible_bool as filters_bool;
-pub use filters::{format_time, hex_digest, py_json, py_replacement, shell_quote};
+pub use filters::{format_time, hex_digest, py_json, py_json_spaced, py_replacement, shell_quote};
 pub use lookup::search_dirs;
 pub use pyfmt::py_str;
 pub use scope::{HostVarsSource, Scope};
