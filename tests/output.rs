@@ -78,3 +78,36 @@ fn adhoc_output_as_ansible() {
         assert_eq!((got_code, out.as_str()), (*code, *want), "steward {}", args.join(" "));
     }
 }
+
+/// An executable inventory: groups from `--list`, host variables from `_meta` or `--host`.
+#[test]
+fn dynamic_inventory_script() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/inventory/dynamic.sh");
+    let run = |extra: &[(&str, &str)], args: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_steward"));
+        c.args(args);
+        for (k, v) in extra {
+            c.env(k, v);
+        }
+        let o = c.output().unwrap();
+        (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    let inv = script.to_str().unwrap();
+    // The same tree as ansible-inventory --graph prints for this script.
+    let (code, graph) = run(&[], &["inventory", "-i", inv, "--graph"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        graph,
+        "@all:\n  |--@ungrouped:\n  |--@prod:\n  |  |--@web:\n  |  |  |--web1\n  |  |  |--web2\n  |  |--@db:\n  |  |  |--db1\n"
+    );
+    for env in [vec![], vec![("NO_META", "1")]] {
+        let (code, host) = run(&env, &["inventory", "-i", inv, "--host", "web1"]);
+        assert_eq!(code, 0);
+        let v: Value = serde_json::from_str(&host).unwrap();
+        assert_eq!(v, serde_json::json!({"port": 8080, "tier": "front"}));
+    }
+    let (code, out) =
+        run(&[], &["adhoc", "-i", inv, "prod:&web", "-m", "debug", "-a", "msg={{ tier }}", "-o", "-e", "ansible_connection=local"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out.lines().count(), 2, "{out}");
+}

@@ -89,7 +89,9 @@ fn graph(inv: &Inventory, group: &str, depth: usize, vars: bool, out: &mut Strin
     let Some(g) = inv.groups.get(group) else { return };
     let mut children: Vec<&String> = g.children.iter().collect();
     if group == "all" {
-        // ungrouped first, as ansible-inventory prints it
+        // Only groups no other group contains hang under `all`, ungrouped first, as
+        // ansible-inventory prints them.
+        children.retain(|c| !inv.groups.values().any(|g| g.name != "all" && g.children.contains(*c)));
         children.sort_by_key(|c| (c.as_str() != "ungrouped", c.as_str().to_string()));
     }
     for c in children {

@@ -5,6 +5,7 @@
 //! playbook are layered in Ansible's order by [`Inventory::host_vars`]. The executor asks this
 //! module for the hosts of a pattern and for each host's variables; nothing here touches a host.
 
+mod dynamic;
 mod ini;
 mod pattern;
 mod range;
@@ -133,6 +134,11 @@ impl Inventory {
             self.var_dirs.push(path.to_path_buf());
             return Ok(());
         }
+        if dynamic::is_script(path) {
+            dynamic::load(self, path)?;
+            self.note_var_dir(path);
+            return Ok(());
+        }
         let text = std::fs::read_to_string(path).map_err(|e| Diagnostic::new(format!("cannot read inventory {}: {e}", path.display())))?;
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
         let looks_yaml = matches!(ext, "yml" | "yaml" | "json") || yamlinv::looks_like_yaml(&text);
@@ -141,13 +147,17 @@ impl Inventory {
         } else {
             ini::parse(self, &text, path)?;
         }
+        self.note_var_dir(path);
+        Ok(())
+    }
+
+    fn note_var_dir(&mut self, path: &Path) {
         if let Some(dir) = path.parent() {
             let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
             if !self.var_dirs.iter().any(|d| d == dir) {
                 self.var_dirs.push(dir.to_path_buf());
             }
         }
-        Ok(())
     }
 
     /// Hosts that belong to no group but `all` go to `ungrouped`; localhost gets the local connection.
