@@ -6,6 +6,7 @@
 //! ([`connection`]), and only the report layer ([`report`]) prints.
 
 pub mod cli;
+pub mod config;
 pub mod connection;
 pub mod crypt;
 pub mod diag;

@@ -6,7 +6,7 @@ use super::InventoryArgs;
 use crate::inventory::Inventory;
 
 pub fn run(a: InventoryArgs) -> i32 {
-    let inv = match super::run::load_inventory(&a.inv.inventory) {
+    let inv = match super::run::load_inventory(&a.inv.inventory, &crate::config::Config::load()) {
         Ok(i) => i,
         Err(d) => {
             eprint!("{}", d.render());

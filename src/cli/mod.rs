@@ -68,9 +68,9 @@ pub struct RunArgs {
     /// Show the differences in files and attributes
     #[arg(short = 'D', long = "diff")]
     pub diff: bool,
-    /// Hosts to work on at once
-    #[arg(short = 'f', long = "forks", default_value_t = 256)]
-    pub forks: usize,
+    /// Hosts to work on at once (default 256, or `forks` in ansible.cfg)
+    #[arg(short = 'f', long = "forks", value_name = "FORKS")]
+    pub forks: Option<usize>,
     /// Connect as this user
     #[arg(short = 'u', long = "user", value_name = "REMOTE_USER")]
     pub user: Option<String>,
@@ -108,8 +108,8 @@ pub struct RunArgs {
     #[arg(long = "fail-on-change")]
     pub fail_on_change: bool,
     /// Output: `text` (ansible-playbook's) or `json` (one JSON event per line on stdout)
-    #[arg(long = "output", default_value = "text", value_parser = ["text", "json"])]
-    pub output: String,
+    #[arg(long = "output", value_parser = ["text", "json"])]
+    pub output: Option<String>,
     /// Also write a JUnit XML report of the run to FILE
     #[arg(long = "junit", value_name = "FILE")]
     pub junit: Option<std::path::PathBuf>,

@@ -4,30 +4,28 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::RunArgs;
+use crate::config::Config;
 use crate::diag::Diagnostic;
 use crate::exec::{exit, Run, RunOptions};
 use crate::inventory::Inventory;
 use crate::playbook::{Playbook, Task, TaskKind};
 use crate::report::Reporter;
 
-/// The inventory from `-i`, or this machine alone when none is given.
-pub fn load_inventory(sources: &[String]) -> Result<Inventory, Diagnostic> {
+/// The inventory from `-i`, else from ansible.cfg (`inventory`, `ANSIBLE_INVENTORY`), else this
+/// machine alone.
+pub fn load_inventory(sources: &[String], cfg: &Config) -> Result<Inventory, Diagnostic> {
     if sources.is_empty() {
-        if let Ok(env) = std::env::var("ANSIBLE_INVENTORY") {
-            let list: Vec<String> = env.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect();
-            if !list.is_empty() && list.iter().all(|s| std::path::Path::new(s).exists()) {
-                return Inventory::load(&list);
-            }
+        let list = cfg.get_list("defaults", "inventory", &[',']);
+        if !list.is_empty() && list.iter().all(|s| std::path::Path::new(s).exists()) {
+            return Inventory::load(&list);
         }
         return Ok(Inventory::implicit_localhost());
     }
     Inventory::load(sources)
 }
 
-fn roles_path() -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = std::env::var("ANSIBLE_ROLES_PATH")
-        .map(|p| p.split(':').filter(|s| !s.is_empty()).map(PathBuf::from).collect())
-        .unwrap_or_default();
+fn roles_path(cfg: &Config) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = cfg.get_list("defaults", "roles_path", &[':']).into_iter().map(PathBuf::from).collect();
     if let Ok(home) = std::env::var("HOME") {
         out.push(PathBuf::from(home).join(".ansible/roles"));
     }
@@ -68,6 +66,7 @@ fn prompt_password(prompt: &str) -> Option<String> {
 }
 
 pub fn run(a: RunArgs) -> i32 {
+    let cfg = Config::load();
     if a.playbooks.is_empty() {
         eprintln!("error: a playbook is required: steward run PLAYBOOK...");
         return exit::ERROR;
@@ -79,7 +78,7 @@ pub fn run(a: RunArgs) -> i32 {
             eprintln!("error: the playbook {} could not be found", p.display());
             return exit::ERROR;
         }
-        match crate::playbook::load_playbook(p, &roles_path()) {
+        match crate::playbook::load_playbook(p, &roles_path(&cfg)) {
             Ok(b) => books.push(b),
             Err(d) => {
                 eprint!("{}", d.render());
@@ -87,12 +86,12 @@ pub fn run(a: RunArgs) -> i32 {
             }
         }
     }
-    run_loaded(a, books, false)
+    run_loaded(a, books, false, &cfg)
 }
 
 /// Run playbooks already loaded (from files, or built for an ad-hoc command).
-pub fn run_loaded(a: RunArgs, books: Vec<Playbook>, adhoc: bool) -> i32 {
-    let mut inv = match load_inventory(&a.inv.inventory) {
+pub fn run_loaded(a: RunArgs, books: Vec<Playbook>, adhoc: bool, cfg: &Config) -> i32 {
+    let mut inv = match load_inventory(&a.inv.inventory, cfg) {
         Ok(i) => i,
         Err(d) => {
             eprint!("{}", d.render());
@@ -124,7 +123,9 @@ pub fn run_loaded(a: RunArgs, books: Vec<Playbook>, adhoc: bool) -> i32 {
     if a.list_hosts || a.list_tasks || a.list_tags {
         return list(&a, &books, &inv);
     }
-    let become_password = if a.ask_become_pass {
+    let become_password = if a.ask_become_pass
+        || (cfg.get_bool("privilege_escalation", "become_ask_pass") == Some(true) && std::io::IsTerminal::is_terminal(&std::io::stdin()))
+    {
         match prompt_password("BECOME password: ") {
             Some(p) => Some(p),
             None => {
@@ -149,33 +150,41 @@ pub fn run_loaded(a: RunArgs, books: Vec<Playbook>, adhoc: bool) -> i32 {
     let opts = RunOptions {
         check: a.check,
         diff: a.diff,
-        forks: a.forks,
+        forks: a.forks.or_else(|| cfg.get("defaults", "forks").and_then(|f| f.parse().ok())).unwrap_or(256),
         verbosity: a.verbose,
         tags: split_list(&a.tags),
         skip_tags: split_list(&a.skip_tags),
         limit: a.inv.limit.clone(),
         extra_vars,
-        become_: a.become_,
-        become_user: a.become_user.clone(),
-        become_method: a.become_method.clone(),
+        become_: a.become_ || cfg.get_bool("privilege_escalation", "become") == Some(true),
+        become_user: a.become_user.clone().or_else(|| cfg.get("privilege_escalation", "become_user")),
+        become_method: a.become_method.clone().or_else(|| cfg.get("privilege_escalation", "become_method")),
         become_password,
-        remote_user: a.user.clone(),
+        remote_user: a.user.clone().or_else(|| cfg.get("defaults", "remote_user")),
         start_at_task: a.start_at_task.clone(),
         connection: a.connection.clone(),
-        private_key: a.private_key.clone(),
+        private_key: a.private_key.clone().or_else(|| cfg.get_path("defaults", "private_key_file")),
         ssh_password,
         key_passphrase: std::env::var("STEWARD_SSH_KEY_PASSPHRASE").ok(),
-        timeout: a.timeout,
-        ssh_args: match (&a.ssh_common_args, &a.ssh_extra_args) {
-            (None, None) => None,
-            (x, y) => Some(format!("{} {}", x.clone().unwrap_or_default(), y.clone().unwrap_or_default())),
+        timeout: a.timeout.or_else(|| cfg.get("defaults", "timeout").and_then(|t| t.parse().ok())),
+        ssh_args: {
+            let parts: Vec<String> = [cfg.get("ssh_connection", "ssh_args"), a.ssh_common_args.clone(), a.ssh_extra_args.clone()]
+                .into_iter()
+                .flatten()
+                .collect();
+            (!parts.is_empty()).then(|| parts.join(" ").replace('\n', " "))
         },
+        gather_default: cfg.get("defaults", "gathering").is_none_or(|g| g != "explicit"),
         fail_on_change: a.fail_on_change,
         host_key_checking: std::env::var("ANSIBLE_HOST_KEY_CHECKING")
             .ok()
             .map(|v| crate::template::filters_bool(&serde_json::Value::String(v))),
     };
-    let reporter = Reporter::new(a.verbose, a.diff).json(a.output == "json").junit(a.junit.clone()).adhoc(adhoc.then_some(a.one_line));
+    let json = match &a.output {
+        Some(o) => o == "json",
+        None => cfg.get("defaults", "stdout_callback").is_some_and(|c| c.ends_with("json")),
+    };
+    let reporter = Reporter::new(a.verbose, a.diff).json(json).junit(a.junit.clone()).adhoc(adhoc.then_some(a.one_line));
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -329,9 +338,10 @@ fn list(a: &RunArgs, books: &[Playbook], inv: &Inventory) -> i32 {
 
 /// `steward graph PLAYBOOK...`: the task graph as DOT.
 pub fn graph(a: super::GraphArgs) -> i32 {
+    let cfg = Config::load();
     let mut plays = Vec::new();
     for p in &a.playbooks {
-        match crate::playbook::load_playbook(p, &roles_path()) {
+        match crate::playbook::load_playbook(p, &roles_path(&cfg)) {
             Ok(b) => plays.extend(b.plays),
             Err(d) => {
                 eprint!("{}", d.render());
@@ -358,8 +368,9 @@ pub fn adhoc(a: super::AdhocArgs) -> i32 {
     let play = serde_json::json!([{ "name": format!("Ad-hoc command on {}", a.pattern), "hosts": a.pattern, "gather_facts": false, "tasks": [task] }]);
     let cwd = std::env::current_dir().unwrap_or_default();
     let origin = cwd.join("<ad-hoc>");
+    let cfg = Config::load();
     let book = crate::yaml::parse_str(&play.to_string(), &origin)
-        .and_then(|root| crate::playbook::load_playbook_node(&root, &origin, &cwd, &roles_path()));
+        .and_then(|root| crate::playbook::load_playbook_node(&root, &origin, &cwd, &roles_path(&cfg)));
     let book = match book {
         Ok(b) => b,
         Err(d) => {
@@ -373,5 +384,5 @@ pub fn adhoc(a: super::AdhocArgs) -> i32 {
         return exit::ERROR;
     }
     run.one_line = a.one_line;
-    run_loaded(*run, vec![book], true)
+    run_loaded(*run, vec![book], true, &cfg)
 }

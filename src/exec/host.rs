@@ -29,7 +29,8 @@ impl HostState {
         HostState {
             name: name.to_string(),
             inventory: Arc::new(inventory),
-            facts: RwLock::new(Arc::new(Map::new())),
+            // ansible_facts is always defined, empty until facts are gathered.
+            facts: RwLock::new(Arc::new([("ansible_facts".to_string(), Value::Object(Map::new()))].into_iter().collect())),
             set_facts: RwLock::new(Arc::new(Map::new())),
             include_vars: RwLock::new(Arc::new(Map::new())),
             conn: Mutex::new(None),
@@ -72,7 +73,7 @@ impl HostState {
 
     pub fn clear_facts(&self) {
         if let Ok(mut g) = self.facts.write() {
-            *g = Arc::new(Map::new());
+            *g = Arc::new([("ansible_facts".to_string(), Value::Object(Map::new()))].into_iter().collect());
         }
     }
 

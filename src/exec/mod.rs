@@ -53,6 +53,8 @@ pub struct RunOptions {
     pub host_key_checking: Option<bool>,
     /// Exit with [`exit::CHANGED`] when anything changed (with --check: would change).
     pub fail_on_change: bool,
+    /// Whether plays gather facts unless they say (ansible.cfg `gathering`: not `explicit`).
+    pub gather_default: bool,
 }
 
 /// Exit codes, as ansible-playbook's.

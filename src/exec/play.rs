@@ -784,7 +784,7 @@ pub async fn run_play(run: &Arc<Run>, play: &Arc<Play>) -> Result<PlayEnd, Diagn
                 let scope = template::Scope::new(vec![Arc::new(run.opts.extra_vars.clone())], None);
                 template::render_value(v, &scope).map(|x| template::filters_bool(&x)).unwrap_or(true)
             }
-            None => true,
+            None => run.opts.gather_default,
         };
         let gather = gather.then(|| gather_task(play));
         let mut set = tokio::task::JoinSet::new();

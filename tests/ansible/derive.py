@@ -66,7 +66,7 @@ def run_case(case, ansible):
     args = []
     if os.path.exists(os.path.join(d, "args")):
         args = shlex.split(open(os.path.join(d, "args")).read())
-    if "-i" not in args:
+    if "-i" not in args and not os.path.exists(os.path.join(d, "ansible.cfg")):
         args = ["-i", "localhost,", "-c", "local"] + args
     root = tempfile.mkdtemp(prefix="steward-derive-")
     cmd = [ansible, "playbook.yml", "-e", "root=" + root, "-e", "ansible_python_interpreter=/usr/bin/python3"] + args
