@@ -276,7 +276,7 @@ fn source_text<'a>(src: &'a str, r: &serde_saphyr::Location) -> Option<&'a str> 
     src.get(start..start + len)
 }
 
-fn convert(raw: Spanned<Raw>, file: &Arc<PathBuf>, src: &str) -> Node {
+fn convert(raw: Spanned<Raw>, file: &Arc<PathBuf>, src: &str) -> Result<Node, Diagnostic> {
     let r = &raw.referenced;
     let loc = Loc { file: file.clone(), line: r.line() as u32, col: r.column() as u32, len: r.span().len().max(1) as u32 };
     let kind = match raw.value {
@@ -287,13 +287,18 @@ fn convert(raw: Spanned<Raw>, file: &Arc<PathBuf>, src: &str) -> Node {
         },
         Raw::Int(i) => NodeKind::Int(i),
         Raw::Float(f) => NodeKind::Float(f),
+        // An inline `!vault` value (the tag is dropped by the parser; the text says what it is).
+        Raw::Str(s) if crate::vault::is_vaulted(&s) => match crate::vault::decrypt(&s) {
+            Ok(plain) => NodeKind::Str(String::from_utf8_lossy(&plain).into_owned()),
+            Err(e) => return Err(Diagnostic::new(format!("cannot decrypt this vault value: {e}")).at(loc, "vault-encrypted value")),
+        },
         Raw::Str(s) => NodeKind::Str(s),
-        Raw::Seq(s) => NodeKind::Seq(s.into_iter().map(|x| convert(x, file, src)).collect()),
+        Raw::Seq(s) => NodeKind::Seq(s.into_iter().map(|x| convert(x, file, src)).collect::<Result<_, _>>()?),
         Raw::Map(m) => {
             // Duplicate keys: the last one wins, as in Ansible.
             let mut out: Vec<(Node, Node)> = Vec::with_capacity(m.len());
             for (k, v) in m {
-                let (k, v) = (convert(k, file, src), convert(v, file, src));
+                let (k, v) = (convert(k, file, src)?, convert(v, file, src)?);
                 let name = k.key_string();
                 if let Some(pos) = out.iter().position(|(ek, _)| ek.key_string() == name) {
                     crate::diag::warn(&format!("{}: duplicate key `{}`, the last one is used", k.loc, name));
@@ -304,7 +309,7 @@ fn convert(raw: Spanned<Raw>, file: &Arc<PathBuf>, src: &str) -> Node {
             NodeKind::Map(out)
         }
     };
-    Node { kind, loc }
+    Ok(Node { kind, loc })
 }
 
 fn options() -> serde_saphyr::options::Options {
@@ -323,7 +328,7 @@ pub fn parse_str(text: &str, file: &Path) -> Result<Node, Diagnostic> {
         return Ok(Node::new(NodeKind::Null, Loc::new(file, 1, 1)));
     }
     match serde_saphyr::from_str_with_options::<Spanned<Raw>>(text, options()) {
-        Ok(raw) => Ok(convert(raw, &fileref, text)),
+        Ok(raw) => convert(raw, &fileref, text),
         Err(e) => {
             let (line, col) = e.location().map(|l| (l.line() as u32, l.column() as u32)).unwrap_or((0, 0));
             let msg = e.to_string();
@@ -346,6 +351,11 @@ fn strip_position_suffix(msg: &str) -> String {
 /// Read and parse a YAML file.
 pub fn load_file(path: &Path) -> Result<Node, Diagnostic> {
     let text = std::fs::read_to_string(path).map_err(|e| Diagnostic::new(format!("cannot read {}: {e}", path.display())))?;
+    if crate::vault::is_vaulted(&text) {
+        // A whole file encrypted with Ansible Vault.
+        let plain = crate::vault::decrypt(&text).map_err(|e| Diagnostic::new(format!("cannot decrypt {}: {e}", path.display())))?;
+        return parse_str(&String::from_utf8_lossy(&plain), path);
+    }
     parse_str(&text, path)
 }
 

@@ -6,7 +6,12 @@ use super::InventoryArgs;
 use crate::inventory::Inventory;
 
 pub fn run(a: InventoryArgs) -> i32 {
-    let inv = match super::run::load_inventory(&a.inv.inventory, &crate::config::Config::load()) {
+    let cfg = crate::config::Config::load();
+    if let Err(e) = super::vault_cmd::setup(&a.inv.vault, &cfg) {
+        eprintln!("error: {e}");
+        return 1;
+    }
+    let inv = match super::run::load_inventory(&a.inv.inventory, &cfg) {
         Ok(i) => i,
         Err(d) => {
             eprint!("{}", d.render());

@@ -5,6 +5,7 @@ mod doc;
 mod inventory_cmd;
 mod run;
 mod vars;
+mod vault_cmd;
 
 use clap::{Args as ClapArgs, CommandFactory, Parser, Subcommand};
 
@@ -27,6 +28,8 @@ pub enum Command {
     Graph(GraphArgs),
     /// Show a module's arguments and an example
     Doc(DocArgs),
+    /// Encrypt, decrypt, view and edit Ansible Vault files (as ansible-vault)
+    Vault(VaultArgs),
     /// Print shell completions
     Completions {
         /// bash, zsh, fish, elvish or powershell
@@ -45,6 +48,22 @@ pub struct InventoryOpts {
     /// Extra variables: key=value, JSON or YAML, or @file; repeatable
     #[arg(short = 'e', long = "extra-vars", value_name = "EXTRA_VARS")]
     pub extra_vars: Vec<String>,
+    #[command(flatten)]
+    pub vault: VaultOpts,
+}
+
+/// Where vault passwords come from.
+#[derive(ClapArgs, Debug, Clone, Default)]
+pub struct VaultOpts {
+    /// A file holding the vault password (or a script printing it); repeatable
+    #[arg(long = "vault-password-file", visible_alias = "vault-pass-file", global = true)]
+    pub vault_password_file: Vec<String>,
+    /// Ask for the vault password
+    #[arg(long = "ask-vault-pass", visible_alias = "ask-vault-password", global = true)]
+    pub ask_vault_pass: bool,
+    /// A vault id and where its password comes from: `label@file`, `label@prompt`, or `file`
+    #[arg(long = "vault-id", global = true)]
+    pub vault_id: Vec<String>,
 }
 
 #[derive(ClapArgs, Debug)]
@@ -175,6 +194,26 @@ pub struct AdhocArgs {
 pub type AdhocRun = RunArgs;
 
 #[derive(ClapArgs, Debug)]
+pub struct VaultArgs {
+    /// encrypt, decrypt, view, edit or encrypt_string
+    #[arg(value_parser = ["encrypt", "decrypt", "view", "edit", "encrypt_string"])]
+    pub action: String,
+    /// Files (or, for encrypt_string, the strings to encrypt)
+    pub items: Vec<String>,
+    /// encrypt_string: the variable name to print the value under
+    #[arg(short = 'n', long = "name")]
+    pub name: Option<String>,
+    /// The vault id to encrypt with (a 1.2 vault carrying this label)
+    #[arg(long = "encrypt-vault-id")]
+    pub encrypt_vault_id: Option<String>,
+    /// Write the result here instead of in place (or to stdout with `-`)
+    #[arg(long = "output")]
+    pub output: Option<String>,
+    #[command(flatten)]
+    pub vault: VaultOpts,
+}
+
+#[derive(ClapArgs, Debug)]
 pub struct GraphArgs {
     /// Playbooks to draw
     #[arg(required = true, value_name = "PLAYBOOK")]
@@ -201,6 +240,7 @@ pub fn main() -> i32 {
         Command::Doc(a) => doc::run(a),
         Command::Graph(a) => run::graph(a),
         Command::Adhoc(a) => run::adhoc(a),
+        Command::Vault(a) => vault_cmd::run(a),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "steward", &mut std::io::stdout());

@@ -39,7 +39,7 @@ fn split_list(v: &[String]) -> Vec<String> {
 }
 
 /// Read a password from the terminal without echoing it.
-fn prompt_password(prompt: &str) -> Option<String> {
+pub fn prompt_password(prompt: &str) -> Option<String> {
     use std::io::{BufRead, Write};
     let tty = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty").ok()?;
     let fd = std::os::unix::io::AsRawFd::as_raw_fd(&tty);
@@ -65,8 +65,22 @@ fn prompt_password(prompt: &str) -> Option<String> {
     Some(line.trim_end_matches(['\n', '\r']).to_string())
 }
 
+/// Vault passwords first: playbooks, inventories and variable files may be encrypted.
+fn vault_setup(o: &super::VaultOpts, cfg: &Config) -> bool {
+    match super::vault_cmd::setup(o, cfg) {
+        Ok(_) => true,
+        Err(e) => {
+            eprintln!("error: {e}");
+            false
+        }
+    }
+}
+
 pub fn run(a: RunArgs) -> i32 {
     let cfg = Config::load();
+    if !vault_setup(&a.inv.vault, &cfg) {
+        return exit::ERROR;
+    }
     if a.playbooks.is_empty() {
         eprintln!("error: a playbook is required: steward run PLAYBOOK...");
         return exit::ERROR;
@@ -339,6 +353,9 @@ fn list(a: &RunArgs, books: &[Playbook], inv: &Inventory) -> i32 {
 /// `steward graph PLAYBOOK...`: the task graph as DOT.
 pub fn graph(a: super::GraphArgs) -> i32 {
     let cfg = Config::load();
+    if !vault_setup(&a.inv.vault, &cfg) {
+        return exit::ERROR;
+    }
     let mut plays = Vec::new();
     for p in &a.playbooks {
         match crate::playbook::load_playbook(p, &roles_path(&cfg)) {
@@ -369,6 +386,9 @@ pub fn adhoc(a: super::AdhocArgs) -> i32 {
     let cwd = std::env::current_dir().unwrap_or_default();
     let origin = cwd.join("<ad-hoc>");
     let cfg = Config::load();
+    if !vault_setup(&a.run.inv.vault, &cfg) {
+        return exit::ERROR;
+    }
     let book = crate::yaml::parse_str(&play.to_string(), &origin)
         .and_then(|root| crate::playbook::load_playbook_node(&root, &origin, &cwd, &roles_path(&cfg)));
     let book = match book {
