@@ -79,11 +79,13 @@ impl Loopback {
         let dir = tempfile::tempdir().unwrap();
         // A range nobody listens on (an earlier run that was killed may have left sshd behind).
         let net = loop {
-            let n = NET.fetch_add(1, Ordering::SeqCst);
-            if (1..=3)
-                .all(|i| TcpStream::connect_timeout(&format!("127.0.{n}.{i}:22").parse().unwrap(), Duration::from_millis(50)).is_err())
-            {
-                break n;
+            let k = NET.fetch_add(1, Ordering::SeqCst);
+            let free = (1..=n).all(|i| {
+                let addr = format!("127.0.{k}.{i}:22").parse().expect("an address");
+                TcpStream::connect_timeout(&addr, Duration::from_millis(50)).is_err()
+            });
+            if free {
+                break k;
             }
         };
         let mut hosts = Vec::new();
