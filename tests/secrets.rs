@@ -1,0 +1,39 @@
+//! A secret planted in a playbook never reaches any output: the terminal (with -v and --diff),
+//! `--output json`, the JUnit report. `no_log: true` hides a task's arguments and results.
+
+use std::path::Path;
+use std::process::Command;
+
+const SECRET: &str = "Pl4nted-S3cret-value";
+
+fn run(args: &[&str], dir: &Path) -> String {
+    let o = Command::new(env!("CARGO_BIN_EXE_steward"))
+        .args(args)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/secrets"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.code() == Some(0), "{text}");
+    let _ = dir;
+    text
+}
+
+#[test]
+fn no_output_shows_the_secret() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = format!("dir={}", tmp.path().display());
+    let s = format!("secret_value={SECRET}");
+    let junit = tmp.path().join("junit.xml");
+    let outputs = [
+        run(&["run", "playbook.yml", "-e", &d, "-e", &s, "-vvv", "--diff"], tmp.path()),
+        run(&["run", "playbook.yml", "-e", &d, "-e", &s, "--output", "json", "--diff"], tmp.path()),
+        run(&["run", "playbook.yml", "-e", &d, "-e", &s, "--junit", junit.to_str().unwrap(), "--check", "--diff"], tmp.path()),
+    ];
+    // The tasks did run with the secret.
+    assert_eq!(std::fs::read_to_string(tmp.path().join("secret.txt")).unwrap(), format!("{SECRET}\n"));
+    for out in outputs.iter().chain(std::iter::once(&std::fs::read_to_string(&junit).unwrap())) {
+        assert!(!out.contains(SECRET), "the secret leaked:\n{out}");
+        assert!(out.contains("no_log") || out.contains("censored") || out.contains("testsuite"), "{out}");
+    }
+}
