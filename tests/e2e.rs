@@ -38,7 +38,9 @@ fn snapshot(root: &Path) -> BTreeMap<String, Value> {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
         entries.sort();
         for p in entries {
-            let rel = p.strip_prefix(root).unwrap().display().to_string();
+            // fetch nests the host's path under its dest: the root's own path is normalised too.
+            let rel =
+                p.strip_prefix(root).unwrap().display().to_string().replace(root.display().to_string().trim_start_matches('/'), "{{root}}");
             let meta = std::fs::symlink_metadata(&p).unwrap();
             let mode = format!("{:04o}", std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777);
             let rs = root.display().to_string();

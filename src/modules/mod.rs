@@ -15,6 +15,7 @@ mod command;
 mod copy;
 mod debug;
 mod fail;
+mod fetch;
 mod file;
 mod include_vars;
 mod lineinfile;
@@ -24,6 +25,7 @@ mod replace;
 mod script;
 mod set_fact;
 mod setup;
+mod slurp;
 mod stat;
 mod template;
 
@@ -48,6 +50,7 @@ pub static MODULES: &[&dyn Module] = &[
     &copy::Copy,
     &debug::Debug,
     &fail::Fail,
+    &fetch::Fetch,
     &file::File,
     &include_vars::IncludeVars,
     &lineinfile::LineInFile,
@@ -57,6 +60,7 @@ pub static MODULES: &[&dyn Module] = &[
     &script::Script,
     &set_fact::SetFact,
     &setup::Setup,
+    &slurp::Slurp,
     &stat::Stat,
     &template::Template,
 ];

@@ -43,7 +43,8 @@ def snapshot(root):
         dirnames.sort()
         for name in sorted(dirnames) + sorted(filenames):
             p = os.path.join(dirpath, name)
-            rel = os.path.relpath(p, root)
+            # fetch nests the host's path under its dest: the root's own path is normalised too.
+            rel = os.path.relpath(p, root).replace(root.lstrip("/"), "{{root}}")
             st = os.lstat(p)
             entry = {"mode": "%04o" % (st.st_mode & 0o7777)}
             if os.path.islink(p):

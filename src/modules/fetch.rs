@@ -1,0 +1,85 @@
+//! `fetch`: copy a file from the host to the controller, into `dest/HOST/PATH` (or exactly to
+//! `dest` with `flat`), written atomically; only when it differs.
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use serde_json::json;
+
+use super::common::{probe, sha1_hex};
+use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
+use crate::template::shell_quote as q;
+
+pub struct Fetch;
+
+#[async_trait]
+impl Module for Fetch {
+    fn name(&self) -> &'static str {
+        "fetch"
+    }
+    fn doc(&self) -> &'static str {
+        "Copy a file from the host to the controller: to DEST/HOSTNAME/SRC, or to DEST itself with\nflat: true. Nothing is written when the local copy is already the same.\n\nexample:\n  - fetch:\n      src: /var/log/app.log\n      dest: collected/\n"
+    }
+    fn args(&self) -> &'static [Arg] {
+        const A: &[Arg] = &[
+            Arg::str("src", "the file on the host").required(),
+            Arg::str("dest", "a folder on the controller (or, with flat, the file)").required(),
+            Arg::bool("flat", "put the file at dest itself, not under dest/HOST/SRC"),
+            Arg::bool("fail_on_missing", "fail when src is missing (default yes)"),
+            Arg::bool("validate_checksum", "check the copy against the host's checksum (default yes)"),
+        ];
+        A
+    }
+    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+        let src = args.req_str("src")?;
+        let dest = args.req_str("dest")?;
+        let local: PathBuf = if args.bool("flat", false)? {
+            if dest.ends_with('/') {
+                Path::new(&dest).join(Path::new(&src).file_name().unwrap_or_default())
+            } else {
+                PathBuf::from(&dest)
+            }
+        } else {
+            Path::new(&dest).join(&ctx.host).join(src.trim_start_matches('/'))
+        };
+        let local = if local.is_relative() { ctx.playbook_dir.join(local) } else { local };
+        let p = probe(ctx, &src, Some("sha1"), false).await?;
+        let Some(st) = p.effective(true) else {
+            let msg = format!("the remote file does not exist, not transferring, ignored: {src}");
+            if args.bool("fail_on_missing", true)? {
+                return fail(msg.replace(", ignored", ""));
+            }
+            return Ok(Outcome::ok().msg(msg).with("file", src));
+        };
+        if st.is_dir() {
+            return fail(format!("remote file is a directory, fetch cannot work on directories: {src}"));
+        }
+        let remote_sum = p.checksum.clone().unwrap_or_default();
+        let local_sum = super::common::sha1_file(&local).ok();
+        let mut out = Outcome::ok();
+        if local_sum.as_deref() != Some(remote_sum.as_str()) {
+            out.changed = true;
+            if !ctx.check {
+                let data = ctx.sh(format!("cat -- {}", q(&src))).await?;
+                if data.rc != 0 {
+                    return fail(format!("cannot read {src}: {}", data.stderr_str().trim()));
+                }
+                let got = sha1_hex(&data.stdout);
+                if args.bool("validate_checksum", true)? && got != remote_sum {
+                    return fail(format!("checksum mismatch after transfer of {src}"));
+                }
+                if let Some(dir) = local.parent() {
+                    std::fs::create_dir_all(dir).map_err(|e| ModError::Fail(format!("cannot create {}: {e}", dir.display())))?;
+                }
+                let tmp = local.with_extension("steward-tmp");
+                std::fs::write(&tmp, &data.stdout).map_err(|e| ModError::Fail(format!("cannot write {}: {e}", tmp.display())))?;
+                std::fs::rename(&tmp, &local).map_err(|e| ModError::Fail(format!("cannot write {}: {e}", local.display())))?;
+            }
+        }
+        out.data.insert("checksum".into(), json!(remote_sum));
+        out.data.insert("remote_checksum".into(), json!(remote_sum));
+        out.data.insert("dest".into(), json!(local.display().to_string()));
+        out.data.insert("file".into(), json!(src));
+        Ok(out)
+    }
+}

@@ -1,0 +1,42 @@
+//! `slurp`: a file from the host, base64-encoded, for use in later tasks.
+
+use async_trait::async_trait;
+use base64::Engine as _;
+
+use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
+use crate::template::shell_quote as q;
+
+pub struct Slurp;
+
+#[async_trait]
+impl Module for Slurp {
+    fn name(&self) -> &'static str {
+        "slurp"
+    }
+    fn doc(&self) -> &'static str {
+        "Read a file from the host; its content comes back base64-encoded (use `b64decode`).\n\nexample:\n  - slurp:\n      src: /etc/hostname\n    register: h\n  - debug:\n      msg: \"{{ h.content | b64decode }}\"\n"
+    }
+    fn args(&self) -> &'static [Arg] {
+        const A: &[Arg] = &[Arg::str("src", "the file to read").aliases(&["path"]).required()];
+        A
+    }
+    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+        let src = args.req_str("src")?;
+        let out = ctx.sh(format!("if [ -d {0} ]; then echo 'is a directory' >&2; exit 21; fi; cat -- {0}", q(&src))).await?;
+        if out.rc != 0 {
+            let err = out.stderr_str();
+            let msg = if out.rc == 21 {
+                format!("file is not readable: {src} (it is a directory)")
+            } else if err.contains("No such file") {
+                format!("file not found: {src}")
+            } else {
+                format!("file is not readable: {src}: {}", err.trim())
+            };
+            return fail(msg);
+        }
+        Ok(Outcome::ok()
+            .with("content", base64::engine::general_purpose::STANDARD.encode(&out.stdout))
+            .with("encoding", "base64")
+            .with("source", src))
+    }
+}
