@@ -29,7 +29,8 @@ fn snapshot_as(data: &Path, placeholder: &str, keep_top: bool) -> BTreeMap<Strin
         let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
         entries.sort();
         for p in entries {
-            let rel = p.strip_prefix(data).unwrap().display().to_string();
+            let d = data.display().to_string();
+            let rel = p.strip_prefix(data).unwrap().display().to_string().replace(d.trim_start_matches('/'), ph);
             let top = !rel.contains('/') && !keep_top;
             let meta = std::fs::symlink_metadata(&p).unwrap();
             let mode = format!("{:04o}", std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777);
@@ -476,10 +477,16 @@ fn a_host_that_does_not_answer_times_out() {
 /// any_errors_fatal) on four SSH hosts: the same recaps and files as ansible-playbook gave.
 #[test]
 fn cross_host_cases_over_ssh_match_ansible() {
-    for case in ["run_once", "hostvars", "serial_fail", "any_errors_fatal"] {
-        let fleet = Loopback::start(4, Opts::default());
+    for case in ["run_once", "hostvars", "serial_fail", "any_errors_fatal", "fetch_slurp"] {
+        // As many SSH hosts as the case's inventory has local ones.
+        let local = std::fs::read_to_string(repo().join("tests/cases").join(case).join("inventory")).unwrap();
+        let n = local.lines().filter(|l| l.starts_with('h')).count();
+        let fleet = Loopback::start(n, Opts::default());
         let inv = fleet.inventory("");
-        let data = fleet.data_dir();
+        // A root as deep as derive.py's (/tmp/NAME): fetch copies the root's path under its dest.
+        let root = tempfile::Builder::new().prefix("steward-ssh-").tempdir_in("/tmp").unwrap();
+        std::process::Command::new("chmod").arg("777").arg(root.path()).status().unwrap();
+        let data = root.path().to_path_buf();
         let dir = repo().join("tests/cases").join(case);
         let expected: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
         for run in ["first", "second"] {
