@@ -20,6 +20,7 @@ mod file;
 mod include_vars;
 mod lineinfile;
 mod meta;
+mod pause;
 mod ping;
 mod replace;
 mod script;
@@ -55,6 +56,7 @@ pub static MODULES: &[&dyn Module] = &[
     &include_vars::IncludeVars,
     &lineinfile::LineInFile,
     &meta::Meta,
+    &pause::Pause,
     &ping::Ping,
     &replace::Replace,
     &script::Script,
