@@ -27,10 +27,10 @@ pub fn render(m: &dyn modules::Module) -> String {
         None => (doc.trim_end(), None),
     };
     let mut out = format!("{}\n\n{desc}\n\narguments:\n", m.name());
-    if m.args().is_empty() {
+    if modules::args::all_args(m).next().is_none() {
         out += "  (none)\n";
     }
-    for a in m.args() {
+    for a in modules::args::all_args(m) {
         let kind = match a.kind {
             Kind::Str => "string",
             Kind::Bool => "boolean",

@@ -85,8 +85,14 @@ pub const FILE_ATTRS: [Arg; 5] = [
     Arg::str("setype", "accepted for compatibility; SELinux contexts are not managed"),
 ];
 
-fn find_arg<'a>(specs: &'a [Arg], name: &str) -> Option<&'a Arg> {
-    specs.iter().find(|a| a.name == name || a.aliases.contains(&name))
+/// Every argument a module takes: its own, then the file attributes if it takes them.
+pub fn all_args(module: &dyn Module) -> impl Iterator<Item = &'static Arg> {
+    let attrs: &'static [Arg] = if module.file_attrs() { &FILE_ATTRS } else { &[] };
+    module.args().iter().chain(attrs.iter())
+}
+
+fn find_arg(module: &dyn Module, name: &str) -> Option<&'static Arg> {
+    all_args(module).find(|a| a.name == name || a.aliases.contains(&name))
 }
 
 /// Check the literal values of a task's arguments before anything runs.
@@ -94,16 +100,15 @@ pub fn validate(module: &dyn Module, args: &Node) -> Result<(), Diagnostic> {
     let Some(map) = args.as_map() else {
         return Ok(());
     };
-    let specs = module.args();
     for (k, v) in map {
         let key = k.key_string();
         if key == "_raw_params" || key.starts_with("_") || module.any_args() {
             continue;
         }
-        let Some(spec) = find_arg(specs, &key) else {
+        let Some(spec) = find_arg(module, &key) else {
             let mut d =
                 Diagnostic::new(format!("module `{}` has no argument `{key}`", module.name())).at(k.loc.clone(), "unknown argument");
-            let names = specs.iter().flat_map(|a| std::iter::once(a.name).chain(a.aliases.iter().copied()));
+            let names = all_args(module).flat_map(|a| std::iter::once(a.name).chain(a.aliases.iter().copied()));
             if let Some(s) = suggest(&key, names) {
                 d = d.help(format!("did you mean `{s}`?"));
             } else {
@@ -195,7 +200,7 @@ impl Args {
                 map.insert(k, v);
                 continue;
             }
-            match find_arg(module.args(), &k) {
+            match find_arg(module, &k) {
                 Some(spec) => {
                     if !spec.choices.is_empty() && !v.is_null() {
                         let text = match &v {
@@ -209,13 +214,13 @@ impl Args {
                     map.insert(spec.name.to_string(), v);
                 }
                 None => {
-                    let names = module.args().iter().map(|a| a.name);
+                    let names = all_args(module).map(|a| a.name);
                     let hint = suggest(&k, names).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
                     return fail(format!("Unsupported parameter for module {}: {k}{hint}", module.name()));
                 }
             }
         }
-        for spec in module.args() {
+        for spec in all_args(module) {
             if spec.required && map.get(spec.name).is_none_or(Value::is_null) {
                 return fail(format!("missing required arguments: {}", spec.name));
             }

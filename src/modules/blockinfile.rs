@@ -4,7 +4,6 @@
 use async_trait::async_trait;
 use regex::Regex;
 
-use super::args::FILE_ATTRS;
 use super::common::{self, probe};
 use super::{Arg, Args, ModError, Module, Outcome, TaskCtx};
 
@@ -25,11 +24,6 @@ const ARGS: &[Arg] = &[
     Arg::bool("append_newline", "add an empty line after the block"),
     Arg::str("validate", "a command to check the new file; %s is its path"),
     Arg::str("encoding", "accepted for compatibility"),
-    FILE_ATTRS[0],
-    FILE_ATTRS[1],
-    FILE_ATTRS[2],
-    FILE_ATTRS[3],
-    FILE_ATTRS[4],
 ];
 
 #[async_trait]
@@ -42,6 +36,9 @@ impl Module for BlockInFile {
     }
     fn args(&self) -> &'static [Arg] {
         ARGS
+    }
+    fn file_attrs(&self) -> bool {
+        true
     }
     async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
         let path = args.req_str("path")?;

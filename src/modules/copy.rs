@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use serde_json::json;
 
-use super::args::FILE_ATTRS;
 use super::common::{self, attr_changes, probe, sha1_hex, Attrs};
 use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
 use crate::template::shell_quote as q;
@@ -25,11 +24,6 @@ const ARGS: &[Arg] = &[
     Arg::bool("local_follow", "follow links in src"),
     Arg::bool("decrypt", "accepted for compatibility"),
     Arg::str("checksum", "expected sha1 of the file"),
-    FILE_ATTRS[0],
-    FILE_ATTRS[1],
-    FILE_ATTRS[2],
-    FILE_ATTRS[3],
-    FILE_ATTRS[4],
 ];
 
 #[async_trait]
@@ -42,6 +36,9 @@ impl Module for Copy {
     }
     fn args(&self) -> &'static [Arg] {
         ARGS
+    }
+    fn file_attrs(&self) -> bool {
+        true
     }
     async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
         let dest = args.req_str("dest")?;

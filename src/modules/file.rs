@@ -3,7 +3,6 @@
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
-use super::args::FILE_ATTRS;
 use super::common::{self, attr_changes, probe, state_diff, Attrs, Probe};
 use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
 use crate::template::shell_quote as q;
@@ -28,11 +27,6 @@ const ARGS: &[Arg] = &[
     Arg::str("modification_time_format", "format of modification_time"),
     Arg::str("access_time", "touch: preserve, now, or YYYYMMDDHHMM.SS"),
     Arg::str("access_time_format", "format of access_time"),
-    FILE_ATTRS[0],
-    FILE_ATTRS[1],
-    FILE_ATTRS[2],
-    FILE_ATTRS[3],
-    FILE_ATTRS[4],
 ];
 
 #[async_trait]
@@ -45,6 +39,9 @@ impl Module for File {
     }
     fn args(&self) -> &'static [Arg] {
         ARGS
+    }
+    fn file_attrs(&self) -> bool {
+        true
     }
     async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
         let path = args.req_str("path")?;

@@ -4,7 +4,6 @@ use async_trait::async_trait;
 use regex::bytes::Regex;
 use serde_json::json;
 
-use super::args::FILE_ATTRS;
 use super::common::{self, probe};
 use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
 
@@ -24,11 +23,6 @@ const ARGS: &[Arg] = &[
     Arg::bool("firstmatch", "use the first match of insertafter/insertbefore instead of the last"),
     Arg::str("validate", "a command to check the new file; %s is its path"),
     Arg::str("encoding", "accepted for compatibility (utf-8)"),
-    FILE_ATTRS[0],
-    FILE_ATTRS[1],
-    FILE_ATTRS[2],
-    FILE_ATTRS[3],
-    FILE_ATTRS[4],
 ];
 
 #[async_trait]
@@ -41,6 +35,9 @@ impl Module for LineInFile {
     }
     fn args(&self) -> &'static [Arg] {
         ARGS
+    }
+    fn file_attrs(&self) -> bool {
+        true
     }
     async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
         let path = args.req_str("path")?;

@@ -99,6 +99,10 @@ pub trait Module: Send + Sync {
     fn free_form(&self) -> FreeForm {
         FreeForm::No
     }
+    /// Whether the module also takes owner, group and mode ([`args::FILE_ATTRS`]).
+    fn file_attrs(&self) -> bool {
+        false
+    }
     /// Modules such as `set_fact` take any argument name.
     fn any_args(&self) -> bool {
         false

@@ -2,7 +2,6 @@
 
 use async_trait::async_trait;
 
-use super::args::FILE_ATTRS;
 use super::common::{self, probe};
 use super::{Arg, Args, ModError, Module, Outcome, TaskCtx};
 
@@ -17,11 +16,6 @@ const ARGS: &[Arg] = &[
     Arg::bool("backup", "keep a timestamped copy of the old file"),
     Arg::str("validate", "a command to check the new file; %s is its path"),
     Arg::str("encoding", "accepted for compatibility"),
-    FILE_ATTRS[0],
-    FILE_ATTRS[1],
-    FILE_ATTRS[2],
-    FILE_ATTRS[3],
-    FILE_ATTRS[4],
 ];
 
 #[async_trait]
@@ -34,6 +28,9 @@ impl Module for Replace {
     }
     fn args(&self) -> &'static [Arg] {
         ARGS
+    }
+    fn file_attrs(&self) -> bool {
+        true
     }
     async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
         let path = args.req_str("path")?;

@@ -3,8 +3,6 @@
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-use super::args::FILE_ATTRS;
-
 use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
 
 pub struct Template;
@@ -20,11 +18,6 @@ const ARGS: &[Arg] = &[
     Arg::bool("lstrip_blocks", "accepted for compatibility"),
     Arg::bool("follow", "follow links at dest"),
     Arg::str("output_encoding", "accepted for compatibility (utf-8)"),
-    FILE_ATTRS[0],
-    FILE_ATTRS[1],
-    FILE_ATTRS[2],
-    FILE_ATTRS[3],
-    FILE_ATTRS[4],
 ];
 
 #[async_trait]
@@ -37,6 +30,9 @@ impl Module for Template {
     }
     fn args(&self) -> &'static [Arg] {
         ARGS
+    }
+    fn file_attrs(&self) -> bool {
+        true
     }
     async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
         let src = args.req_str("src")?;

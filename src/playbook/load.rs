@@ -563,7 +563,7 @@ fn args_node(module: &dyn modules::Module, v: &Node, task: &Node) -> R<Node> {
             let parsed = match module.free_form() {
                 FreeForm::Whole => [("_raw_params".to_string(), Value::String(s.clone()))].into_iter().collect(),
                 FreeForm::Raw => {
-                    let keys: Vec<&str> = module.args().iter().map(|a| a.name).collect();
+                    let keys: Vec<&str> = modules::args::all_args(module).map(|a| a.name).collect();
                     parse_kv(s, Some(&keys))
                 }
                 FreeForm::Named(name) => {
