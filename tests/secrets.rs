@@ -6,7 +6,7 @@ use std::process::Command;
 
 const SECRET: &str = "Pl4nted-S3cret-value";
 
-fn run(args: &[&str], dir: &Path) -> String {
+fn run(args: &[&str]) -> String {
     let o = Command::new(env!("CARGO_BIN_EXE_steward"))
         .args(args)
         .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/secrets"))
@@ -15,7 +15,6 @@ fn run(args: &[&str], dir: &Path) -> String {
         .unwrap();
     let text = String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
     assert!(o.status.code() == Some(0), "{text}");
-    let _ = dir;
     text
 }
 
@@ -26,9 +25,9 @@ fn no_output_shows_the_secret() {
     let s = format!("secret_value={SECRET}");
     let junit = tmp.path().join("junit.xml");
     let outputs = [
-        run(&["run", "playbook.yml", "-e", &d, "-e", &s, "-vvv", "--diff"], tmp.path()),
-        run(&["run", "playbook.yml", "-e", &d, "-e", &s, "--output", "json", "--diff"], tmp.path()),
-        run(&["run", "playbook.yml", "-e", &d, "-e", &s, "--junit", junit.to_str().unwrap(), "--check", "--diff"], tmp.path()),
+        run(&["run", "playbook.yml", "-e", &d, "-e", &s, "-vvv", "--diff"]),
+        run(&["run", "playbook.yml", "-e", &d, "-e", &s, "--output", "json", "--diff"]),
+        run(&["run", "playbook.yml", "-e", &d, "-e", &s, "--junit", junit.to_str().unwrap(), "--check", "--diff"]),
     ];
     // The tasks did run with the secret.
     assert_eq!(std::fs::read_to_string(tmp.path().join("secret.txt")).unwrap(), format!("{SECRET}\n"));

@@ -279,7 +279,7 @@ fn a_host_reached_only_through_a_jump_host() {
         let o = c.docker(&["inspect", "-f", &format!("{{{{(index .NetworkSettings.Networks \"{inner}\").IPAddress}}}}"), name]);
         String::from_utf8_lossy(&o.stdout).trim().to_string()
     };
-    let (jump_inner, target_inner) = (ip(&j), ip(&t));
+    let target_inner = ip(&t);
     let jump_outer = {
         let o = c.docker(&["inspect", "-f", &format!("{{{{(index .NetworkSettings.Networks \"{}net\").IPAddress}}}}", c.prefix), &j]);
         String::from_utf8_lossy(&o.stdout).trim().to_string()
@@ -321,7 +321,6 @@ fn a_host_reached_only_through_a_jump_host() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    let _ = jump_inner;
 }
 
 /// A key that needs a passphrase, and the same server reached with it.
@@ -436,7 +435,7 @@ fn password_login() {
 #[test]
 fn proxy_command() {
     let fleet = Loopback::start(2, Opts::default());
-    let (h1, h2) = (&fleet.hosts[0], &fleet.hosts[1]);
+    let h1 = &fleet.hosts[0];
     let kh = fleet.path("known_hosts");
     let proxy = format!(
         "ssh -q -i {} -o UserKnownHostsFile={} -o BatchMode=yes -W %h:%p {}@{}",
@@ -454,7 +453,6 @@ fn proxy_command() {
     write(&fleet.path("pb.yml"), "- hosts: h2\n  gather_facts: false\n  tasks:\n    - command: echo through the proxy\n");
     let (code, out) = run_env(&["run", "-i", inv.to_str().unwrap(), "pb.yml"], fleet.dir.path(), &[]);
     assert_eq!(code, 0, "{out}");
-    let _ = h2;
 }
 
 #[test]

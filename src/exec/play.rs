@@ -17,7 +17,7 @@ use super::{HostState, Run};
 use crate::diag::Diagnostic;
 use crate::playbook::{Kw, Play, Task, TaskKind};
 use crate::template;
-use crate::yaml::{Loc, Node, NodeKind};
+use crate::yaml::{Node, NodeKind};
 
 pub enum PlayEnd {
     Continue,
@@ -296,7 +296,7 @@ impl Walker {
     }
 
     /// Print and count a result, remember failures for rescue, and say how the walk goes on.
-    fn finish(&self, t: &Task, mut r: HostResult, chain: &Chain<'_>, scope_ok: bool, rescuable: bool, show: bool) -> Flow {
+    fn finish(&self, t: &Task, mut r: HostResult, chain: &Chain<'_>, rescuable: bool, show: bool) -> Flow {
         r.task = t.display_name();
         if r.status == Status::Failed {
             // Only a failure needs the variables, to evaluate a templated ignore_errors.
@@ -313,7 +313,6 @@ impl Walker {
         if r.status == Status::Unreachable {
             r.ignored = chain.get(|k| &k.ignore_unreachable).is_some_and(template::filters_bool);
         }
-        let _ = scope_ok;
         if show {
             self.run.reporter.host_result(&r, Some(&t.loc));
             self.run.count(&r);
@@ -406,7 +405,7 @@ impl Walker {
                 let is_leader = !run_once || first;
                 task::register(&self.host, t, &r);
                 self.notify(t, &r);
-                self.finish(t, r, &c, true, rescuable, is_leader)
+                self.finish(t, r, &c, rescuable, is_leader)
             }
             _ => Flow::Continue,
         };
@@ -426,7 +425,7 @@ impl Walker {
                 }
                 return (Flow::Continue, false);
             }
-            Err(e) => return (self.finish(t, task::failed_result(&self.host.name, e), c, true, false, true), false),
+            Err(e) => return (self.finish(t, task::failed_result(&self.host.name, e), c, false, true), false),
             Ok(None) => {}
         }
         let action = template::render_value(action, &scope).map(|v| template::to_text(&v)).unwrap_or_default();
@@ -472,7 +471,7 @@ impl Walker {
             Some(lp) => match task::loop_items(lp, &scope) {
                 Ok(items) => items.into_iter().map(Some).collect(),
                 Err(e) => {
-                    let flow = self.finish(t, task::failed_result(&self.host.name, e), &c, true, rescuable, true);
+                    let flow = self.finish(t, task::failed_result(&self.host.name, e), &c, rescuable, true);
                     self.gate.done();
                     return flow;
                 }
@@ -496,7 +495,7 @@ impl Walker {
                     continue;
                 }
                 Err(e) => {
-                    let flow = self.finish(t, task::failed_result(&self.host.name, e), &c, true, rescuable, true);
+                    let flow = self.finish(t, task::failed_result(&self.host.name, e), &c, rescuable, true);
                     self.gate.done();
                     return flow;
                 }
@@ -512,7 +511,7 @@ impl Walker {
                     match tasks {
                         Ok((tasks, shown)) => runs.push((tasks, vars, format!("{shown}{label}"))),
                         Err(e) => {
-                            let flow = self.finish(t, task::failed_result(&self.host.name, e), &c, true, rescuable, true);
+                            let flow = self.finish(t, task::failed_result(&self.host.name, e), &c, rescuable, true);
                             self.gate.done();
                             return flow;
                         }
@@ -634,9 +633,6 @@ impl Walker {
             };
             let flush = self.flush(vec![n + 1]).await;
             if flow != Flow::Continue {
-                if flow == Flow::Failed && self.play.force_handlers {
-                    let _ = flush;
-                }
                 return flow;
             }
             if flush != Flow::Continue {
@@ -833,7 +829,6 @@ pub async fn run_play(run: &Arc<Run>, play: &Arc<Play>) -> Result<PlayEnd, Diagn
             return Ok(PlayEnd::Stop);
         }
     }
-    let _ = Loc::none();
     Ok(PlayEnd::Continue)
 }
 

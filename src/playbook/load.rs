@@ -666,7 +666,6 @@ fn build_action(
                 }
                 _ => None,
             };
-            let _ = task_node;
             Ok(TaskKind::IncludeTasks { file: Value::String(file), preloaded, base: base.to_path_buf() })
         }
         "import_role" | "include_role" => {
