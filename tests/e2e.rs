@@ -7,59 +7,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use serde_json::{json, Value};
+use serde_json::Value;
+
+mod support;
 
 fn cases_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases")
-}
-
-fn recap(stdout: &str) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut seen = false;
-    for line in stdout.lines() {
-        if line.starts_with("PLAY RECAP") {
-            seen = true;
-            continue;
-        }
-        if !seen {
-            continue;
-        }
-        if let Some((host, rest)) = line.split_once(" : ") {
-            if rest.trim_start().starts_with("ok=") {
-                out.insert(host.trim().to_string(), rest.split_whitespace().collect::<Vec<_>>().join(" "));
-            }
-        }
-    }
-    out
-}
-
-fn snapshot(root: &Path) -> BTreeMap<String, Value> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Value>) {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
-        entries.sort();
-        for p in entries {
-            // fetch nests the host's path under its dest: the root's own path is normalised too.
-            let rel =
-                p.strip_prefix(root).unwrap().display().to_string().replace(root.display().to_string().trim_start_matches('/'), "{{root}}");
-            let meta = std::fs::symlink_metadata(&p).unwrap();
-            let mode = format!("{:04o}", std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777);
-            let rs = root.display().to_string();
-            if meta.file_type().is_symlink() {
-                let t = std::fs::read_link(&p).unwrap().display().to_string().replace(&rs, "{{root}}");
-                out.insert(rel, json!({"type": "link", "target": t}));
-            } else if meta.is_dir() {
-                out.insert(rel, json!({"type": "directory", "mode": mode}));
-                walk(root, &p, out);
-            } else {
-                let data = std::fs::read(&p).unwrap();
-                let text = String::from_utf8(data).expect("test files are text").replace(&rs, "{{root}}");
-                out.insert(rel, json!({"type": "file", "mode": mode, "content": text}));
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(root, root, &mut out);
-    out
 }
 
 fn steward(case: &Path, root: &Path) -> (i32, String, String) {
@@ -91,7 +44,7 @@ fn check_case(name: &str) -> Result<(), String> {
         if rc != want_rc {
             errors.push(format!("{run} run: exit code {rc}, ansible-playbook gave {want_rc}\n{out}\n{err}"));
         }
-        let got = recap(&out);
+        let got = support::recap(&out);
         let want: BTreeMap<String, String> = serde_json::from_value(expected[run]["recap"].clone()).unwrap();
         if got != want {
             errors.push(format!("{run} run: recap {got:?}, ansible-playbook gave {want:?}\n{out}\n{err}"));
@@ -100,7 +53,7 @@ fn check_case(name: &str) -> Result<(), String> {
             errors.push(format!("second run changed something: {got:?}"));
         }
     }
-    let files = snapshot(&root);
+    let files = support::snapshot_as(&root, "{{root}}", true);
     let want: BTreeMap<String, Value> = serde_json::from_value(expected["files"].clone()).unwrap();
     for (path, w) in &want {
         match files.get(path) {

@@ -7,7 +7,7 @@ mod support;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use support::{recap, steward, write, Containers, Loopback, Opts};
 
 fn repo() -> &'static Path {
@@ -20,37 +20,7 @@ fn ok(stdout: &str, host: &str) -> String {
 
 /// Every file under `data`, as tests/ansible/derive_rollout.sh records them.
 fn snapshot(data: &Path) -> BTreeMap<String, Value> {
-    snapshot_as(data, "{{data}}", false)
-}
-
-/// `placeholder` stands for `data` in contents; `top` records the entries right under `data` too.
-fn snapshot_as(data: &Path, placeholder: &str, keep_top: bool) -> BTreeMap<String, Value> {
-    fn walk(data: &Path, dir: &Path, out: &mut BTreeMap<String, Value>, ph: &str, keep_top: bool) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
-        entries.sort();
-        for p in entries {
-            let d = data.display().to_string();
-            let rel = p.strip_prefix(data).unwrap().display().to_string().replace(d.trim_start_matches('/'), ph);
-            let top = !rel.contains('/') && !keep_top;
-            let meta = std::fs::symlink_metadata(&p).unwrap();
-            let mode = format!("{:04o}", std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777);
-            let d = data.display().to_string();
-            if meta.file_type().is_symlink() {
-                out.insert(rel, json!({"type": "link", "target": std::fs::read_link(&p).unwrap().display().to_string().replace(&d, ph)}));
-            } else if meta.is_dir() {
-                // A host's own folder is not recorded, as in derive_rollout.sh.
-                if !top {
-                    out.insert(rel, json!({"type": "directory", "mode": mode}));
-                }
-                walk(data, &p, out, ph, keep_top);
-            } else {
-                out.insert(rel, json!({"type": "file", "mode": mode, "content": std::fs::read_to_string(&p).unwrap().replace(&d, ph)}));
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(data, data, &mut out, placeholder, keep_top);
-    out
+    support::snapshot_as(data, "{{data}}", false)
 }
 
 #[test]
@@ -328,13 +298,7 @@ fn encrypted_key(fleet: &Loopback, passphrase: &str) -> std::path::PathBuf {
     let k = fleet.path("enc_key");
     let o = std::process::Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", passphrase, "-f"]).arg(&k).output().unwrap();
     assert!(o.status.success());
-    let pubkey = std::fs::read_to_string(k.with_extension("pub")).unwrap();
-    let auth = support::key_dir().join("authorized_keys");
-    let mut keys = std::fs::read_to_string(&auth).unwrap();
-    if !keys.contains(pubkey.trim()) {
-        keys += &pubkey;
-        std::fs::write(&auth, keys).unwrap();
-    }
+    support::authorize(&std::fs::read_to_string(k.with_extension("pub")).unwrap());
     k
 }
 
@@ -495,7 +459,7 @@ fn cross_host_cases_over_ssh_match_ansible() {
             assert_eq!(recap(&out), want, "{case} {run} run differs from ansible-playbook:\n{out}");
         }
         let want: BTreeMap<String, Value> = serde_json::from_value(expected["files"].clone()).unwrap();
-        assert_eq!(snapshot_as(&data, "{{root}}", true), want, "{case}: files differ from ansible-playbook's");
+        assert_eq!(support::snapshot_as(&data, "{{root}}", true), want, "{case}: files differ from ansible-playbook's");
     }
 }
 

@@ -176,7 +176,13 @@ impl Run {
             }
         }
         self.recap();
-        futures_join(self.hosts.values().map(|h| h.disconnect())).await;
+        // Close the connections side by side: each may wait on its server's reply.
+        let mut closing = tokio::task::JoinSet::new();
+        for h in self.hosts.values() {
+            let h = Arc::clone(h);
+            closing.spawn(async move { h.disconnect().await });
+        }
+        closing.join_all().await;
         self.exit_code()
     }
 
@@ -198,16 +204,5 @@ impl Run {
         } else {
             exit::OK
         }
-    }
-}
-
-/// Wait for every future (closing connections side by side).
-async fn futures_join<F: std::future::Future<Output = ()>>(futs: impl Iterator<Item = F>) {
-    let mut set = Vec::new();
-    for f in futs {
-        set.push(f);
-    }
-    for f in set {
-        f.await;
     }
 }

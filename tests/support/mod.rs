@@ -27,13 +27,32 @@ pub fn key_dir() -> &'static Path {
             let o = sh(&format!("ssh-keygen -q -t ed25519 -N '' -C steward-tests -f {}/id_ed25519", d.display()));
             assert!(o.status.success(), "ssh-keygen: {o:?}");
         }
-        std::fs::copy(d.join("id_ed25519.pub"), d.join("authorized_keys")).unwrap();
+        replace_file(&d.join("authorized_keys"), &std::fs::read(d.join("id_ed25519.pub")).unwrap());
         // The account exists, is unlocked for key logins, and has a plain shell.
         let o =
             sh(&format!("id {USER} >/dev/null 2>&1 || {{ useradd -m -s /bin/bash {USER} && usermod -p '*' {USER}; }}; mkdir -p /run/sshd"));
         assert!(o.status.success(), "creating the test account needs root: {o:?}");
         d
     })
+}
+
+/// Let one more key log in. The file is replaced by a rename: the sshd processes of tests
+/// running at the same time read it, and must never see it empty or half-written.
+pub fn authorize(pubkey: &str) {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _held = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let auth = key_dir().join("authorized_keys");
+    let mut keys = std::fs::read_to_string(&auth).unwrap();
+    if !keys.contains(pubkey.trim()) {
+        keys += pubkey;
+        replace_file(&auth, keys.as_bytes());
+    }
+}
+
+fn replace_file(path: &Path, data: &[u8]) {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, data).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
 }
 
 pub fn key() -> PathBuf {
@@ -205,6 +224,42 @@ pub fn recap(stdout: &str) -> std::collections::BTreeMap<String, String> {
             }
         }
     }
+    out
+}
+
+/// `placeholder` stands for `data` in contents; `top` records the entries right under `data` too.
+pub fn snapshot_as(data: &Path, placeholder: &str, keep_top: bool) -> std::collections::BTreeMap<String, serde_json::Value> {
+    fn walk(data: &Path, dir: &Path, out: &mut std::collections::BTreeMap<String, serde_json::Value>, ph: &str, keep_top: bool) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        entries.sort();
+        for p in entries {
+            let d = data.display().to_string();
+            let rel = p.strip_prefix(data).unwrap().display().to_string().replace(d.trim_start_matches('/'), ph);
+            let top = !rel.contains('/') && !keep_top;
+            let meta = std::fs::symlink_metadata(&p).unwrap();
+            let mode = format!("{:04o}", std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777);
+            let d = data.display().to_string();
+            if meta.file_type().is_symlink() {
+                out.insert(
+                    rel,
+                    serde_json::json!({"type": "link", "target": std::fs::read_link(&p).unwrap().display().to_string().replace(&d, ph)}),
+                );
+            } else if meta.is_dir() {
+                // A host's own folder is not recorded, as in derive_rollout.sh.
+                if !top {
+                    out.insert(rel, serde_json::json!({"type": "directory", "mode": mode}));
+                }
+                walk(data, &p, out, ph, keep_top);
+            } else {
+                out.insert(
+                    rel,
+                    serde_json::json!({"type": "file", "mode": mode, "content": std::fs::read_to_string(&p).unwrap().replace(&d, ph)}),
+                );
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(data, data, &mut out, placeholder, keep_top);
     out
 }
 
