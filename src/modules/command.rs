@@ -158,22 +158,28 @@ async fn run_command(ctx: &TaskCtx, args: &Args, shell: bool) -> Result<Outcome,
     let strip = args.bool("strip_empty_ends", true)?;
     let stdout = strip_end(out.stdout_str(), strip);
     let stderr = strip_end(out.stderr_str(), strip);
-    let mut o = Outcome::changed(true)
-        .with("cmd", cmd_value)
-        .with("rc", out.rc)
+    let mut o = ran(Outcome::changed(true).with("cmd", cmd_value), out.rc, stdout, stderr)
+        .with("start", now_string(start))
+        .with("end", now_string(start + delta))
+        .with("delta", delta_string(delta));
+    o.msg.get_or_insert_with(String::new);
+    Ok(o)
+}
+
+/// The result of a command that ran (command, shell, raw, script): `o` with the return code and
+/// the output as text and as lines; failed when the return code is not zero.
+pub(super) fn ran(o: Outcome, rc: i32, stdout: String, stderr: String) -> Outcome {
+    let mut o = o
+        .with("rc", rc)
         .with("stdout_lines", Value::Array(stdout.lines().map(Value::from).collect()))
         .with("stderr_lines", Value::Array(stderr.lines().map(Value::from).collect()))
         .with("stdout", stdout)
-        .with("stderr", stderr)
-        .with("start", now_string(start))
-        .with("end", now_string(start + delta))
-        .with("delta", delta_string(delta))
-        .msg("");
-    if out.rc != 0 {
+        .with("stderr", stderr);
+    if rc != 0 {
         o.failed = true;
         o.msg = Some("non-zero return code".into());
     }
-    Ok(o)
+    o
 }
 
 #[async_trait]
@@ -241,17 +247,6 @@ impl Module for Raw {
             None => raw,
         };
         let out = ctx.sh(script).await?;
-        let (stdout, stderr) = (out.stdout_str(), out.stderr_str());
-        let mut o = Outcome::changed(true)
-            .with("rc", out.rc)
-            .with("stdout_lines", Value::Array(stdout.lines().map(Value::from).collect()))
-            .with("stderr_lines", Value::Array(stderr.lines().map(Value::from).collect()))
-            .with("stdout", stdout)
-            .with("stderr", stderr);
-        if out.rc != 0 {
-            o.failed = true;
-            o.msg = Some("non-zero return code".into());
-        }
-        Ok(o)
+        Ok(ran(Outcome::changed(true), out.rc, out.stdout_str(), out.stderr_str()))
     }
 }

@@ -1,10 +1,8 @@
 //! `script`: copy a local script to the host and run it there.
 
-use async_trait::async_trait;
-use serde_json::Value;
-
 use super::{fail, Arg, Args, FreeForm, ModError, Module, Outcome, TaskCtx};
 use crate::template::shell_quote as q;
+use async_trait::async_trait;
 
 pub struct Script;
 
@@ -65,17 +63,6 @@ impl Module for Script {
             "t=$(mktemp \"${{TMPDIR:-/tmp}}/.steward-script.XXXXXXXX\") || exit 1\ncat > \"$t\"\nchmod 700 \"$t\"\n{cd}{interp}\"$t\" {argline} < /dev/null\nrc=$?\nrm -f \"$t\"\nexit $rc\n"
         );
         let out = ctx.sh_in(cmd, Some(body)).await?;
-        let (stdout, stderr) = (out.stdout_str(), out.stderr_str());
-        let mut o = Outcome::changed(true)
-            .with("rc", out.rc)
-            .with("stdout_lines", Value::Array(stdout.lines().map(Value::from).collect()))
-            .with("stderr_lines", Value::Array(stderr.lines().map(Value::from).collect()))
-            .with("stdout", stdout)
-            .with("stderr", stderr);
-        if out.rc != 0 {
-            o.failed = true;
-            o.msg = Some("non-zero return code".into());
-        }
-        Ok(o)
+        Ok(super::command::ran(Outcome::changed(true), out.rc, out.stdout_str(), out.stderr_str()))
     }
 }
