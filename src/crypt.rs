@@ -67,9 +67,11 @@ pub fn random_salt(len: usize) -> String {
 pub fn hash_password(pw: &str, scheme: &str, salt: Option<&str>, rounds: Option<usize>) -> Result<String, String> {
     let salt = salt.map(str::to_string).unwrap_or_else(|| random_salt(16));
     let salt: String = salt.chars().take(16).collect();
-    let r = rounds.unwrap_or(5000) as u32;
+    // Ansible's password_hash goes through passlib, whose default rounds these are.
+    let default = if scheme.starts_with("sha256") { 535_000 } else { 656_000 };
+    let r = rounds.unwrap_or(default) as u32;
     let params = sha_crypt::Params::new(r).map_err(|e| format!("password_hash: bad rounds: {e}"))?;
-    let rounds_part = if rounds.is_some() && r != 5000 { format!("rounds={r}$") } else { String::new() };
+    let rounds_part = if r != 5000 { format!("rounds={r}$") } else { String::new() };
     match scheme {
         "sha512" | "sha512_crypt" => {
             let h = sha_crypt::sha512_crypt(pw.as_bytes(), salt.as_bytes(), params);
@@ -96,7 +98,7 @@ pub fn verify(pw: &str, hash: &str) -> bool {
     };
     let (rounds, salt) = match parts[2].strip_prefix("rounds=") {
         Some(r) => (r.parse().ok(), parts[3]),
-        None => (None, parts[2]),
+        None => (Some(5000), parts[2]),
     };
     hash_password(pw, scheme, Some(salt), rounds).is_ok_and(|h| h == hash)
 }
@@ -109,9 +111,14 @@ mod tests {
     fn matches_openssl_passwd() {
         // openssl passwd -6 -salt saltsalt secret
         assert_eq!(
-            hash_password("secret", "sha512", Some("saltsalt"), None).unwrap(),
+            hash_password("secret", "sha512", Some("saltsalt"), Some(5000)).unwrap(),
             "$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1"
         );
         assert!(verify("secret", &hash_password("secret", "sha256", None, None).unwrap()));
+        // Ansible's (passlib's) default: `'initial-Passw0rd' | password_hash('sha512', 'fixedsalt1234')`.
+        assert_eq!(
+            hash_password("initial-Passw0rd", "sha512", Some("fixedsalt1234"), None).unwrap(),
+            "$6$rounds=656000$fixedsalt1234$0eJa6FUkMgUIMlCbznh9cSvgJDDhtiwYrlehAWZIbo64pb2Uq4swgkOJ12Jt/znrpkh4hngRK9pXjxUj2Dntf."
+        );
     }
 }

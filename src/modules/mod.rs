@@ -10,6 +10,7 @@ pub mod args;
 pub mod common;
 
 mod assert;
+mod authorized_key;
 mod blockinfile;
 mod command;
 mod copy;
@@ -17,6 +18,7 @@ mod debug;
 mod fail;
 mod fetch;
 mod file;
+mod group;
 mod include_vars;
 mod lineinfile;
 mod meta;
@@ -29,6 +31,7 @@ mod setup;
 mod slurp;
 mod stat;
 mod template;
+mod user;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -44,6 +47,7 @@ pub use args::{Arg, Args, Kind};
 /// Every module steward knows, by its short name. Adding a module: one file, one line here.
 pub static MODULES: &[&dyn Module] = &[
     &assert::Assert,
+    &authorized_key::AuthorizedKey,
     &blockinfile::BlockInFile,
     &command::Command,
     &command::Shell,
@@ -52,6 +56,7 @@ pub static MODULES: &[&dyn Module] = &[
     &debug::Debug,
     &fail::Fail,
     &fetch::Fetch,
+    &group::Group,
     &file::File,
     &include_vars::IncludeVars,
     &lineinfile::LineInFile,
@@ -65,6 +70,7 @@ pub static MODULES: &[&dyn Module] = &[
     &slurp::Slurp,
     &stat::Stat,
     &template::Template,
+    &user::User,
 ];
 
 /// Find a module by its short name or its `ansible.builtin.` name.
