@@ -258,8 +258,8 @@ mod tests {
         assert_eq!(render(&[l]), "from=\"10.0.0.1,10.0.0.2\",no-pty ssh-ed25519 AAAA c@d\n");
         let a = parse_line("ssh-rsa A a").unwrap();
         let b = parse_line("ssh-rsa B b").unwrap();
-        assert_eq!(enforce(&[a.clone()], &[b.clone()], true, false), vec![a.clone(), b.clone()]);
-        assert_eq!(enforce(&[a.clone(), b.clone()], &[b.clone()], true, true), vec![b.clone()]);
+        assert_eq!(enforce(std::slice::from_ref(&a), std::slice::from_ref(&b), true, false), vec![a.clone(), b.clone()]);
+        assert_eq!(enforce(&[a.clone(), b.clone()], std::slice::from_ref(&b), true, true), vec![b.clone()]);
         assert_eq!(enforce(&[a.clone(), b.clone()], &[a], false, false), vec![b]);
     }
 }

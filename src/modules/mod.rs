@@ -14,14 +14,18 @@ mod authorized_key;
 mod blockinfile;
 mod command;
 mod copy;
+mod cron;
 mod debug;
 mod fail;
 mod fetch;
 mod file;
 mod group;
+mod hostname;
 mod include_vars;
 mod lineinfile;
+mod locale_gen;
 mod meta;
+mod mount;
 mod pause;
 mod ping;
 mod replace;
@@ -30,7 +34,9 @@ mod set_fact;
 mod setup;
 mod slurp;
 mod stat;
+mod sysctl;
 mod template;
+mod timezone;
 mod user;
 
 use std::path::PathBuf;
@@ -49,18 +55,22 @@ pub static MODULES: &[&dyn Module] = &[
     &assert::Assert,
     &authorized_key::AuthorizedKey,
     &blockinfile::BlockInFile,
-    &command::Command,
-    &command::Shell,
     &command::Raw,
+    &command::Shell,
+    &command::Command,
     &copy::Copy,
+    &cron::Cron,
     &debug::Debug,
     &fail::Fail,
     &fetch::Fetch,
-    &group::Group,
     &file::File,
+    &group::Group,
+    &hostname::Hostname,
     &include_vars::IncludeVars,
     &lineinfile::LineInFile,
+    &locale_gen::LocaleGen,
     &meta::Meta,
+    &mount::Mount,
     &pause::Pause,
     &ping::Ping,
     &replace::Replace,
@@ -69,7 +79,9 @@ pub static MODULES: &[&dyn Module] = &[
     &setup::Setup,
     &slurp::Slurp,
     &stat::Stat,
+    &sysctl::Sysctl,
     &template::Template,
+    &timezone::Timezone,
     &user::User,
 ];
 

@@ -1,0 +1,279 @@
+//! `cron`: named entries in a user's crontab or in a file under /etc/cron.d. An entry is the
+//! line after its `#Ansible: NAME` marker, as Ansible writes them, so both tools manage the same
+//! entries. `env: true` manages a `NAME="value"` line instead.
+
+use async_trait::async_trait;
+
+use super::common::{content_diff, probe, write_file, Attrs, Source};
+use super::FileDiff;
+use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
+use crate::template::shell_quote as q;
+
+pub struct Cron;
+
+const MARK: &str = "#Ansible: ";
+
+/// The index of the job line under the marker for `name`.
+fn find_job(lines: &[String], name: &str) -> Option<usize> {
+    let mark = format!("{MARK}{name}");
+    lines.iter().position(|l| *l == mark).filter(|i| i + 1 < lines.len()).map(|i| i + 1)
+}
+
+fn find_env(lines: &[String], name: &str) -> Option<usize> {
+    let p = format!("{name}=");
+    lines.iter().position(|l| l.starts_with(&p))
+}
+
+/// Remove the entry for `name` (its marker and job line).
+fn remove_job(lines: &mut Vec<String>, name: &str) {
+    let mark = format!("{MARK}{name}");
+    let mut out = Vec::new();
+    let mut skip = false;
+    for l in lines.drain(..) {
+        if skip {
+            skip = false;
+        } else if l == mark {
+            skip = true;
+        } else {
+            out.push(l);
+        }
+    }
+    *lines = out;
+}
+
+fn render(lines: &[String]) -> String {
+    let s = lines.join("\n");
+    if s.is_empty() {
+        s
+    } else {
+        s.trim_end_matches(['\r', '\n']).to_string() + "\n"
+    }
+}
+
+fn job_line(args: &Args, user: Option<&str>, cron_file: bool) -> Result<String, ModError> {
+    let job = args.req_str("job")?;
+    let job = job.trim_matches(['\r', '\n']);
+    let prefix = if args.bool("disabled", false)? { "#" } else { "" };
+    let user = if cron_file { format!("{} ", user.unwrap_or("root")) } else { String::new() };
+    if let Some(special) = args.str("special_time")? {
+        return Ok(format!("{prefix}@{special} {user}{job}"));
+    }
+    let f = |k: &str| -> Result<String, ModError> { Ok(args.str(k)?.unwrap_or_else(|| "*".into())) };
+    Ok(format!("{prefix}{} {} {} {} {} {user}{job}", f("minute")?, f("hour")?, f("day")?, f("month")?, f("weekday")?))
+}
+
+#[async_trait]
+impl Module for Cron {
+    fn name(&self) -> &'static str {
+        "cron"
+    }
+    fn doc(&self) -> &'static str {
+        "Manage a named entry in a user's crontab, or in a file under /etc/cron.d (cron_file).\n\
+         Entries are marked `#Ansible: NAME`, as Ansible marks them.\n\n\
+         example:\n  - cron:\n      name: nightly backup\n      minute: \"30\"\n      hour: \"2\"\n      job: /usr/local/bin/backup-home\n  - cron:\n      name: PATH\n      env: true\n      job: /usr/local/bin:/usr/bin:/bin\n  - cron:\n      name: cleanup\n      special_time: weekly\n      user: root\n      cron_file: cleanup\n      job: find /tmp -mtime +7 -delete\n"
+    }
+    fn args(&self) -> &'static [Arg] {
+        const A: &[Arg] = &[
+            Arg::str("name", "the entry's name (its `#Ansible:` marker), or the variable's with env").required(),
+            Arg::str("job", "the command to run, or the variable's value with env").aliases(&["value"]),
+            Arg::str("user", "whose crontab (default: the connecting or become user)"),
+            Arg::str("state", "present (default) or absent").choices(&["present", "absent"]),
+            Arg::str("minute", "default *"),
+            Arg::str("hour", "default *"),
+            Arg::str("day", "day of the month, default *").aliases(&["dom"]),
+            Arg::str("month", "default *"),
+            Arg::str("weekday", "day of the week, default *").aliases(&["dow"]),
+            Arg::str("special_time", "reboot, yearly, annually, monthly, weekly, daily or hourly")
+                .choices(&["annually", "daily", "hourly", "monthly", "reboot", "weekly", "yearly"]),
+            Arg::bool("disabled", "keep the entry, commented out"),
+            Arg::bool("env", "manage an environment variable line instead of a job"),
+            Arg::str("insertafter", "with env: put a new variable after this one"),
+            Arg::str("insertbefore", "with env: put a new variable before this one"),
+            Arg::str("cron_file", "a file under /etc/cron.d (or an absolute path) instead of the user's crontab"),
+            Arg::bool("backup", "keep a copy of the crontab before changing it"),
+        ];
+        A
+    }
+    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+        let name = args.req_str("name")?;
+        let present = args.str("state")?.as_deref() != Some("absent");
+        let user = args.str("user")?;
+        let env = args.bool("env", false)?;
+        let cron_file = args.str("cron_file")?.map(|f| if f.starts_with('/') { f } else { format!("/etc/cron.d/{f}") });
+        if args.has("special_time")
+            && ["minute", "hour", "day", "month", "weekday"].iter().any(|k| args.str(k).ok().flatten().is_some_and(|v| v != "*"))
+        {
+            return fail("You cannot combine special_time with any of the time or day/date parameters.");
+        }
+        if present {
+            if cron_file.is_some() && user.is_none() {
+                return fail("To use cron_file=... parameter you must specify user=... as well");
+            }
+            if !args.has("job") {
+                return fail("You must specify 'job' to install a new cron job or variable");
+            }
+            if (args.has("insertafter") || args.has("insertbefore")) && !env {
+                return fail("Insertafter and insertbefore parameters are valid only with env=yes");
+            }
+        }
+        if cron_file.as_deref() == Some("/etc/crontab") {
+            return fail("Will not manage /etc/crontab via cron_file, see documentation.");
+        }
+        let u = user.as_deref().map(|u| format!("-u {} ", q(u))).unwrap_or_default();
+        let (existing, st) = match &cron_file {
+            Some(f) => {
+                let p = probe(ctx, f, None, true).await?;
+                (String::from_utf8_lossy(&p.content.unwrap_or_default()).into_owned(), p.lstat)
+            }
+            None => {
+                let r = ctx.sh(format!("crontab {u}-l")).await?;
+                if r.rc > 1 {
+                    return fail(format!("Unable to read crontab: {}", r.stderr_str().trim()));
+                }
+                (if r.rc == 0 { r.stdout_str() } else { String::new() }, None)
+            }
+        };
+        // crontab -l on some systems prints a three-line header first; it is not part of the table.
+        let mut lines: Vec<String> = Vec::new();
+        for (i, l) in existing.lines().enumerate() {
+            let header = i < 3
+                && (l.starts_with("# DO NOT EDIT THIS FILE - edit the master and reinstall.")
+                    || (l.starts_with("# (/tmp/") && l.contains("installed on"))
+                    || (l.starts_with("# (") && l.contains("version")));
+            if !header {
+                lines.push(l.to_string());
+            }
+        }
+        let mut changed = false;
+        if env {
+            if name.contains(' ') {
+                return fail("Invalid name for environment variable");
+            }
+            let decl = format!("{name}=\"{}\"", args.str("job")?.unwrap_or_default());
+            match (find_env(&lines, &name), present) {
+                (None, true) => {
+                    let at = match (args.str("insertafter")?, args.str("insertbefore")?) {
+                        (Some(a), _) => {
+                            find_env(&lines, &a).map(|i| i + 1).ok_or_else(|| ModError::Fail(format!("Variable named '{a}' not found.")))?
+                        }
+                        (None, Some(b)) => {
+                            find_env(&lines, &b).ok_or_else(|| ModError::Fail(format!("Variable named '{b}' not found.")))?
+                        }
+                        _ => 0,
+                    };
+                    lines.insert(at, decl);
+                    changed = true;
+                }
+                (Some(i), true) if lines[i] != decl => {
+                    lines[i] = decl;
+                    changed = true;
+                }
+                (Some(i), false) => {
+                    lines.remove(i);
+                    changed = true;
+                }
+                _ => {}
+            }
+        } else if present {
+            let job = job_line(args, user.as_deref(), cron_file.is_some())?;
+            match find_job(&lines, &name) {
+                Some(i) if lines[i] == job => {}
+                Some(i) => {
+                    lines[i] = job;
+                    changed = true;
+                }
+                None => match lines.iter().position(|l| *l == job) {
+                    // The same job line without a marker: adopt it.
+                    Some(i) => {
+                        lines.insert(i, format!("{MARK}{name}"));
+                        changed = true;
+                    }
+                    None => {
+                        lines.push(format!("{MARK}{name}"));
+                        lines.push(job);
+                        changed = true;
+                    }
+                },
+            }
+        } else if find_job(&lines, &name).is_some() {
+            remove_job(&mut lines, &name);
+            changed = true;
+        }
+        if !changed && !existing.is_empty() && !existing.ends_with('\n') {
+            changed = true;
+        }
+        let header = match (&cron_file, &user) {
+            (Some(f), _) => f.clone(),
+            (None, Some(u)) => format!("crontab for user \"{u}\""),
+            (None, None) => "crontab".into(),
+        };
+        let mut out = Outcome::ok();
+        let names = |lines: &[String]| lines.iter().filter_map(|l| l.strip_prefix(MARK).map(str::to_string)).collect::<Vec<_>>();
+        let envs: Vec<String> = lines
+            .iter()
+            .filter_map(|l| l.split_once('=').map(|(k, _)| k))
+            .filter(|k| !k.is_empty() && !k.contains([' ', '#']))
+            .map(str::to_string)
+            .collect();
+        out = out.with("jobs", names(&lines)).with("envs", envs);
+        if let Some(f) = &cron_file {
+            out = out.with("cron_file", f.clone());
+        }
+        if !changed {
+            return Ok(out);
+        }
+        out.changed = true;
+        let after = render(&lines);
+        // An emptied cron.d file goes away.
+        let remove_file = cron_file.is_some() && !present && lines.iter().all(|l| l.trim().is_empty());
+        if ctx.diff {
+            let mut d: FileDiff = content_diff(&header, Some(existing.as_bytes()), if remove_file { b"" } else { after.as_bytes() });
+            if remove_file {
+                d.after_header = "/dev/null".into();
+            }
+            out.diffs.push(d);
+        }
+        if ctx.check {
+            return Ok(out);
+        }
+        if args.bool("backup", false)? {
+            let r =
+                ctx.sh_in("f=$(mktemp /tmp/crontabXXXXXXXX) && cat > \"$f\" && echo \"$f\"", Some(existing.clone().into_bytes())).await?;
+            out = out.with("backup_file", r.stdout_str().trim().to_string());
+        }
+        match &cron_file {
+            Some(f) if remove_file => {
+                let r = ctx.sh(format!("rm -f -- {}", q(f))).await?;
+                if r.rc != 0 {
+                    return fail(format!("cannot remove {f}: {}", r.stderr_str().trim()));
+                }
+            }
+            Some(f) => {
+                let attrs = if st.is_none() { Attrs { mode: Some("0644".into()), ..Default::default() } } else { Attrs::default() };
+                write_file(ctx, f, Source::Bytes(after.into_bytes()), &attrs, st.as_ref()).await?;
+            }
+            None => {
+                let r = ctx.sh_in(format!("crontab {u}-"), Some(after.into_bytes())).await?;
+                if r.rc != 0 {
+                    return fail(format!("Failed to install new cronfile: {}", r.stderr_str().trim()));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_and_removes_marked_jobs() {
+        let mut lines: Vec<String> =
+            ["PATH=/bin", "#Ansible: a", "* * * * * true", "#Ansible: b", "@daily false"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(find_job(&lines, "b"), Some(4));
+        assert_eq!(find_env(&lines, "PATH"), Some(0));
+        remove_job(&mut lines, "a");
+        assert_eq!(render(&lines), "PATH=/bin\n#Ansible: b\n@daily false\n");
+    }
+}

@@ -1,0 +1,174 @@
+//! `sysctl` (ansible.posix): a kernel parameter in a sysctl file (/etc/sysctl.conf by
+//! default), reloaded with `sysctl -p FILE`, and optionally set in the running kernel.
+
+use async_trait::async_trait;
+
+use super::common::{content_diff, parse_probe, probe_script, write_file, Attrs, Source};
+use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
+use crate::template::shell_quote as q;
+
+pub struct Sysctl;
+
+fn parse_value(v: &str) -> String {
+    match super::args::parse_bool(&v.to_lowercase()) {
+        Some(true) if v.to_lowercase() != "1" => "1".into(),
+        Some(false) if !v.is_empty() && v != "0" => "0".into(),
+        _ => v.trim().to_string(),
+    }
+}
+
+fn same_words(a: &str, b: &str) -> bool {
+    a.split_whitespace().eq(b.split_whitespace())
+}
+
+fn is_setting(line: &str) -> bool {
+    let t = line.trim();
+    !t.is_empty() && !t.starts_with(['#', ';']) && t.contains('=')
+}
+
+/// The file's lines rewritten as Ansible writes them: settings as `key=value`, each key once,
+/// the task's key set or dropped.
+fn fix_lines(text: &str, name: &str, value: Option<&str>) -> (Option<String>, Vec<String>) {
+    let mut current = None;
+    let mut seen: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let t = line.trim();
+        if !is_setting(t) {
+            out.push(t.to_string());
+            continue;
+        }
+        let (k, v) = t.split_once('=').unwrap_or((t, ""));
+        let (k, v) = (k.trim(), v.trim());
+        if k == name {
+            current = Some(v.to_string());
+        }
+        if seen.iter().any(|s| s == k) {
+            continue;
+        }
+        seen.push(k.to_string());
+        if k == name {
+            if let Some(val) = value {
+                out.push(format!("{k}={val}"));
+            }
+        } else {
+            out.push(format!("{k}={v}"));
+        }
+    }
+    if let (false, Some(val)) = (seen.iter().any(|s| s == name), value) {
+        out.push(format!("{name}={val}"));
+    }
+    (current, out)
+}
+
+#[async_trait]
+impl Module for Sysctl {
+    fn name(&self) -> &'static str {
+        "sysctl"
+    }
+    fn doc(&self) -> &'static str {
+        "Manage a kernel parameter in a sysctl file and reload it (ansible.posix.sysctl).\n\n\
+         example:\n  - sysctl:\n      name: net.ipv4.ip_forward\n      value: \"1\"\n      sysctl_set: true\n  - sysctl:\n      name: vm.swappiness\n      value: \"10\"\n      sysctl_file: /etc/sysctl.d/90-tuning.conf\n"
+    }
+    fn args(&self) -> &'static [Arg] {
+        const A: &[Arg] = &[
+            Arg::str("name", "the parameter (net.ipv4.ip_forward)").aliases(&["key"]).required(),
+            Arg::str("value", "its value").aliases(&["val"]),
+            Arg::str("state", "present (default) or absent").choices(&["present", "absent"]),
+            Arg::bool("reload", "run `sysctl -p FILE` after a change (default yes)"),
+            Arg::bool("sysctl_set", "also check the running kernel's value and set it with `sysctl -w`"),
+            Arg::bool("ignoreerrors", "ignore unknown keys"),
+            Arg::str("sysctl_file", "the file (default /etc/sysctl.conf)"),
+        ];
+        A
+    }
+    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+        let name = args.req_str("name")?.trim().to_string();
+        let present = args.str("state")?.as_deref() != Some("absent");
+        let value = args.str("value")?.map(|v| parse_value(&v));
+        if name.is_empty() {
+            return fail("name cannot be blank");
+        }
+        if present && value.as_deref().is_none_or(str::is_empty) {
+            return fail(if value.is_none() { "value cannot be None" } else { "value cannot be blank" });
+        }
+        let file = args.str("sysctl_file")?.unwrap_or_else(|| "/etc/sysctl.conf".into());
+        let reload = args.bool("reload", true)?;
+        let set = args.bool("sysctl_set", false)?;
+        let ignore = args.bool("ignoreerrors", false)?;
+        let r = ctx
+            .sh(format!("LC_ALL=C sysctl -e -n {} 2>/dev/null && echo '#OK'; echo '#END'\n{}", q(&name), probe_script(&file, None, true)))
+            .await?;
+        let text = r.stdout_str();
+        let (proc_part, rest) = text.split_once("#END\n").unwrap_or((&text, ""));
+        let proc_value = proc_part.strip_suffix("#OK\n").map(|v| v.trim_end_matches('\n').to_string());
+        let p = parse_probe(rest.as_bytes());
+        let before = p.content.clone().unwrap_or_default();
+        let (file_value, lines) = fix_lines(&String::from_utf8_lossy(&before), &name, if present { value.as_deref() } else { None });
+        let value = value.unwrap_or_default();
+        let mut changed = false;
+        let mut write = false;
+        match (&file_value, present) {
+            (None, true) => (changed, write) = (true, true),
+            (None, false) => {}
+            (Some(v), false) => (changed, write) = (!v.is_empty(), !v.is_empty()),
+            (Some(v), true) if *v != value => (changed, write) = (true, true),
+            _ if reload && !proc_value.as_deref().is_some_and(|p| same_words(p, &value)) => changed = true,
+            _ => {}
+        }
+        let mut set_proc = false;
+        if set && present && !proc_value.as_deref().is_some_and(|p| same_words(p, &value)) {
+            changed = true;
+            set_proc = proc_value.is_some();
+        }
+        let mut out = Outcome::changed(changed);
+        let after: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        if write && ctx.diff {
+            out.diffs.push(content_diff(&file, Some(&before), after.as_bytes()));
+        }
+        if ctx.check || !changed {
+            return Ok(out);
+        }
+        if set_proc {
+            let v = if value.split_whitespace().next().is_some() { format!("\"{value}\"") } else { value.clone() };
+            let r = ctx.sh(format!("LC_ALL=C sysctl {}-w {}", if ignore { "-e " } else { "" }, q(&format!("{name}={v}")))).await?;
+            if r.rc != 0 || r.stderr_str().contains("setting key") {
+                return fail(format!("setting {name} failed: {}{}", r.stdout_str(), r.stderr_str()));
+            }
+        }
+        if write {
+            let attrs = if p.lstat.is_none() { Attrs { mode: Some("0644".into()), ..Default::default() } } else { Attrs::default() };
+            write_file(ctx, &file, Source::Bytes(after.into_bytes()), &attrs, p.lstat.as_ref()).await?;
+        }
+        if reload {
+            let r = ctx.sh(format!("LC_ALL=C sysctl {}-p {}", if ignore { "-e " } else { "" }, q(&file))).await?;
+            let err = r.stderr_str();
+            if r.rc != 0
+                || err.lines().any(|l| {
+                    l.starts_with("sysctl: setting key") && (l.ends_with("Invalid argument") || l.ends_with("Read-only file system"))
+                })
+            {
+                return fail(format!("Failed to reload sysctl: {}{}", r.stdout_str(), err));
+            }
+        }
+        out.msg = None;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rewrites_lines_as_ansible() {
+        let (cur, lines) = fix_lines("# c\nvm.a = 1\nvm.b=2\nvm.a=3\n", "vm.a", Some("5"));
+        assert_eq!(cur.as_deref(), Some("3"));
+        assert_eq!(lines, vec!["# c", "vm.a=5", "vm.b=2"]);
+        let (_, lines) = fix_lines("vm.a=1\n", "vm.c", None);
+        assert_eq!(lines, vec!["vm.a=1"]);
+        assert_eq!(parse_value("yes"), "1");
+        assert_eq!(parse_value("32768 60999"), "32768 60999");
+        assert!(same_words("32768\t60999", "32768 60999"));
+    }
+}
