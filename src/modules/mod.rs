@@ -9,6 +9,8 @@
 pub mod args;
 pub mod common;
 
+mod apt;
+mod apt_repository;
 mod assert;
 mod authorized_key;
 mod blockinfile;
@@ -26,6 +28,7 @@ mod lineinfile;
 mod locale_gen;
 mod meta;
 mod mount;
+mod package;
 mod pause;
 mod ping;
 mod replace;
@@ -52,12 +55,14 @@ pub use args::{Arg, Args, Kind};
 
 /// Every module steward knows, by its short name. Adding a module: one file, one line here.
 pub static MODULES: &[&dyn Module] = &[
+    &apt::Apt,
+    &apt_repository::AptRepository,
     &assert::Assert,
     &authorized_key::AuthorizedKey,
     &blockinfile::BlockInFile,
+    &command::Command,
     &command::Raw,
     &command::Shell,
-    &command::Command,
     &copy::Copy,
     &cron::Cron,
     &debug::Debug,
@@ -71,6 +76,9 @@ pub static MODULES: &[&dyn Module] = &[
     &locale_gen::LocaleGen,
     &meta::Meta,
     &mount::Mount,
+    &package::Dnf,
+    &package::Package,
+    &package::Apk,
     &pause::Pause,
     &ping::Ping,
     &replace::Replace,
