@@ -33,6 +33,7 @@ mod pause;
 mod ping;
 mod replace;
 mod script;
+mod service;
 mod set_fact;
 mod setup;
 mod slurp;
@@ -83,6 +84,8 @@ pub static MODULES: &[&dyn Module] = &[
     &ping::Ping,
     &replace::Replace,
     &script::Script,
+    &service::Systemd,
+    &service::Service,
     &set_fact::SetFact,
     &setup::Setup,
     &slurp::Slurp,
@@ -96,6 +99,12 @@ pub static MODULES: &[&dyn Module] = &[
 /// Find a module by its short name or its `ansible.builtin.` name.
 pub fn find(name: &str) -> Option<&'static dyn Module> {
     let short = crate::playbook::collections::short_name(name)?;
+    // Names Ansible's routing sends to another module.
+    let short = match short {
+        "systemd_service" => "systemd",
+        "yum" => "dnf",
+        other => other,
+    };
     MODULES.iter().copied().find(|m| m.name() == short)
 }
 
