@@ -11,6 +11,7 @@ pub mod common;
 
 mod apt;
 mod apt_repository;
+mod archive;
 mod assert;
 mod authorized_key;
 mod blockinfile;
@@ -58,12 +59,14 @@ pub use args::{Arg, Args, Kind};
 pub static MODULES: &[&dyn Module] = &[
     &apt::Apt,
     &apt_repository::AptRepository,
+    &archive::Archive,
+    &archive::Unarchive,
     &assert::Assert,
     &authorized_key::AuthorizedKey,
     &blockinfile::BlockInFile,
-    &command::Command,
-    &command::Raw,
     &command::Shell,
+    &command::Raw,
+    &command::Command,
     &copy::Copy,
     &cron::Cron,
     &debug::Debug,
@@ -84,8 +87,8 @@ pub static MODULES: &[&dyn Module] = &[
     &ping::Ping,
     &replace::Replace,
     &script::Script,
-    &service::Systemd,
     &service::Service,
+    &service::Systemd,
     &set_fact::SetFact,
     &setup::Setup,
     &slurp::Slurp,

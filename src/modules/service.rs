@@ -121,7 +121,12 @@ async fn run_systemd(ctx: &TaskCtx, args: &Args, w: &Want) -> Result<Outcome, Mo
     if !ctx.check {
         let r = ctx.sh(format!("set -e\n{}\n", cmds.join("\n"))).await?;
         if r.rc != 0 {
-            return fail(format!("Unable to {} service {}: {}", cmds.last().map(|c| c.split_whitespace().nth(1).unwrap_or("")).unwrap_or(""), w.name, r.stderr_str().trim()));
+            return fail(format!(
+                "Unable to {} service {}: {}",
+                cmds.last().map(|c| c.split_whitespace().nth(1).unwrap_or("")).unwrap_or(""),
+                w.name,
+                r.stderr_str().trim()
+            ));
         }
     }
     Ok(out)
