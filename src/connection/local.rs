@@ -13,6 +13,40 @@ use super::{ConnError, Connection, ExecOutput, ExecRequest, Handshake, Step};
 #[derive(Default)]
 pub struct Local;
 
+/// Where a command runs when it is started on the controller: the controller itself, a
+/// container (`docker exec`), or a root file system (`chroot`).
+#[derive(Clone, Debug)]
+pub enum Place {
+    Here,
+    Docker { container: String, user: Option<String>, exe: String },
+    Chroot { root: String, exe: String },
+}
+
+impl Place {
+    /// The program and arguments that run `/bin/sh -c LINE` in this place.
+    fn argv(&self, line: &str) -> Vec<String> {
+        let sh = ["/bin/sh".to_string(), "-c".to_string(), line.to_string()];
+        match self {
+            Place::Here => sh.to_vec(),
+            Place::Docker { container, user, exe } => {
+                let mut v = vec![exe.clone(), "exec".into(), "-i".into()];
+                if let Some(u) = user {
+                    v.push("-u".into());
+                    v.push(u.clone());
+                }
+                v.push(container.clone());
+                v.extend(sh);
+                v
+            }
+            Place::Chroot { root, exe } => {
+                let mut v = vec![exe.clone(), root.clone()];
+                v.extend(sh);
+                v
+            }
+        }
+    }
+}
+
 enum Chunk {
     Out(Vec<u8>),
     Err(Vec<u8>),
@@ -59,6 +93,25 @@ async fn feed(mut w: tokio::process::ChildStdin, mut rx: mpsc::Receiver<Option<V
 #[async_trait]
 impl Connection for Local {
     async fn exec(&self, req: ExecRequest) -> Result<ExecOutput, ConnError> {
+        run_in(&Place::Here, req).await
+    }
+
+    async fn put_file(&self, local: &Path, dest: &str) -> Result<(), ConnError> {
+        tokio::fs::copy(local, dest).await.map(|_| ()).map_err(|e| ConnError::Io(format!("cannot copy {} to {dest}: {e}", local.display())))
+    }
+
+    async fn get_file(&self, path: &str) -> Result<Vec<u8>, ConnError> {
+        tokio::fs::read(path).await.map_err(|e| ConnError::Io(format!("cannot read {path}: {e}")))
+    }
+
+    fn transport(&self) -> &'static str {
+        "local"
+    }
+}
+
+/// Run a request's command line in a place, answering a become prompt on the way.
+pub async fn run_in(place: &Place, req: ExecRequest) -> Result<ExecOutput, ConnError> {
+    {
         if req.become_.as_ref().is_some_and(|b| b.needs_tty()) {
             return Err(ConnError::Become(format!(
                 "become method `{}` with a password needs a terminal, which the local connection does not provide; use sudo",
@@ -66,9 +119,10 @@ impl Connection for Local {
             )));
         }
         let line = req.command_line();
-        let mut c = tokio::process::Command::new("/bin/sh");
-        c.arg("-c").arg(&line).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
-        let mut child = c.spawn().map_err(|e| ConnError::Io(format!("cannot start /bin/sh: {e}")))?;
+        let argv = place.argv(&line);
+        let mut c = tokio::process::Command::new(&argv[0]);
+        c.args(&argv[1..]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+        let mut child = c.spawn().map_err(|e| ConnError::Io(format!("cannot start {}: {e}", argv[0])))?;
         let (tx, mut rx) = mpsc::channel(64);
         if let Some(o) = child.stdout.take() {
             tokio::spawn(pump(o, tx.clone(), false));
@@ -109,18 +163,6 @@ impl Connection for Local {
         let status = child.wait().await.map_err(|e| ConnError::Io(format!("command failed to run: {e}")))?;
         hs.finish()?;
         Ok(ExecOutput { rc: status.code().unwrap_or(-1), stdout: out, stderr: err })
-    }
-
-    async fn put_file(&self, local: &Path, dest: &str) -> Result<(), ConnError> {
-        tokio::fs::copy(local, dest).await.map(|_| ()).map_err(|e| ConnError::Io(format!("cannot copy {} to {dest}: {e}", local.display())))
-    }
-
-    async fn get_file(&self, path: &str) -> Result<Vec<u8>, ConnError> {
-        tokio::fs::read(path).await.map_err(|e| ConnError::Io(format!("cannot read {path}: {e}")))
-    }
-
-    fn transport(&self) -> &'static str {
-        "local"
     }
 }
 

@@ -8,6 +8,7 @@
 pub mod local;
 pub mod ssh;
 pub mod stat;
+pub mod wrapped;
 
 use std::fmt;
 
@@ -269,5 +270,29 @@ impl Handshake {
             return Err(ConnError::Become("Missing become password: sudo asks for one (use -K or ansible_become_password)".into()));
         }
         Err(ConnError::Become(format!("privilege escalation failed: {}", text.trim())))
+    }
+}
+
+/// How to open a host's connection, resolved from its variables. Owned, so a task that
+/// reboots the host can open it again.
+#[derive(Clone, Debug)]
+pub enum Spec {
+    Local,
+    Ssh { name: String, settings: ssh::Settings },
+    Docker { container: String, user: Option<String>, exe: Option<String> },
+    Chroot { root: String, exe: Option<String> },
+}
+
+impl Spec {
+    pub async fn open(&self) -> Result<std::sync::Arc<dyn Connection>, ConnError> {
+        Ok(match self {
+            Spec::Local => std::sync::Arc::new(local::Local),
+            Spec::Ssh { name, settings } => {
+                let target = ssh::Target::resolve(name, settings);
+                std::sync::Arc::new(ssh::Ssh::connect(&target).await?)
+            }
+            Spec::Docker { container, user, exe } => std::sync::Arc::new(wrapped::Wrapped::docker(container, user.clone(), exe.clone()).await?),
+            Spec::Chroot { root, exe } => std::sync::Arc::new(wrapped::Wrapped::chroot(root, exe.clone())?),
+        })
     }
 }

@@ -9,8 +9,8 @@ use serde_json::{json, Map, Value};
 use super::result::{HostResult, ItemResult, Status};
 use super::vars::{task_scope, Inherited, PlayScope};
 use super::{HostState, Run};
-use crate::connection::{local::Local, Become, Connection};
-use crate::modules::{Args, ModError, Module, Outcome, TaskCtx};
+use crate::connection::{local::Local, Become, Connection, Spec};
+use crate::modules::{Args, ModError, Module, Outcome, Reconnect, TaskCtx};
 use crate::playbook::{Kw, Loop, Task};
 use crate::template::{self, Scope};
 
@@ -183,10 +183,9 @@ fn with_lookup(name: &str, terms: Value, scope: &Arc<Scope>) -> Result<Vec<Value
     }
 }
 
-/// How to reach the host (or the delegated host) for this task.
 /// How to reach the host (or the delegated host) for this task: the cached connection, or a
-/// new one (SSH unless the host says `local`), opened once per host.
-async fn connection(env: &Env<'_>, scope: &Arc<Scope>, delegate: Option<&str>) -> Result<Arc<dyn Connection>, ModError> {
+/// new one (SSH unless the host says otherwise), opened once per host; and how to open it again.
+async fn connection(env: &Env<'_>, scope: &Arc<Scope>, delegate: Option<&str>) -> Result<(Arc<dyn Connection>, Reconnect), ModError> {
     // A delegated task connects as the delegate host's inventory says.
     let (state, vars) = match delegate {
         Some(d) => {
@@ -205,29 +204,27 @@ async fn connection(env: &Env<'_>, scope: &Arc<Scope>, delegate: Option<&str>) -
             .or_else(|| env.run.opts.connection.clone()),
     }
     .unwrap_or_else(|| "ssh".into());
+    let spec = spec(env, &name, &conn_type, &get)?;
+    let reconnect = Reconnect { spec: spec.clone(), host: state.clone() };
     let Some(st) = state else {
-        return open(env, &name, &conn_type, &get).await;
+        return Ok((spec.open().await?, reconnect));
     };
     // One connection per host for the whole run; concurrent tasks wait for the first to open it.
     let _opening = st.connecting.lock().await;
     if let Some(c) = st.conn.lock().ok().and_then(|c| c.clone()) {
-        return Ok(c);
+        return Ok((c, reconnect));
     }
-    let conn = open(env, &name, &conn_type, &get).await?;
+    let conn = spec.open().await?;
     if let Ok(mut c) = st.conn.lock() {
         *c = Some(conn.clone());
     }
-    Ok(conn)
+    Ok((conn, reconnect))
 }
 
-async fn open(
-    env: &Env<'_>,
-    name: &str,
-    conn_type: &str,
-    get: &(dyn Fn(&[&str]) -> Option<String> + Sync),
-) -> Result<Arc<dyn Connection>, ModError> {
-    match conn_type.rsplit('.').next().unwrap_or(conn_type) {
-        "local" => Ok(Arc::new(Local)),
+/// The connection a host's variables ask for.
+fn spec(env: &Env<'_>, name: &str, conn_type: &str, get: &(dyn Fn(&[&str]) -> Option<String> + Sync)) -> Result<Spec, ModError> {
+    Ok(match conn_type.rsplit('.').next().unwrap_or(conn_type) {
+        "local" => Spec::Local,
         "ssh" | "paramiko" | "smart" => {
             let o = &env.run.opts;
             let user = get(&["ansible_user", "ansible_ssh_user"])
@@ -248,12 +245,16 @@ async fn open(
                 ssh_config: None,
                 key_passphrase: o.key_passphrase.clone(),
             };
-            let target = crate::connection::ssh::Target::resolve(name, &settings);
-            let ssh = crate::connection::ssh::Ssh::connect(&target).await?;
-            Ok(Arc::new(ssh))
+            Spec::Ssh { name: name.to_string(), settings }
         }
-        other => Err(ModError::Unreachable(format!("connection type `{other}` is not supported by steward (use ssh or local)"))),
-    }
+        "docker" => Spec::Docker {
+            container: get(&["ansible_docker_host", "ansible_host"]).unwrap_or_else(|| name.to_string()),
+            user: get(&["ansible_docker_user", "ansible_user"]),
+            exe: get(&["ansible_docker_exe"]),
+        },
+        "chroot" => Spec::Chroot { root: get(&["ansible_chroot_host", "ansible_host"]).unwrap_or_else(|| name.to_string()), exe: get(&["ansible_chroot_exe"]) },
+        other => return Err(ModError::Unreachable(format!("connection type `{other}` is not supported by steward (use ssh, local, docker or chroot)"))),
+    })
 }
 
 fn become_for(env: &Env<'_>, scope: &Arc<Scope>) -> Result<Option<Become>, String> {
@@ -394,11 +395,11 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
         Ok(e) => e,
         Err(e) => return fail(e),
     };
-    let conn: Arc<dyn Connection> = if module.controller_only() {
-        Arc::new(Local)
+    let (conn, reconnect): (Arc<dyn Connection>, Option<Reconnect>) = if module.controller_only() {
+        (Arc::new(Local), None)
     } else {
         match connection(env, scope, delegate.as_deref()).await {
-            Ok(c) => c,
+            Ok((c, r)) => (c, Some(r)),
             Err(ModError::Unreachable(m)) => {
                 let mut map = Map::new();
                 map.insert("changed".into(), json!(false));
@@ -421,6 +422,7 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
         playbook_dir: env.run.playbook_dir.clone(),
         verbosity: env.run.opts.verbosity,
         task_name: task.display_name(),
+        reconnect,
     };
     let retries = match &task.retries {
         Some(r) => {

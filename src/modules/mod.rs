@@ -24,6 +24,7 @@ mod fetch;
 mod file;
 mod group;
 mod hostname;
+mod http;
 mod include_vars;
 mod lineinfile;
 mod locale_gen;
@@ -43,6 +44,7 @@ mod sysctl;
 mod template;
 mod timezone;
 mod user;
+mod wait_for;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -59,14 +61,14 @@ pub use args::{Arg, Args, Kind};
 pub static MODULES: &[&dyn Module] = &[
     &apt::Apt,
     &apt_repository::AptRepository,
-    &archive::Archive,
     &archive::Unarchive,
+    &archive::Archive,
     &assert::Assert,
     &authorized_key::AuthorizedKey,
     &blockinfile::BlockInFile,
     &command::Shell,
-    &command::Raw,
     &command::Command,
+    &command::Raw,
     &copy::Copy,
     &cron::Cron,
     &debug::Debug,
@@ -75,20 +77,22 @@ pub static MODULES: &[&dyn Module] = &[
     &file::File,
     &group::Group,
     &hostname::Hostname,
+    &http::GetUrl,
+    &http::Uri,
     &include_vars::IncludeVars,
     &lineinfile::LineInFile,
     &locale_gen::LocaleGen,
     &meta::Meta,
     &mount::Mount,
-    &package::Dnf,
     &package::Package,
     &package::Apk,
+    &package::Dnf,
     &pause::Pause,
     &ping::Ping,
     &replace::Replace,
     &script::Script,
-    &service::Service,
     &service::Systemd,
+    &service::Service,
     &set_fact::SetFact,
     &setup::Setup,
     &slurp::Slurp,
@@ -97,6 +101,9 @@ pub static MODULES: &[&dyn Module] = &[
     &template::Template,
     &timezone::Timezone,
     &user::User,
+    &wait_for::Reboot,
+    &wait_for::WaitFor,
+    &wait_for::WaitForConnection,
 ];
 
 /// Find a module by its short name or its `ansible.builtin.` name.
@@ -234,6 +241,27 @@ pub struct TaskCtx {
     pub playbook_dir: PathBuf,
     pub verbosity: u8,
     pub task_name: String,
+    /// How to open the host's connection again (after a reboot); `None` on the controller.
+    pub reconnect: Option<Reconnect>,
+}
+
+/// Opens a host's connection anew and makes it the one later tasks use.
+#[derive(Clone)]
+pub struct Reconnect {
+    pub spec: crate::connection::Spec,
+    pub host: Option<Arc<crate::exec::HostState>>,
+}
+
+impl Reconnect {
+    pub async fn open(&self) -> Result<Arc<dyn Connection>, ConnError> {
+        let c = self.spec.open().await?;
+        if let Some(h) = &self.host {
+            if let Ok(mut slot) = h.conn.lock() {
+                *slot = Some(c.clone());
+            }
+        }
+        Ok(c)
+    }
 }
 
 impl TaskCtx {
