@@ -34,8 +34,16 @@ fn check_case(name: &str) -> Result<(), String> {
     let expected: Value =
         serde_json::from_str(&std::fs::read_to_string(case.join("expected.json")).map_err(|e| format!("{name}: no expected.json: {e}"))?)
             .unwrap();
-    let caps: &[(&str, &str)] = if case.join("system-caps").exists() { &[("SYSTEM_CAPS", "1")] } else { &[] };
-    let fleet = support::Containers::up(&format!("sys{name}"), 1, caps);
+    // Marker files ask for more of the container: capabilities for mounts and sysctls, and a
+    // restart policy so that it comes back after a reboot.
+    let mut env: Vec<(&str, &str)> = Vec::new();
+    if case.join("system-caps").exists() {
+        env.push(("SYSTEM_CAPS", "1"));
+    }
+    if case.join("restart-always").exists() {
+        env.push(("RESTART", "always"));
+    }
+    let fleet = support::Containers::up(&format!("sys{name}"), 1, &env);
     let host = fleet.name(1);
     if case.join("setup.sh").exists() {
         in_container(&host, &case.join("setup.sh"));

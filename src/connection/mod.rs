@@ -291,7 +291,9 @@ impl Spec {
                 let target = ssh::Target::resolve(name, settings);
                 std::sync::Arc::new(ssh::Ssh::connect(&target).await?)
             }
-            Spec::Docker { container, user, exe } => std::sync::Arc::new(wrapped::Wrapped::docker(container, user.clone(), exe.clone()).await?),
+            Spec::Docker { container, user, exe } => {
+                std::sync::Arc::new(wrapped::Wrapped::docker(container, user.clone(), exe.clone()).await?)
+            }
             Spec::Chroot { root, exe } => std::sync::Arc::new(wrapped::Wrapped::chroot(root, exe.clone())?),
         })
     }

@@ -29,7 +29,10 @@ impl Wrapped {
             .await
             .map_err(|e| ConnError::Unreachable(format!("cannot run {exe}: {e}")))?;
         if String::from_utf8_lossy(&out.stdout).trim() != "true" {
-            return Err(ConnError::Unreachable(format!("container {container} is not running: {}", String::from_utf8_lossy(&out.stderr).trim())));
+            return Err(ConnError::Unreachable(format!(
+                "container {container} is not running: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
         }
         Ok(w)
     }

@@ -252,8 +252,15 @@ fn spec(env: &Env<'_>, name: &str, conn_type: &str, get: &(dyn Fn(&[&str]) -> Op
             user: get(&["ansible_docker_user", "ansible_user"]),
             exe: get(&["ansible_docker_exe"]),
         },
-        "chroot" => Spec::Chroot { root: get(&["ansible_chroot_host", "ansible_host"]).unwrap_or_else(|| name.to_string()), exe: get(&["ansible_chroot_exe"]) },
-        other => return Err(ModError::Unreachable(format!("connection type `{other}` is not supported by steward (use ssh, local, docker or chroot)"))),
+        "chroot" => Spec::Chroot {
+            root: get(&["ansible_chroot_host", "ansible_host"]).unwrap_or_else(|| name.to_string()),
+            exe: get(&["ansible_chroot_exe"]),
+        },
+        other => {
+            return Err(ModError::Unreachable(format!(
+                "connection type `{other}` is not supported by steward (use ssh, local, docker or chroot)"
+            )))
+        }
     })
 }
 

@@ -42,7 +42,9 @@ fn headers(args: &Args) -> Result<Map<String, Value>, ModError> {
 
 /// `sha256:abc...` as (algorithm, hex digest).
 fn parse_checksum(s: &str) -> Result<(String, String), ModError> {
-    let (algo, sum) = s.split_once(':').ok_or_else(|| ModError::Fail(format!("The checksum parameter has to be in format <algorithm>:<checksum>, got {s}")))?;
+    let (algo, sum) = s
+        .split_once(':')
+        .ok_or_else(|| ModError::Fail(format!("The checksum parameter has to be in format <algorithm>:<checksum>, got {s}")))?;
     let algo = algo.to_lowercase();
     if !["md5", "sha1", "sha224", "sha256", "sha384", "sha512"].contains(&algo.as_str()) {
         return fail(format!("Unsupported hash algorithm: {algo}"));
@@ -142,7 +144,12 @@ impl Module for GetUrl {
         out = out.with("status_code", status);
         match r.rc {
             0 => {}
-            4 => return Ok(Outcome::failed(format!("Request failed: HTTP Error {status}: {}", r.stderr_str().trim())).with("status_code", status).with("url", url).with("dest", dest)),
+            4 => {
+                return Ok(Outcome::failed(format!("Request failed: HTTP Error {status}: {}", r.stderr_str().trim()))
+                    .with("status_code", status)
+                    .with("url", url)
+                    .with("dest", dest))
+            }
             6 => {
                 return fail(format!(
                     "The checksum for {dest} did not match {}; it was {}.",
@@ -197,7 +204,12 @@ impl Module for Uri {
             Arg::str("url", "the address").required(),
             Arg::str("method", "GET (default), POST, PUT, PATCH, DELETE, HEAD, ..."),
             Arg::raw("body", "the request's body"),
-            Arg::str("body_format", "raw (default), json or form-urlencoded").choices(&["raw", "json", "form-urlencoded", "form-multipart"]),
+            Arg::str("body_format", "raw (default), json or form-urlencoded").choices(&[
+                "raw",
+                "json",
+                "form-urlencoded",
+                "form-multipart",
+            ]),
             Arg::raw("headers", "HTTP headers, as a mapping"),
             Arg::raw("status_code", "the status (or list of them) that counts as success (default 200)"),
             Arg::bool("return_content", "return the body in `content`"),
@@ -314,7 +326,14 @@ impl Module for Uri {
             if status >= 200 && status < 300 && !ctx.check {
                 let p = super::common::probe(ctx, &d, None, true).await?;
                 if p.content.as_deref() != Some(content.as_bytes()) {
-                    super::common::write_file(ctx, &d, super::common::Source::Bytes(content.as_bytes().to_vec()), &Attrs::default(), p.lstat.as_ref()).await?;
+                    super::common::write_file(
+                        ctx,
+                        &d,
+                        super::common::Source::Bytes(content.as_bytes().to_vec()),
+                        &Attrs::default(),
+                        p.lstat.as_ref(),
+                    )
+                    .await?;
                     out.changed = true;
                 }
             }
@@ -348,7 +367,9 @@ mod tests {
 
     #[test]
     fn headers_and_checksums() {
-        let h = header_fields("HTTP/1.1 302 Found\r\nLocation: /x\r\n\r\nHTTP/1.0 200 OK\r\nContent-Type: application/json\r\nX-App-Version: 2\r\n\r\n");
+        let h = header_fields(
+            "HTTP/1.1 302 Found\r\nLocation: /x\r\n\r\nHTTP/1.0 200 OK\r\nContent-Type: application/json\r\nX-App-Version: 2\r\n\r\n",
+        );
         assert_eq!(h["content_type"], json!("application/json"));
         assert_eq!(h["x_app_version"], json!("2"));
         assert!(!h.contains_key("location"));

@@ -28,7 +28,11 @@ fn condition(args: &Args, state: &str) -> Result<String, ModError> {
         return Ok(match (state, regex) {
             ("stopped" | "absent", _) => format!("! {open}"),
             ("drained", _) => format!("! ss -Htn state established '( sport = :{port} )' 2>/dev/null | grep -q ."),
-            (_, Some(r)) => format!("timeout {ct} bash -c {} 2>/dev/null | grep -Eq {}", q(&format!("exec 3<>/dev/tcp/{host}/{port}; head -c 65536 <&3")), q(&r)),
+            (_, Some(r)) => format!(
+                "timeout {ct} bash -c {} 2>/dev/null | grep -Eq {}",
+                q(&format!("exec 3<>/dev/tcp/{host}/{port}; head -c 65536 <&3")),
+                q(&r)
+            ),
             _ => open,
         });
     }
@@ -117,7 +121,14 @@ impl Module for WaitFor {
 
 /// Probe the host through a fresh connection until it answers `probe`, or time runs out;
 /// returns the connection and the probe's output.
-async fn until_up(ctx: &TaskCtx, probe: &str, timeout: Duration, sleep: Duration, connect_timeout: Duration, accept: &(dyn Fn(&str) -> bool + Sync)) -> Result<String, String> {
+async fn until_up(
+    ctx: &TaskCtx,
+    probe: &str,
+    timeout: Duration,
+    sleep: Duration,
+    connect_timeout: Duration,
+    accept: &(dyn Fn(&str) -> bool + Sync),
+) -> Result<String, String> {
     let Some(re) = &ctx.reconnect else {
         return Err("this task has no connection to wait for".into());
     };
@@ -168,7 +179,8 @@ impl Module for WaitForConnection {
         let start = Instant::now();
         tokio::time::sleep(Duration::from_secs(secs(args, "delay", 0)?.max(0) as u64)).await;
         if ctx.check {
-            return Ok(Outcome::ok().with("elapsed", start.elapsed().as_secs()));
+            // As Ansible: not run in check mode.
+            return Ok(Outcome { skipped: true, ..Outcome::ok() }.msg("skipped, running in check mode"));
         }
         let timeout = Duration::from_secs(secs(args, "timeout", 600)?.max(0) as u64);
         let sleep = Duration::from_secs(secs(args, "sleep", 1)?.max(1) as u64);
@@ -230,7 +242,10 @@ impl Module for Reboot {
             return Ok(Outcome::failed(format!("Timed out waiting for the host to come back after reboot: {e}")).with("rebooted", true));
         }
         let test = args.str("test_command")?.unwrap_or_else(|| "whoami".into());
-        if let Err(e) = until_up(ctx, &test, timeout.saturating_sub(start.elapsed()).max(Duration::from_secs(5)), Duration::from_secs(1), ct, &|_| true).await {
+        if let Err(e) =
+            until_up(ctx, &test, timeout.saturating_sub(start.elapsed()).max(Duration::from_secs(5)), Duration::from_secs(1), ct, &|_| true)
+                .await
+        {
             return Ok(Outcome::failed(format!("The test command failed after reboot: {e}")).with("rebooted", true));
         }
         tokio::time::sleep(Duration::from_secs(secs(args, "post_reboot_delay", 0)?.max(0) as u64)).await;

@@ -17,7 +17,8 @@ for c in "${cases[@]}"; do
   D=$(mktemp -d)
   prefix="derive$c"
   export STEWARD_FLEET_DIR="$D" STEWARD_FLEET_PREFIX="$prefix" STEWARD_FLEET_NET="${prefix}net"
-  SYSTEM_CAPS=$([ -f "$c/system-caps" ] && echo 1 || true) "$HERE/tests/fleet/up" 1 > "$D/inv.path"
+  SYSTEM_CAPS=$([ -f "$c/system-caps" ] && echo 1 || true) RESTART=$([ -f "$c/restart-always" ] && echo always || true) \
+    "$HERE/tests/fleet/up" 1 > "$D/inv.path"
   trap '"$HERE/tests/fleet/down"; rm -rf "$D"' EXIT
   inv=$(tail -1 "$D/inv.path")
   name="${prefix}1"

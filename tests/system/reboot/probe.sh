@@ -1,0 +1,1 @@
+ls /etc/reboot-required 2>&1 | sed 's/^ls: //'

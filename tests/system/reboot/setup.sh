@@ -1,0 +1,2 @@
+# A pending reboot, as package upgrades flag it.
+touch /etc/reboot-required
