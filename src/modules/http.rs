@@ -323,7 +323,7 @@ impl Module for Uri {
             out.data.insert("content".into(), json!(content));
         }
         if let Some(d) = args.str("dest")? {
-            if status >= 200 && status < 300 && !ctx.check {
+            if (200..300).contains(&status) && !ctx.check {
                 let p = super::common::probe(ctx, &d, None, true).await?;
                 if p.content.as_deref() != Some(content.as_bytes()) {
                     super::common::write_file(
