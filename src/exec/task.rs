@@ -659,10 +659,11 @@ fn apply_effects(env: &Env<'_>, task: &Task, o: &Outcome, scope: &Arc<Scope>) {
     };
     let host = delegated.unwrap_or_else(|| env.host.clone());
     if let Some(f) = &o.facts {
-        if task.module_name() == "setup" {
-            host.set_facts(f.clone());
-        } else {
+        // set_fact sets host variables; other modules return facts (ansible_facts).
+        if crate::modules::find(task.module_name()).is_some_and(|m| m.name() == "set_fact") {
             HostState::update(&host.set_facts, f.clone());
+        } else {
+            host.set_facts(f.clone());
         }
     }
     if let Some(v) = &o.include_vars {

@@ -22,6 +22,7 @@ mod debug;
 mod fail;
 mod fetch;
 mod file;
+mod getent;
 mod group;
 mod hostname;
 mod http;
@@ -61,8 +62,8 @@ pub use args::{Arg, Args, Kind};
 pub static MODULES: &[&dyn Module] = &[
     &apt::Apt,
     &apt_repository::AptRepository,
-    &archive::Unarchive,
     &archive::Archive,
+    &archive::Unarchive,
     &assert::Assert,
     &authorized_key::AuthorizedKey,
     &blockinfile::BlockInFile,
@@ -75,24 +76,25 @@ pub static MODULES: &[&dyn Module] = &[
     &fail::Fail,
     &fetch::Fetch,
     &file::File,
+    &getent::Getent,
     &group::Group,
     &hostname::Hostname,
-    &http::GetUrl,
     &http::Uri,
+    &http::GetUrl,
     &include_vars::IncludeVars,
     &lineinfile::LineInFile,
     &locale_gen::LocaleGen,
     &meta::Meta,
     &mount::Mount,
+    &package::Dnf,
     &package::Package,
     &package::Apk,
-    &package::Dnf,
     &pause::Pause,
     &ping::Ping,
     &replace::Replace,
     &script::Script,
-    &service::Systemd,
     &service::Service,
+    &service::Systemd,
     &set_fact::SetFact,
     &setup::Setup,
     &slurp::Slurp,
@@ -101,9 +103,9 @@ pub static MODULES: &[&dyn Module] = &[
     &template::Template,
     &timezone::Timezone,
     &user::User,
-    &wait_for::Reboot,
-    &wait_for::WaitFor,
     &wait_for::WaitForConnection,
+    &wait_for::WaitFor,
+    &wait_for::Reboot,
 ];
 
 /// Find a module by its short name or its `ansible.builtin.` name.

@@ -68,7 +68,20 @@ pub fn load_playbook_node(root: &Node, abs: &Path, dir: &Path, roles_path: &[Pat
             let p = dir.join(file);
             let sub =
                 load_playbook(&p, roles_path).map_err(|d| if d.loc.is_none() { d.at(imp.loc.clone(), "imported here") } else { d })?;
-            plays.extend(sub.plays);
+            // `vars:` on the import apply to every imported play, over the plays' own.
+            let vars = match item.get("vars") {
+                Some(v) => vars_map(v)?,
+                None => Map::new(),
+            };
+            if vars.is_empty() {
+                plays.extend(sub.plays);
+            } else {
+                for play in sub.plays {
+                    let mut p = (*play).clone();
+                    p.vars.extend(vars.clone());
+                    plays.push(Arc::new(p));
+                }
+            }
             continue;
         }
         let mut ctx = LoadCtx::new(&dir, roles_path.to_vec());

@@ -56,6 +56,7 @@ pub struct Kw {
     pub vars: Map<String, Value>,
 }
 
+#[derive(Clone)]
 pub struct Play {
     pub name: String,
     pub loc: Loc,

@@ -40,6 +40,7 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("b64encode", |s: String| base64::engine::general_purpose::STANDARD.encode(s.as_bytes()));
     env.add_filter("b64decode", b64decode);
     env.add_filter("hash", hash);
+    env.add_filter("truncate", truncate);
     env.add_filter("checksum", |v: JValue| -> Result<String, Error> { hash(v, Some("sha1".into())) });
     env.add_filter("md5", |v: JValue| -> Result<String, Error> { hash(v, Some("md5".into())) });
     env.add_filter("sha1", |v: JValue| -> Result<String, Error> { hash(v, Some("sha1".into())) });
@@ -320,6 +321,24 @@ pub fn hex_digest(algo: &str, data: &[u8]) -> Option<String> {
         "sha512" => format!("{:x}", sha2::Sha512::digest(data)),
         _ => return None,
     })
+}
+
+/// Jinja's `truncate(length=255, killwords=False, end='...', leeway=5)`.
+fn truncate(s: String, length: Option<usize>, killwords: Option<bool>, end: Option<String>, leeway: Option<usize>) -> String {
+    let length = length.unwrap_or(255);
+    let end = end.unwrap_or_else(|| "...".into());
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() <= length + leeway.unwrap_or(5) {
+        return s;
+    }
+    let keep: String = chars[..length.saturating_sub(end.chars().count())].iter().collect();
+    if killwords.unwrap_or(false) {
+        return keep + &end;
+    }
+    match keep.rsplit_once(' ') {
+        Some((head, _)) => head.to_string() + &end,
+        None => keep + &end,
+    }
 }
 
 fn hash(v: JValue, algo: Option<String>) -> Result<String, Error> {
