@@ -22,6 +22,7 @@ mod debug;
 mod fail;
 mod fetch;
 mod file;
+mod find;
 mod getent;
 mod group;
 mod hostname;
@@ -67,34 +68,35 @@ pub static MODULES: &[&dyn Module] = &[
     &assert::Assert,
     &authorized_key::AuthorizedKey,
     &blockinfile::BlockInFile,
-    &command::Shell,
-    &command::Command,
     &command::Raw,
+    &command::Command,
+    &command::Shell,
     &copy::Copy,
     &cron::Cron,
     &debug::Debug,
     &fail::Fail,
     &fetch::Fetch,
     &file::File,
+    &find::Find,
     &getent::Getent,
     &group::Group,
     &hostname::Hostname,
-    &http::Uri,
     &http::GetUrl,
+    &http::Uri,
     &include_vars::IncludeVars,
     &lineinfile::LineInFile,
     &locale_gen::LocaleGen,
     &meta::Meta,
     &mount::Mount,
+    &package::Apk,
     &package::Dnf,
     &package::Package,
-    &package::Apk,
     &pause::Pause,
     &ping::Ping,
     &replace::Replace,
     &script::Script,
-    &service::Service,
     &service::Systemd,
+    &service::Service,
     &set_fact::SetFact,
     &setup::Setup,
     &slurp::Slurp,
@@ -103,9 +105,9 @@ pub static MODULES: &[&dyn Module] = &[
     &template::Template,
     &timezone::Timezone,
     &user::User,
+    &wait_for::Reboot,
     &wait_for::WaitForConnection,
     &wait_for::WaitFor,
-    &wait_for::Reboot,
 ];
 
 /// Find a module by its short name or its `ansible.builtin.` name.
