@@ -748,16 +748,25 @@ fn limit_hosts(run: &Run, limit: &str) -> Result<Vec<String>, Diagnostic> {
     run.inv.select(limit)
 }
 
+/// A play-level value (its name, `serial`) rendered with the play's vars and the extra vars,
+/// as Ansible renders them before any host is involved; left as written if that fails.
+fn play_value(run: &Run, play: &Play, v: &Value) -> Value {
+    let scope = template::Scope::new(vec![Arc::new(run.opts.extra_vars.clone()), Arc::new(play.vars.clone())], None);
+    template::render_value(v, &scope).unwrap_or_else(|_| v.clone())
+}
+
 pub async fn run_play(run: &Arc<Run>, play: &Arc<Play>) -> Result<PlayEnd, Diagnostic> {
     let hosts = play_hosts(run, play)?;
-    run.reporter.play_start(&play.name);
+    let name = template::to_text(&play_value(run, play, &Value::String(play.name.clone())));
+    run.reporter.play_start(&name);
     if hosts.is_empty() {
         run.reporter.no_hosts();
         return Ok(PlayEnd::Continue);
     }
     let groups = vars::groups_map(run);
     let abort_run = Arc::new(AtomicBool::new(false));
-    for batch in batches(&hosts, play.serial.as_ref()) {
+    let serial = play.serial.as_ref().map(|s| play_value(run, play, s));
+    for batch in batches(&hosts, serial.as_ref()) {
         // A host is in the recap once it takes part (hosts of batches never reached are not).
         for h in &batch {
             run.touch_stats(h);

@@ -179,8 +179,7 @@ impl Module for Find {
             }));
         }
         if let Some(c) = args.str("contains")? {
-            let names: Vec<String> =
-                files.iter().filter(|f| f["isreg"] == json!(true)).filter_map(|f| f["path"].as_str().map(|p| q(p))).collect();
+            let names: Vec<String> = files.iter().filter(|f| f["isreg"] == json!(true)).filter_map(|f| f["path"].as_str().map(q)).collect();
             let hits: Vec<String> = if names.is_empty() {
                 vec![]
             } else {
