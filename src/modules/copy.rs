@@ -228,12 +228,27 @@ async fn copy_dir(ctx: &TaskCtx, args: &Args, root: &Path, src: &str, dest: &str
             }
         }
     }
+    // The same round trip lists the checksums of the files already there, so files that did
+    // not change cost nothing more.
+    mk += &format!("cd {} 2>/dev/null && find . -type f -exec sha1sum {{}} + 2>/dev/null | sed 's/^/SUM /'\ntrue\n", q(&base));
     let out = ctx.sh(mk).await?;
-    if out.stdout_str().contains("created") {
+    let text = out.stdout_str();
+    if text.lines().any(|l| l == "created") {
         result.changed = true;
     }
+    let sums: std::collections::HashMap<&str, &str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("SUM "))
+        .filter_map(|l| l.split_once("  "))
+        .map(|(sum, path)| (path.trim_start_matches("./"), sum))
+        .collect();
+    let plain = !args.has("mode") && !args.has("owner") && !args.has("group");
     for f in entries.iter().filter(|p| p.is_file()) {
-        let target = format!("{base}/{}", f.strip_prefix(root).unwrap_or(f).display());
+        let rel = f.strip_prefix(root).unwrap_or(f).display().to_string();
+        if plain && sums.get(rel.as_str()).is_some_and(|s| common::sha1_file(f).is_ok_and(|l| l == *s)) {
+            continue;
+        }
+        let target = format!("{base}/{rel}");
         let o = put(ctx, args, &target, common::Source::File(f), force, Some(f)).await?;
         result.changed |= o.changed;
         result.diffs.extend(o.diffs);
@@ -241,4 +256,92 @@ async fn copy_dir(ctx: &TaskCtx, args: &Args, root: &Path, src: &str, dest: &str
     result.data.insert("dest".into(), json!(dest));
     result.data.insert("src".into(), json!(root.display().to_string()));
     Ok(result)
+}
+
+/// `synchronize` (ansible.posix) without rsync: a folder from the controller brought to the
+/// host like `copy` does it (only what changed), and with `delete`, what the source does not
+/// have removed. Only `mode: push` exists; use `fetch` to bring files back.
+pub struct Synchronize;
+
+#[async_trait]
+impl Module for Synchronize {
+    fn name(&self) -> &'static str {
+        "synchronize"
+    }
+    fn doc(&self) -> &'static str {
+        "Make a folder on the host match one on the controller (ansible.posix.synchronize, push mode):\n\
+         changed files are copied, unchanged ones skipped after one checksum listing, and with\n\
+         `delete` files the source does not have are removed. `src: dir/` syncs the contents,\n\
+         `src: dir` the folder itself. rsync is not needed on either side.\n\n\
+         example:\n  - synchronize:\n      src: site/\n      dest: /srv/www/\n      delete: true\n"
+    }
+    fn args(&self) -> &'static [Arg] {
+        const A: &[Arg] = &[
+            Arg::str("src", "the folder (or file) on the controller").required(),
+            Arg::str("dest", "where it goes on the host").required(),
+            Arg::str("mode", "push (the only one supported)").choices(&["push", "pull"]),
+            Arg::bool("delete", "remove files in dest that src does not have"),
+            Arg::bool("recursive", "accepted; folders are always copied recursively"),
+            Arg::bool("archive", "accepted; contents are compared by checksum"),
+            Arg::bool("checksum", "accepted; contents are always compared by checksum"),
+            Arg::bool("compress", "accepted for compatibility"),
+            Arg::list("rsync_opts", "accepted for compatibility; they have no effect"),
+            Arg::bool("times", "accepted for compatibility"),
+            Arg::bool("perms", "accepted for compatibility"),
+            Arg::bool("links", "accepted for compatibility"),
+            Arg::bool("use_ssh_args", "accepted; steward's own connection is used"),
+            Arg::str("rsync_path", "accepted for compatibility"),
+            Arg::int("dest_port", "accepted; steward's own connection is used"),
+        ];
+        A
+    }
+    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+        if args.str("mode")?.as_deref() == Some("pull") {
+            return fail("synchronize mode=pull is not supported by steward; use fetch to bring files to the controller");
+        }
+        let src = args.req_str("src")?;
+        let dest = args.req_str("dest")?;
+        let Some(root) = ctx.find_local("files", &src) else {
+            return fail(format!("Could not find or access '{src}' on the controller"));
+        };
+        let copy_args =
+            Args::prepare(&Copy, serde_json::Map::from_iter([("src".to_string(), json!(src)), ("dest".to_string(), json!(dest))]))?;
+        if !root.is_dir() {
+            return Copy.run(ctx, &copy_args).await;
+        }
+        let mut out = copy_dir(ctx, &copy_args, &root, &src, &dest, true).await?;
+        if args.bool("delete", false)? {
+            let base = if src.ends_with('/') {
+                dest.trim_end_matches('/').to_string()
+            } else {
+                format!("{}/{}", dest.trim_end_matches('/'), root.file_name().and_then(|n| n.to_str()).unwrap_or(""))
+            };
+            let r = ctx.sh(format!("cd {} 2>/dev/null && find . -mindepth 1 -depth; true", q(&base))).await?;
+            let extra: Vec<String> = r
+                .stdout_str()
+                .lines()
+                .map(|l| l.trim_start_matches("./").to_string())
+                .filter(|rel| !rel.is_empty() && !root.join(rel).exists() && std::fs::symlink_metadata(root.join(rel)).is_err())
+                .collect();
+            if !extra.is_empty() {
+                out.changed = true;
+                if ctx.diff {
+                    out.diffs.push(super::FileDiff {
+                        before: extra.iter().map(|e| format!("{base}/{e}\n")).collect(),
+                        after: String::new(),
+                        before_header: base.clone(),
+                        after_header: base.clone(),
+                    });
+                }
+                if !ctx.check {
+                    let list: Vec<String> = extra.iter().map(|e| q(&format!("{base}/{e}"))).collect();
+                    let r = ctx.sh(format!("rm -rf -- {}", list.join(" "))).await?;
+                    if r.rc != 0 {
+                        return fail(format!("cannot delete from {base}: {}", r.stderr_str().trim()));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
 }

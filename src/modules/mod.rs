@@ -45,6 +45,7 @@ mod stat;
 mod sysctl;
 mod template;
 mod timezone;
+mod ufw;
 mod user;
 mod wait_for;
 
@@ -63,14 +64,15 @@ pub use args::{Arg, Args, Kind};
 pub static MODULES: &[&dyn Module] = &[
     &apt::Apt,
     &apt_repository::AptRepository,
-    &archive::Archive,
     &archive::Unarchive,
+    &archive::Archive,
     &assert::Assert,
     &authorized_key::AuthorizedKey,
     &blockinfile::BlockInFile,
-    &command::Raw,
     &command::Command,
+    &command::Raw,
     &command::Shell,
+    &copy::Synchronize,
     &copy::Copy,
     &cron::Cron,
     &debug::Debug,
@@ -81,8 +83,8 @@ pub static MODULES: &[&dyn Module] = &[
     &getent::Getent,
     &group::Group,
     &hostname::Hostname,
-    &http::GetUrl,
     &http::Uri,
+    &http::GetUrl,
     &include_vars::IncludeVars,
     &lineinfile::LineInFile,
     &locale_gen::LocaleGen,
@@ -104,9 +106,10 @@ pub static MODULES: &[&dyn Module] = &[
     &sysctl::Sysctl,
     &template::Template,
     &timezone::Timezone,
+    &ufw::Ufw,
     &user::User,
-    &wait_for::Reboot,
     &wait_for::WaitForConnection,
+    &wait_for::Reboot,
     &wait_for::WaitFor,
 ];
 

@@ -1,0 +1,196 @@
+//! `ufw` (community.general): the Uncomplicated Firewall's rules, default policies, logging and
+//! state, through the `ufw` command. A change is what differs in ufw's status and rule files
+//! before and after, as Ansible tells it; check mode asks `ufw --dry-run`.
+
+use async_trait::async_trait;
+
+use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
+use crate::template::shell_quote as q;
+
+pub struct Ufw;
+
+const STATE: &str = "LC_ALL=C ufw status verbose 2>/dev/null; cat /etc/ufw/user.rules /etc/ufw/user6.rules 2>/dev/null; true";
+
+/// The ufw command line of a rule, in ufw's own order.
+fn rule_cmd(args: &Args, dry: bool) -> Result<Option<String>, ModError> {
+    let Some(rule) = args.str("rule")? else { return Ok(None) };
+    let mut c = String::from("ufw");
+    if dry {
+        c += " --dry-run";
+    }
+    if args.bool("delete", false)? {
+        c += " delete";
+    }
+    if let Some(i) = args.int("insert")? {
+        c += &format!(" insert {i}");
+    }
+    if args.bool("route", false)? {
+        c += " route";
+    }
+    c += &format!(" {}", q(&rule));
+    let direction = args.str("direction")?;
+    if let Some(d) = direction.as_deref().filter(|d| *d == "in" || *d == "out" || *d == "incoming" || *d == "outgoing") {
+        c += if d.starts_with("in") { " in" } else { " out" };
+    }
+    if let Some(i) = args.str("interface")? {
+        c += &format!(" on {}", q(&i));
+    }
+    if let Some(i) = args.str("interface_in")? {
+        c += &format!(" in on {}", q(&i));
+    }
+    if let Some(i) = args.str("interface_out")? {
+        c += &format!(" out on {}", q(&i));
+    }
+    if args.bool("log", false)? {
+        c += " log";
+    }
+    let from = args.str("from_ip")?.unwrap_or_else(|| "any".into());
+    c += &format!(" from {}", q(&from));
+    if let Some(p) = args.str("from_port")? {
+        c += &format!(" port {}", q(&p));
+    }
+    let to = args.str("to_ip")?.unwrap_or_else(|| "any".into());
+    c += &format!(" to {}", q(&to));
+    if let Some(p) = args.str("to_port")? {
+        c += &format!(" port {}", q(&p));
+    }
+    if let Some(p) = args.str("proto")?.filter(|p| p != "any") {
+        c += &format!(" proto {}", q(&p));
+    }
+    if let Some(a) = args.str("name")? {
+        c += &format!(" app {}", q(&a));
+    }
+    if let Some(m) = args.str("comment")? {
+        c += &format!(" comment {}", q(&m));
+    }
+    Ok(Some(c))
+}
+
+/// What `ufw status verbose` says: active, logging level and default policies.
+fn status_line<'a>(status: &'a str, prefix: &str) -> &'a str {
+    status.lines().find_map(|l| l.strip_prefix(prefix)).unwrap_or("").trim()
+}
+
+#[async_trait]
+impl Module for Ufw {
+    fn name(&self) -> &'static str {
+        "ufw"
+    }
+    fn doc(&self) -> &'static str {
+        "Manage the Uncomplicated Firewall (community.general.ufw): rules, default policies, logging,\n\
+         and whether it is enabled. Allow SSH before enabling it with a deny policy.\n\n\
+         example:\n  - ufw:\n      rule: allow\n      port: \"22\"\n      proto: tcp\n  - ufw:\n      default: deny\n      direction: incoming\n  - ufw:\n      state: enabled\n"
+    }
+    fn args(&self) -> &'static [Arg] {
+        const A: &[Arg] = &[
+            Arg::str("state", "enabled, disabled, reloaded or reset").choices(&["enabled", "disabled", "reloaded", "reset"]),
+            Arg::str("default", "a default policy: allow, deny or reject (with direction)")
+                .aliases(&["policy"])
+                .choices(&["allow", "deny", "reject"]),
+            Arg::str("direction", "in, out, incoming, outgoing or routed").choices(&["in", "out", "incoming", "outgoing", "routed"]),
+            Arg::str("logging", "on, off, low, medium, high or full").choices(&["on", "off", "low", "medium", "high", "full"]),
+            Arg::str("rule", "allow, deny, limit or reject").choices(&["allow", "deny", "limit", "reject"]),
+            Arg::str("to_port", "the destination port (or range 6000:6007)").aliases(&["port"]),
+            Arg::str("from_port", "the source port"),
+            Arg::str("to_ip", "the destination address (default any)").aliases(&["dest", "to"]),
+            Arg::str("from_ip", "the source address or network (default any)").aliases(&["src", "from"]),
+            Arg::str("proto", "tcp, udp, ... or any").aliases(&["protocol"]),
+            Arg::str("name", "an application profile").aliases(&["app"]),
+            Arg::str("interface", "the interface").aliases(&["if"]),
+            Arg::str("interface_in", "the incoming interface (route rules)").aliases(&["if_in"]),
+            Arg::str("interface_out", "the outgoing interface (route rules)").aliases(&["if_out"]),
+            Arg::bool("log", "log new connections matched by the rule"),
+            Arg::bool("delete", "remove the rule"),
+            Arg::int("insert", "put the rule at this position"),
+            Arg::bool("route", "a routed (forwarding) rule"),
+            Arg::str("comment", "a comment for the rule"),
+        ];
+        A
+    }
+    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+        let state = args.str("state")?;
+        let default = args.str("default")?;
+        let logging = args.str("logging")?;
+        let rule = args.str("rule")?;
+        if state.is_none() && default.is_none() && logging.is_none() && rule.is_none() {
+            return fail("one of the following is required: state, default, logging, rule");
+        }
+        let before = ctx.sh(STATE).await?.stdout_str();
+        if !before.contains("Status:") && ctx.sh("command -v ufw").await?.rc != 0 {
+            return fail("ufw is not installed on the host");
+        }
+        let active = status_line(&before, "Status:") == "active";
+        let mut cmds = Vec::new();
+        let mut would = false;
+        if let Some(d) = &default {
+            let dir = match args.str("direction")?.as_deref() {
+                Some("out" | "outgoing") => "outgoing",
+                Some("routed") => "routed",
+                _ => "incoming",
+            };
+            let cur = status_line(&before, "Default:");
+            if !cur.contains(&format!("{d} ({dir})")) {
+                would = true;
+            }
+            cmds.push(format!("ufw default {} {dir}", q(d)));
+        }
+        if let Some(l) = &logging {
+            let cur = status_line(&before, "Logging:");
+            let same = match l.as_str() {
+                "off" => cur.starts_with("off"),
+                "on" => cur.starts_with("on"),
+                lvl => cur == format!("on ({lvl})"),
+            };
+            would |= !same;
+            cmds.push(format!("ufw logging {}", q(l)));
+        }
+        if rule.is_some() {
+            if ctx.check {
+                let dry = rule_cmd(args, true)?.unwrap_or_default();
+                let r = ctx.sh(format!("LC_ALL=C {dry}")).await?;
+                let text = r.stdout_str();
+                if r.rc != 0 {
+                    return fail(format!("ufw failed: {}", r.stderr_str().trim()));
+                }
+                would |= !(text.contains("Skipping") || text.contains("Could not delete non-existent rule"));
+            } else if let Some(c) = rule_cmd(args, false)? {
+                cmds.push(c);
+            }
+        }
+        match state.as_deref() {
+            Some("enabled") => {
+                would |= !active;
+                cmds.push("ufw --force enable".into());
+            }
+            Some("disabled") => {
+                would |= active;
+                cmds.push("ufw disable".into());
+            }
+            Some("reloaded") => {
+                would = true;
+                cmds.push("ufw reload".into());
+            }
+            Some("reset") => {
+                would = true;
+                cmds.push("ufw --force reset".into());
+            }
+            _ => {}
+        }
+        let mut out = Outcome::ok();
+        if ctx.check {
+            out.changed = would;
+            return Ok(out);
+        }
+        let r =
+            ctx.sh(format!("set -e\n{}\n", cmds.iter().map(|c| format!("LC_ALL=C {c} >/dev/null")).collect::<Vec<_>>().join("\n"))).await?;
+        if r.rc != 0 {
+            return fail(format!("ufw failed: {}", r.stderr_str().trim()));
+        }
+        let after = ctx.sh(STATE).await?.stdout_str();
+        out.changed = before != after || matches!(state.as_deref(), Some("reloaded" | "reset"));
+        if out.changed && ctx.diff {
+            out.diffs.push(super::FileDiff { before, after, before_header: "ufw".into(), after_header: "ufw".into() });
+        }
+        Ok(out)
+    }
+}
