@@ -5,9 +5,11 @@ use crate::modules::{self, Kind};
 
 pub fn run(a: DocArgs) -> i32 {
     let Some(name) = a.module.filter(|_| !a.list) else {
-        for m in modules::MODULES {
+        let mut all: Vec<_> = modules::MODULES.iter().collect();
+        all.sort_by_key(|m| m.name());
+        for m in all {
             let first = m.doc().lines().next().unwrap_or("");
-            println!("{:<16} {first}", m.name());
+            println!("{:<20} {first}", m.name());
         }
         return 0;
     };

@@ -297,3 +297,23 @@ impl TaskCtx {
 
 pub use meta::ACTIONS as META_ACTIONS;
 pub use set_fact::valid_name as valid_var_name;
+
+#[cfg(test)]
+mod doc_tests {
+    use super::*;
+
+    #[test]
+    fn every_module_documents_its_arguments_and_an_example() {
+        for m in MODULES {
+            assert!(m.doc().contains("\nexample:\n"), "{} has no example", m.name());
+            for a in args::all_args(*m) {
+                assert!(!a.help.is_empty(), "{}: argument {} has no help", m.name(), a.name);
+            }
+            assert!(find(m.name()).is_some_and(|f| f.name() == m.name()), "{} cannot be found by name", m.name());
+        }
+        let mut names: Vec<_> = names().collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), MODULES.len(), "two modules share a name");
+    }
+}
