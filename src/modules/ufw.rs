@@ -9,7 +9,8 @@ use crate::template::shell_quote as q;
 
 pub struct Ufw;
 
-const STATE: &str = "LC_ALL=C ufw status verbose 2>/dev/null; cat /etc/ufw/user.rules /etc/ufw/user6.rules 2>/dev/null; true";
+/// ufw's status and its rules, compared before and after (as Ansible compares them).
+const STATE: &str = "LC_ALL=C ufw status verbose 2>/dev/null; echo '#RULES'; grep -h '^### tuple' /lib/ufw/user.rules /lib/ufw/user6.rules /etc/ufw/user.rules /etc/ufw/user6.rules /var/lib/ufw/user.rules /var/lib/ufw/user6.rules 2>/dev/null; true";
 
 /// The ufw command line of a rule, in ufw's own order.
 fn rule_cmd(args: &Args, dry: bool) -> Result<Option<String>, ModError> {
@@ -128,15 +129,18 @@ impl Module for Ufw {
                 Some("routed") => "routed",
                 _ => "incoming",
             };
+            // Told from the status only in check mode; otherwise by comparing before and after.
             let cur = status_line(&before, "Default:");
-            if !cur.contains(&format!("{d} ({dir})")) {
+            if ctx.check && !cur.contains(&format!("{d} ({dir})")) && !cur.contains(&format!("disabled ({dir})")) {
                 would = true;
             }
             cmds.push(format!("ufw default {} {dir}", q(d)));
         }
         if let Some(l) = &logging {
+            // An inactive firewall's status has no Logging line: a change, as Ansible counts it.
             let cur = status_line(&before, "Logging:");
             let same = match l.as_str() {
+                _ if cur.is_empty() => false,
                 "off" => cur.starts_with("off"),
                 "on" => cur.starts_with("on"),
                 lvl => cur == format!("on ({lvl})"),
@@ -159,11 +163,11 @@ impl Module for Ufw {
         }
         match state.as_deref() {
             Some("enabled") => {
-                would |= !active;
+                would |= ctx.check && !active;
                 cmds.push("ufw --force enable".into());
             }
             Some("disabled") => {
-                would |= active;
+                would |= ctx.check && active;
                 cmds.push("ufw disable".into());
             }
             Some("reloaded") => {
@@ -187,7 +191,7 @@ impl Module for Ufw {
             return fail(format!("ufw failed: {}", r.stderr_str().trim()));
         }
         let after = ctx.sh(STATE).await?.stdout_str();
-        out.changed = before != after || matches!(state.as_deref(), Some("reloaded" | "reset"));
+        out.changed = would || before != after;
         if out.changed && ctx.diff {
             out.diffs.push(super::FileDiff { before, after, before_header: "ufw".into(), after_header: "ufw".into() });
         }
