@@ -35,6 +35,37 @@ pub fn first_secret(label: Option<&str>) -> Option<(String, Option<String>)> {
     Some((found.1.clone(), Some(found.0.clone())))
 }
 
+/// Values that must never be shown: decrypted `!vault` values, the become and SSH passwords.
+fn known_secrets() -> &'static RwLock<Vec<String>> {
+    static S: OnceLock<RwLock<Vec<String>>> = OnceLock::new();
+    S.get_or_init(|| RwLock::new(Vec::new()))
+}
+
+/// Remember a value that output must mask (short values would mask too much, so they are not).
+pub fn note_secret(value: &str) {
+    let v = value.trim();
+    if v.len() >= 6 {
+        if let Ok(mut s) = known_secrets().write() {
+            if !s.iter().any(|x| x == v) {
+                s.push(v.to_string());
+            }
+        }
+    }
+}
+
+/// `text` with every known secret replaced by `********`.
+pub fn mask(text: &str) -> std::borrow::Cow<'_, str> {
+    let Ok(s) = known_secrets().read() else { return text.into() };
+    if s.is_empty() || !s.iter().any(|x| text.contains(x.as_str())) {
+        return text.into();
+    }
+    let mut out = text.to_string();
+    for x in s.iter() {
+        out = out.replace(x.as_str(), "********");
+    }
+    out.into()
+}
+
 pub fn is_vaulted(text: &str) -> bool {
     text.trim_start().starts_with(HEADER)
 }
@@ -131,6 +162,13 @@ pub fn decrypt(text: &str) -> Result<Vec<u8>, String> {
     ordered.extend(secrets.iter().filter(|(l, _)| Some(l) != label.as_ref()));
     for (_, pw) in ordered {
         if let Ok(p) = decrypt_with(text, pw) {
+            // Whole vault files are variables files; a single value (`!vault`) is a secret
+            // in itself, kept so that traces can mask it.
+            if let Ok(t) = std::str::from_utf8(&p) {
+                if !t.contains('\n') {
+                    note_secret(t);
+                }
+            }
             return Ok(p);
         }
     }

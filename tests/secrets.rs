@@ -36,3 +36,30 @@ fn no_output_shows_the_secret() {
         assert!(out.contains("no_log") || out.contains("censored") || out.contains("testsuite"), "{out}");
     }
 }
+
+#[test]
+fn vault_values_are_masked_in_traces_diffs_and_reports() {
+    const VAULTED: &str = "Vau1ted-Db-Passw0rd";
+    let tmp = tempfile::tempdir().unwrap();
+    let d = format!("dir={}", tmp.path().display());
+    let junit = tmp.path().join("junit.xml");
+    let pw = ["--vault-password-file", "vault-pass.txt"];
+    let mut outputs = Vec::new();
+    for extra in [&["-vvv", "--diff"][..], &["--output", "json", "--diff"][..], &["--junit", junit.to_str().unwrap(), "--diff"][..]] {
+        let mut args = vec!["run", "vaulted.yml", "-e", &d];
+        args.extend_from_slice(&pw);
+        args.extend_from_slice(extra);
+        outputs.push(run(&args));
+        std::fs::remove_file(tmp.path().join("db.conf")).ok();
+    }
+    outputs.push(std::fs::read_to_string(&junit).unwrap());
+    // The tasks used the real value.
+    let mut args = vec!["run", "vaulted.yml", "-e", &d];
+    args.extend_from_slice(&pw);
+    run(&args);
+    assert_eq!(std::fs::read_to_string(tmp.path().join("db.conf")).unwrap(), format!("password={VAULTED}\n"));
+    assert!(outputs[0].contains("EXEC") && outputs[0].contains("********"), "the -vvv trace shows the command, masked:\n{}", outputs[0]);
+    for out in &outputs {
+        assert!(!out.contains(VAULTED), "the vault value leaked:\n{out}");
+    }
+}

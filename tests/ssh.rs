@@ -390,9 +390,12 @@ fn password_login() {
         .replace(&format!("ansible_ssh_private_key_file={}\n", support::key().display()), "ansible_password=fleet-pass\n");
     std::fs::write(&inv, text).unwrap();
     write(&fleet.path("pb.yml"), PING);
-    let (code, out) = run_env(&["run", "-i", inv.to_str().unwrap(), "pb.yml"], fleet.dir.path(), &[("HOME", "/nonexistent")]);
+    // -vvv shows how the connection is made, never the password.
+    let (code, out) = run_env(&["run", "-i", inv.to_str().unwrap(), "pb.yml", "-vvv"], fleet.dir.path(), &[("HOME", "/nonexistent")]);
     let _ = std::process::Command::new("usermod").args(["-p", "*", support::USER]).status();
     assert_eq!(code, 0, "{out}");
+    assert!(out.contains("ESTABLISH SSH CONNECTION FOR USER: fleet") && out.contains("auth: password"), "{out}");
+    assert!(out.contains("EXEC") && out.contains("rc=0"), "{out}");
     assert!(!out.contains("fleet-pass"), "the password leaked:\n{out}");
 }
 

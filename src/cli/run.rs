@@ -161,6 +161,9 @@ pub fn run_loaded(a: RunArgs, books: Vec<Playbook>, adhoc: bool, cfg: &Config) -
     } else {
         None
     };
+    for p in become_password.iter().chain(ssh_password.iter()) {
+        crate::vault::note_secret(p);
+    }
     let opts = RunOptions {
         check: a.check,
         diff: a.diff,

@@ -8,6 +8,7 @@
 pub mod local;
 pub mod ssh;
 pub mod stat;
+pub mod traced;
 pub mod wrapped;
 
 use std::fmt;
@@ -284,6 +285,21 @@ pub enum Spec {
 }
 
 impl Spec {
+    /// What `-vvv` says about the connection before it opens (never a password).
+    pub fn describe(&self) -> String {
+        match self {
+            Spec::Local => "LOCAL CONNECTION".into(),
+            Spec::Ssh { name, settings } => {
+                let t = ssh::Target::resolve(name, settings);
+                t.describe()
+            }
+            Spec::Docker { container, user, .. } => {
+                format!("DOCKER CONNECTION to container {container} as {}", user.as_deref().unwrap_or("its default user"))
+            }
+            Spec::Chroot { root, .. } => format!("CHROOT CONNECTION into {root}"),
+        }
+    }
+
     pub async fn open(&self) -> Result<std::sync::Arc<dyn Connection>, ConnError> {
         Ok(match self {
             Spec::Local => std::sync::Arc::new(local::Local),

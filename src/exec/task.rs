@@ -214,11 +214,28 @@ async fn connection(env: &Env<'_>, scope: &Arc<Scope>, delegate: Option<&str>) -
     if let Some(c) = st.conn.lock().ok().and_then(|c| c.clone()) {
         return Ok((c, reconnect));
     }
-    let conn = spec.open().await?;
+    if env.run.opts.verbosity >= 3 {
+        env.run.reporter.trace(&name, &format!("ESTABLISH {}", spec.describe()));
+    }
+    let started = std::time::Instant::now();
+    let conn = spec.open().await;
+    if env.run.opts.verbosity >= 3 {
+        let how = match &conn {
+            Ok(c) => format!("{} connection open in {:.3}s", c.transport(), started.elapsed().as_secs_f64()),
+            Err(e) => format!("connection failed after {:.3}s: {e}", started.elapsed().as_secs_f64()),
+        };
+        env.run.reporter.trace(&name, &how);
+    }
+    let conn = conn?;
     if let Ok(mut c) = st.conn.lock() {
         *c = Some(conn.clone());
     }
     Ok((conn, reconnect))
+}
+
+/// Whether the task's data must not be shown (`no_log`).
+fn hidden(env: &Env<'_>, scope: &Arc<Scope>) -> bool {
+    rendered_bool(env.chain.get(|k| &k.no_log), scope).ok().flatten().unwrap_or(false)
 }
 
 /// The connection a host's variables ask for.
@@ -235,7 +252,9 @@ fn spec(env: &Env<'_>, name: &str, conn_type: &str, get: &(dyn Fn(&[&str]) -> Op
                 host: get(&["ansible_host", "ansible_ssh_host"]),
                 port: get(&["ansible_port", "ansible_ssh_port"]).and_then(|p| p.parse().ok()),
                 user,
-                password: get(&["ansible_password", "ansible_ssh_pass", "ansible_ssh_password"]).or_else(|| o.ssh_password.clone()),
+                password: get(&["ansible_password", "ansible_ssh_pass", "ansible_ssh_password"])
+                    .or_else(|| o.ssh_password.clone())
+                    .inspect(|p| crate::vault::note_secret(p)),
                 private_key_file: get(&["ansible_ssh_private_key_file", "ansible_private_key_file"]).or_else(|| o.private_key.clone()),
                 ssh_args: args.into_iter().flatten().collect::<Vec<_>>().join(" "),
                 timeout: get(&["ansible_ssh_timeout", "ansible_timeout"]).and_then(|t| t.parse().ok()).or(o.timeout),
@@ -293,6 +312,9 @@ fn become_for(env: &Env<'_>, scope: &Arc<Scope>) -> Result<Option<Become>, Strin
         .clone());
     let flags = var_string(scope, &["ansible_become_flags"]).or(render(env.chain.get(|k| &k.become_flags))?);
     let exe = var_string(scope, &["ansible_become_exe"]).or(render(env.chain.get(|k| &k.become_exe))?);
+    if let Some(p) = &password {
+        crate::vault::note_secret(p);
+    }
     Ok(Some(Become { method, user, password, flags, exe }))
 }
 
@@ -406,6 +428,15 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
         (Arc::new(Local), None)
     } else {
         match connection(env, scope, delegate.as_deref()).await {
+            // -vv: what goes through the connection, unless the task hides its data.
+            Ok((c, r)) if env.run.opts.verbosity >= 2 && !hidden(env, scope) => {
+                let traced: Arc<dyn Connection> = Arc::new(crate::connection::traced::Traced {
+                    inner: c,
+                    host: delegate.clone().unwrap_or_else(|| env.host.name.clone()),
+                    reporter: env.run.reporter.clone(),
+                });
+                (traced, Some(r))
+            }
             Ok((c, r)) => (c, Some(r)),
             Err(ModError::Unreachable(m)) => {
                 let mut map = Map::new();

@@ -116,8 +116,10 @@ impl Reporter {
 
     /// One JSON event on its own line (`--output json`).
     fn event(&self, v: Value) {
+        let line = v.to_string();
+        let line = crate::vault::mask(&line);
         if let Ok(mut o) = self.out.lock() {
-            let _ = writeln!(o, "{v}");
+            let _ = writeln!(o, "{line}");
         }
     }
 
@@ -164,7 +166,7 @@ impl Reporter {
             out += "  </testsuite>\n";
         }
         out += "</testsuites>\n";
-        if let Err(e) = std::fs::write(path, out) {
+        if let Err(e) = std::fs::write(path, crate::vault::mask(&out).as_bytes()) {
             eprintln!("[ERROR]: cannot write the JUnit report {}: {e}", path.display());
         }
     }
@@ -185,9 +187,28 @@ impl Reporter {
     }
 
     fn line_raw(&self, s: &str) {
+        let s = crate::vault::mask(s);
         if let Ok(mut o) = self.out.lock() {
             let _ = writeln!(o, "{s}");
         }
+    }
+
+    /// `-vv` and `-vvv` detail about one host: the commands run and their output, and how the
+    /// connection was made. Known secrets are masked; tasks with no_log are never traced.
+    pub fn trace(&self, host: &str, text: &str) {
+        if self.json || self.adhoc.is_some() {
+            return;
+        }
+        let mut t = text.trim_end().to_string();
+        if t.len() > 4000 {
+            let mut cut = 4000;
+            while !t.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            t.truncate(cut);
+            t += " [...]";
+        }
+        self.line_raw(&self.paint("34", &format!("<{host}> {t}")));
     }
 
     pub fn play_start(&self, name: &str) {

@@ -86,6 +86,31 @@ fn parse_hop(spec: &str) -> (Option<String>, String, Option<u16>) {
 }
 
 impl Target {
+    /// For `-vvv`: where and how steward connects (the password, if any, is not shown).
+    pub fn describe(&self) -> String {
+        let auth = match (&self.password, self.key_files.is_empty()) {
+            (Some(_), _) => "password".to_string(),
+            (None, false) => format!("keys {}", self.key_files.iter().map(|k| k.display().to_string()).collect::<Vec<_>>().join(", ")),
+            (None, true) => "the agent and default keys".to_string(),
+        };
+        let mut s = format!(
+            "SSH CONNECTION FOR USER: {} to {}:{} (auth: {auth}; host keys: {:?} in {}; timeout {}s)",
+            self.user,
+            self.host,
+            self.port,
+            self.strict,
+            self.known_hosts.iter().map(|k| k.display().to_string()).collect::<Vec<_>>().join(", "),
+            self.connect_timeout.as_secs()
+        );
+        for j in &self.jumps {
+            s += &format!(" via jump {}@{}:{}", j.user, j.host, j.port);
+        }
+        if let Some(p) = &self.proxy_command {
+            s += &format!(" via ProxyCommand {p}");
+        }
+        s
+    }
+
     /// Resolve a host: inventory settings first, then `-o` arguments, then ssh_config, then
     /// OpenSSH's defaults.
     pub fn resolve(name: &str, s: &Settings) -> Target {
