@@ -11,6 +11,8 @@ fn run(file: &str) -> String {
         .args(["run", file])
         .current_dir(&dir)
         .env("NO_COLOR", "1")
+        // The snapshots are the error messages; progress lines are tested in tests/output.rs.
+        .env("STEWARD_PROGRESS", "off")
         .env("HOME", "/home/nobody")
         .env_remove("ANSIBLE_ROLES_PATH")
         .output()

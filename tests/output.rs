@@ -111,3 +111,37 @@ fn dynamic_inventory_script() {
     assert_eq!(code, 0, "{out}");
     assert_eq!(out.lines().count(), 2, "{out}");
 }
+
+#[test]
+fn progress_is_plain_lines_off_a_terminal_and_live_on_one() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/output");
+    let bin = env!("CARGO_BIN_EXE_steward");
+    // Not a terminal (a CI log): plain lines on stderr, and no escape codes anywhere.
+    let out = Command::new(bin)
+        .args(["run", "-i", "progress.ini", "progress.yml"])
+        .current_dir(&dir)
+        .env("NO_COLOR", "1")
+        .env_remove("STEWARD_PROGRESS")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(stderr.contains("[progress] PLAY [progress]: 3/3 hosts done, 1 failed"), "{stderr}");
+    assert!(!stdout.contains('\x1b') && !stderr.contains('\x1b'), "escape codes in a log:\n{stdout}{stderr}");
+    assert!(!stdout.contains("[progress] PLAY"), "progress goes to stderr, not stdout");
+    // On a terminal (script(1) gives the run one): the live display, drawn with escape codes.
+    let cmd = format!("{bin} run -i progress.ini progress.yml");
+    let out = Command::new("script")
+        .args(["-qefc", &cmd, "/dev/null"])
+        .current_dir(&dir)
+        .env("TERM", "xterm-256color")
+        .env_remove("STEWARD_PROGRESS")
+        .output()
+        .unwrap();
+    let raw = String::from_utf8_lossy(&out.stdout);
+    let screen = regex::Regex::new(r"\x1b\[[0-9;?]*[A-Za-z]").unwrap().replace_all(&raw, "");
+    assert!(screen.contains("PLAY [progress] [") && screen.contains("2/3 hosts done · 1 failed"), "no live progress:\n{screen}");
+    assert!(screen.contains("work a little"), "the active hosts' task is shown:\n{screen}");
+    assert!(raw.contains('\x1b'), "the live display draws with escape codes");
+    assert!(!screen.contains("[progress] PLAY"), "no plain lines on a terminal:\n{screen}");
+}

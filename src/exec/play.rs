@@ -363,6 +363,7 @@ impl Walker {
         let Some((shared, first)) = self.enter(t, pos.clone(), &chain).await else {
             return Flow::Abort;
         };
+        self.run.reporter.progress_task(&self.host.name, &t.display_name());
         let c = chain_of(&chain);
         let flow = match &t.kind {
             TaskKind::Meta { action } => {
@@ -759,6 +760,7 @@ pub async fn run_play(run: &Arc<Run>, play: &Arc<Play>) -> Result<PlayEnd, Diagn
     let hosts = play_hosts(run, play)?;
     let name = template::to_text(&play_value(run, play, &Value::String(play.name.clone())));
     run.reporter.play_start(&name);
+    run.reporter.progress_play(&name, hosts.len());
     if hosts.is_empty() {
         run.reporter.no_hosts();
         return Ok(PlayEnd::Continue);
@@ -820,6 +822,7 @@ pub async fn run_play(run: &Arc<Run>, play: &Arc<Play>) -> Result<PlayEnd, Diagn
             set.spawn(async move {
                 let flow = w.walk_play(g).await;
                 w.gate.leave();
+                w.run.reporter.progress_host_done(&w.host.name);
                 flow
             });
         }

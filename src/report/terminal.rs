@@ -24,6 +24,7 @@ pub struct Reporter {
     /// Ad-hoc commands print `host | STATUS ...` lines as `ansible` does (`Some(true)`: one
     /// line per host).
     adhoc: Option<bool>,
+    progress: super::progress::Progress,
 }
 
 /// One JUnit test case: a task on a host.
@@ -61,6 +62,7 @@ impl Reporter {
             junit: None,
             play: Mutex::new(String::new()),
             adhoc: None,
+            progress: super::progress::Progress::new(super::progress::Mode::detect()),
         }
     }
 
@@ -68,13 +70,33 @@ impl Reporter {
         self.json = on;
         if on {
             self.color = false;
+            // stdout is for the events; progress would only be noise for the script reading them.
+            self.progress = super::progress::Progress::new(super::progress::Mode::Off);
         }
         self
     }
 
     pub fn adhoc(mut self, one_line: Option<bool>) -> Reporter {
         self.adhoc = one_line;
+        if one_line.is_some() {
+            self.progress = super::progress::Progress::new(super::progress::Mode::Off);
+        }
         self
+    }
+
+    /// Live progress: a play starts on `total` hosts.
+    pub fn progress_play(&self, name: &str, total: usize) {
+        self.progress.play(name, total);
+    }
+
+    /// Live progress: a host starts a task.
+    pub fn progress_task(&self, host: &str, task: &str) {
+        self.progress.task(host, task);
+    }
+
+    /// Live progress: a host is through the play.
+    pub fn progress_host_done(&self, host: &str) {
+        self.progress.host_done(host);
     }
 
     /// An ad-hoc result, as `ansible` prints it.
@@ -188,9 +210,12 @@ impl Reporter {
 
     fn line_raw(&self, s: &str) {
         let s = crate::vault::mask(s);
-        if let Ok(mut o) = self.out.lock() {
-            let _ = writeln!(o, "{s}");
-        }
+        self.progress.suspend(|| {
+            if let Ok(mut o) = self.out.lock() {
+                let _ = writeln!(o, "{s}");
+                let _ = o.flush();
+            }
+        });
     }
 
     /// `-vv` and `-vvv` detail about one host: the commands run and their output, and how the
@@ -278,6 +303,9 @@ impl Reporter {
     }
 
     pub fn host_result(&self, r: &HostResult, task_loc: Option<&Loc>) {
+        if matches!(r.status, Status::Failed | Status::Unreachable) && !r.result.get("ignored").is_some_and(|v| v == &Value::Bool(true)) {
+            self.progress.failure();
+        }
         if let Some((_, cases)) = &self.junit {
             let play = self.play.lock().map(|p| p.clone()).unwrap_or_default();
             let message = if r.no_log { "hidden (no_log)".to_string() } else { r.msg() };
@@ -414,6 +442,7 @@ impl Reporter {
     }
 
     pub fn recap(&self, stats: &IndexMap<String, Stats>) {
+        self.progress.end_play();
         if self.json {
             let hosts: serde_json::Map<String, Value> = stats
                 .iter()
