@@ -145,3 +145,61 @@ fn progress_is_plain_lines_off_a_terminal_and_live_on_one() {
     assert!(raw.contains('\x1b'), "the live display draws with escape codes");
     assert!(!screen.contains("[progress] PLAY"), "no plain lines on a terminal:\n{screen}");
 }
+
+#[test]
+fn html_report_renders_in_headless_chromium() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/output");
+    let tmp = tempfile::tempdir().unwrap();
+    let report = tmp.path().join("run.html");
+    let out = Command::new(env!("CARGO_BIN_EXE_steward"))
+        .args([
+            "run",
+            "-i",
+            "progress.ini",
+            "report.yml",
+            "-e",
+            &format!("out={}", tmp.path().display()),
+            "--report",
+            report.to_str().unwrap(),
+        ])
+        .current_dir(&dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
+    let html = std::fs::read_to_string(&report).unwrap();
+    for want in [
+        "<h2 id=\"recap\">",
+        "h2 — migrate the database",
+        "ERROR: relation users is locked",
+        "+workers=4",
+        "details hidden (no_log)",
+        "id=\"exit\">2<",
+    ] {
+        assert!(html.contains(want), "the report lacks `{want}`:\n{html}");
+    }
+    assert!(!html.contains("report-secret-value"), "a no_log result reached the report");
+    // Debian's chromium, headless: the page parses into the DOM we wrote and renders.
+    let chromium =
+        ["chromium", "chromium-browser"].into_iter().find(|c| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()));
+    let chromium = chromium.expect("chromium is needed to check the HTML report (scripts/test installs Debian's chromium)");
+    let url = format!("file://{}", report.display());
+    let flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"];
+    let dom = Command::new(chromium).args(flags).arg("--dump-dom").arg(&url).output().unwrap();
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(
+        dom.contains("steward run report") && dom.contains("relation users is locked") && dom.contains("<table>"),
+        "chromium's DOM:\n{dom}"
+    );
+    let shot = tmp.path().join("shot.png");
+    let st = Command::new(chromium)
+        .args(flags)
+        .arg("--window-size=1200,1400")
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    let png = std::fs::read(&shot).unwrap();
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 20_000, "the screenshot is empty ({} bytes)", png.len());
+}

@@ -24,16 +24,21 @@ fn no_output_shows_the_secret() {
     let d = format!("dir={}", tmp.path().display());
     let s = format!("secret_value={SECRET}");
     let junit = tmp.path().join("junit.xml");
+    let html = tmp.path().join("report.html");
     let outputs = [
-        run(&["run", "playbook.yml", "-e", &d, "-e", &s, "-vvv", "--diff"]),
+        run(&["run", "playbook.yml", "-e", &d, "-e", &s, "-vvv", "--diff", "--report", html.to_str().unwrap()]),
         run(&["run", "playbook.yml", "-e", &d, "-e", &s, "--output", "json", "--diff"]),
         run(&["run", "playbook.yml", "-e", &d, "-e", &s, "--junit", junit.to_str().unwrap(), "--check", "--diff"]),
     ];
     // The tasks did run with the secret.
     assert_eq!(std::fs::read_to_string(tmp.path().join("secret.txt")).unwrap(), format!("{SECRET}\n"));
-    for out in outputs.iter().chain(std::iter::once(&std::fs::read_to_string(&junit).unwrap())) {
+    let files = [std::fs::read_to_string(&junit).unwrap(), std::fs::read_to_string(&html).unwrap()];
+    for out in outputs.iter().chain(files.iter()) {
         assert!(!out.contains(SECRET), "the secret leaked:\n{out}");
-        assert!(out.contains("no_log") || out.contains("censored") || out.contains("testsuite"), "{out}");
+        assert!(
+            out.contains("no_log") || out.contains("censored") || out.contains("testsuite") || out.contains("steward run report"),
+            "{out}"
+        );
     }
 }
 

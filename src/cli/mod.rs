@@ -132,6 +132,10 @@ pub struct RunArgs {
     /// Also write a JUnit XML report of the run to FILE
     #[arg(long = "junit", value_name = "FILE")]
     pub junit: Option<std::path::PathBuf>,
+    /// Also write a self-contained HTML report of the run (changes with diffs, failures,
+    /// timings per host) to FILE
+    #[arg(long = "report", value_name = "FILE.html")]
+    pub report: Option<std::path::PathBuf>,
     /// Start the playbook at the task with this name
     #[arg(long = "start-at-task")]
     pub start_at_task: Option<String>,

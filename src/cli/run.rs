@@ -167,6 +167,7 @@ pub fn run_loaded(a: RunArgs, books: Vec<Playbook>, adhoc: bool, cfg: &Config) -
     let opts = RunOptions {
         check: a.check,
         diff: a.diff,
+        report: a.report.is_some(),
         forks: a.forks.or_else(|| cfg.get("defaults", "forks").and_then(|f| f.parse().ok())).unwrap_or(256),
         verbosity: a.verbose,
         tags: split_list(&a.tags),
@@ -201,7 +202,8 @@ pub fn run_loaded(a: RunArgs, books: Vec<Playbook>, adhoc: bool, cfg: &Config) -
         Some(o) => o == "json",
         None => cfg.get("defaults", "stdout_callback").is_some_and(|c| c.ends_with("json")),
     };
-    let reporter = Reporter::new(a.verbose, a.diff).json(json).junit(a.junit.clone()).adhoc(adhoc.then_some(a.one_line));
+    let reporter =
+        Reporter::new(a.verbose, a.diff).json(json).junit(a.junit.clone()).html(a.report.clone()).adhoc(adhoc.then_some(a.one_line));
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

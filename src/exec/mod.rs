@@ -31,6 +31,8 @@ use result::Stats;
 pub struct RunOptions {
     pub check: bool,
     pub diff: bool,
+    /// Diffs are computed (not printed) for the HTML report.
+    pub report: bool,
     pub forks: usize,
     pub verbosity: u8,
     pub tags: Vec<String>,

@@ -413,7 +413,8 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
         Err(e) => return fail(e),
     };
     let diff = match rendered_bool(env.chain.get(|k| &k.diff), scope) {
-        Ok(v) => v.unwrap_or(env.run.opts.diff),
+        // A task's own `diff: false` is kept even for the report (it often hides secrets).
+        Ok(v) => v.unwrap_or(env.run.opts.diff || env.run.opts.report),
         Err(e) => return fail(e),
     };
     let become_ = match become_for(env, scope) {

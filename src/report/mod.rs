@@ -4,6 +4,7 @@
 //! turns them into ansible-playbook's familiar output. Results of `no_log` tasks are never
 //! printed.
 
+mod html;
 mod progress;
 mod terminal;
 

@@ -25,6 +25,7 @@ pub struct Reporter {
     /// line per host).
     adhoc: Option<bool>,
     progress: super::progress::Progress,
+    html: Option<super::html::HtmlReport>,
 }
 
 /// One JUnit test case: a task on a host.
@@ -63,6 +64,7 @@ impl Reporter {
             play: Mutex::new(String::new()),
             adhoc: None,
             progress: super::progress::Progress::new(super::progress::Mode::detect()),
+            html: None,
         }
     }
 
@@ -131,6 +133,12 @@ impl Reporter {
         self.line_raw(&self.paint(color, &line));
     }
 
+    /// `--report FILE.html`.
+    pub fn html(mut self, path: Option<std::path::PathBuf>) -> Reporter {
+        self.html = path.map(super::html::HtmlReport::new);
+        self
+    }
+
     pub fn junit(mut self, path: Option<std::path::PathBuf>) -> Reporter {
         self.junit = path.map(|p| (p, Mutex::new(Vec::new())));
         self
@@ -149,6 +157,11 @@ impl Reporter {
     pub fn finish(&self, exit_code: i32) {
         if self.json {
             self.event(serde_json::json!({"event": "end", "exit_code": exit_code}));
+        }
+        if let Some(h) = &self.html {
+            if let Err(e) = h.write(exit_code) {
+                eprintln!("[ERROR]: cannot write the HTML report: {e}");
+            }
         }
         let Some((path, cases)) = &self.junit else { return };
         let cases = cases
@@ -303,6 +316,10 @@ impl Reporter {
     }
 
     pub fn host_result(&self, r: &HostResult, task_loc: Option<&Loc>) {
+        if let Some(h) = &self.html {
+            let play = self.play.lock().map(|p| p.clone()).unwrap_or_default();
+            h.result(&play, r);
+        }
         if matches!(r.status, Status::Failed | Status::Unreachable) && !r.result.get("ignored").is_some_and(|v| v == &Value::Bool(true)) {
             self.progress.failure();
         }
@@ -443,6 +460,9 @@ impl Reporter {
 
     pub fn recap(&self, stats: &IndexMap<String, Stats>) {
         self.progress.end_play();
+        if let Some(h) = &self.html {
+            h.recap(stats);
+        }
         if self.json {
             let hosts: serde_json::Map<String, Value> = stats
                 .iter()
