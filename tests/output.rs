@@ -140,7 +140,10 @@ fn progress_is_plain_lines_off_a_terminal_and_live_on_one() {
         .unwrap();
     let raw = String::from_utf8_lossy(&out.stdout);
     let screen = regex::Regex::new(r"\x1b\[[0-9;?]*[A-Za-z]").unwrap().replace_all(&raw, "");
-    assert!(screen.contains("PLAY [progress] [") && screen.contains("2/3 hosts done · 1 failed"), "no live progress:\n{screen}");
+    assert!(
+        screen.contains("PLAY [progress] [") && screen.contains("/3 hosts done") && screen.contains("· 1 failed"),
+        "no live progress:\n{screen}"
+    );
     assert!(screen.contains("work a little"), "the active hosts' task is shown:\n{screen}");
     assert!(raw.contains('\x1b'), "the live display draws with escape codes");
     assert!(!screen.contains("[progress] PLAY"), "no plain lines on a terminal:\n{screen}");
