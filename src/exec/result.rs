@@ -98,6 +98,17 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// How the host did overall: failed (or unreachable), changed, or ok.
+    pub fn verdict(&self) -> &'static str {
+        if self.failed > 0 || self.unreachable > 0 {
+            "failed"
+        } else if self.changed > 0 {
+            "changed"
+        } else {
+            "ok"
+        }
+    }
+
     /// Count a task result as ansible-playbook counts it.
     pub fn count(&mut self, r: &HostResult) {
         match r.status {

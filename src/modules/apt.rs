@@ -244,16 +244,7 @@ impl Module for Apt {
         // A .deb file.
         if let Some(deb) = args.str("deb")? {
             let path = if deb.starts_with("http://") || deb.starts_with("https://") {
-                let r = ctx
-                    .sh(format!(
-                        "t=$(mktemp --suffix=.deb) && {{ curl -fsSL -o \"$t\" {0} || wget -qO \"$t\" {0}; }} && echo \"$t\"",
-                        q(&deb)
-                    ))
-                    .await?;
-                if r.rc != 0 {
-                    return fail(format!("Failure downloading {deb}: {}", r.stderr_str().trim()));
-                }
-                r.stdout_str().trim().to_string()
+                super::common::download(ctx, &deb, ".deb", true).await?
             } else {
                 deb.clone()
             };

@@ -239,14 +239,7 @@ impl Module for Unarchive {
         }
         // Where the archive is on the host, and whether steward put it there.
         let (path, temp) = if src.contains("://") {
-            let insecure = if args.bool("validate_certs", true)? { "" } else { "-k " };
-            let r = ctx
-                .sh(format!("t=$(mktemp /tmp/.steward-archive.XXXXXXXX) && {{ curl -fsSL {insecure}-o \"$t\" {0} || wget -qO \"$t\" {0}; }} && echo \"$t\"", q(&src)))
-                .await?;
-            if r.rc != 0 {
-                return fail(format!("Failure downloading {src}: {}", r.stderr_str().trim()));
-            }
-            (r.stdout_str().trim().to_string(), true)
+            (super::common::download(ctx, &src, "", args.bool("validate_certs", true)?).await?, true)
         } else if remote {
             if ctx.sh(format!("[ -f {} ]", q(&src))).await?.rc != 0 {
                 return fail(format!("Source '{src}' does not exist"));

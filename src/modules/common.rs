@@ -16,6 +16,24 @@ pub async fn probe(ctx: &TaskCtx, path: &str, checksum: Option<&str>, content: b
     Ok(parse_probe(&out.stdout))
 }
 
+/// Download a URL on the host (curl, else wget) to a new temporary file there; returns its
+/// path. `suffix` is kept on the name (apt-get wants `.deb`).
+pub async fn download(ctx: &TaskCtx, url: &str, suffix: &str, validate_certs: bool) -> Result<String, ModError> {
+    let k = if validate_certs { "" } else { "-k " };
+    let nc = if validate_certs { "" } else { "--no-check-certificate " };
+    let r = ctx
+        .sh(format!(
+            "t=$(mktemp --suffix={} /tmp/.steward-download.XXXXXXXX) && {{ curl -fsSL {k}-o \"$t\" {u} || wget -q {nc}-O \"$t\" {u}; }} && echo \"$t\"",
+            q(suffix),
+            u = q(url)
+        ))
+        .await?;
+    if r.rc != 0 {
+        return fail(format!("Failure downloading {url}: {}", r.stderr_str().trim()));
+    }
+    Ok(r.stdout_str().trim().to_string())
+}
+
 /// Owner, group and mode that a task asks for.
 #[derive(Clone, Debug, Default)]
 pub struct Attrs {

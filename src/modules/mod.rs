@@ -277,6 +277,16 @@ impl TaskCtx {
         self.sh_in(cmd, None).await
     }
 
+    /// Run commands one after the other in one round trip, stopping at the first that fails;
+    /// the task fails with `failure` and the command's stderr.
+    pub async fn run_all(&self, cmds: &[String], failure: &str) -> Result<(), ModError> {
+        let r = self.sh(format!("set -e\n{}\n", cmds.join("\n"))).await?;
+        if r.rc != 0 {
+            return fail(format!("{failure}: {}", r.stderr_str().trim()));
+        }
+        Ok(())
+    }
+
     pub async fn sh_in(&self, cmd: impl Into<String>, stdin: Option<Vec<u8>>) -> Result<ExecOutput, ModError> {
         let req = ExecRequest { cmd: cmd.into(), stdin, env: self.env.clone(), become_: self.become_.clone(), cwd: None, stdin_file: None };
         Ok(self.conn.exec(req).await?)

@@ -179,10 +179,7 @@ impl Module for Mount {
             write_file(ctx, &fstab, Source::Bytes(new_fstab.into_bytes()), &attrs, p.lstat.as_ref()).await?;
         }
         if !cmds.is_empty() {
-            let r = ctx.sh(format!("set -e\n{}\n", cmds.join("\n"))).await?;
-            if r.rc != 0 {
-                return fail(format!("Error mounting {path}: {}", r.stderr_str().trim()));
-            }
+            ctx.run_all(&cmds, &format!("Error mounting {path}")).await?;
         }
         Ok(out)
     }

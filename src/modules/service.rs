@@ -119,15 +119,8 @@ async fn run_systemd(ctx: &TaskCtx, args: &Args, w: &Want) -> Result<Outcome, Mo
         out.diffs.push(super::common::state_diff(&w.name, before, after));
     }
     if !ctx.check {
-        let r = ctx.sh(format!("set -e\n{}\n", cmds.join("\n"))).await?;
-        if r.rc != 0 {
-            return fail(format!(
-                "Unable to {} service {}: {}",
-                cmds.last().map(|c| c.split_whitespace().nth(1).unwrap_or("")).unwrap_or(""),
-                w.name,
-                r.stderr_str().trim()
-            ));
-        }
+        let verb = cmds.last().and_then(|c| c.split_whitespace().nth(1)).unwrap_or("change").to_string();
+        ctx.run_all(&cmds, &format!("Unable to {verb} service {}", w.name)).await?;
     }
     Ok(out)
 }

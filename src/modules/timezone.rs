@@ -101,10 +101,7 @@ impl Module for Timezone {
             }
         }
         if out.changed && !ctx.check {
-            let r = ctx.sh(format!("set -e\n{}\n", cmds.join("\n"))).await?;
-            if r.rc != 0 {
-                return fail(format!("could not set the time zone: {}", r.stderr_str().trim()));
-            }
+            ctx.run_all(&cmds, "could not set the time zone").await?;
         }
         Ok(out)
     }

@@ -433,7 +433,7 @@ impl Module for User {
                     if remove { "-r " } else { "" },
                     q(&name)
                 );
-                run_cmds(ctx, &[cmd], &name).await?;
+                ctx.run_all(&[cmd], &format!("cannot remove account {name}")).await?;
             }
             return Ok(out.with("remove", remove).with("force", args.bool("force", false)?));
         }
@@ -493,7 +493,7 @@ impl Module for User {
                     expiry(args, &name, &blank, &mut p2)?;
                     cmds.extend(p2.cmds);
                 }
-                run_cmds(ctx, &cmds, &name).await?;
+                ctx.run_all(&cmds, &format!("cannot change account {name}")).await?;
             }
         }
         // The account as it is now.
@@ -531,14 +531,6 @@ impl Module for User {
         }
         Ok(out)
     }
-}
-
-async fn run_cmds(ctx: &TaskCtx, cmds: &[String], name: &str) -> Result<(), ModError> {
-    let r = ctx.sh(format!("set -e\n{}\n", cmds.join("\n"))).await?;
-    if r.rc != 0 {
-        return fail(format!("{} (account {name}, rc {})", r.stderr_str().trim(), r.rc));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

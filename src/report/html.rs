@@ -139,13 +139,7 @@ impl HtmlReport {
             *per_host.entry(r.host.as_str()).or_default() += r.duration;
         }
         for (host, s) in &stats {
-            let cls = if s.failed > 0 || s.unreachable > 0 {
-                "failed"
-            } else if s.changed > 0 {
-                "changed"
-            } else {
-                "ok"
-            };
+            let cls = s.verdict();
             h += &format!(
                 "<tr><td><span class=\"pill {cls}\">{}</span></td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{:.2} s</td></tr>\n",
                 esc(host),

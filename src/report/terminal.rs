@@ -475,12 +475,10 @@ impl Reporter {
         }
         self.line(&banner("PLAY RECAP"));
         for (h, s) in stats {
-            let color = if s.failed > 0 || s.unreachable > 0 {
-                "31"
-            } else if s.changed > 0 {
-                "33"
-            } else {
-                "32"
+            let color = match s.verdict() {
+                "failed" => "31",
+                "changed" => "33",
+                _ => "32",
             };
             let host = format!("{h:<26}");
             let line = format!(
