@@ -71,6 +71,15 @@ impl Diagnostic {
         self
     }
 
+    /// The message for a task that fails at run time with this fault (a dynamic include's):
+    /// one line with the place, as a task failure's `msg` carries it.
+    pub fn runtime_message(&self) -> String {
+        match &self.loc {
+            Some(loc) if loc.is_known() => format!("{} ({}:{}:{})", self.message, relative(&loc.file), loc.line, loc.col),
+            _ => self.message.clone(),
+        }
+    }
+
     /// Render as text, quoting the source line with a caret under the fault.
     pub fn render(&self) -> String {
         let mut out = format!("error: {}\n", self.message);

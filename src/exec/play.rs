@@ -265,7 +265,7 @@ impl Walker {
     /// `throttle: N` on the task (or a block above it): at most N hosts run it at once.
     fn throttle(&self, t: &Task, c: &Chain<'_>, inh: &Inherited) -> Option<Arc<tokio::sync::Semaphore>> {
         let v = c.get(|k| &k.throttle)?;
-        let scope = vars::task_scope(&self.run, &self.host, &self.ps, inh, &t.kw.vars);
+        let scope = vars::task_scope(&self.run, &self.host, &self.ps, inh, Some(t));
         let n = template::render_value(v, &scope).ok()?.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))?;
         if n <= 0 {
             return None;
@@ -303,7 +303,7 @@ impl Walker {
             let ign = chain
                 .get(|k| &k.ignore_errors)
                 .map(|v| {
-                    let scope = vars::task_scope(&self.run, &self.host, &self.ps, &Inherited::default(), &Map::new());
+                    let scope = vars::task_scope(&self.run, &self.host, &self.ps, &Inherited::default(), None);
                     template::render_value(v, &scope).map(|x| template::filters_bool(&x)).unwrap_or(false)
                 })
                 .unwrap_or(false);
@@ -375,7 +375,7 @@ impl Walker {
             }
             TaskKind::Module { module, args } => {
                 let run_once = {
-                    let scope = vars::task_scope(&self.run, &self.host, &self.ps, &inh, &t.kw.vars);
+                    let scope = vars::task_scope(&self.run, &self.host, &self.ps, &inh, Some(t));
                     c.get(|k| &k.run_once)
                         .map(|v| template::render_value(v, &scope).map(|x| template::filters_bool(&x)).unwrap_or(false))
                         .unwrap_or(false)
@@ -416,7 +416,7 @@ impl Walker {
 
     /// Carry out a meta task. The bool says whether the gate step was already closed.
     async fn meta(self: &Arc<Self>, t: &Arc<Task>, action: &Value, pos: &[u32], inh: &Inherited, c: &Chain<'_>) -> (Flow, bool) {
-        let scope = vars::task_scope(&self.run, &self.host, &self.ps, inh, &t.kw.vars);
+        let scope = vars::task_scope(&self.run, &self.host, &self.ps, inh, Some(t));
         match task::first_false(&c.when(), &scope) {
             Ok(Some(_)) => {
                 let r = task::skipped_result(&self.host.name, &Value::Null);
@@ -465,7 +465,7 @@ impl Walker {
             return Flow::Abort;
         };
         let c = chain_of(&chain);
-        let scope = vars::task_scope(&self.run, &self.host, &self.ps, &inh, &t.kw.vars);
+        let scope = vars::task_scope(&self.run, &self.host, &self.ps, &inh, Some(t));
         // Each entry: the tasks to run, their extra variables, what to print.
         let mut runs: Vec<IncludeRun> = Vec::new();
         let items: Vec<Option<Value>> = match &t.loop_ {
@@ -504,9 +504,10 @@ impl Walker {
             }
             let label = item.as_ref().map(|x| format!(" => (item={})", template::py_str(x))).unwrap_or_default();
             match &t.kind {
-                TaskKind::IncludeTasks { file, preloaded, base } => {
-                    let tasks = match (preloaded, item) {
-                        (Some(p), None) => Ok((p.clone(), self.include_path(file, base, &s, t))),
+                TaskKind::IncludeTasks { file, preloaded, base, deferred } => {
+                    let tasks = match (preloaded, item, deferred) {
+                        (_, None, Some(d)) => Err(d.runtime_message()),
+                        (Some(p), None, _) => Ok((p.clone(), self.include_path(file, base, &s, t))),
                         _ => self.load_include(file, base, &s, t),
                     };
                     match tasks {
@@ -518,7 +519,12 @@ impl Walker {
                         }
                     }
                 }
-                TaskKind::IncludeRole { name, tasks } => runs.push((tasks.clone(), vars, format!("{name}{label}"))),
+                TaskKind::IncludeRole { deferred: Some(d), .. } => {
+                    let flow = self.finish(t, task::failed_result(&self.host.name, d.runtime_message()), &c, rescuable, true);
+                    self.gate.done();
+                    return flow;
+                }
+                TaskKind::IncludeRole { name, tasks, .. } => runs.push((tasks.clone(), vars, format!("{name}{label}"))),
                 _ => {}
             }
         }
@@ -575,7 +581,7 @@ impl Walker {
         let name = template::to_text(&name);
         let path = self.find_include(&name, base, t).ok_or_else(|| format!("Could not find or access '{name}'"))?;
         let mut ctx = crate::playbook::LoadCtx::new(&self.play.dir, vec![]);
-        let tasks = crate::playbook::load_task_file(&path, &mut ctx, t.role.clone()).map_err(|d| d.render())?;
+        let tasks = crate::playbook::load_task_file(&path, &mut ctx, t.role.clone()).map_err(|d| d.runtime_message())?;
         Ok((tasks, path.display().to_string()))
     }
 
@@ -802,7 +808,7 @@ pub async fn run_play(run: &Arc<Run>, play: &Arc<Play>) -> Result<PlayEnd, Diagn
                 Map::new()
             } else {
                 let inh = Inherited::default();
-                let scope = vars::task_scope(run, host, &base_ps, &inh, &Map::new());
+                let scope = vars::task_scope(run, host, &base_ps, &inh, None);
                 vars::load_vars_files(play, &scope)?
             };
             let ps = if play.vars_files.is_empty() { base_ps } else { vars::play_scope(run, &shared, &host.name, vars_files) };

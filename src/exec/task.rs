@@ -385,7 +385,17 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
     let fail = |msg: String| Attempt { map: failed_result("", msg).result, outcome: None };
     let raw_args = args_node.to_value();
     let rendered = match template::render_value(&raw_args, scope) {
-        Ok(Value::Object(m)) => m,
+        Ok(Value::Object(mut m)) => match m.remove("_variable_params") {
+            // Arguments from a template: the task's own arguments win over them.
+            Some(Value::Object(mut base)) => {
+                base.extend(m);
+                base
+            }
+            Some(other) => {
+                return fail(format!("Task args must resolve to a 'dict' not '{}'.", template::py_type_name(&other)));
+            }
+            None => m,
+        },
         Ok(_) => Map::new(),
         Err(e) => {
             return fail(format!(
@@ -417,6 +427,13 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
         Ok(v) => v.unwrap_or(env.run.opts.diff || env.run.opts.report),
         Err(e) => return fail(e),
     };
+    if check && !module.supports_check_mode() {
+        let mut map = Map::new();
+        map.insert("changed".into(), json!(false));
+        map.insert("msg".into(), json!(format!("remote module ({}) does not support check mode", module.name())));
+        map.insert("skipped".into(), json!(true));
+        return Attempt { map, outcome: None };
+    }
     let become_ = match become_for(env, scope) {
         Ok(b) => b,
         Err(e) => return fail(e),
@@ -573,7 +590,7 @@ fn loop_vars(task: &Task, item: &Value, idx: usize, items: &[Value]) -> Map<Stri
 /// Run a module task on one host and build its result (not yet registered or printed).
 pub async fn run_module_task(env: &Env<'_>, task: &Task, module: &'static dyn Module, args: &crate::yaml::Node) -> HostResult {
     let host = env.host.name.clone();
-    let scope = task_scope(env.run, env.host, env.ps, env.inh, &task.kw.vars);
+    let scope = task_scope(env.run, env.host, env.ps, env.inh, Some(task));
     let whens = env.chain.when();
     let no_log = rendered_bool(env.chain.get(|k| &k.no_log), &scope).ok().flatten().unwrap_or(false);
     let verbose_always = matches!(module.name(), "debug" | "assert");

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value};
 
 use super::{HostState, Run};
-use crate::playbook::{Play, Role};
+use crate::playbook::{Play, Role, Task};
 use crate::template::{HostVarsSource, Scope};
 
 /// Per host, for one play: the layers that do not change from task to task.
@@ -131,13 +131,18 @@ pub fn play_scope(run: &Arc<Run>, shared: &PlayShared, host: &str, vars_files: M
 }
 
 /// The scope for a task on a host.
-pub fn task_scope(run: &Arc<Run>, host: &HostState, ps: &PlayScope, inh: &Inherited, task_vars: &Map<String, Value>) -> Arc<Scope> {
+pub fn task_scope(run: &Arc<Run>, host: &HostState, ps: &PlayScope, inh: &Inherited, task: Option<&Task>) -> Arc<Scope> {
     let mut layers: Vec<Arc<Map<String, Value>>> = Vec::with_capacity(20);
+    let empty = Map::new();
+    let task_vars = task.map(|t| &t.kw.vars).unwrap_or(&empty);
     let mut role_magic = Map::new();
     if let Some(r) = &inh.role {
         role_magic.insert("role_path".into(), json!(r.path.display().to_string()));
         role_magic.insert("role_name".into(), json!(r.name));
         role_magic.insert("ansible_role_name".into(), json!(r.name));
+    }
+    if let Some(t) = task {
+        role_magic.insert("ansible_search_path".into(), search_path(inh.role.as_deref(), &t.base));
     }
     if !role_magic.is_empty() {
         layers.push(Arc::new(role_magic));
@@ -171,6 +176,20 @@ pub fn task_scope(run: &Arc<Run>, host: &HostState, ps: &PlayScope, inh: &Inheri
     }
     layers.push(ps.role_defaults.clone());
     Scope::new(layers, Some(Arc::new(HostVarsView(run.clone()))))
+}
+
+/// Where a task's relative file names are looked for, as Ansible's `ansible_search_path`: the
+/// task's role, then the folder of the file the task is written in.
+fn search_path(role: Option<&Role>, base: &Path) -> Value {
+    let mut out = Vec::new();
+    if let Some(r) = role {
+        out.push(r.path.display().to_string());
+    }
+    let dir = base.display().to_string();
+    if !out.contains(&dir) {
+        out.push(dir);
+    }
+    json!(out)
 }
 
 /// Read a play's `vars_files` for a host (names may use the host's variables).

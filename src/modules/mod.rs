@@ -44,6 +44,7 @@ mod slurp;
 mod stat;
 mod sysctl;
 mod template;
+mod tempfile;
 mod timezone;
 mod ufw;
 mod user;
@@ -105,6 +106,7 @@ pub static MODULES: &[&dyn Module] = &[
     &stat::Stat,
     &sysctl::Sysctl,
     &template::Template,
+    &tempfile::Tempfile,
     &timezone::Timezone,
     &ufw::Ufw,
     &user::User,
@@ -158,6 +160,11 @@ pub trait Module: Send + Sync {
     /// Modules such as `set_fact` take any argument name.
     fn any_args(&self) -> bool {
         false
+    }
+    /// Whether the module can predict its change in check mode; one that cannot is skipped
+    /// there, as Ansible skips a module without `supports_check_mode`.
+    fn supports_check_mode(&self) -> bool {
+        true
     }
     /// Modules that run on the controller only and need no connection (debug, set_fact, ...).
     fn controller_only(&self) -> bool {
@@ -299,9 +306,12 @@ impl TaskCtx {
         if p.is_absolute() {
             return p.exists().then(|| p.to_path_buf());
         }
-        let role = self.role_path.as_ref().map(|r| r.display().to_string());
+        let mut sp = crate::template::search_path_of(|n| self.scope.resolve(n).ok().flatten());
+        if sp.is_empty() {
+            sp.extend(self.role_path.as_ref().map(|r| r.display().to_string()));
+        }
         let pb = self.playbook_dir.display().to_string();
-        crate::template::search_dirs(role.as_deref(), Some(&pb), sub).into_iter().map(|d| d.join(name)).find(|c| c.exists())
+        crate::template::file_candidates(&sp, Some(&pb), sub, name).into_iter().find(|c| c.exists())
     }
 }
 

@@ -76,6 +76,18 @@ fn kv_key(tok: &str) -> Option<(&str, &str)> {
     Some((k, v))
 }
 
+/// As Ansible splits a token of a module that takes no free text: at the first `=` that is not
+/// escaped, whatever comes before it (a templated key such as `{{ item }}=moo` too).
+fn kv_any(tok: &str) -> Option<(&str, &str)> {
+    let b = tok.as_bytes();
+    let pos = (1..b.len()).find(|&i| b[i] == b'=' && b[i - 1] != b'\\')?;
+    let k = tok[..pos].trim();
+    if k.is_empty() || k.starts_with('"') || k.starts_with('\'') {
+        return None;
+    }
+    Some((k, &tok[pos + 1..]))
+}
+
 /// Parse `k=v` pairs. With `raw_keys`, only those keys are taken as options and every other
 /// word goes, as written, into `_raw_params` (command, shell, script). Without it, a word that
 /// is not `k=v` also goes to `_raw_params`.
@@ -87,7 +99,11 @@ pub fn parse_kv(s: &str, raw_keys: Option<&[&str]>) -> Map<String, Value> {
     let mut last = 0;
     for (a, b) in split_spans(s) {
         let tok = &s[a..b];
-        if let Some((k, v)) = kv_key(tok).filter(|(k, _)| raw_keys.is_none_or(|keys| keys.contains(k))) {
+        let kv = match raw_keys {
+            Some(keys) => kv_key(tok).filter(|(k, _)| keys.contains(k)),
+            None => kv_any(tok),
+        };
+        if let Some((k, v)) = kv {
             out.insert(k.to_string(), Value::String(unquote(v)));
             raw.push_str(&s[last..a]);
             last = b;
@@ -115,5 +131,8 @@ mod tests {
         assert_eq!(m["chdir"], Value::from("/tmp"));
         let m = parse_kv("a=1\nif true; then\n  echo  x\nfi\n", Some(&["chdir"]));
         assert_eq!(m["_raw_params"], Value::from("a=1\nif true; then\n  echo  x\nfi"));
+        let m = parse_kv("{{ item }}=moo", None);
+        assert_eq!(m["{{ item }}"], Value::from("moo"));
+        assert!(!m.contains_key("_raw_params"));
     }
 }

@@ -569,9 +569,13 @@ fn split_action(a: &Node) -> R<(String, Node, Loc)> {
 
 /// A module's arguments as a mapping node, whatever form the playbook used.
 fn args_node(module: &dyn modules::Module, v: &Node, task: &Node) -> R<Node> {
+    let variable = |s: &str, loc: &Loc| vec![(Node::new(NodeKind::Str("_variable_params".into()), loc.clone()), Node::new(NodeKind::Str(s.to_string()), loc.clone()))];
     let mut entries: Vec<(Node, Node)> = match &v.kind {
         NodeKind::Null => vec![],
         NodeKind::Map(m) => m.clone(),
+        // `assert: "{{ item }}"`: the arguments are a template that gives a mapping (Ansible's
+        // "arg splat"), merged under the task's own arguments when it runs.
+        NodeKind::Str(s) if matches!(module.free_form(), FreeForm::No) && crate::template::is_single_expression(s) => variable(s, &v.loc),
         NodeKind::Str(s) => {
             let parsed = match module.free_form() {
                 FreeForm::Whole => [("_raw_params".to_string(), Value::String(s.clone()))].into_iter().collect(),
@@ -608,6 +612,12 @@ fn args_node(module: &dyn modules::Module, v: &Node, task: &Node) -> R<Node> {
         }
     };
     if let Some(extra) = task.get("args") {
+        if let NodeKind::Str(s) = &extra.kind {
+            if crate::template::is_single_expression(s) && !entries.iter().any(|(k, _)| k.key_string() == "_variable_params") {
+                entries.extend(variable(s, &extra.loc));
+                return Ok(Node::new(NodeKind::Map(entries), v.loc.clone()));
+            }
+        }
         let Some(m) = extra.as_map() else {
             return Err(Diagnostic::new("`args` must be a mapping").at(extra.loc.clone(), "expected key: value pairs"));
         };
@@ -672,25 +682,35 @@ fn build_action(
                 let tasks = load_task_file(&path, ctx, role)?;
                 return Ok(TaskKind::Import { tasks });
             }
-            let preloaded = match (&path, templated) {
-                (Some(p), false) => Some(load_task_file(p, ctx, role)?),
-                (None, false) => {
-                    return Err(Diagnostic::new(format!("could not find task file `{file}`")).at(v.loc.clone(), "no such file"))
-                }
-                _ => None,
+            // A dynamic include is checked now when its name is literal, but a fault in it only
+            // fails the task if the include runs.
+            let (preloaded, deferred) = match (&path, templated) {
+                (Some(p), false) => match load_task_file(p, ctx, role) {
+                    Ok(tasks) => (Some(tasks), None),
+                    Err(d) => (None, Some(Arc::new(d))),
+                },
+                (None, false) => (
+                    None,
+                    Some(Arc::new(Diagnostic::new(format!("could not find task file `{file}`")).at(v.loc.clone(), "no such file"))),
+                ),
+                _ => (None, None),
             };
-            Ok(TaskKind::IncludeTasks { file: Value::String(file), preloaded, base: base.to_path_buf() })
+            Ok(TaskKind::IncludeTasks { file: Value::String(file), preloaded, base: base.to_path_buf(), deferred })
         }
         "import_role" | "include_role" => {
-            let tasks = roles::load_role_action(short, v, ctx, task)?;
             if short == "import_role" {
+                let tasks = roles::load_role_action(short, v, ctx, task)?;
                 Ok(TaskKind::Import { tasks })
             } else {
                 let name = match &v.kind {
                     NodeKind::Str(s) => parse_kv(s, None).get("name").map(crate::template::to_text).unwrap_or_default(),
                     _ => v.get("name").map(|n| n.key_string()).unwrap_or_default(),
                 };
-                Ok(TaskKind::IncludeRole { name, tasks })
+                // Dynamic: a fault in the role fails the task only if it runs.
+                match roles::load_role_action(short, v, ctx, task) {
+                    Ok(tasks) => Ok(TaskKind::IncludeRole { name, tasks, deferred: None }),
+                    Err(d) => Ok(TaskKind::IncludeRole { name, tasks: vec![], deferred: Some(Arc::new(d)) }),
+                }
             }
         }
         "meta" => {

@@ -137,11 +137,16 @@ pub enum TaskKind {
         file: Value,
         preloaded: Option<Vec<Arc<Task>>>,
         base: PathBuf,
+        /// Why the literal file could not be loaded: the task fails with it if it ever runs, as
+        /// Ansible loads a dynamic include only then (a Windows-only or FreeBSD-only file must
+        /// not refuse a playbook that never includes it on this host).
+        deferred: Option<Arc<crate::diag::Diagnostic>>,
     },
     /// `include_role`: loaded with the play (its handlers join the play's); runs when reached.
     IncludeRole {
         name: String,
         tasks: Vec<Arc<Task>>,
+        deferred: Option<Arc<crate::diag::Diagnostic>>,
     },
 }
 

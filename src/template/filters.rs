@@ -833,7 +833,12 @@ fn to_bool(v: JValue) -> Result<bool, Error> {
 }
 
 fn type_debug(v: JValue) -> Result<String, Error> {
-    Ok(match j(&v)? {
+    Ok(py_type_name(&j(&v)?).into())
+}
+
+/// Python's name for a value's type (`type_debug`, error messages).
+pub fn py_type_name(v: &Value) -> &'static str {
+    match v {
         Value::Null => "NoneType",
         Value::Bool(_) => "bool",
         Value::Number(n) if n.is_f64() => "float",
@@ -842,7 +847,6 @@ fn type_debug(v: JValue) -> Result<String, Error> {
         Value::Array(_) => "list",
         Value::Object(_) => "dict",
     }
-    .into())
 }
 
 fn to_int(v: JValue, default: Option<i64>, kw: Kwargs) -> Result<i64, Error> {

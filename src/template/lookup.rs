@@ -57,13 +57,53 @@ pub fn search_dirs(role_path: Option<&str>, playbook_dir: Option<&str>, sub: &st
     dirs
 }
 
+/// The places Ansible looks for a relative file `name` of kind `sub` (files, templates, vars),
+/// in order: for each entry of the task's `ansible_search_path` (its role, then the folder of
+/// its task file) `ENTRY/sub/name` and `ENTRY/name`, then the same under the playbook's folder.
+pub fn file_candidates(search_path: &[String], playbook_dir: Option<&str>, sub: &str, name: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let prefixed = name.split('/').next() == Some(sub);
+    for entry in search_path {
+        let p = Path::new(entry);
+        // A task file in a subfolder of a role's tasks/: the role's own folders come first.
+        if let Some(parent) = p.parent().filter(|d| d.ends_with("tasks")) {
+            if let Some(role) = parent.parent() {
+                out.push(role.join(sub).join(name));
+            }
+            out.push(parent.join(name));
+        }
+        if !prefixed {
+            out.push(p.join(sub).join(name));
+        }
+        out.push(p.join(name));
+    }
+    if let Some(pb) = playbook_dir {
+        if !prefixed {
+            out.push(Path::new(pb).join(sub).join(name));
+        }
+        out.push(Path::new(pb).join(name));
+    }
+    out
+}
+
+/// The task's search path from its variables (`ansible_search_path`, or the role's folder).
+pub fn search_path_of(lookup: impl Fn(&str) -> Option<Value>) -> Vec<String> {
+    match lookup("ansible_search_path") {
+        Some(Value::Array(a)) => a.iter().map(to_text).collect(),
+        _ => lookup("role_path").map(|v| vec![to_text(&v)]).unwrap_or_default(),
+    }
+}
+
 fn find(state: &State, sub: &str, name: &str) -> Option<PathBuf> {
     let p = Path::new(name);
     if p.is_absolute() {
         return p.exists().then(|| p.to_path_buf());
     }
-    let dirs = search_dirs(str_var(state, "role_path").as_deref(), str_var(state, "playbook_dir").as_deref(), sub);
-    dirs.into_iter().map(|d| d.join(name)).find(|c| c.exists()).or_else(|| p.exists().then(|| p.to_path_buf()))
+    let sp = search_path_of(|n| state.lookup(n).and_then(|v| to_json(&v).ok()));
+    file_candidates(&sp, str_var(state, "playbook_dir").as_deref(), sub, name)
+        .into_iter()
+        .find(|c| c.exists())
+        .or_else(|| p.exists().then(|| p.to_path_buf()))
 }
 
 fn terms_list(terms: &[JValue]) -> Result<Vec<Value>, Error> {

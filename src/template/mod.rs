@@ -17,8 +17,8 @@ use minijinja::{Environment, UndefinedBehavior, Value as JValue};
 use serde_json::Value;
 
 pub use filters::ansible_bool as filters_bool;
-pub use filters::{format_time, hex_digest, py_json, py_json_spaced, py_replacement, shell_quote};
-pub use lookup::search_dirs;
+pub use filters::{format_time, py_type_name, hex_digest, py_json, py_json_spaced, py_replacement, shell_quote};
+pub use lookup::{file_candidates, search_dirs, search_path_of};
 pub use pyfmt::py_str;
 pub use scope::{HostVarsSource, Scope};
 
@@ -73,6 +73,11 @@ pub fn has_template(v: &Value) -> bool {
 
 pub fn is_template(s: &str) -> bool {
     s.contains("{{") || s.contains("{%") || s.contains("{#")
+}
+
+/// Whether a string is exactly one `{{ ... }}` (its value is the expression's, of any type).
+pub fn is_single_expression(s: &str) -> bool {
+    single_expression(s.trim()).is_some()
 }
 
 /// The expression inside a string that is exactly one `{{ ... }}`.
