@@ -24,6 +24,18 @@ pub fn load_inventory(sources: &[String], cfg: &Config) -> Result<Inventory, Dia
     Inventory::load(sources)
 }
 
+/// What loading playbooks needs: the roles path, and the extra vars (static imports may name
+/// their files with them). An error in `-e` is printed here.
+fn load_env(cfg: &Config, extra: &[String]) -> Option<Arc<crate::playbook::LoadEnv>> {
+    match super::vars::parse_extra_vars(extra) {
+        Ok(extra_vars) => Some(Arc::new(crate::playbook::LoadEnv { roles_path: roles_path(cfg), extra_vars })),
+        Err(d) => {
+            eprint!("{}", d.render());
+            None
+        }
+    }
+}
+
 fn roles_path(cfg: &Config) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = cfg.get_list("defaults", "roles_path", &[':']).into_iter().map(PathBuf::from).collect();
     if let Ok(home) = std::env::var("HOME") {
@@ -86,13 +98,16 @@ pub fn run(a: RunArgs) -> i32 {
         return exit::ERROR;
     }
     // The whole of every playbook is checked before anything runs.
+    let Some(env) = load_env(&cfg, &a.inv.extra_vars) else {
+        return exit::ERROR;
+    };
     let mut books: Vec<Playbook> = Vec::new();
     for p in &a.playbooks {
         if !p.exists() {
             eprintln!("error: the playbook {} could not be found", p.display());
             return exit::ERROR;
         }
-        match crate::playbook::load_playbook(p, &roles_path(&cfg)) {
+        match crate::playbook::load_playbook(p, &env) {
             Ok(b) => books.push(b),
             Err(d) => {
                 eprint!("{}", d.render());
@@ -362,8 +377,11 @@ pub fn graph(a: super::GraphArgs) -> i32 {
         return exit::ERROR;
     }
     let mut plays = Vec::new();
+    let Some(env) = load_env(&cfg, &a.inv.extra_vars) else {
+        return exit::ERROR;
+    };
     for p in &a.playbooks {
-        match crate::playbook::load_playbook(p, &roles_path(&cfg)) {
+        match crate::playbook::load_playbook(p, &env) {
             Ok(b) => plays.extend(b.plays),
             Err(d) => {
                 eprint!("{}", d.render());
@@ -394,8 +412,11 @@ pub fn adhoc(a: super::AdhocArgs) -> i32 {
     if !vault_setup(&a.run.inv.vault, &cfg) {
         return exit::ERROR;
     }
+    let Some(env) = load_env(&cfg, &a.run.inv.extra_vars) else {
+        return exit::ERROR;
+    };
     let book = crate::yaml::parse_str(&play.to_string(), &origin)
-        .and_then(|root| crate::playbook::load_playbook_node(&root, &origin, &cwd, &roles_path(&cfg)));
+        .and_then(|root| crate::playbook::load_playbook_node(&root, &origin, &cwd, &env));
     let book = match book {
         Ok(b) => b,
         Err(d) => {

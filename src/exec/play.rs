@@ -225,7 +225,9 @@ impl Walker {
                     self.walk_list(tasks, pos, inh, chain, rescuable).await
                 }
                 TaskKind::IncludeTasks { .. } | TaskKind::IncludeRole { .. } => self.include(t, pos, inh, chain, rescuable).await,
-                TaskKind::Module { .. } | TaskKind::Meta { .. } => self.leaf(t, pos, inh, chain, rescuable).await,
+                TaskKind::Module { .. } | TaskKind::Templated { .. } | TaskKind::Meta { .. } => {
+                    self.leaf(t, pos, inh, chain, rescuable).await
+                }
             }
         })
     }
@@ -373,45 +375,96 @@ impl Walker {
                 }
                 flow
             }
-            TaskKind::Module { module, args } => {
-                let run_once = {
-                    let scope = vars::task_scope(&self.run, &self.host, &self.ps, &inh, Some(t));
-                    c.get(|k| &k.run_once)
-                        .map(|v| template::render_value(v, &scope).map(|x| template::filters_bool(&x)).unwrap_or(false))
-                        .unwrap_or(false)
-                };
-                let r = if run_once && !first {
-                    // The first host of the group runs it; the others take its result.
-                    let mut rx = shared.subscribe();
-                    let got = rx.wait_for(Option::is_some).await.ok().and_then(|v| v.clone());
-                    let mut r = got.unwrap_or_else(|| {
-                        task::failed_result(&self.host.name, "the run_once task did not finish on the first host".into())
-                    });
-                    r.host = self.host.name.clone();
-                    r
-                } else {
-                    let _throttle = match self.throttle(t, &c, &inh) {
-                        Some(sem) => sem.acquire_owned().await.ok(),
-                        None => None,
-                    };
-                    let _permit = self.run.forks.acquire().await.ok();
-                    let started = std::time::Instant::now();
-                    let mut r = task::run_module_task(&self.env(&inh, &c), t, *module, args).await;
-                    r.duration = started.elapsed().as_secs_f64();
-                    if run_once {
-                        shared.send_replace(Some(r.clone()));
-                    }
-                    r
-                };
-                let is_leader = !run_once || first;
-                task::register(&self.host, t, &r);
-                self.notify(t, &r);
-                self.finish(t, r, &c, rescuable, is_leader)
-            }
+            TaskKind::Templated { name, args } => match self.resolve_templated(t, &inh, &c, name, args) {
+                Ok((module, args)) => self.module_leaf(t, module, &args, &inh, &c, rescuable, shared, first).await,
+                Err(r) => {
+                    task::register(&self.host, t, &r);
+                    self.finish(t, r, &c, rescuable, true)
+                }
+            },
+            TaskKind::Module { module, args } => self.module_leaf(t, *module, args, &inh, &c, rescuable, shared, first).await,
             _ => Flow::Continue,
         };
         self.gate.done();
         flow
+    }
+
+    /// A module named by a template: found and its arguments checked now. A false `when`
+    /// skips it before the name matters.
+    fn resolve_templated(
+        &self,
+        t: &Arc<Task>,
+        inh: &Inherited,
+        c: &Chain<'_>,
+        name: &str,
+        args: &Node,
+    ) -> Result<(&'static dyn crate::modules::Module, Node), HostResult> {
+        let scope = vars::task_scope(&self.run, &self.host, &self.ps, inh, Some(t));
+        if t.loop_.is_none() {
+            match task::first_false(&c.when(), &scope) {
+                Ok(Some(cond)) => return Err(task::skipped_result(&self.host.name, &cond)),
+                Err(e) => return Err(task::failed_result(&self.host.name, e)),
+                Ok(None) => {}
+            }
+        }
+        let rendered = template::render_value(&Value::String(name.to_string()), &scope)
+            .map(|v| template::to_text(&v))
+            .map_err(|e| task::failed_result(&self.host.name, e.message))?;
+        let Some(module) = crate::modules::find(&rendered) else {
+            return Err(task::failed_result(
+                &self.host.name,
+                format!("couldn't resolve module/action '{rendered}'. This often indicates a misspelling, missing collection, or incorrect module path."),
+            ));
+        };
+        crate::modules::args::validate(module, args).map_err(|d| task::failed_result(&self.host.name, d.runtime_message()))?;
+        Ok((module, args.clone()))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn module_leaf(
+        self: &Arc<Self>,
+        t: &Arc<Task>,
+        module: &'static dyn crate::modules::Module,
+        args: &Node,
+        inh: &Inherited,
+        c: &Chain<'_>,
+        rescuable: bool,
+        shared: super::gate::Shared,
+        first: bool,
+    ) -> Flow {
+        let run_once = {
+            let scope = vars::task_scope(&self.run, &self.host, &self.ps, inh, Some(t));
+            c.get(|k| &k.run_once)
+                .map(|v| template::render_value(v, &scope).map(|x| template::filters_bool(&x)).unwrap_or(false))
+                .unwrap_or(false)
+        };
+        let r = if run_once && !first {
+            // The first host of the group runs it; the others take its result.
+            let mut rx = shared.subscribe();
+            let got = rx.wait_for(Option::is_some).await.ok().and_then(|v| v.clone());
+            let mut r = got.unwrap_or_else(|| {
+                task::failed_result(&self.host.name, "the run_once task did not finish on the first host".into())
+            });
+            r.host = self.host.name.clone();
+            r
+        } else {
+            let _throttle = match self.throttle(t, c, inh) {
+                Some(sem) => sem.acquire_owned().await.ok(),
+                None => None,
+            };
+            let _permit = self.run.forks.acquire().await.ok();
+            let started = std::time::Instant::now();
+            let mut r = task::run_module_task(&self.env(inh, c), t, module, args).await;
+            r.duration = started.elapsed().as_secs_f64();
+            if run_once {
+                shared.send_replace(Some(r.clone()));
+            }
+            r
+        };
+        let is_leader = !run_once || first;
+        task::register(&self.host, t, &r);
+        self.notify(t, &r);
+        self.finish(t, r, c, rescuable, is_leader)
     }
 
     /// Carry out a meta task. The bool says whether the gate step was already closed.
@@ -580,7 +633,7 @@ impl Walker {
         let name = template::render_value(file, scope).map_err(|e| e.message)?;
         let name = template::to_text(&name);
         let path = self.find_include(&name, base, t).ok_or_else(|| format!("Could not find or access '{name}'"))?;
-        let mut ctx = crate::playbook::LoadCtx::new(&self.play.dir, vec![]);
+        let mut ctx = crate::playbook::LoadCtx::new(&self.play.dir, self.play.load_env.clone());
         let tasks = crate::playbook::load_task_file(&path, &mut ctx, t.role.clone()).map_err(|d| d.runtime_message())?;
         Ok((tasks, path.display().to_string()))
     }

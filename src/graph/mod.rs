@@ -118,6 +118,10 @@ fn texts(t: &Task, out: &mut Vec<String>) {
     }
     match &t.kind {
         TaskKind::Module { args, .. } => strings(&args.to_value(), out),
+        TaskKind::Templated { name, args } => {
+            strings(&Value::String(name.clone()), out);
+            strings(&args.to_value(), out);
+        }
         TaskKind::Meta { action } => strings(action, out),
         TaskKind::IncludeTasks { file, preloaded, .. } => {
             strings(file, out);

@@ -23,6 +23,7 @@ mod fail;
 mod fetch;
 mod file;
 mod find;
+mod gather_facts;
 mod getent;
 mod group;
 mod hostname;
@@ -81,6 +82,7 @@ pub static MODULES: &[&dyn Module] = &[
     &fetch::Fetch,
     &file::File,
     &find::Find,
+    &gather_facts::GatherFacts,
     &getent::Getent,
     &group::Group,
     &hostname::Hostname,

@@ -12,10 +12,21 @@ use crate::diag::{suggest, Diagnostic};
 use crate::modules::{self, FreeForm};
 use crate::yaml::{self, Loc, Node, NodeKind};
 
+/// What every load of a run shares, at the start and when a dynamic include loads later: the
+/// roles path, and the extra vars (a static import's file name may use them, as in Ansible).
+#[derive(Clone, Debug, Default)]
+pub struct LoadEnv {
+    pub roles_path: Vec<PathBuf>,
+    pub extra_vars: Map<String, Value>,
+}
+
 /// What loading needs to know and what it collects for the play being loaded.
 pub struct LoadCtx {
     pub playbook_dir: PathBuf,
     pub roles_path: Vec<PathBuf>,
+    pub env: Arc<LoadEnv>,
+    /// The play's own vars, for file names of static imports.
+    pub play_vars: Map<String, Value>,
     /// Roles already used in this play (name and parameters), so each runs once.
     pub(super) seen_roles: Vec<String>,
     pub(super) role_handlers: Vec<Arc<Task>>,
@@ -25,10 +36,12 @@ pub struct LoadCtx {
 }
 
 impl LoadCtx {
-    pub fn new(playbook_dir: &Path, roles_path: Vec<PathBuf>) -> LoadCtx {
+    pub fn new(playbook_dir: &Path, env: Arc<LoadEnv>) -> LoadCtx {
         LoadCtx {
             playbook_dir: playbook_dir.to_path_buf(),
-            roles_path,
+            roles_path: env.roles_path.clone(),
+            env,
+            play_vars: Map::new(),
             seen_roles: vec![],
             role_handlers: vec![],
             role_defaults: Map::new(),
@@ -40,15 +53,15 @@ impl LoadCtx {
 
 type R<T> = Result<T, Diagnostic>;
 
-pub fn load_playbook(path: &Path, roles_path: &[PathBuf]) -> R<Playbook> {
+pub fn load_playbook(path: &Path, env: &Arc<LoadEnv>) -> R<Playbook> {
     let abs = std::fs::canonicalize(path).map_err(|e| Diagnostic::new(format!("cannot open playbook {}: {e}", path.display())))?;
     let dir = abs.parent().map(Path::to_path_buf).unwrap_or_default();
     let root = yaml::load_file(&abs)?;
-    load_playbook_node(&root, &abs, &dir, roles_path)
+    load_playbook_node(&root, &abs, &dir, env)
 }
 
 /// A playbook from parsed YAML (an ad-hoc command builds one), relative to `dir`.
-pub fn load_playbook_node(root: &Node, abs: &Path, dir: &Path, roles_path: &[PathBuf]) -> R<Playbook> {
+pub fn load_playbook_node(root: &Node, abs: &Path, dir: &Path, env: &Arc<LoadEnv>) -> R<Playbook> {
     let dir = dir.to_path_buf();
     let abs = abs.to_path_buf();
     let mut plays = Vec::new();
@@ -67,7 +80,7 @@ pub fn load_playbook_node(root: &Node, abs: &Path, dir: &Path, roles_path: &[Pat
             };
             let p = dir.join(file);
             let sub =
-                load_playbook(&p, roles_path).map_err(|d| if d.loc.is_none() { d.at(imp.loc.clone(), "imported here") } else { d })?;
+                load_playbook(&p, env).map_err(|d| if d.loc.is_none() { d.at(imp.loc.clone(), "imported here") } else { d })?;
             // `vars:` on the import apply to every imported play, over the plays' own.
             let vars = match item.get("vars") {
                 Some(v) => vars_map(v)?,
@@ -84,7 +97,7 @@ pub fn load_playbook_node(root: &Node, abs: &Path, dir: &Path, roles_path: &[Pat
             }
             continue;
         }
-        let mut ctx = LoadCtx::new(&dir, roles_path.to_vec());
+        let mut ctx = LoadCtx::new(&dir, env.clone());
         plays.push(Arc::new(load_play(item, &mut ctx)?));
     }
     Ok(Playbook { path: abs, dir, plays })
@@ -141,7 +154,7 @@ fn load_play(node: &Node, ctx: &mut LoadCtx) -> R<Play> {
         }
     };
     let kw = parse_kw(node)?;
-    let name = match node.get("name") {
+    let name = match node.get("name").filter(|n| !n.is_null()) {
         Some(n) => scalar_string(n, "name")?,
         None => match &hosts_v {
             Value::Array(a) => a.iter().map(crate::template::to_text).collect::<Vec<_>>().join(","),
@@ -152,6 +165,7 @@ fn load_play(node: &Node, ctx: &mut LoadCtx) -> R<Play> {
         Some(v) => vars_map(v)?,
         None => Map::new(),
     };
+    ctx.play_vars = vars.clone();
     let mut vars_files = Vec::new();
     if let Some(vf) = node.get("vars_files") {
         match &vf.kind {
@@ -260,6 +274,7 @@ fn load_play(node: &Node, ctx: &mut LoadCtx) -> R<Play> {
         role_defaults: std::mem::take(&mut ctx.role_defaults),
         role_vars: std::mem::take(&mut ctx.role_vars),
         dir: ctx.playbook_dir.clone(),
+        load_env: ctx.env.clone(),
         needs,
         needs_declared: node.get("needs").is_some(),
         max_concurrent_tasks,
@@ -458,7 +473,8 @@ fn load_task(node: &Node, ctx: &mut LoadCtx, base: &Path, role: Option<Arc<Role>
         check_unsupported(k, v)?;
     }
     let kw = parse_kw(node)?;
-    let name = node.get("name").map(|n| scalar_string(n, "name")).transpose()?;
+    // `name:` with no value is a task without a name, as in Ansible.
+    let name = node.get("name").filter(|n| !n.is_null()).map(|n| scalar_string(n, "name")).transpose()?;
     let mut task = Task::new(TaskKind::Import { tasks: vec![] }, node.loc.clone(), base.to_path_buf());
     task.name = name;
     task.kw = kw;
@@ -552,9 +568,11 @@ fn unknown_action(k: &Node) -> Diagnostic {
 fn split_action(a: &Node) -> R<(String, Node, Loc)> {
     match &a.kind {
         NodeKind::Str(s) => {
+            // The module is the first word; a `{{ ... }}` name is one word however it is spaced.
             let s = s.trim();
-            let (m, rest) = s.split_once(char::is_whitespace).unwrap_or((s, ""));
-            Ok((m.to_string(), Node::new(NodeKind::Str(rest.trim().to_string()), a.loc.clone()), a.loc.clone()))
+            let m = split_args(s).into_iter().next().unwrap_or_default();
+            let rest = s[m.len().min(s.len())..].trim();
+            Ok((m, Node::new(NodeKind::Str(rest.to_string()), a.loc.clone()), a.loc.clone()))
         }
         NodeKind::Map(m) => {
             let Some(module) = a.get("module") else {
@@ -650,7 +668,7 @@ fn build_action(
             Err(Diagnostic::new("`import_playbook` is only valid at the top level of a playbook").at(loc.clone(), "not inside a play"))
         }
         "import_tasks" | "include_tasks" => {
-            let file = match &v.kind {
+            let mut file = match &v.kind {
                 NodeKind::Str(s) => s.clone(),
                 NodeKind::Map(_) => match v.get("file").or(v.get("_raw_params")) {
                     Some(f) => scalar_string(f, "file")?,
@@ -668,14 +686,18 @@ fn build_action(
                     }
                 }
             }
-            let templated = crate::template::is_template(&file);
+            let mut templated = crate::template::is_template(&file);
+            if short == "import_tasks" && templated {
+                // Static: only what is known before the run (extra and play vars, role_path).
+                file = load_time_render(ctx, role.as_deref(), &file).map_err(|e| {
+                    Diagnostic::new(format!("`import_tasks` is static: its file name must be known before the run ({e})"))
+                        .at(v.loc.clone(), "templated file name")
+                        .help("use `include_tasks` for a file chosen at run time")
+                })?;
+                templated = false;
+            }
             let path = resolve_task_file(&file, base, &ctx.playbook_dir, role.as_deref());
             if short == "import_tasks" {
-                if templated {
-                    return Err(Diagnostic::new("`import_tasks` is static: its file name cannot use variables")
-                        .at(v.loc.clone(), "templated file name")
-                        .help("use `include_tasks` for a file chosen at run time"));
-                }
                 let Some(path) = path else {
                     return Err(Diagnostic::new(format!("could not find task file `{file}`")).at(v.loc.clone(), "no such file"));
                 };
@@ -728,6 +750,26 @@ fn build_action(
             }
             Ok(TaskKind::Meta { action: Value::String(action) })
         }
+        _ if crate::template::is_template(name) => {
+            let args = match &v.kind {
+                NodeKind::Null => Node::new(NodeKind::Map(vec![]), v.loc.clone()),
+                NodeKind::Map(_) => v.clone(),
+                NodeKind::Str(s) => {
+                    let m = parse_kv(s, None);
+                    Node::from_value(&Value::Object(m), &v.loc)
+                }
+                _ => return Err(Diagnostic::new("arguments must be a mapping or key=value text").at(v.loc.clone(), "here")),
+            };
+            let mut args = args;
+            if let (Some(extra), NodeKind::Map(entries)) = (task_node.get("args").and_then(|a| a.as_map()), &mut args.kind) {
+                for (k, x) in extra {
+                    if !entries.iter().any(|(ek, _)| ek.key_string() == k.key_string()) {
+                        entries.push((k.clone(), x.clone()));
+                    }
+                }
+            }
+            Ok(TaskKind::Templated { name: name.to_string(), args })
+        }
         _ => {
             let Some(module) = modules::find(name) else {
                 let k = Node::new(NodeKind::Str(name.to_string()), loc.clone());
@@ -738,6 +780,27 @@ fn build_action(
             Ok(TaskKind::Module { module, args })
         }
     }
+}
+
+/// A static name (an import's file) rendered with what is known while loading: the extra vars,
+/// the play's vars, and the role's `role_path`/`role_name`.
+fn load_time_render(ctx: &LoadCtx, role: Option<&Role>, s: &str) -> Result<String, String> {
+    let mut magic = Map::new();
+    magic.insert("playbook_dir".into(), Value::String(ctx.playbook_dir.display().to_string()));
+    if let Some(r) = role {
+        magic.insert("role_path".into(), Value::String(r.path.display().to_string()));
+        magic.insert("role_name".into(), Value::String(r.name.clone()));
+    }
+    let mut layers = vec![Arc::new(magic), Arc::new(ctx.env.extra_vars.clone())];
+    if let Some(r) = role {
+        layers.push(Arc::new(r.vars.clone()));
+    }
+    layers.push(Arc::new(ctx.play_vars.clone()));
+    if let Some(r) = role {
+        layers.push(Arc::new(r.defaults.clone()));
+    }
+    let scope = crate::template::Scope::new(layers, None);
+    crate::template::render_value(&Value::String(s.to_string()), &scope).map(|v| crate::template::to_text(&v)).map_err(|e| e.message)
 }
 
 /// Where a relative task file is: beside the including file, the role's tasks/, the playbook.

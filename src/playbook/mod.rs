@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 use crate::modules::Module;
 use crate::yaml::{Loc, Node};
 
-pub use load::{load_playbook, load_playbook_node, load_task_file, LoadCtx};
+pub use load::{load_playbook, load_playbook_node, load_task_file, LoadCtx, LoadEnv};
 pub use roles::find_role;
 
 pub struct Playbook {
@@ -78,6 +78,8 @@ pub struct Play {
     pub role_defaults: Map<String, Value>,
     pub role_vars: Map<String, Value>,
     pub dir: PathBuf,
+    /// For what loads while the play runs (dynamic includes).
+    pub load_env: Arc<load::LoadEnv>,
     pub needs: Vec<String>,
     /// Whether the play says `needs:` at all (an empty list means: start right away).
     pub needs_declared: bool,
@@ -118,6 +120,12 @@ impl Default for LoopControl {
 pub enum TaskKind {
     Module {
         module: &'static dyn Module,
+        args: Node,
+    },
+    /// A module named by a template (`action: "{{ pkg_mgr }}"`): found, and its arguments
+    /// checked, when the task runs.
+    Templated {
+        name: String,
         args: Node,
     },
     Meta {
@@ -206,6 +214,7 @@ impl Task {
         let base = match (&self.name, &self.kind) {
             (Some(n), _) => n.clone(),
             (None, TaskKind::Module { module, .. }) => module.name().to_string(),
+            (None, TaskKind::Templated { name, .. }) => name.clone(),
             (None, TaskKind::Meta { .. }) => "meta".into(),
             (None, TaskKind::IncludeTasks { .. }) => "include_tasks".into(),
             (None, TaskKind::IncludeRole { name, .. }) => format!("include_role : {name}"),
@@ -222,6 +231,7 @@ impl Task {
     pub fn module_name(&self) -> &str {
         match &self.kind {
             TaskKind::Module { module, .. } => module.name(),
+            TaskKind::Templated { name, .. } => name,
             TaskKind::Meta { .. } => "meta",
             TaskKind::IncludeTasks { .. } => "include_tasks",
             TaskKind::IncludeRole { .. } => "include_role",

@@ -1,0 +1,31 @@
+//! `gather_facts`: the fact gathering a play does, as a task of its own. Ansible runs the host's
+//! fact modules from it; steward's one fact module is `setup`.
+
+use async_trait::async_trait;
+
+use super::{Arg, Args, ModError, Module, Outcome, TaskCtx};
+
+pub struct GatherFacts;
+
+#[async_trait]
+impl Module for GatherFacts {
+    fn name(&self) -> &'static str {
+        "gather_facts"
+    }
+    fn doc(&self) -> &'static str {
+        "Gather the host's facts, as a play does before its tasks (steward runs `setup`).\n\nexample:\n  - gather_facts:\n      gather_subset: [network]\n"
+    }
+    fn args(&self) -> &'static [Arg] {
+        const A: &[Arg] = &[
+            Arg::bool("parallel", "accepted; steward gathers with one module"),
+            Arg::list("gather_subset", "which groups of facts (as setup)"),
+            Arg::list("filter", "only facts whose names match these shell-style patterns"),
+            Arg::int("gather_timeout", "how long fact gathering may take (as setup)"),
+            Arg::str("fact_path", "where local facts (*.fact) are read from (as setup)"),
+        ];
+        A
+    }
+    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+        super::setup::Setup.run(ctx, args).await
+    }
+}
