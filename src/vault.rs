@@ -66,6 +66,11 @@ pub fn mask(text: &str) -> std::borrow::Cow<'_, str> {
     out.into()
 }
 
+/// Whether any vault password was given.
+pub fn has_secrets() -> bool {
+    secrets().read().map(|s| !s.is_empty()).unwrap_or(false)
+}
+
 pub fn is_vaulted(text: &str) -> bool {
     text.trim_start().starts_with(HEADER)
 }

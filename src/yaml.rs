@@ -288,10 +288,17 @@ fn convert(raw: Spanned<Raw>, file: &Arc<PathBuf>, src: &str) -> Result<Node, Di
         Raw::Int(i) => NodeKind::Int(i),
         Raw::Float(f) => NodeKind::Float(f),
         // An inline `!vault` value (the tag is dropped by the parser; the text says what it is).
+        // Without a password it stays encrypted: as in Ansible, that is an error only where the
+        // value is used.
         Raw::Str(s) if crate::vault::is_vaulted(&s) => match crate::vault::decrypt(&s) {
             Ok(plain) => NodeKind::Str(String::from_utf8_lossy(&plain).into_owned()),
+            Err(_) if !crate::vault::has_secrets() => NodeKind::Str(s),
             Err(e) => return Err(Diagnostic::new(format!("cannot decrypt this vault value: {e}")).at(loc, "vault-encrypted value")),
         },
+        // `!unsafe`: never templated. Its text becomes an expression whose value is that text.
+        Raw::Str(s) if source_text(src, r).is_some_and(|t| t.trim_start().starts_with("!unsafe")) => {
+            NodeKind::Str(crate::template::literal_template(&s))
+        }
         Raw::Str(s) => NodeKind::Str(s),
         Raw::Seq(s) => NodeKind::Seq(s.into_iter().map(|x| convert(x, file, src)).collect::<Result<_, _>>()?),
         Raw::Map(m) => {

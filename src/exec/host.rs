@@ -10,8 +10,8 @@ use crate::connection::Connection;
 
 pub struct HostState {
     pub name: String,
-    /// Inventory variables, layered once at the start.
-    pub inventory: Arc<Map<String, Value>>,
+    /// Inventory variables, layered at the start and again when add_host/group_by change them.
+    pub inventory: RwLock<Arc<Map<String, Value>>>,
     /// Gathered facts (`ansible_*` and `ansible_facts`).
     pub facts: RwLock<Arc<Map<String, Value>>>,
     /// `set_fact` and `register` results.
@@ -28,7 +28,7 @@ impl HostState {
     pub fn new(name: &str, inventory: Map<String, Value>) -> HostState {
         HostState {
             name: name.to_string(),
-            inventory: Arc::new(inventory),
+            inventory: RwLock::new(Arc::new(inventory)),
             // ansible_facts is always defined, empty until facts are gathered.
             facts: RwLock::new(Arc::new([("ansible_facts".to_string(), Value::Object(Map::new()))].into_iter().collect())),
             set_facts: RwLock::new(Arc::new(Map::new())),
@@ -37,6 +37,12 @@ impl HostState {
             connecting: tokio::sync::Mutex::new(()),
             failed: AtomicBool::new(false),
             unreachable: AtomicBool::new(false),
+        }
+    }
+
+    pub fn set_inventory(&self, vars: Map<String, Value>) {
+        if let Ok(mut g) = self.inventory.write() {
+            *g = Arc::new(vars);
         }
     }
 

@@ -74,10 +74,16 @@ pub mod exit {
 
 /// Shared state of one run of one or more playbooks.
 pub struct Run {
-    pub inv: Arc<Inventory>,
+    /// The inventory; `add_host` and `group_by` replace it while the run goes on (readers
+    /// keep the snapshot they took).
+    inv: std::sync::RwLock<Arc<Inventory>>,
+    /// How often the inventory changed during the run (0: never), so that per-host group lists
+    /// computed once per play are known to be stale.
+    pub inv_gen: std::sync::atomic::AtomicU64,
+    groups_cache: Mutex<Option<(u64, Arc<Value>)>>,
     pub opts: Arc<RunOptions>,
     pub reporter: Arc<Reporter>,
-    pub hosts: IndexMap<String, Arc<HostState>>,
+    hosts: std::sync::RwLock<IndexMap<String, Arc<HostState>>>,
     pub stats: Mutex<IndexMap<String, Stats>>,
     pub forks: Arc<tokio::sync::Semaphore>,
     pub playbook_dir: PathBuf,
@@ -92,7 +98,7 @@ pub struct Run {
 impl Run {
     pub fn new(inv: Inventory, opts: RunOptions, reporter: Reporter, playbook_dir: PathBuf) -> Result<Arc<Run>, crate::diag::Diagnostic> {
         let inv = Arc::new(inv);
-        let mut hosts = IndexMap::new();
+        let mut hosts: IndexMap<String, Arc<HostState>> = IndexMap::new();
         for h in inv.hosts.keys() {
             let vars = inv.host_vars(h)?;
             hosts.insert(h.clone(), Arc::new(HostState::new(h, vars)));
@@ -100,10 +106,12 @@ impl Run {
         let forks = opts.forks.max(1);
         let started = opts.start_at_task.is_none();
         Ok(Arc::new(Run {
-            inv,
+            inv: std::sync::RwLock::new(inv),
+            inv_gen: std::sync::atomic::AtomicU64::new(0),
+            groups_cache: Mutex::new(None),
             opts: Arc::new(opts),
             reporter: Arc::new(reporter),
-            hosts,
+            hosts: std::sync::RwLock::new(hosts),
             stats: Mutex::new(IndexMap::new()),
             forks: Arc::new(tokio::sync::Semaphore::new(forks)),
             playbook_dir,
@@ -111,6 +119,65 @@ impl Run {
             sync_cache: Mutex::new(std::collections::HashMap::new()),
             throttles: Mutex::new(std::collections::HashMap::new()),
         }))
+    }
+
+    /// `groups` as it is now (made anew only after the inventory changed).
+    pub fn groups_now(&self) -> Value {
+        let gen = self.inv_gen.load(std::sync::atomic::Ordering::Relaxed);
+        if let Ok(c) = self.groups_cache.lock() {
+            if let Some((g, v)) = &*c {
+                if *g == gen {
+                    return (**v).clone();
+                }
+            }
+        }
+        let v = vars::groups_map(self);
+        if let Ok(mut c) = self.groups_cache.lock() {
+            *c = Some((gen, Arc::new(v.clone())));
+        }
+        v
+    }
+
+    /// The inventory as it is now.
+    pub fn inv(&self) -> Arc<Inventory> {
+        self.inv.read().map(|i| i.clone()).unwrap_or_default()
+    }
+
+    pub fn host(&self, name: &str) -> Option<Arc<HostState>> {
+        self.hosts.read().ok()?.get(name).cloned()
+    }
+
+    pub fn host_names(&self) -> Vec<String> {
+        self.hosts.read().map(|h| h.keys().cloned().collect()).unwrap_or_default()
+    }
+
+    fn all_hosts(&self) -> Vec<Arc<HostState>> {
+        self.hosts.read().map(|h| h.values().cloned().collect()).unwrap_or_default()
+    }
+
+    /// Change the inventory (add_host, group_by); hosts it touches get their inventory
+    /// variables anew (group_vars of a new group apply). Returns what `change` returned.
+    pub fn change_inventory(&self, touched: &[String], change: impl FnOnce(&mut Inventory) -> bool) -> Result<bool, crate::diag::Diagnostic> {
+        let Ok(mut guard) = self.inv.write() else { return Ok(false) };
+        let mut inv = (**guard).clone();
+        if !change(&mut inv) {
+            return Ok(false);
+        }
+        let inv = Arc::new(inv);
+        *guard = inv.clone();
+        drop(guard);
+        self.inv_gen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let Ok(mut hosts) = self.hosts.write() else { return Ok(true) };
+        for h in touched {
+            let vars = inv.host_vars(h)?;
+            match hosts.get(h) {
+                Some(state) => state.set_inventory(vars),
+                None => {
+                    hosts.insert(h.clone(), Arc::new(HostState::new(h, vars)));
+                }
+            }
+        }
+        Ok(true)
     }
 
     pub fn count(&self, r: &result::HostResult) {
@@ -180,8 +247,7 @@ impl Run {
         self.recap();
         // Close the connections side by side: each may wait on its server's reply.
         let mut closing = tokio::task::JoinSet::new();
-        for h in self.hosts.values() {
-            let h = Arc::clone(h);
+        for h in self.all_hosts() {
             closing.spawn(async move { h.disconnect().await });
         }
         closing.join_all().await;

@@ -432,7 +432,7 @@ impl Walker {
         shared: super::gate::Shared,
         first: bool,
     ) -> Flow {
-        let run_once = {
+        let run_once = module.bypass_host_loop() || {
             let scope = vars::task_scope(&self.run, &self.host, &self.ps, inh, Some(t));
             c.get(|k| &k.run_once)
                 .map(|v| template::render_value(v, &scope).map(|x| template::filters_bool(&x)).unwrap_or(false))
@@ -771,12 +771,12 @@ fn play_hosts(run: &Arc<Run>, play: &Play) -> Result<Vec<String>, Diagnostic> {
         Ok(v) => template::to_text(&v),
         Err(e) => return Err(Diagnostic::new(format!("hosts: {}", e.message)).at(play.loc.clone(), "in this play")),
     };
-    let mut hosts = run.inv.select(&pattern)?;
+    let mut hosts = run.inv().select(&pattern)?;
     if let Some(limit) = &run.opts.limit {
         let allowed = limit_hosts(run, limit)?;
         hosts.retain(|h| allowed.contains(h));
     }
-    hosts.retain(|h| run.hosts.get(h).is_some_and(|s| !s.is_down()));
+    hosts.retain(|h| run.host(h).is_some_and(|s| !s.is_down()));
     match play.order.as_deref() {
         Some("sorted") => hosts.sort(),
         Some("reverse_sorted") => {
@@ -805,7 +805,7 @@ fn limit_hosts(run: &Run, limit: &str) -> Result<Vec<String>, Diagnostic> {
         let text = std::fs::read_to_string(file).map_err(|e| Diagnostic::new(format!("cannot read limit file {file}: {e}")))?;
         return Ok(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect());
     }
-    run.inv.select(limit)
+    run.inv().select(limit)
 }
 
 /// A play-level value (its name, `serial`) rendered with the play's vars and the extra vars,
@@ -833,7 +833,7 @@ pub async fn run_play(run: &Arc<Run>, play: &Arc<Play>) -> Result<PlayEnd, Diagn
             run.touch_stats(h);
         }
         let linear = !matches!(play.strategy.as_deref(), Some("free" | "graph"));
-        let states: Vec<Arc<HostState>> = batch.iter().filter_map(|h| run.hosts.get(h).cloned()).collect();
+        let states: Vec<Arc<HostState>> = batch.iter().filter_map(|h| run.host(h)).collect();
         let pct = play.max_fail_percentage;
         let check_states = states.clone();
         let total = states.len().max(1) as f64;

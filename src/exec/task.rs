@@ -191,7 +191,7 @@ async fn connection(env: &Env<'_>, scope: &Arc<Scope>, delegate: Option<&str>) -
         Some(d) => {
             let view = super::vars::HostVarsView(env.run.clone());
             let vars = crate::template::HostVarsSource::host_scope(&view, d);
-            (env.run.hosts.get(d).cloned(), vars)
+            (env.run.host(d), vars)
         }
         None => (Some(env.host.clone()), Some(scope.clone())),
     };
@@ -407,6 +407,14 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
             ))
         }
     };
+    let rendered = match module_defaults(env, module, scope) {
+        Ok(d) if d.is_empty() => rendered,
+        Ok(mut d) => {
+            d.extend(rendered);
+            d
+        }
+        Err(e) => return fail(e),
+    };
     let args = match Args::prepare(module, rendered) {
         Ok(a) => a,
         Err(e) => return fail(e.to_string()),
@@ -494,11 +502,60 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
         None => 5.0,
     };
     let max_attempts = if task.until.is_some() { retries.max(0) + 1 } else { 1 };
+    let (async_secs, poll) = match async_settings(task, scope) {
+        Ok(x) => x,
+        Err(e) => return fail(e),
+    };
+    if async_secs > 0 {
+        if !module.supports_async() {
+            return fail(format!("This action ({}) does not support async.", module.name()));
+        }
+        if check {
+            return fail("check mode and async cannot be used on same task.".into());
+        }
+        if poll == 0 {
+            // Fire and forget: the job goes on in the background; async_status reports on it.
+            let jid = crate::modules::async_status::start(async_secs, async move {
+                match module.run(&ctx, &args).await {
+                    Ok(o) => outcome_map(&o),
+                    Err(e) => failed_result("", e.to_string()).result,
+                }
+            });
+            let mut map = Map::new();
+            map.insert("ansible_job_id".into(), json!(jid));
+            map.insert("results_file".into(), json!(crate::modules::async_status::results_file(&jid)));
+            map.insert("started".into(), json!(1));
+            map.insert("finished".into(), json!(0));
+            map.insert("changed".into(), json!(true));
+            return Attempt { map, outcome: None };
+        }
+    }
     let mut n = 0;
     loop {
         n += 1;
-        let (mut map, outcome) = match module.run(&ctx, &args).await {
-            Ok(o) => (outcome_map(&o), Some(o)),
+        let run = async {
+            if async_secs == 0 {
+                return Some(module.run(&ctx, &args).await);
+            }
+            tokio::time::timeout(Duration::from_secs(async_secs), module.run(&ctx, &args)).await.ok()
+        };
+        let Some(ran) = run.await else {
+            let mut map = failed_result("", format!("async task did not complete within the requested time - {async_secs}s")).result;
+            map.insert("ansible_job_id".into(), json!(crate::modules::async_status::new_jid()));
+            return Attempt { map, outcome: None };
+        };
+        let (mut map, outcome) = match ran {
+            Ok(o) => {
+                let mut m = outcome_map(&o);
+                if async_secs > 0 {
+                    let jid = crate::modules::async_status::new_jid();
+                    m.insert("results_file".into(), json!(crate::modules::async_status::results_file(&jid)));
+                    m.insert("ansible_job_id".into(), json!(jid));
+                    m.insert("started".into(), json!(1));
+                    m.insert("finished".into(), json!(1));
+                }
+                (m, Some(o))
+            }
             Err(ModError::Unreachable(m)) => {
                 let mut map = Map::new();
                 map.insert("changed".into(), json!(false));
@@ -508,6 +565,16 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
             }
             Err(ModError::Fail(m)) => (failed_result("", m).result, None),
         };
+        match inventory_effects(env, &map) {
+            Ok(Some(changed)) => {
+                map.insert("changed".into(), json!(changed));
+            }
+            Ok(None) => {}
+            Err(e) => {
+                map.insert("failed".into(), json!(true));
+                map.insert("msg".into(), json!(e));
+            }
+        }
         if let Err(e) = apply_conditions(task, &mut map, scope) {
             map.insert("failed".into(), json!(true));
             map.insert("msg".into(), json!(e));
@@ -532,6 +599,68 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
         }
         return Attempt { map, outcome };
     }
+}
+
+/// `module_defaults` from the play, blocks, role and task (inner ones win) for this module,
+/// named as written, with `ansible.builtin.`/`ansible.legacy.`, or under its collection name.
+/// `group/NAME` entries apply to the modules of an action group; steward's builtin modules
+/// belong to none, as ansible-core's belong to none.
+fn module_defaults(env: &Env<'_>, module: &dyn Module, scope: &Arc<Scope>) -> Result<Map<String, Value>, String> {
+    let mut out = Map::new();
+    for kw in &env.chain.kws {
+        let Some(md) = &kw.module_defaults else { continue };
+        let md = template::render_value(md, scope).map_err(|e| e.message)?;
+        let maps = match md {
+            Value::Array(a) => a,
+            Value::Null => vec![],
+            v => vec![v],
+        };
+        for m in maps {
+            let Value::Object(m) = m else {
+                return Err("module_defaults must be a mapping of module names to arguments".into());
+            };
+            for (name, args) in m {
+                if crate::modules::find(&name).is_some_and(|f| f.name() == module.name()) {
+                    if let Value::Object(a) = args {
+                        out.extend(a);
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// add_host and group_by change the running inventory; `changed` says whether they did.
+fn inventory_effects(env: &Env<'_>, map: &Map<String, Value>) -> Result<Option<bool>, String> {
+    if let Some(h) = map.get("add_host") {
+        let name = h.get("host_name").map(template::to_text).unwrap_or_default();
+        let groups: Vec<String> = h.get("groups").and_then(Value::as_array).map(|a| a.iter().map(template::to_text).collect()).unwrap_or_default();
+        let vars = h.get("host_vars").and_then(Value::as_object).cloned().unwrap_or_default();
+        let changed = env.run.change_inventory(std::slice::from_ref(&name), |inv| inv.add_dynamic_host(&name, &groups, &vars)).map_err(|d| d.message)?;
+        return Ok(Some(changed));
+    }
+    if let Some(g) = map.get("add_group") {
+        let group = template::to_text(g);
+        let parents: Vec<String> =
+            map.get("parent_groups").and_then(Value::as_array).map(|a| a.iter().map(template::to_text).collect()).unwrap_or_default();
+        let host = env.host.name.clone();
+        let changed = env.run.change_inventory(std::slice::from_ref(&host), |inv| inv.add_dynamic_group(&host, &group, &parents)).map_err(|d| d.message)?;
+        return Ok(Some(changed));
+    }
+    Ok(None)
+}
+
+/// A task's `async:` and `poll:` in seconds (poll defaults to 15, as Ansible's).
+fn async_settings(task: &Task, scope: &Arc<Scope>) -> Result<(u64, u64), String> {
+    let num = |v: &Option<Value>, what: &str, default: u64| -> Result<u64, String> {
+        let Some(v) = v else { return Ok(default) };
+        let r = template::render_value(v, scope).map_err(|e| e.message)?;
+        r.as_u64()
+            .or_else(|| r.as_str().and_then(|s| s.trim().parse().ok()))
+            .ok_or_else(|| format!("the field '{what}' has an invalid value ({}), and could not be converted to int", template::to_text(&r)))
+    };
+    Ok((num(&task.async_, "async", 0)?, num(&task.poll, "poll", 15)?))
 }
 
 /// The scope with the task's own result visible under its `register` name.
@@ -617,7 +746,12 @@ pub async fn run_module_task(env: &Env<'_>, task: &Task, module: &'static dyn Mo
     };
     let items = match loop_items(lp, &scope) {
         Ok(i) => i,
-        Err(e) => return finish(failed_result(&host, e)),
+        // As Ansible: a loop that cannot be rendered is an error only if the task's `when`
+        // (evaluated without an item) does not skip it.
+        Err(e) => match first_false(&whens, &scope) {
+            Ok(Some(c)) => return finish(skipped_result(&host, &c)),
+            _ => return finish(failed_result(&host, e)),
+        },
     };
     let mut results = Vec::new();
     let mut item_results = Vec::new();
@@ -703,7 +837,7 @@ fn delegated(env: &Env<'_>, scope: &Arc<Scope>) -> Option<String> {
 fn apply_effects(env: &Env<'_>, task: &Task, o: &Outcome, scope: &Arc<Scope>) {
     // With delegate_facts, facts go to the host the task was delegated to.
     let delegated = match env.chain.get(|k| &k.delegate_facts) {
-        Some(v) if template::filters_bool(v) => delegated(env, scope).and_then(|d| env.run.hosts.get(&d).cloned()),
+        Some(v) if template::filters_bool(v) => delegated(env, scope).and_then(|d| env.run.host(&d)),
         _ => None,
     };
     let host = delegated.unwrap_or_else(|| env.host.clone());

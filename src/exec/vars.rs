@@ -36,37 +36,38 @@ pub struct HostVarsView(pub Arc<Run>);
 
 impl HostVarsSource for HostVarsView {
     fn host_names(&self) -> Vec<String> {
-        self.0.hosts.keys().cloned().collect()
+        self.0.host_names()
     }
 
     fn host_scope(&self, host: &str) -> Option<Arc<Scope>> {
-        let h = self.0.hosts.get(host)?;
+        let h = self.0.host(host)?;
         let mut magic = Map::new();
         magic.insert("inventory_hostname".into(), json!(host));
         magic.insert("inventory_hostname_short".into(), json!(host.split('.').next().unwrap_or(host)));
         magic.insert("group_names".into(), json!(group_names(&self.0, host)));
         let layers = vec![
-            Arc::new(magic),
-            Arc::new(self.0.opts.extra_vars.clone()),
-            HostState::snapshot(&h.set_facts),
-            HostState::snapshot(&h.include_vars),
-            HostState::snapshot(&h.facts),
-            h.inventory.clone(),
+            (Arc::new(magic), false),
+            (Arc::new(self.0.opts.extra_vars.clone()), false),
+            (HostState::snapshot(&h.set_facts), true),
+            (HostState::snapshot(&h.include_vars), false),
+            (HostState::snapshot(&h.facts), true),
+            (HostState::snapshot(&h.inventory), false),
         ];
-        Some(Scope::new(layers, Some(Arc::new(HostVarsView(self.0.clone())))))
+        Some(Scope::new_marked(layers, Some(Arc::new(HostVarsView(self.0.clone())))))
     }
 }
 
 pub fn group_names(run: &Run, host: &str) -> Vec<String> {
-    let mut g: Vec<String> = run.inv.groups_of(host).into_iter().filter(|g| g != "all" && g != "ungrouped").collect();
+    let mut g: Vec<String> = run.inv().groups_of(host).into_iter().filter(|g| g != "all" && g != "ungrouped").collect();
     g.sort();
     g
 }
 
 pub fn groups_map(run: &Run) -> Value {
     let mut m = Map::new();
-    for g in run.inv.groups.keys() {
-        m.insert(g.clone(), json!(run.inv.group_hosts(g).into_iter().collect::<Vec<_>>()));
+    let inv = run.inv();
+    for g in inv.groups.keys() {
+        m.insert(g.clone(), json!(inv.group_hosts(g).into_iter().collect::<Vec<_>>()));
     }
     Value::Object(m)
 }
@@ -102,7 +103,7 @@ pub fn play_shared(run: &Arc<Run>, play: &Play, play_hosts: &[String], batch: &[
         "ansible_version".into(),
         json!({"full": "2.19.0", "major": 2, "minor": 19, "revision": 0, "string": "2.19.0", "steward": env!("CARGO_PKG_VERSION")}),
     );
-    if let Some(d) = run.inv.var_dirs.first() {
+    if let Some(d) = run.inv().var_dirs.first() {
         m.insert("inventory_dir".into(), json!(d.display().to_string()));
     }
     PlayShared {
@@ -132,7 +133,8 @@ pub fn play_scope(run: &Arc<Run>, shared: &PlayShared, host: &str, vars_files: M
 
 /// The scope for a task on a host.
 pub fn task_scope(run: &Arc<Run>, host: &HostState, ps: &PlayScope, inh: &Inherited, task: Option<&Task>) -> Arc<Scope> {
-    let mut layers: Vec<Arc<Map<String, Value>>> = Vec::with_capacity(20);
+    // `true`: data from tasks and facts, never templated again (see Scope::literal).
+    let mut layers: Vec<(Arc<Map<String, Value>>, bool)> = Vec::with_capacity(20);
     let empty = Map::new();
     let task_vars = task.map(|t| &t.kw.vars).unwrap_or(&empty);
     let mut role_magic = Map::new();
@@ -144,38 +146,43 @@ pub fn task_scope(run: &Arc<Run>, host: &HostState, ps: &PlayScope, inh: &Inheri
     if let Some(t) = task {
         role_magic.insert("ansible_search_path".into(), search_path(inh.role.as_deref(), &t.base));
     }
-    if !role_magic.is_empty() {
-        layers.push(Arc::new(role_magic));
+    if run.inv_gen.load(std::sync::atomic::Ordering::Relaxed) > 0 {
+        // add_host or group_by changed the inventory since the play began.
+        role_magic.insert("groups".into(), run.groups_now());
+        role_magic.insert("group_names".into(), json!(group_names(run, &host.name)));
     }
-    layers.push(ps.magic.clone());
-    layers.push(ps.shared.clone());
-    layers.push(ps.extra.clone());
+    if !role_magic.is_empty() {
+        layers.push((Arc::new(role_magic), false));
+    }
+    layers.push((ps.magic.clone(), false));
+    layers.push((ps.shared.clone(), false));
+    layers.push((ps.extra.clone(), false));
     if let Some(r) = &inh.role {
         if !r.params.is_empty() {
-            layers.push(Arc::new(r.params.clone()));
+            layers.push((Arc::new(r.params.clone()), false));
         }
     }
-    layers.push(HostState::snapshot(&host.set_facts));
-    layers.push(HostState::snapshot(&host.include_vars));
+    layers.push((HostState::snapshot(&host.set_facts), true));
+    layers.push((HostState::snapshot(&host.include_vars), false));
     if !task_vars.is_empty() {
-        layers.push(Arc::new(task_vars.clone()));
+        layers.push((Arc::new(task_vars.clone()), false));
     }
     for v in inh.vars.iter().rev() {
-        layers.push(v.clone());
+        layers.push((v.clone(), false));
     }
     if let Some(r) = &inh.role {
-        layers.push(Arc::new(r.vars.clone()));
+        layers.push((Arc::new(r.vars.clone()), false));
     }
-    layers.push(ps.role_vars.clone());
-    layers.push(ps.vars_files.clone());
-    layers.push(ps.play_vars.clone());
-    layers.push(HostState::snapshot(&host.facts));
-    layers.push(host.inventory.clone());
+    layers.push((ps.role_vars.clone(), false));
+    layers.push((ps.vars_files.clone(), false));
+    layers.push((ps.play_vars.clone(), false));
+    layers.push((HostState::snapshot(&host.facts), true));
+    layers.push((HostState::snapshot(&host.inventory), false));
     if let Some(r) = &inh.role {
-        layers.push(Arc::new(r.defaults.clone()));
+        layers.push((Arc::new(r.defaults.clone()), false));
     }
-    layers.push(ps.role_defaults.clone());
-    Scope::new(layers, Some(Arc::new(HostVarsView(run.clone()))))
+    layers.push((ps.role_defaults.clone(), false));
+    Scope::new_marked(layers, Some(Arc::new(HostVarsView(run.clone()))))
 }
 
 /// Where a task's relative file names are looked for, as Ansible's `ansible_search_path`: the

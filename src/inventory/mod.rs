@@ -182,6 +182,65 @@ impl Inventory {
         }
     }
 
+    /// `add_host`: a host (new or not) into groups, with more variables. Says whether the
+    /// inventory changed, as Ansible reports it.
+    pub fn add_dynamic_host(&mut self, name: &str, groups: &[String], vars: &Map<String, Value>) -> bool {
+        let mut changed = false;
+        if !self.hosts.contains_key(name) || (self.implicit_localhost && name == "localhost") {
+            self.add_host(name, None);
+            if name == "localhost" {
+                self.implicit_localhost = false;
+            }
+            changed = true;
+        }
+        if let Some(h) = self.hosts.get_mut(name) {
+            for (k, v) in vars {
+                if h.vars.get(k) != Some(v) {
+                    h.vars.insert(k.clone(), v.clone());
+                    changed = true;
+                }
+            }
+        }
+        for g in groups {
+            changed |= self.group_mut(g).hosts.insert(name.to_string());
+        }
+        if changed {
+            self.reconcile();
+        }
+        changed
+    }
+
+    /// `group_by`: a host into a group (made if new) under parent groups.
+    pub fn add_dynamic_group(&mut self, host: &str, group: &str, parents: &[String]) -> bool {
+        let mut changed = !self.groups.contains_key(group);
+        // A new group is a child of `all` already.
+        self.group_mut(group);
+        for p in parents.iter().filter(|p| *p != "all" && *p != group) {
+            changed |= !self.groups.contains_key(p.as_str());
+            changed |= self.group_mut(p).children.insert(group.to_string());
+        }
+        changed |= self.group_mut(group).hosts.insert(host.to_string());
+        if changed {
+            self.reconcile();
+        }
+        changed
+    }
+
+    /// After a change while running: `ungrouped` and the host-to-groups cache made anew.
+    fn reconcile(&mut self) {
+        self.membership = std::sync::OnceLock::new();
+        let grouped: IndexSet<String> =
+            self.groups.values().filter(|g| g.name != "all" && g.name != "ungrouped").flat_map(|g| g.hosts.iter().cloned()).collect();
+        let names: Vec<String> = self.real_hosts().cloned().collect();
+        for h in names {
+            if grouped.contains(&h) {
+                self.group_mut("ungrouped").hosts.shift_remove(&h);
+            } else {
+                self.group_mut("ungrouped").hosts.insert(h);
+            }
+        }
+    }
+
     /// Hosts of the inventory proper (the implicit localhost left out).
     pub fn real_hosts(&self) -> impl Iterator<Item = &String> {
         self.hosts.keys().filter(move |h| !(self.implicit_localhost && *h == "localhost"))

@@ -193,6 +193,9 @@ impl Module for Archive {
 
 #[async_trait]
 impl Module for Unarchive {
+    fn supports_async(&self) -> bool {
+        false
+    }
     fn name(&self) -> &'static str {
         "unarchive"
     }

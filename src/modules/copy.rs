@@ -28,6 +28,9 @@ const ARGS: &[Arg] = &[
 
 #[async_trait]
 impl Module for Copy {
+    fn supports_async(&self) -> bool {
+        false
+    }
     fn name(&self) -> &'static str {
         "copy"
     }
@@ -265,6 +268,9 @@ pub struct Synchronize;
 
 #[async_trait]
 impl Module for Synchronize {
+    fn supports_async(&self) -> bool {
+        false
+    }
     fn name(&self) -> &'static str {
         "synchronize"
     }

@@ -14,6 +14,9 @@ pub struct Fetch;
 
 #[async_trait]
 impl Module for Fetch {
+    fn supports_async(&self) -> bool {
+        false
+    }
     fn name(&self) -> &'static str {
         "fetch"
     }

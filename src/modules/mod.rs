@@ -9,10 +9,12 @@
 pub mod args;
 pub mod common;
 
+mod add_host;
 mod apt;
 mod apt_repository;
 mod archive;
 mod assert;
+pub mod async_status;
 mod authorized_key;
 mod blockinfile;
 mod command;
@@ -26,6 +28,7 @@ mod find;
 mod gather_facts;
 mod getent;
 mod group;
+mod group_by;
 mod hostname;
 mod http;
 mod include_vars;
@@ -64,11 +67,13 @@ pub use args::{Arg, Args, Kind};
 
 /// Every module steward knows, by its short name. Adding a module: one file, one line here.
 pub static MODULES: &[&dyn Module] = &[
+    &add_host::AddHost,
     &apt::Apt,
     &apt_repository::AptRepository,
     &archive::Unarchive,
     &archive::Archive,
     &assert::Assert,
+    &async_status::AsyncStatus,
     &authorized_key::AuthorizedKey,
     &blockinfile::BlockInFile,
     &command::Command,
@@ -85,6 +90,7 @@ pub static MODULES: &[&dyn Module] = &[
     &gather_facts::GatherFacts,
     &getent::Getent,
     &group::Group,
+    &group_by::GroupBy,
     &hostname::Hostname,
     &http::Uri,
     &http::GetUrl,
@@ -167,6 +173,16 @@ pub trait Module: Send + Sync {
     /// there, as Ansible skips a module without `supports_check_mode`.
     fn supports_check_mode(&self) -> bool {
         true
+    }
+    /// Whether `async:` may run it in the background (Ansible's action plugins that copy files
+    /// or work on the controller refuse it).
+    fn supports_async(&self) -> bool {
+        !self.controller_only()
+    }
+    /// Runs once per task for all the hosts of the play (the first host's), as Ansible's
+    /// add_host does, not once per host.
+    fn bypass_host_loop(&self) -> bool {
+        false
     }
     /// Modules that run on the controller only and need no connection (debug, set_fact, ...).
     fn controller_only(&self) -> bool {

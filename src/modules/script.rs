@@ -8,6 +8,9 @@ pub struct Script;
 
 #[async_trait]
 impl Module for Script {
+    fn supports_async(&self) -> bool {
+        false
+    }
     fn name(&self) -> &'static str {
         "script"
     }

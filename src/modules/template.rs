@@ -22,6 +22,9 @@ const ARGS: &[Arg] = &[
 
 #[async_trait]
 impl Module for Template {
+    fn supports_async(&self) -> bool {
+        false
+    }
     fn name(&self) -> &'static str {
         "template"
     }

@@ -159,6 +159,9 @@ async fn until_up(
 
 #[async_trait]
 impl Module for WaitForConnection {
+    fn supports_async(&self) -> bool {
+        false
+    }
     fn name(&self) -> &'static str {
         "wait_for_connection"
     }
@@ -194,6 +197,9 @@ impl Module for WaitForConnection {
 
 #[async_trait]
 impl Module for Reboot {
+    fn supports_async(&self) -> bool {
+        false
+    }
     fn name(&self) -> &'static str {
         "reboot"
     }

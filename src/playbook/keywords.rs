@@ -106,7 +106,6 @@ pub const TASK: &[&str] = &[
 pub const UNSUPPORTED: &[(&str, &str)] = &[
     ("vars_prompt", "steward does not prompt for variables; pass them with -e"),
     ("debugger", "the task debugger is not available in steward"),
-    ("module_defaults", "module_defaults is not supported yet; set the arguments on each task"),
 ];
 
 pub const ROLE_ENTRY: &[&str] = &["role"];

@@ -453,6 +453,13 @@ pub(super) fn parse_kw(node: &Node) -> R<Kw> {
             "run_once" => kw.run_once = Some(bool_like(v, "run_once")?),
             "throttle" => kw.throttle = Some(val()),
             "timeout" => kw.timeout = Some(val()),
+            "module_defaults" => {
+                if !matches!(v.kind, NodeKind::Map(_) | NodeKind::Seq(_) | NodeKind::Null | NodeKind::Str(_)) {
+                    return Err(Diagnostic::new("`module_defaults` must be a mapping of module names to arguments")
+                        .at(v.loc.clone(), format!("found {}", v.type_name())));
+                }
+                kw.module_defaults = Some(val());
+            }
             "tags" => kw.tags = tags(v)?,
             "when" => kw.when = conditions(v, "when")?,
             "vars" => kw.vars = vars_map(v)?,
@@ -889,11 +896,8 @@ fn task_fields(node: &Node, task: &mut Task) -> R<()> {
             "until" => task.until = Some(Value::Array(conditions(v, "until")?)),
             "retries" => task.retries = Some(v.to_value()),
             "delay" => task.delay = Some(v.to_value()),
-            "async" if !matches!(v.kind, NodeKind::Int(0)) => {
-                return Err(Diagnostic::new("`async` is not supported by steward")
-                    .at(k.loc.clone(), "unsupported")
-                    .help("tasks on different hosts already run concurrently; use `strategy: graph` for concurrency on one host"));
-            }
+            "async" => task.async_ = Some(v.to_value()),
+            "poll" => task.poll = Some(v.to_value()),
             _ => {}
         }
     }

@@ -51,6 +51,8 @@ pub struct Kw {
     pub run_once: Option<Value>,
     pub throttle: Option<Value>,
     pub timeout: Option<Value>,
+    /// Arguments for modules by name (`file:`, `ansible.builtin.file:`), or a list of such maps.
+    pub module_defaults: Option<Value>,
     pub tags: Vec<String>,
     pub when: Vec<Value>,
     pub vars: Map<String, Value>,
@@ -174,6 +176,9 @@ pub struct Task {
     pub until: Option<Value>,
     pub retries: Option<Value>,
     pub delay: Option<Value>,
+    /// `async: SECONDS` and `poll: SECONDS` (0: fire and forget, see async_status).
+    pub async_: Option<Value>,
+    pub poll: Option<Value>,
     pub role: Option<Arc<Role>>,
     pub id: Option<String>,
     pub after: Vec<String>,
@@ -202,6 +207,8 @@ impl Task {
             until: None,
             retries: None,
             delay: None,
+            async_: None,
+            poll: None,
             role: None,
             id: None,
             after: vec![],

@@ -114,7 +114,22 @@ pub(crate) fn render_value_raw(v: &Value, scope: &Arc<Scope>) -> Result<Value, m
     })
 }
 
+/// A string that renders to exactly `s`, whatever it holds (`!unsafe` values).
+pub fn literal_template(s: &str) -> String {
+    if !is_template(s) {
+        return s.to_string();
+    }
+    format!("{{{{ {} }}}}", serde_json::Value::String(s.to_string()))
+}
+
 fn render_str_raw(s: &str, scope: &Arc<Scope>) -> Result<Value, minijinja::Error> {
+    if crate::vault::is_vaulted(s) {
+        // A `!vault` value left encrypted at load (no password then): decrypt it where it is used.
+        return match crate::vault::decrypt(s) {
+            Ok(plain) => Ok(Value::String(String::from_utf8_lossy(&plain).into_owned())),
+            Err(e) => Err(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("Attempting to decrypt but no vault secrets found: {e}"))),
+        };
+    }
     if !is_template(s) {
         return Ok(Value::String(s.to_string()));
     }

@@ -19,6 +19,10 @@ pub trait HostVarsSource: Send + Sync {
 pub struct Scope {
     /// Highest precedence first.
     pub layers: Vec<Arc<Map<String, Value>>>,
+    /// Layers of data that is never templated again (module results, facts, set_fact values,
+    /// which were rendered when they were set), as Ansible never templates what a task returned.
+    /// Indexed as `layers`; missing entries are false.
+    pub literal: Vec<bool>,
     pub hostvars: Option<Arc<dyn HostVarsSource>>,
     /// The first error met while rendering a variable lazily; reported by the caller.
     pub error: Mutex<Option<minijinja::Error>>,
@@ -36,7 +40,13 @@ thread_local! {
 
 impl Scope {
     pub fn new(layers: Vec<Arc<Map<String, Value>>>, hostvars: Option<Arc<dyn HostVarsSource>>) -> Arc<Scope> {
-        Arc::new(Scope { layers, hostvars, error: Mutex::new(None) })
+        Arc::new(Scope { layers, literal: vec![], hostvars, error: Mutex::new(None) })
+    }
+
+    /// A scope whose layers say whether they hold literal data (see [`Scope::literal`]).
+    pub fn new_marked(layers: Vec<(Arc<Map<String, Value>>, bool)>, hostvars: Option<Arc<dyn HostVarsSource>>) -> Arc<Scope> {
+        let (layers, literal) = layers.into_iter().unzip();
+        Arc::new(Scope { layers, literal, hostvars, error: Mutex::new(None) })
     }
 
     /// A scope with one more layer on top (loop variables, task vars).
@@ -44,7 +54,8 @@ impl Scope {
         let mut layers = Vec::with_capacity(self.layers.len() + 1);
         layers.push(Arc::new(top));
         layers.extend(self.layers.iter().cloned());
-        Arc::new(Scope { layers, hostvars: self.hostvars.clone(), error: Mutex::new(None) })
+        let literal = if self.literal.is_empty() { vec![] } else { std::iter::once(false).chain(self.literal.iter().copied()).collect() };
+        Arc::new(Scope { layers, literal, hostvars: self.hostvars.clone(), error: Mutex::new(None) })
     }
 
     /// The raw (unrendered) value of a variable.
@@ -58,13 +69,14 @@ impl Scope {
 
     /// A variable's value with its templates rendered.
     pub fn resolve(self: &Arc<Self>, name: &str) -> Result<Option<Value>, minijinja::Error> {
-        match self.raw(name) {
-            None => Ok(None),
-            Some(v) => {
-                let v = v.clone();
-                self.render_nested(&v).map(Some)
-            }
+        let Some(i) = self.layers.iter().position(|l| l.contains_key(name)) else {
+            return Ok(None);
+        };
+        let v = self.layers[i][name].clone();
+        if self.literal.get(i).copied().unwrap_or(false) {
+            return Ok(Some(v));
         }
+        self.render_nested(&v).map(Some)
     }
 
     fn render_nested(self: &Arc<Self>, v: &Value) -> Result<Value, minijinja::Error> {
