@@ -46,11 +46,15 @@ pub struct Diagnostic {
     pub label: String,
     pub help: Vec<String>,
     pub notes: Vec<String>,
+    /// A fault Ansible would only meet when the task runs (an unknown module, a bad argument):
+    /// in a task that may never run (under `when`, in a rescue), it fails that task at run time
+    /// instead of refusing the playbook.
+    pub deferrable: bool,
 }
 
 impl Diagnostic {
     pub fn new(message: impl Into<String>) -> Diagnostic {
-        Diagnostic { message: message.into(), loc: None, label: String::new(), help: vec![], notes: vec![] }
+        Diagnostic { message: message.into(), loc: None, label: String::new(), help: vec![], notes: vec![], deferrable: false }
     }
 
     pub fn at(mut self, loc: Loc, label: impl Into<String>) -> Diagnostic {
@@ -58,6 +62,11 @@ impl Diagnostic {
             self.loc = Some(loc);
         }
         self.label = label.into();
+        self
+    }
+
+    pub fn deferrable(mut self) -> Diagnostic {
+        self.deferrable = true;
         self
     }
 

@@ -92,7 +92,8 @@ struct Walker {
     gate: Arc<Gate>,
     notified: Mutex<IndexSet<usize>>,
     in_handler: AtomicBool,
-    last_failure: Mutex<Option<(Map<String, Value>, String)>>,
+    /// The last failed result and what `ansible_failed_task` says of its task.
+    last_failure: Mutex<Option<(Map<String, Value>, Value)>>,
     abort_run: Arc<AtomicBool>,
 }
 
@@ -195,10 +196,10 @@ impl Walker {
                     let mut flow = self.walk_list(block, sub, inh.clone(), chain.clone(), rescuable || !rescue.is_empty()).await;
                     if flow == Flow::Failed && !rescue.is_empty() {
                         let mut rinh = inh.clone();
-                        if let Some((res, name)) = self.last_failure.lock().ok().and_then(|f| f.clone()) {
+                        if let Some((res, failed_task)) = self.last_failure.lock().ok().and_then(|f| f.clone()) {
                             let mut m = Map::new();
                             m.insert("ansible_failed_result".into(), Value::Object(res));
-                            m.insert("ansible_failed_task".into(), json!({"name": name}));
+                            m.insert("ansible_failed_task".into(), failed_task);
                             rinh.vars.push(Arc::new(m));
                         }
                         let mut sub = pos.clone();
@@ -225,7 +226,7 @@ impl Walker {
                     self.walk_list(tasks, pos, inh, chain, rescuable).await
                 }
                 TaskKind::IncludeTasks { .. } | TaskKind::IncludeRole { .. } => self.include(t, pos, inh, chain, rescuable).await,
-                TaskKind::Module { .. } | TaskKind::Templated { .. } | TaskKind::Meta { .. } => {
+                TaskKind::Module { .. } | TaskKind::Templated { .. } | TaskKind::Invalid { .. } | TaskKind::Meta { .. } => {
                     self.leaf(t, pos, inh, chain, rescuable).await
                 }
             }
@@ -322,7 +323,9 @@ impl Walker {
         match r.status {
             Status::Failed if !r.ignored => {
                 if let Ok(mut f) = self.last_failure.lock() {
-                    *f = Some((r.result.clone(), t.display_name()));
+                    // As Ansible's task object: its own name (no role prefix), action and tags.
+                    let failed_task = json!({"name": t.name.clone().unwrap_or_default(), "action": t.module_name(), "tags": t.kw.tags});
+                    *f = Some((r.result.clone(), failed_task));
                 }
                 if !rescuable {
                     self.host.failed.store(true, Ordering::Relaxed);
@@ -374,6 +377,16 @@ impl Walker {
                     return flow;
                 }
                 flow
+            }
+            TaskKind::Invalid { error } => {
+                let scope = vars::task_scope(&self.run, &self.host, &self.ps, &inh, Some(t));
+                let r = match task::first_false(&c.when(), &scope) {
+                    Ok(Some(cond)) => task::skipped_result(&self.host.name, &cond),
+                    Ok(None) => task::failed_result(&self.host.name, error.runtime_message()),
+                    Err(e) => task::failed_result(&self.host.name, e),
+                };
+                task::register(&self.host, t, &r);
+                self.finish(t, r, &c, rescuable, true)
             }
             TaskKind::Templated { name, args } => match self.resolve_templated(t, &inh, &c, name, args) {
                 Ok((module, args)) => self.module_leaf(t, module, &args, &inh, &c, rescuable, shared, first).await,

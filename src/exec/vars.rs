@@ -22,6 +22,9 @@ pub struct PlayScope {
     pub role_defaults: Arc<Map<String, Value>>,
     pub role_vars: Arc<Map<String, Value>>,
     pub extra: Arc<Map<String, Value>>,
+    /// Below everything: `ansible_host` (the inventory name) and `ansible_connection` as the
+    /// host is reached, when nothing sets them, as Ansible gives them to tasks.
+    pub connection_defaults: Arc<Map<String, Value>>,
 }
 
 /// What blocks and roles above a task add.
@@ -58,7 +61,7 @@ impl HostVarsSource for HostVarsView {
 }
 
 pub fn group_names(run: &Run, host: &str) -> Vec<String> {
-    let mut g: Vec<String> = run.inv().groups_of(host).into_iter().filter(|g| g != "all" && g != "ungrouped").collect();
+    let mut g: Vec<String> = run.inv().groups_of(host).into_iter().filter(|g| g != "all").collect();
     g.sort();
     g
 }
@@ -81,6 +84,8 @@ pub struct PlayShared {
     pub role_defaults: Arc<Map<String, Value>>,
     pub role_vars: Arc<Map<String, Value>>,
     pub extra: Arc<Map<String, Value>>,
+    /// The play's `connection:` or `-c`.
+    pub connection: Option<String>,
 }
 
 pub fn play_shared(run: &Arc<Run>, play: &Play, play_hosts: &[String], batch: &[String], groups: &Value) -> PlayShared {
@@ -99,6 +104,9 @@ pub fn play_shared(run: &Arc<Run>, play: &Play, play_hosts: &[String], batch: &[
     m.insert("ansible_run_tags".into(), json!(if run.opts.tags.is_empty() { vec!["all".to_string()] } else { run.opts.tags.clone() }));
     m.insert("ansible_skip_tags".into(), json!(run.opts.skip_tags));
     m.insert("omit".into(), json!(crate::template::OMIT));
+    m.insert("ansible_inventory_sources".into(), json!(run.inv().sources));
+    m.insert("ansible_play_role_names".into(), json!(play.role_names));
+    m.insert("ansible_role_names".into(), json!(play.all_role_names));
     m.insert(
         "ansible_version".into(),
         json!({"full": "2.19.0", "major": 2, "minor": 19, "revision": 0, "string": "2.19.0", "steward": env!("CARGO_PKG_VERSION")}),
@@ -112,6 +120,7 @@ pub fn play_shared(run: &Arc<Run>, play: &Play, play_hosts: &[String], batch: &[
         role_defaults: Arc::new(play.role_defaults.clone()),
         role_vars: Arc::new(play.role_vars.clone()),
         extra: Arc::new(run.opts.extra_vars.clone()),
+        connection: play.kw.connection.as_ref().map(crate::template::to_text).or_else(|| run.opts.connection.clone()),
     }
 }
 
@@ -120,7 +129,12 @@ pub fn play_scope(run: &Arc<Run>, shared: &PlayShared, host: &str, vars_files: M
     m.insert("inventory_hostname".into(), json!(host));
     m.insert("inventory_hostname_short".into(), json!(host.split('.').next().unwrap_or(host)));
     m.insert("group_names".into(), json!(group_names(run, host)));
+    let mut conn = Map::new();
+    conn.insert("ansible_host".into(), json!(host));
+    let connection = shared.connection.clone().unwrap_or_else(|| if host == "localhost" { "local".into() } else { "ssh".into() });
+    conn.insert("ansible_connection".into(), json!(connection));
     PlayScope {
+        connection_defaults: Arc::new(conn),
         magic: Arc::new(m),
         shared: shared.magic.clone(),
         play_vars: shared.play_vars.clone(),
@@ -182,6 +196,7 @@ pub fn task_scope(run: &Arc<Run>, host: &HostState, ps: &PlayScope, inh: &Inheri
         layers.push((Arc::new(r.defaults.clone()), false));
     }
     layers.push((ps.role_defaults.clone(), false));
+    layers.push((ps.connection_defaults.clone(), false));
     Scope::new_marked(layers, Some(Arc::new(HostVarsView(run.clone()))))
 }
 

@@ -123,6 +123,7 @@ fn texts(t: &Task, out: &mut Vec<String>) {
             strings(&args.to_value(), out);
         }
         TaskKind::Meta { action } => strings(action, out),
+        TaskKind::Invalid { .. } => {}
         TaskKind::IncludeTasks { file, preloaded, .. } => {
             strings(file, out);
             for x in preloaded.iter().flatten() {

@@ -48,6 +48,8 @@ pub struct Inventory {
     pub playbook_dirs: Vec<PathBuf>,
     /// Ansible's implicit `localhost`: selectable by name, but not a member of `all`.
     pub implicit_localhost: bool,
+    /// The `-i` sources as given, made absolute when they are paths (`ansible_inventory_sources`).
+    pub sources: Vec<String>,
     /// Each host's groups, computed once when first asked (the inventory no longer changes then).
     membership: std::sync::OnceLock<std::collections::HashMap<String, Vec<String>>>,
 }
@@ -98,6 +100,8 @@ impl Inventory {
         let mut inv = Inventory::new();
         for src in sources {
             inv.load_source(src)?;
+            let p = Path::new(src);
+            inv.sources.push(if p.exists() { std::fs::canonicalize(p).map(|a| a.display().to_string()).unwrap_or(src.clone()) } else { src.clone() });
         }
         inv.finish();
         Ok(inv)

@@ -214,9 +214,16 @@ impl Args {
                     map.insert(spec.name.to_string(), v);
                 }
                 None => {
-                    let names = all_args(module).map(|a| a.name);
-                    let hint = suggest(&k, names).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
-                    return fail(format!("Unsupported parameter for module {}: {k}{hint}", module.name()));
+                    // Ansible's message, with the parameters the module takes.
+                    let mut names: Vec<String> = all_args(module)
+                        .map(|a| if a.aliases.is_empty() { a.name.to_string() } else { format!("{} ({})", a.name, a.aliases.join(", ")) })
+                        .collect();
+                    names.sort();
+                    return fail(format!(
+                        "Unsupported parameters for ({}) module: {k}. Supported parameters include: {}.",
+                        module.name(),
+                        names.join(", ")
+                    ));
                 }
             }
         }

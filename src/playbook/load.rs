@@ -32,7 +32,12 @@ pub struct LoadCtx {
     pub(super) role_handlers: Vec<Arc<Task>>,
     pub(super) role_defaults: Map<String, Value>,
     pub(super) role_vars: Map<String, Value>,
+    /// Every role loaded for the play, dependencies and imports included.
+    pub(super) role_names: Vec<String>,
     pub(super) depth: usize,
+    /// Above zero while loading tasks that may never run (a block or import under `when`,
+    /// a rescue section): a deferrable fault there becomes a task that fails when it runs.
+    pub(super) guard: usize,
 }
 
 impl LoadCtx {
@@ -46,7 +51,9 @@ impl LoadCtx {
             role_handlers: vec![],
             role_defaults: Map::new(),
             role_vars: Map::new(),
+            role_names: Vec::new(),
             depth: 0,
+            guard: 0,
         }
     }
 }
@@ -236,11 +243,17 @@ fn load_play(node: &Node, ctx: &mut LoadCtx) -> R<Play> {
     };
     let base = ctx.playbook_dir.clone();
     let mut role_tasks = Vec::new();
+    let mut play_roles: Vec<String> = Vec::new();
     if let Some(roles) = node.get("roles") {
         match &roles.kind {
             NodeKind::Seq(items) => {
                 for r in items {
                     role_tasks.extend(roles::load_role_entry(r, ctx)?);
+                    if let Some(name) = role_tasks.last().and_then(|t| t.role.as_ref()).map(|r| r.name.clone()) {
+                        if !play_roles.contains(&name) {
+                            play_roles.push(name);
+                        }
+                    }
                 }
             }
             NodeKind::Null => {}
@@ -251,7 +264,11 @@ fn load_play(node: &Node, ctx: &mut LoadCtx) -> R<Play> {
     let mut tasks = role_tasks;
     tasks.extend(section(node, "tasks", ctx, &base)?);
     let post_tasks = section(node, "post_tasks", ctx, &base)?;
-    let own_handlers = section(node, "handlers", ctx, &base)?;
+    // Handlers run only when notified.
+    ctx.guard += 1;
+    let own_handlers = section(node, "handlers", ctx, &base);
+    ctx.guard -= 1;
+    let own_handlers = own_handlers?;
     let mut handlers = std::mem::take(&mut ctx.role_handlers);
     handlers.extend(own_handlers);
     Ok(Play {
@@ -273,6 +290,8 @@ fn load_play(node: &Node, ctx: &mut LoadCtx) -> R<Play> {
         handlers,
         role_defaults: std::mem::take(&mut ctx.role_defaults),
         role_vars: std::mem::take(&mut ctx.role_vars),
+        role_names: play_roles,
+        all_role_names: std::mem::take(&mut ctx.role_names),
         dir: ctx.playbook_dir.clone(),
         load_env: ctx.env.clone(),
         needs,
@@ -493,15 +512,20 @@ fn load_task(node: &Node, ctx: &mut LoadCtx, base: &Path, role: Option<Arc<Role>
                 return Err(unknown_key(k, &[BLOCK, COMMON], "block"));
             }
         }
-        let part = |key: &str, ctx: &mut LoadCtx| -> R<Vec<Arc<Task>>> {
-            match node.get(key) {
+        let part = |key: &str, ctx: &mut LoadCtx, guarded: bool| -> R<Vec<Arc<Task>>> {
+            ctx.guard += usize::from(guarded);
+            let out = match node.get(key) {
                 Some(n) => load_tasks(n, ctx, base, role.clone()),
                 None => Ok(vec![]),
-            }
+            };
+            ctx.guard -= usize::from(guarded);
+            out
         };
-        let block = part("block", ctx)?;
-        let rescue = part("rescue", ctx)?;
-        let always = part("always", ctx)?;
+        let conditional = may_not_run(node, &task.kw);
+        let has_rescue = node.get("rescue").is_some();
+        let block = part("block", ctx, conditional || has_rescue)?;
+        let rescue = part("rescue", ctx, true)?;
+        let always = part("always", ctx, conditional)?;
         task.kind = TaskKind::Block { block, rescue, always };
         task_extensions(node, &mut task)?;
         return Ok(task);
@@ -545,10 +569,25 @@ fn load_task(node: &Node, ctx: &mut LoadCtx, base: &Path, role: Option<Arc<Role>
                 .at(many[1].0.loc.clone(), "second action in one task"));
         }
     };
-    task.kind = build_action(&action_name, &args_node, &action_loc, node, ctx, base, role.clone(), &mut task)?;
+    let guarded = ctx.guard > 0 || may_not_run(node, &task.kw);
+    // Imports under a condition load their files as code that may never run.
+    ctx.guard += usize::from(guarded);
+    let kind = build_action(&action_name, &args_node, &action_loc, node, ctx, base, role.clone(), &mut task);
+    ctx.guard -= usize::from(guarded);
+    task.kind = match kind {
+        Ok(k) => k,
+        Err(d) if guarded && d.deferrable => TaskKind::Invalid { error: Arc::new(d) },
+        Err(d) => return Err(d),
+    };
     task_fields(node, &mut task)?;
     task_extensions(node, &mut task)?;
     Ok(task)
+}
+
+/// Whether a task or block may be skipped or its failure tolerated, so that a fault in it
+/// only matters if it runs: a `when`, `ignore_errors` or `failed_when`.
+fn may_not_run(node: &Node, kw: &Kw) -> bool {
+    !kw.when.is_empty() || kw.ignore_errors.is_some() || node.get("failed_when").is_some()
 }
 
 fn is_special_action(name: &str) -> bool {
@@ -558,8 +597,9 @@ fn is_special_action(name: &str) -> bool {
 
 fn unknown_action(k: &Node) -> Diagnostic {
     let name = k.key_string();
-    let mut d =
-        Diagnostic::new(format!("unknown module or keyword `{name}`")).at(k.loc.clone(), "not a module steward knows, nor a task keyword");
+    let mut d = Diagnostic::new(format!("unknown module or keyword `{name}`"))
+        .at(k.loc.clone(), "not a module steward knows, nor a task keyword")
+        .deferrable();
     let kws = COMMON.iter().chain(TASK.iter()).copied();
     let specials = ["include_tasks", "import_tasks", "include_role", "import_role"];
     let candidates: Vec<&str> = modules::names().chain(kws).chain(specials).collect();
@@ -621,7 +661,8 @@ fn args_node(module: &dyn modules::Module, v: &Node, task: &Node) -> R<Node> {
                     if m.contains_key("_raw_params") {
                         return Err(Diagnostic::new(format!("module `{}` takes `key=value` arguments, not free text", module.name()))
                             .at(v.loc.clone(), "free text here")
-                            .help(format!("`steward doc {}` lists its arguments", module.name())));
+                            .help(format!("`steward doc {}` lists its arguments", module.name()))
+                            .deferrable());
                     }
                     m
                 }
@@ -783,7 +824,14 @@ fn build_action(
                 return Err(unknown_action(&k));
             };
             let args = args_node(module, v, task_node)?;
-            crate::modules::args::validate(module, &args)?;
+            // Where the task may never run, its arguments are checked when it does (as
+            // Ansible checks them): a role's branch for another system may use arguments
+            // steward's module does not take.
+            if let Err(d) = crate::modules::args::validate(module, &args) {
+                if ctx.guard == 0 {
+                    return Err(d);
+                }
+            }
             Ok(TaskKind::Module { module, args })
         }
     }

@@ -79,6 +79,10 @@ pub struct Play {
     /// Defaults and vars of the play's roles, visible to the whole play (Ansible's default).
     pub role_defaults: Map<String, Value>,
     pub role_vars: Map<String, Value>,
+    /// `ansible_play_role_names` (the `roles:` of the play) and `ansible_role_names` (with
+    /// their dependencies and imported roles).
+    pub role_names: Vec<String>,
+    pub all_role_names: Vec<String>,
     pub dir: PathBuf,
     /// For what loads while the play runs (dynamic includes).
     pub load_env: Arc<load::LoadEnv>,
@@ -132,6 +136,11 @@ pub enum TaskKind {
     },
     Meta {
         action: Value,
+    },
+    /// A task whose module or arguments steward refused, in a place that may never run
+    /// (under `when`, in a rescue): it fails with this when it does run.
+    Invalid {
+        error: Arc<crate::diag::Diagnostic>,
     },
     Block {
         block: Vec<Arc<Task>>,
@@ -222,6 +231,7 @@ impl Task {
             (Some(n), _) => n.clone(),
             (None, TaskKind::Module { module, .. }) => module.name().to_string(),
             (None, TaskKind::Templated { name, .. }) => name.clone(),
+            (None, TaskKind::Invalid { .. }) => "invalid task".into(),
             (None, TaskKind::Meta { .. }) => "meta".into(),
             (None, TaskKind::IncludeTasks { .. }) => "include_tasks".into(),
             (None, TaskKind::IncludeRole { name, .. }) => format!("include_role : {name}"),
@@ -239,6 +249,7 @@ impl Task {
         match &self.kind {
             TaskKind::Module { module, .. } => module.name(),
             TaskKind::Templated { name, .. } => name,
+            TaskKind::Invalid { .. } => "invalid",
             TaskKind::Meta { .. } => "meta",
             TaskKind::IncludeTasks { .. } => "include_tasks",
             TaskKind::IncludeRole { .. } => "include_role",

@@ -224,6 +224,9 @@ fn load_role(use_: RoleUse, ctx: &mut LoadCtx, dedupe: bool) -> R<Vec<Arc<Task>>
     let defaults = read_vars(&path.join("defaults"), use_.defaults_from.as_deref())?;
     let vars = read_vars(&path.join("vars"), use_.vars_from.as_deref())?;
     let role_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(use_.name.clone());
+    if !ctx.role_names.contains(&role_name) {
+        ctx.role_names.push(role_name.clone());
+    }
     let role =
         Arc::new(Role { name: role_name, path: path.clone(), defaults: defaults.clone(), vars: vars.clone(), params: use_.params.clone() });
     for (k, v) in defaults {
@@ -236,21 +239,29 @@ fn load_role(use_: RoleUse, ctx: &mut LoadCtx, dedupe: bool) -> R<Vec<Arc<Task>>
         Some(f) => named_file(&path.join("tasks"), f.trim_end_matches(".yml").trim_end_matches(".yaml")),
         None => main_file(&path.join("tasks")),
     };
+    // A role under `when` may never run; nor may its handlers.
+    let conditional = usize::from(!use_.kw.when.is_empty());
+    ctx.guard += conditional;
     let tasks = match tasks_file {
-        Some(f) => load_task_file(&f, ctx, Some(role.clone()))?,
+        Some(f) => load_task_file(&f, ctx, Some(role.clone())),
         None if use_.tasks_from.is_some() => {
+            ctx.guard -= conditional;
             return Err(Diagnostic::new(format!("role `{}` has no tasks file `{}`", use_.name, use_.tasks_from.unwrap_or_default()))
                 .at(use_.node.loc.clone(), "here"))
         }
-        None => vec![],
+        None => Ok(vec![]),
     };
+    ctx.guard -= conditional;
+    let tasks = tasks?;
     let handlers_file = match &use_.handlers_from {
         Some(f) => named_file(&path.join("handlers"), f),
         None => main_file(&path.join("handlers")),
     };
     if let Some(f) = handlers_file {
-        let hs = load_task_file(&f, ctx, Some(role.clone()))?;
-        ctx.role_handlers.extend(hs);
+        ctx.guard += 1;
+        let hs = load_task_file(&f, ctx, Some(role.clone()));
+        ctx.guard -= 1;
+        ctx.role_handlers.extend(hs?);
     }
     out.extend(tasks);
     let mut wrapper = Task::new(TaskKind::Import { tasks: out }, use_.node.loc.clone(), path.join("tasks"));
