@@ -51,7 +51,7 @@ error_case!(missing_hosts, 4);
 error_case!(bad_when, 4);
 error_case!(missing_role, 4);
 error_case!(missing_handler, 4);
-error_case!(unsupported_keyword, 4);
+error_case!(bad_retries, 4);
 error_case!(two_loops, 4);
 error_case!(free_text_args, 4);
 error_case!(undefined_variable, 2);

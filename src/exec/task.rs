@@ -79,9 +79,13 @@ pub fn skipped_result(host: &str, cond: &Value) -> HostResult {
     HostResult::new(host, Status::Skipped, m)
 }
 
+/// What Ansible 2.19 puts in every failed result where a Python traceback would go.
+const NO_TRACEBACK: &str = "(traceback unavailable)";
+
 pub fn failed_result(host: &str, msg: String) -> HostResult {
     let mut m = Map::new();
     m.insert("changed".into(), json!(false));
+    m.insert("exception".into(), json!(NO_TRACEBACK));
     m.insert("failed".into(), json!(true));
     m.insert("msg".into(), json!(msg));
     HostResult::new(host, Status::Failed, m)
@@ -344,6 +348,7 @@ pub fn outcome_map(o: &Outcome) -> Map<String, Value> {
     m.insert("changed".into(), json!(o.changed));
     if o.failed {
         m.insert("failed".into(), json!(true));
+        m.entry("exception").or_insert(json!(NO_TRACEBACK));
     } else {
         m.entry("failed").or_insert(json!(false));
     }
@@ -488,11 +493,17 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
         task_name: task.display_name(),
         reconnect,
     };
+    // As Ansible: one run plus `retries` (3 when only `until` is given); with retries and no
+    // `until`, the task is retried until it does not fail.
     let retries = match &task.retries {
-        Some(r) => {
-            template::render_value(r, scope).ok().and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))).unwrap_or(3)
-        }
-        None => 3,
+        Some(r) => match template::render_value(r, scope) {
+            Ok(v) => match v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())) {
+                Some(n) => Some(n),
+                None => return fail(format!("the field 'retries' has an invalid value ({}), and could not be converted to int", template::to_text(&v))),
+            },
+            Err(e) => return fail(e.message),
+        },
+        None => None,
     };
     let delay = match &task.delay {
         Some(d) => template::render_value(d, scope)
@@ -501,10 +512,25 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
             .unwrap_or(5.0),
         None => 5.0,
     };
-    let max_attempts = if task.until.is_some() { retries.max(0) + 1 } else { 1 };
+    let max_attempts = 1 + match (retries, task.until.is_some()) {
+        (Some(r), _) => r.max(0),
+        (None, true) => 3,
+        (None, false) => 0,
+    };
     let (async_secs, poll) = match async_settings(task, scope) {
         Ok(x) => x,
         Err(e) => return fail(e),
+    };
+    // `timeout:` bounds the task's run, as Ansible's alarm does (0: no limit).
+    let timeout = match env.chain.get(|k| &k.timeout).map(|v| template::render_value(v, scope)) {
+        None => 0,
+        Some(Err(e)) => return fail(e.message),
+        Some(Ok(v)) => match v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())) {
+            Some(t) if (0..=100_000_000).contains(&t) => t as u64,
+            Some(t) => return fail(format!("Task failed: Timeout {t} is invalid, it must be between 0 and 100000000.")),
+            None if v.is_null() => 0,
+            None => return fail(format!("Task failed: Timeout requires 'int' argument, not '{}'.", template::py_type_name(&v))),
+        },
     };
     if async_secs > 0 {
         if !module.supports_async() {
@@ -539,7 +565,18 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
             }
             tokio::time::timeout(Duration::from_secs(async_secs), module.run(&ctx, &args)).await.ok()
         };
-        let Some(ran) = run.await else {
+        let run = async {
+            if timeout == 0 {
+                return Ok(run.await);
+            }
+            tokio::time::timeout(Duration::from_secs(timeout), run).await
+        };
+        let Ok(run) = run.await else {
+            let mut map = failed_result("", format!("Task failed: Timed out after {timeout} second(s).")).result;
+            map.insert("timedout".into(), json!({"frame": "Configure `DISPLAY_TRACEBACK` to see a traceback on timeout errors.", "period": timeout}));
+            return Attempt { map, outcome: None };
+        };
+        let Some(ran) = run else {
             let mut map = failed_result("", format!("async task did not complete within the requested time - {async_secs}s")).result;
             map.insert("ansible_job_id".into(), json!(crate::modules::async_status::new_jid()));
             return Attempt { map, outcome: None };
@@ -565,6 +602,10 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
             }
             Err(ModError::Fail(m)) => (failed_result("", m).result, None),
         };
+        if max_attempts > 1 {
+            // Visible to changed_when and failed_when already.
+            map.insert("attempts".into(), json!(n));
+        }
         match inventory_effects(env, &map) {
             Ok(Some(changed)) => {
                 map.insert("changed".into(), json!(changed));
@@ -579,17 +620,21 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
             map.insert("failed".into(), json!(true));
             map.insert("msg".into(), json!(e));
         }
-        if let Some(until) = &task.until {
+        if max_attempts > 1 {
             if status_of(&map) == Status::Unreachable {
                 return Attempt { map, outcome };
             }
             let s = bind_result(task, scope, &map);
-            let done = matches!(template::eval_condition(until, &s), Ok(true));
-            map.insert("attempts".into(), json!(n));
+            let done = match &task.until {
+                Some(until) => matches!(template::eval_condition(until, &s), Ok(true)),
+                None => map.get("failed") != Some(&Value::Bool(true)),
+            };
             if done {
                 return Attempt { map, outcome };
             }
             if n >= max_attempts {
+                // Ansible's count when the attempts run out: the retries, not the runs.
+                map.insert("attempts".into(), json!(max_attempts - 1));
                 map.insert("failed".into(), json!(true));
                 return Attempt { map, outcome };
             }
@@ -680,17 +725,33 @@ fn apply_conditions(task: &Task, map: &mut Map<String, Value>, scope: &Arc<Scope
         return Ok(());
     }
     let s = bind_result(task, scope, map);
+    // A condition that cannot be evaluated fails the task; its `*_result` says why, as in Ansible.
+    let failed = |key: &str, c: &Value, e: template::TemplateError, map: &mut Map<String, Value>| {
+        let msg = format!("The conditional check '{}' failed. The error was: {}", template::to_text(c), e.message);
+        map.insert(key.into(), json!(msg));
+        msg
+    };
     if let Some(c) = &task.changed_when {
-        let v = template::eval_condition(c, &s)
-            .map_err(|e| format!("The conditional check '{}' failed. The error was: {}", template::to_text(c), e.message))?;
+        let v = match template::eval_condition(c, &s) {
+            Ok(v) => v,
+            Err(e) => return Err(failed("changed_when_result", c, e, map)),
+        };
         map.insert("changed".into(), json!(v));
     }
     if let Some(c) = &task.failed_when {
         let s = bind_result(task, scope, map);
-        let v = template::eval_condition(c, &s)
-            .map_err(|e| format!("The conditional check '{}' failed. The error was: {}", template::to_text(c), e.message))?;
+        let v = match template::eval_condition(c, &s) {
+            Ok(v) => v,
+            Err(e) => return Err(failed("failed_when_result", c, e, map)),
+        };
         map.insert("failed_when_result".into(), json!(v));
         map.insert("failed".into(), json!(v));
+        // A failure that failed_when overrules keeps its exception under another name.
+        if !v {
+            if let Some(e) = map.remove("exception") {
+                map.insert("failed_when_suppressed_exception".into(), e);
+            }
+        }
     }
     Ok(())
 }

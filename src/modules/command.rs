@@ -97,9 +97,44 @@ fn glob_quote(p: &str) -> String {
     out
 }
 
+/// Printed instead of running the command when its program does not exist (command runs
+/// argv without a shell, so Python's error is what Ansible reports).
+const NO_PROGRAM: &str = "STEWARD-NO-PROGRAM-3f9c";
+
+/// A word of a command line for the shell, with `$VAR`, `${VAR}` and a leading `~` expanded
+/// as Ansible's expand_argument_vars does, and nothing else (no globs, no splitting).
+fn expand_word(w: &str, expand: bool) -> String {
+    if !expand || !(w.contains('$') || w.starts_with('~')) {
+        return q(w);
+    }
+    let (home, rest) = match w.strip_prefix('~') {
+        Some(r) if r.is_empty() || r.starts_with('/') => ("~", r),
+        _ => ("", w),
+    };
+    let mut out = String::from(home);
+    out.push('"');
+    for c in rest.chars() {
+        if matches!(c, '"' | '\\' | '`') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
 async fn run_command(ctx: &TaskCtx, args: &Args, shell: bool) -> Result<Outcome, ModError> {
     let raw = args.str("_raw_params")?.or(args.str("cmd")?).or(args.str("free_form")?);
     let argv = args.str_list("argv")?;
+    let mut warnings = Vec::new();
+    if !shell {
+        if let Some(exe) = args.str("executable")? {
+            warnings.push(format!(
+                "As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. Not using '{exe}'."
+            ));
+        }
+    }
+    let mut program = None;
     let (cmd_value, script) = if shell {
         let Some(raw) = raw else {
             return fail("no command given");
@@ -121,21 +156,40 @@ async fn run_command(ctx: &TaskCtx, args: &Args, shell: bool) -> Result<Outcome,
                 _ => return fail(format!("cannot parse the command line: {raw}")),
             }
         };
-        let script = words.iter().map(|w| q(w)).collect::<Vec<_>>().join(" ");
+        let expand = args.bool("expand_argument_vars", true)?;
+        program = words.first().cloned();
+        let script = words.iter().map(|w| expand_word(w, expand)).collect::<Vec<_>>().join(" ");
         (json!(words), script)
     };
     let mut full = String::new();
     if let Some(d) = args.str("chdir")? {
-        full += &format!("cd {} || exit 1\n", q(&d));
+        full += &format!("cd {} 2>/dev/null || {{ printf '%s' {}; exit 0; }}\n", q(&d), q(&format!("{GUARD}chdir\t")));
     }
     // creates/removes are checked in the same round trip as the command.
+    let has_guard = args.has("creates") || args.has("removes");
     full += &guard_script(args)?;
     if ctx.check {
         let out = ctx.sh(format!("{full}:")).await?;
         if let Some((path, why)) = guard_stopped(&out.stdout_str()) {
-            return Ok(guarded(cmd_value, &path, &why));
+            if path == "chdir" {
+                return Ok(Outcome::failed("Unable to change directory before execution.").with("cmd", cmd_value).with("rc", 1));
+            }
+            let mut o = guarded(cmd_value, &path, &why);
+            o.msg = Some(format!("Would not run command since '{path}' {why}"));
+            return Ok(o);
         }
-        return Ok(Outcome { skipped: true, msg: Some("Command would have run if not in check mode".into()), ..Default::default() });
+        // As Ansible: with creates/removes the command would change something; without them
+        // the task is skipped.
+        if has_guard {
+            return Ok(Outcome::changed(true).with("cmd", cmd_value).with("rc", 0).msg("Command would have run if not in check mode"));
+        }
+        return Ok(Outcome { skipped: true, msg: Some("Command would have run if not in check mode".into()), ..Default::default() }
+            .with("cmd", cmd_value)
+            .with("rc", 0));
+    }
+    if let Some(p) = &program {
+        // command runs its program without a shell: one that does not exist is Python's error.
+        full += &format!("command -v -- {} >/dev/null 2>&1 || {{ printf '%s' {}; exit 2; }}\n", q(p), q(NO_PROGRAM));
     }
     full += &script;
     let stdin = match args.str("stdin")? {
@@ -153,7 +207,18 @@ async fn run_command(ctx: &TaskCtx, args: &Args, shell: bool) -> Result<Outcome,
     let out = ctx.sh_in(full, stdin).await?;
     let delta = t0.elapsed();
     if let Some((path, why)) = guard_stopped(&out.stdout_str()) {
+        if path == "chdir" {
+            return Ok(Outcome::failed("Unable to change directory before execution.").with("cmd", cmd_value).with("rc", 1));
+        }
         return Ok(guarded(cmd_value, &path, &why));
+    }
+    if out.rc == 2 && out.stdout_str() == NO_PROGRAM {
+        let p = program.unwrap_or_default();
+        let cmd = cmd_value.as_array().map(|a| a.iter().map(crate::template::to_text).collect::<Vec<_>>().join(" ")).unwrap_or_default();
+        let mut o = ran(Outcome::ok().with("cmd", cmd), 2, String::new(), String::new());
+        o.msg = Some(format!("[Errno 2] No such file or directory: b'{p}'"));
+        o.warnings = warnings;
+        return Ok(o);
     }
     let strip = args.bool("strip_empty_ends", true)?;
     let stdout = strip_end(out.stdout_str(), strip);
@@ -163,6 +228,7 @@ async fn run_command(ctx: &TaskCtx, args: &Args, shell: bool) -> Result<Outcome,
         .with("end", now_string(start + delta))
         .with("delta", delta_string(delta));
     o.msg.get_or_insert_with(String::new);
+    o.warnings = warnings;
     Ok(o)
 }
 

@@ -38,38 +38,87 @@ impl Module for IncludeVars {
         true
     }
     async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+        let file = args.str("file")?.or(args.str("_raw_params")?).map(|f| f.trim().to_string());
+        let dir = args.str("dir")?;
+        if file.is_some() && dir.is_some() {
+            return fail("You are mixing file only and dir only arguments, these are incompatible");
+        }
+        let exts = args.str_list("extensions")?;
+        let exts: Vec<String> = if exts.is_empty() { vec!["yaml".into(), "yml".into(), "json".into()] } else { exts };
+        let valid_ext = |f: &Path| f.extension().and_then(|e| e.to_str()).is_some_and(|e| exts.iter().any(|x| x == e));
         let mut files: Vec<PathBuf> = Vec::new();
-        if let Some(f) = args.str("file")?.or(args.str("_raw_params")?) {
+        // Ansible reports these failures under `message`, not `msg`.
+        let failed = |message: String| {
+            let mut o = Outcome { failed: true, ..Default::default() };
+            o.data.insert("message".into(), json!(message));
+            o.data.insert("ansible_included_var_files".into(), json!([]));
+            o.data.insert("ansible_facts".into(), json!({}));
+            Ok(o)
+        };
+        if let Some(f) = file {
             match ctx.find_local("vars", &f) {
                 Some(p) => files.push(p),
-                None => return fail(format!("Could not find or access '{f}'")),
+                None => return failed(format!("Could not find or access '{f}'")),
             }
-        } else if let Some(d) = args.str("dir")? {
-            let Some(dir) = ctx.find_local("vars", &d) else {
-                return fail(format!("{d} directory does not exist"));
-            };
-            let exts = args.str_list("extensions")?;
-            let exts: Vec<String> = if exts.is_empty() { vec!["yaml".into(), "yml".into(), "json".into()] } else { exts };
-            let ignore = args.str_list("ignore_files")?;
+        } else if let Some(d) = dir {
+            let dir = source_dir(ctx, &d);
+            if !dir.exists() {
+                return failed(format!("{} directory does not exist", dir.display()));
+            }
+            if !dir.is_dir() {
+                return failed(format!("{} is not a directory", dir.display()));
+            }
+            let ignore: Vec<regex::Regex> = args
+                .str_list("ignore_files")?
+                .iter()
+                .map(|p| regex::Regex::new(&format!("{p}$")).map_err(|_| ModError::Fail(format!("Invalid regular expression: {p}"))))
+                .collect::<Result<_, _>>()?;
             let matching = match args.str("files_matching")? {
                 Some(r) => Some(regex::Regex::new(&r).map_err(|e| ModError::Fail(format!("files_matching: {e}")))?),
                 None => None,
             };
+            let skip_unknown = args.bool("ignore_unknown_extensions", false)?;
             let depth = args.int("depth")?.unwrap_or(0);
-            collect(&dir, depth, 1, &mut files);
-            files.retain(|f| {
+            let role_main = ctx.role_path.as_ref().map(|r| r.join("vars").join("main.yml"));
+            let mut found = Vec::new();
+            collect(&dir, depth, 1, &mut found);
+            // Folders in name order, each folder's files in name order, as Ansible walks them.
+            found.sort_by(|a, b| (a.parent(), a.file_name()).cmp(&(b.parent(), b.file_name())));
+            for f in found {
                 let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                let ext = f.extension().and_then(|e| e.to_str()).unwrap_or("");
-                exts.iter().any(|e| e == ext) && !ignore.iter().any(|i| i == name) && matching.as_ref().is_none_or(|r| r.is_match(name))
-            });
-            files.sort();
+                if role_main.as_ref() == Some(&f) || matching.as_ref().is_some_and(|r| !r.is_match(name)) || ignore.iter().any(|r| r.is_match(name)) {
+                    continue;
+                }
+                if !valid_ext(&f) {
+                    if skip_unknown {
+                        continue;
+                    }
+                    return failed(format!("{} does not have a valid extension: {}", f.display(), exts.join(", ")));
+                }
+                files.push(f);
+            }
         } else {
             return fail("one of file, dir or a file name is required");
         }
         let mut vars = Map::new();
         for f in &files {
-            let m = crate::inventory::read_vars_file(f).map_err(|d| ModError::Fail(d.message))?;
-            vars.extend(m);
+            let node = crate::yaml::load_file(f).map_err(|d| ModError::Fail(d.message))?;
+            match node.to_value() {
+                Value::Object(m) => merge(&mut vars, m, false),
+                Value::Null => {}
+                _ => return failed(format!("{} must be stored as a dictionary/hash", f.display())),
+            }
+        }
+        if args.str("hash_behaviour")?.as_deref() == Some("merge") {
+            // Merged into what the host has now.
+            let mut base = Map::new();
+            for k in vars.keys() {
+                if let Ok(Some(v)) = ctx.scope.resolve(k) {
+                    base.insert(k.clone(), v);
+                }
+            }
+            merge(&mut base, vars, true);
+            vars = base;
         }
         let vars = match args.str("name")? {
             Some(n) => [(n, Value::Object(vars))].into_iter().collect(),
@@ -80,6 +129,38 @@ impl Module for IncludeVars {
         o.data.insert("ansible_facts".into(), Value::Object(vars.clone()));
         o.include_vars = Some(vars);
         Ok(o)
+    }
+}
+
+/// The folder `dir:` names: in a role, under its vars/ (unless it starts with vars/); else
+/// beside the file the task is written in.
+fn source_dir(ctx: &TaskCtx, d: &str) -> PathBuf {
+    if Path::new(d).is_absolute() {
+        return PathBuf::from(d);
+    }
+    if let Some(r) = &ctx.role_path {
+        if d.split('/').next() == Some("vars") {
+            let p = r.join(d);
+            if p.exists() {
+                return p;
+            }
+            return PathBuf::from(d);
+        }
+        return r.join("vars").join(d);
+    }
+    let task_dir = crate::template::search_path_of(|n| ctx.scope.resolve(n).ok().flatten()).last().cloned();
+    task_dir.map(PathBuf::from).unwrap_or_else(|| ctx.playbook_dir.clone()).join(d)
+}
+
+/// Later files win; with `deep`, mappings are merged key by key (hash_behaviour=merge).
+fn merge(into: &mut Map<String, Value>, from: Map<String, Value>, deep: bool) {
+    for (k, v) in from {
+        match (into.get_mut(&k), v) {
+            (Some(Value::Object(a)), Value::Object(b)) if deep => merge(a, b, true),
+            (_, v) => {
+                into.insert(k, v);
+            }
+        }
     }
 }
 

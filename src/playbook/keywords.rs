@@ -101,13 +101,6 @@ pub const TASK: &[&str] = &[
     "after",
 ];
 
-/// Accepted so existing playbooks parse, but refused with a clear message if they would change
-/// behaviour: steward does not implement them.
-pub const UNSUPPORTED: &[(&str, &str)] = &[
-    ("vars_prompt", "steward does not prompt for variables; pass them with -e"),
-    ("debugger", "the task debugger is not available in steward"),
-];
-
 pub const ROLE_ENTRY: &[&str] = &["role"];
 
 pub fn is_task_keyword(k: &str) -> bool {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::keywords::{self, BLOCK, COMMON, PLAY, TASK, UNSUPPORTED, WITH_LOOKUPS};
+use super::keywords::{self, BLOCK, COMMON, PLAY, TASK, WITH_LOOKUPS};
 use super::kv::{parse_kv, split_args};
 use super::{roles, Kw, Loop, Play, Playbook, Role, Task, TaskKind};
 use crate::diag::{suggest, Diagnostic};
@@ -125,29 +125,13 @@ fn map_of<'a>(node: &'a Node, what: &str) -> R<&'a [(Node, Node)]> {
         .ok_or_else(|| Diagnostic::new(format!("a {what} must be a mapping")).at(node.loc.clone(), format!("found {}", node.type_name())))
 }
 
-fn check_unsupported(key: &Node, value: &Node) -> R<()> {
-    let k = key.key_string();
-    if let Some((_, why)) = UNSUPPORTED.iter().find(|(u, _)| *u == k) {
-        if !value.is_null()
-            && !matches!(&value.kind, NodeKind::Seq(s) if s.is_empty())
-            && !matches!(&value.kind, NodeKind::Map(m) if m.is_empty())
-        {
-            return Err(Diagnostic::new(format!("keyword `{k}` is not supported by steward"))
-                .at(key.loc.clone(), "unsupported")
-                .help(*why));
-        }
-    }
-    Ok(())
-}
-
 fn load_play(node: &Node, ctx: &mut LoadCtx) -> R<Play> {
     let map = map_of(node, "play")?;
-    for (k, v) in map {
+    for (k, _) in map {
         let key = k.key_string();
         if !PLAY.contains(&key.as_str()) {
             return Err(unknown_key(k, &[PLAY], "play"));
         }
-        check_unsupported(k, v)?;
     }
     let Some(hosts) = node.get("hosts") else {
         return Err(Diagnostic::new("the field `hosts` is required but was not set").at(node.loc.clone(), "this play has no `hosts`"));
@@ -495,9 +479,6 @@ fn action_keys(map: &[(Node, Node)]) -> Vec<&(Node, Node)> {
 
 fn load_task(node: &Node, ctx: &mut LoadCtx, base: &Path, role: Option<Arc<Role>>) -> R<Task> {
     let map = map_of(node, "task")?;
-    for (k, v) in map {
-        check_unsupported(k, v)?;
-    }
     let kw = parse_kw(node)?;
     // `name:` with no value is a task without a name, as in Ansible.
     let name = node.get("name").filter(|n| !n.is_null()).map(|n| scalar_string(n, "name")).transpose()?;
@@ -942,7 +923,18 @@ fn task_fields(node: &Node, task: &mut Task) -> R<()> {
             "changed_when" => task.changed_when = Some(Value::Array(conditions(v, "changed_when")?)),
             "failed_when" => task.failed_when = Some(Value::Array(conditions(v, "failed_when")?)),
             "until" => task.until = Some(Value::Array(conditions(v, "until")?)),
-            "retries" => task.retries = Some(v.to_value()),
+            "retries" => {
+                // A literal must be a number; Ansible refuses `retries: many` too.
+                if let NodeKind::Str(s) = &v.kind {
+                    if !crate::template::is_template(s) && s.trim().parse::<i64>().is_err() {
+                        return Err(Diagnostic::new(format!("the field 'retries' has an invalid value ({s}), and could not be converted to int"))
+                            .at(v.loc.clone(), "expected a number of retries"));
+                    }
+                } else if !matches!(v.kind, NodeKind::Int(_) | NodeKind::Null) {
+                    return Err(Diagnostic::new("the field 'retries' must be a number").at(v.loc.clone(), format!("found {}", v.type_name())));
+                }
+                task.retries = Some(v.to_value());
+            }
             "delay" => task.delay = Some(v.to_value()),
             "async" => task.async_ = Some(v.to_value()),
             "poll" => task.poll = Some(v.to_value()),

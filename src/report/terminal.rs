@@ -303,7 +303,8 @@ impl Reporter {
             }
         } else {
             for (k, v) in r {
-                if k.starts_with("_ansible") || k == "diff" || k == "failed" {
+                // Ansible shows a failure's `exception` only as a traceback at -vvv.
+                if k.starts_with("_ansible") || k == "diff" || k == "failed" || k == "exception" {
                     continue;
                 }
                 m.insert(k.clone(), v.clone());
