@@ -162,11 +162,43 @@ fn memory(out: &Sections, f: &mut Facts) {
 }
 
 const FORM_FACTOR: &[&str] = &[
-    "Unknown", "Other", "Unknown", "Desktop", "Low Profile Desktop", "Pizza Box", "Mini Tower", "Tower", "Portable", "Laptop",
-    "Notebook", "Hand Held", "Docking Station", "All In One", "Sub Notebook", "Space-saving", "Lunch Box", "Main Server Chassis",
-    "Expansion Chassis", "Sub Chassis", "Bus Expansion Chassis", "Peripheral Chassis", "RAID Chassis", "Rack Mount Chassis",
-    "Sealed-case PC", "Multi-system", "CompactPCI", "AdvancedTCA", "Blade", "Blade Enclosure", "Tablet", "Convertible", "Detachable",
-    "IoT Gateway", "Embedded PC", "Mini PC", "Stick PC",
+    "Unknown",
+    "Other",
+    "Unknown",
+    "Desktop",
+    "Low Profile Desktop",
+    "Pizza Box",
+    "Mini Tower",
+    "Tower",
+    "Portable",
+    "Laptop",
+    "Notebook",
+    "Hand Held",
+    "Docking Station",
+    "All In One",
+    "Sub Notebook",
+    "Space-saving",
+    "Lunch Box",
+    "Main Server Chassis",
+    "Expansion Chassis",
+    "Sub Chassis",
+    "Bus Expansion Chassis",
+    "Peripheral Chassis",
+    "RAID Chassis",
+    "Rack Mount Chassis",
+    "Sealed-case PC",
+    "Multi-system",
+    "CompactPCI",
+    "AdvancedTCA",
+    "Blade",
+    "Blade Enclosure",
+    "Tablet",
+    "Convertible",
+    "Detachable",
+    "IoT Gateway",
+    "Embedded PC",
+    "Mini PC",
+    "Stick PC",
 ];
 
 /// (fact, /sys/devices/virtual/dmi/id file, dmidecode keyword)
@@ -436,7 +468,7 @@ fn unescape_octal(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() + 0 && b[i + 1..=i + 3].iter().all(|c| (b'0'..=b'7').contains(c)) {
+        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..=i + 3].iter().all(|c| (b'0'..=b'7').contains(c)) {
             let v = (b[i + 1] - b'0') as u32 * 64 + (b[i + 2] - b'0') as u32 * 8 + (b[i + 3] - b'0') as u32;
             out.push(v as u8);
             i += 4;
@@ -470,7 +502,8 @@ fn mounts(out: &Sections, f: &mut Facts, warnings: &mut Vec<String>) {
             uuids.entry(dev.trim()).or_insert(uuid.trim());
         }
     }
-    let udev: HashMap<&str, &str> = out.get("udevadm").unwrap_or("").lines().filter_map(|l| l.split_once(' ')).filter(|(_, u)| !u.is_empty()).collect();
+    let udev: HashMap<&str, &str> =
+        out.get("udevadm").unwrap_or("").lines().filter_map(|l| l.split_once(' ')).filter(|(_, u)| !u.is_empty()).collect();
     let statfs = out.get("statfs").unwrap_or("");
     let timed_out = statfs.lines().last().is_some_and(|l| l == "rc=124");
     let mut sizes: HashMap<String, Vec<u64>> = HashMap::new();
@@ -539,6 +572,25 @@ mod tests {
         assert_eq!(bytes_to_human(0.0), "0.00 Bytes");
         assert_eq!(bytes_to_human(536870912.0 * 512.0), "256.00 GB");
         assert_eq!(bytes_to_human(1536.0), "1.50 KB");
+    }
+
+    #[test]
+    fn lvm_as_the_hardware_facts_target_checks_it() {
+        // vgs/lvs/pvs --noheadings --nosuffix --units g --separator , (as gather.sh runs them).
+        let text = "\n\u{1e}hw\nuid=0\n\u{1e}lvm\nvg   first,1,2,0,wz--n-,0.01,0.00\nvg   second,1,1,0,wz--n-,0.01,0.00\n\
+                    lv   one,first,-wi-a-----,0.00,,,,,,,,\nlv   two,first,-wi-a-----,0.00,,,,,,,,\nlv   uno,second,-wi-a-----,0.00,,,,,,,,\n\
+                    pv /dev/loop0 first,lvm2,a--,0.01,0.00\npv /dev/loop1 second,lvm2,a--,0.01,0.00\n";
+        let out = Sections::parse(text);
+        let mut f = Facts::new();
+        lvm(&out, &out.kv("hw"), &mut f);
+        let l = &f["lvm"];
+        assert_eq!(l["pvs"]["/dev/loop0"]["vg"], "first");
+        assert_eq!(l["pvs"]["/dev/loop1"]["vg"], "second");
+        assert_eq!(l["lvs"]["one"]["vg"], "first");
+        assert_eq!(l["lvs"]["uno"]["vg"], "second");
+        assert_eq!(l["vgs"]["first"]["num_lvs"], "2");
+        assert_eq!(l["vgs"]["second"]["num_lvs"], "1");
+        assert_eq!(l["vgs"]["first"]["size_g"], "0.01");
     }
 
     #[test]

@@ -58,12 +58,28 @@ const COLLECTORS: &[Collector] = &[
     c("loadavg", &[], &[]),
     c(
         "ssh_pub_keys",
-        &["ssh_host_pub_keys", "ssh_host_key_dsa_public", "ssh_host_key_rsa_public", "ssh_host_key_ecdsa_public", "ssh_host_key_ed25519_public"],
+        &[
+            "ssh_host_pub_keys",
+            "ssh_host_key_dsa_public",
+            "ssh_host_key_rsa_public",
+            "ssh_host_key_ecdsa_public",
+            "ssh_host_key_ed25519_public",
+        ],
         &[],
     ),
     c(
         "user",
-        &["user_id", "user_uid", "user_gid", "user_gecos", "user_dir", "user_shell", "real_user_id", "effective_user_id", "effective_group_ids"],
+        &[
+            "user_id",
+            "user_uid",
+            "user_gid",
+            "user_gecos",
+            "user_dir",
+            "user_shell",
+            "real_user_id",
+            "effective_user_id",
+            "effective_group_ids",
+        ],
         &[],
     ),
     c("systemd", &[], &[]),
@@ -71,7 +87,11 @@ const COLLECTORS: &[Collector] = &[
     c("hardware", &["processor", "processor_cores", "processor_count", "mounts", "devices"], &["platform"]),
     c("dns", &[], &[]),
     c("fibre_channel_wwn", &[], &[]),
-    c("network", &["interfaces", "default_ipv4", "default_ipv6", "all_ipv4_addresses", "all_ipv6_addresses"], &["distribution", "platform"]),
+    c(
+        "network",
+        &["interfaces", "default_ipv4", "default_ipv6", "all_ipv4_addresses", "all_ipv6_addresses"],
+        &["distribution", "platform"],
+    ),
     c("iscsi", &[], &[]),
     c("nvme", &[], &[]),
     c("local", &[], &[]),
@@ -81,8 +101,23 @@ const COLLECTORS: &[Collector] = &[
 
 /// What `setup` always gathers (the `min` subset), as ansible-core's setup module lists it.
 const MINIMAL: &[&str] = &[
-    "apparmor", "caps", "cmdline", "date_time", "distribution", "dns", "env", "fips", "local", "lsb", "pkg_mgr", "platform", "python",
-    "selinux", "service_mgr", "ssh_pub_keys", "user",
+    "apparmor",
+    "caps",
+    "cmdline",
+    "date_time",
+    "distribution",
+    "dns",
+    "env",
+    "fips",
+    "local",
+    "lsb",
+    "pkg_mgr",
+    "platform",
+    "python",
+    "selinux",
+    "service_mgr",
+    "ssh_pub_keys",
+    "user",
 ];
 
 /// The collectors a `gather_subset` selects, in [`COLLECTORS`] order; Ansible's message for
@@ -90,7 +125,8 @@ const MINIMAL: &[&str] = &[
 fn select(gather_subset: &[String]) -> Result<Vec<&'static str>, String> {
     use std::collections::BTreeSet;
     let valid: BTreeSet<&str> = COLLECTORS.iter().flat_map(|c| std::iter::once(c.name).chain(c.fact_ids.iter().copied())).collect();
-    let aliases = |name: &str| -> Vec<&'static str> { COLLECTORS.iter().find(|c| c.name == name).map(|c| c.fact_ids.to_vec()).unwrap_or_default() };
+    let aliases =
+        |name: &str| -> Vec<&'static str> { COLLECTORS.iter().find(|c| c.name == name).map(|c| c.fact_ids.to_vec()).unwrap_or_default() };
     let subset: Vec<String> = if gather_subset.is_empty() { vec!["all".into()] } else { gather_subset.to_vec() };
     let mut add: BTreeSet<&str> = BTreeSet::new();
     let mut exclude: BTreeSet<&str> = BTreeSet::new();

@@ -60,7 +60,13 @@ fn fqdn(node: &str, hosts: &str, hostname_f: &str) -> String {
     if hostname_f.contains('.') {
         return hostname_f.trim().to_string();
     }
-    names.first().map(|n| n.to_string()).unwrap_or_else(|| if hostname_f.trim().is_empty() { node.to_string() } else { hostname_f.trim().to_string() })
+    names.first().map(|n| n.to_string()).unwrap_or_else(|| {
+        if hostname_f.trim().is_empty() {
+            node.to_string()
+        } else {
+            hostname_f.trim().to_string()
+        }
+    })
 }
 
 pub struct PyVersion {
@@ -134,23 +140,69 @@ const OS_FAMILY: &[(&str, &[&str])] = &[
     (
         "RedHat",
         &[
-            "RedHat", "RHEL", "Fedora", "CentOS", "Scientific", "SLC", "Ascendos", "CloudLinux", "PSBM", "OracleLinux", "OVS", "OEL",
-            "Amazon", "Amzn", "Virtuozzo", "XenServer", "Alibaba", "EulerOS", "openEuler", "AlmaLinux", "Rocky", "TencentOS",
-            "EuroLinux", "Kylin Linux Advanced Server", "MIRACLE",
+            "RedHat",
+            "RHEL",
+            "Fedora",
+            "CentOS",
+            "Scientific",
+            "SLC",
+            "Ascendos",
+            "CloudLinux",
+            "PSBM",
+            "OracleLinux",
+            "OVS",
+            "OEL",
+            "Amazon",
+            "Amzn",
+            "Virtuozzo",
+            "XenServer",
+            "Alibaba",
+            "EulerOS",
+            "openEuler",
+            "AlmaLinux",
+            "Rocky",
+            "TencentOS",
+            "EuroLinux",
+            "Kylin Linux Advanced Server",
+            "MIRACLE",
         ],
     ),
     (
         "Debian",
         &[
-            "Debian", "Ubuntu", "Raspbian", "Neon", "KDE neon", "Linux Mint", "SteamOS", "Devuan", "Kali", "Cumulus Linux", "Pop!_OS",
-            "Parrot", "Pardus GNU/Linux", "Uos", "Deepin", "OSMC", "Linux Mint Debian Edition",
+            "Debian",
+            "Ubuntu",
+            "Raspbian",
+            "Neon",
+            "KDE neon",
+            "Linux Mint",
+            "SteamOS",
+            "Devuan",
+            "Kali",
+            "Cumulus Linux",
+            "Pop!_OS",
+            "Parrot",
+            "Pardus GNU/Linux",
+            "Uos",
+            "Deepin",
+            "OSMC",
+            "Linux Mint Debian Edition",
         ],
     ),
     (
         "Suse",
         &[
-            "SuSE", "SLES", "SLED", "openSUSE", "openSUSE Tumbleweed", "SLES_SAP", "SUSE_LINUX", "openSUSE Leap", "ALP-Dolomite",
-            "SL-Micro", "openSUSE MicroOS",
+            "SuSE",
+            "SLES",
+            "SLED",
+            "openSUSE",
+            "openSUSE Tumbleweed",
+            "SLES_SAP",
+            "SUSE_LINUX",
+            "openSUSE Leap",
+            "ALP-Dolomite",
+            "SL-Micro",
+            "openSUSE MicroOS",
         ],
     ),
     ("Archlinux", &["Archlinux", "Antergos", "Manjaro"]),
@@ -507,7 +559,12 @@ pub fn lsb(out: &Sections, f: &mut Facts) {
         for line in out.get("lsb_release_file").unwrap_or("").lines() {
             let Some((_, v)) = line.split_once('=') else { continue };
             let v = v.trim();
-            for (key, fact) in [("DISTRIB_ID", "id"), ("DISTRIB_RELEASE", "release"), ("DISTRIB_DESCRIPTION", "description"), ("DISTRIB_CODENAME", "codename")] {
+            for (key, fact) in [
+                ("DISTRIB_ID", "id"),
+                ("DISTRIB_RELEASE", "release"),
+                ("DISTRIB_DESCRIPTION", "description"),
+                ("DISTRIB_CODENAME", "codename"),
+            ] {
                 if line.contains(key) {
                     put(&mut l, fact, v);
                     break;
@@ -676,7 +733,9 @@ pub fn service_mgr(out: &Sections, f: &mut Facts) {
     let kv = out.kv("service_mgr");
     let mut proc1: Option<String> = match (kv.get("comm"), kv.get("ps")) {
         (Some(c), _) => Some(c.to_string()),
-        (None, Some(p)) if !p.trim().is_empty() && p.trim() != "COMMAND" && !p.trim_start().starts_with(|c: char| c.is_ascii_digit()) => Some(p.to_string()),
+        (None, Some(p)) if !p.trim().is_empty() && p.trim() != "COMMAND" && !p.trim_start().starts_with(|c: char| c.is_ascii_digit()) => {
+            Some(p.to_string())
+        }
         _ => None,
     };
     if proc1.is_none() {

@@ -20,7 +20,9 @@ fn subsets_as_ansible_resolves_them() {
     // Requirements come along even without min.
     assert!(s(&["!all", "!min", "pkg_mgr"]).contains(&"distribution"));
     let bad = select(&["bogus".to_string()]).unwrap_err();
-    assert!(bad.starts_with("Bad subset 'bogus' given to Ansible. gather_subset options allowed: all, all_ipv4_addresses, all_ipv6_addresses, apparmor,"));
+    assert!(bad.starts_with(
+        "Bad subset 'bogus' given to Ansible. gather_subset options allowed: all, all_ipv4_addresses, all_ipv6_addresses, apparmor,"
+    ));
     assert!(bad.ends_with("virtualization_tech_host, virtualization_type"));
 }
 
@@ -48,14 +50,8 @@ const ANSIBLE_KEYS: &str = include_str!("../../../tests/facts/ansible-keys.txt")
 const NOT_GIVEN: &[(&str, &str)] = &[];
 
 /// Facts whose values change by themselves between two runs: only their shape is compared.
-const VOLATILE: &[&str] = &[
-    "ansible_date_time",
-    "ansible_uptime_seconds",
-    "ansible_memfree_mb",
-    "ansible_memory_mb",
-    "ansible_loadavg",
-    "ansible_env",
-];
+const VOLATILE: &[&str] =
+    &["ansible_date_time", "ansible_uptime_seconds", "ansible_memfree_mb", "ansible_memory_mb", "ansible_loadavg", "ansible_env"];
 
 /// Mount fields that change as the disk fills.
 const VOLATILE_MOUNT: &[&str] = &["size_available", "block_available", "block_used", "inode_available", "inode_used"];

@@ -135,9 +135,12 @@ pub fn virtual_(out: &Sections, f: &mut Facts) {
     if ["QEMU", "Amazon EC2", "DigitalOcean", "Google", "Scaleway", "Nutanix"].contains(&sys_vendor) {
         v.guest("kvm", "kvm", None);
     }
-    for (vendor, tech) in
-        [("KubeVirt", "KubeVirt"), ("Microsoft Corporation", "VirtualPC"), ("Parallels Software International Inc.", "parallels"), ("OpenStack Foundation", "openstack")]
-    {
+    for (vendor, tech) in [
+        ("KubeVirt", "KubeVirt"),
+        ("Microsoft Corporation", "VirtualPC"),
+        ("Parallels Software International Inc.", "parallels"),
+        ("OpenStack Foundation", "openstack"),
+    ] {
         if sys_vendor == vendor {
             v.guest(tech, tech, None);
         }
@@ -161,7 +164,9 @@ pub fn virtual_(out: &Sections, f: &mut Facts) {
     for line in out.get("virtual_cpuinfo").unwrap_or("").lines() {
         let tech = if line.starts_with("model name") && line.contains("QEMU Virtual CPU") {
             "kvm"
-        } else if line.starts_with("vendor_id") && line.contains("User Mode Linux") || line.starts_with("model name") && line.contains("UML") {
+        } else if line.starts_with("vendor_id") && line.contains("User Mode Linux")
+            || line.starts_with("model name") && line.contains("UML")
+        {
             "uml"
         } else if line.starts_with("machine") && line.contains("CHRP IBM pSeries (emulated by qemu)") {
             "kvm"
@@ -177,7 +182,9 @@ pub fn virtual_(out: &Sections, f: &mut Facts) {
             v.typ = Some(tech.to_string());
         }
         if tech == "PR/SM" {
-            if let Some(h) = out.get("lscpu").unwrap_or("").lines().find_map(|l| l.split_once(':').filter(|(k, _)| k.trim() == "Hypervisor")) {
+            if let Some(h) =
+                out.get("lscpu").unwrap_or("").lines().find_map(|l| l.split_once(':').filter(|(k, _)| k.trim() == "Hypervisor"))
+            {
                 v.guest.insert(h.1.trim().to_string());
                 if !v.found {
                     v.typ = Some(h.1.trim().to_string());
