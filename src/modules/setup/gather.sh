@@ -24,8 +24,9 @@ T() { _t=$1; shift; if C timeout; then timeout "$_t" "$@"; else "$@"; fi; }
 c_platform() {
   S uname
   printf 's=%s\nr=%s\nv=%s\nm=%s\nn=%s\n' "$(uname -s)" "$(uname -r)" "$(uname -v)" "$(uname -m)" "$(uname -n)"
-  printf 'fqdn=%s\n' "$(hostname -f 2>/dev/null)"
-  printf 'hosts=%s\n' "$(getent hosts "$(uname -n)" 2>/dev/null | head -n1)"
+  # Python's socket.getfqdn(): the name's address, then that address's names.
+  _ip=$(getent hosts "$(uname -n)" 2>/dev/null | awk '{ print $1; exit }')
+  [ -n "$_ip" ] && printf 'hosts=%s\n' "$(getent hosts "$_ip" 2>/dev/null | head -n1)"
   printf 'long_bit=%s\n' "$(getconf LONG_BIT 2>/dev/null)"
   if [ -s /var/lib/dbus/machine-id ]; then R machine_id /var/lib/dbus/machine-id; else R machine_id /etc/machine-id; fi
   c_python
@@ -35,18 +36,23 @@ c_python() {
   # platform needs the version too (python_version): run once for both.
   [ -z "${_py_done:-}" ] || return 0
   _py_done=1
-  _py=${STEWARD_PY:-}
-  if [ -z "$_py" ]; then
-    # Ansible's interpreter discovery order, newest first.
+  _pv=
+  if [ -n "${STEWARD_PY:-}" ]; then
+    _py=$STEWARD_PY
+    [ -x "$_py" ] && _pv=$("$_py" -V 2>&1)
+  else
+    # Ansible's interpreter discovery order, newest first; a candidate that does not run
+    # (a pyenv shim for a version not installed) is passed over.
     for _p in python3.14 python3.13 python3.12 python3.11 python3.10 python3.9 python3.8 /usr/bin/python3 /usr/libexec/platform-python; do
-      if _py=$(command -v "$_p" 2>/dev/null); then break; fi
-      _py=
+      _py=$(command -v "$_p" 2>/dev/null) || continue
+      _pv=$("$_py" -V 2>&1) || { _pv=; continue; }
+      case $_pv in Python*) break ;; *) _pv= ;; esac
     done
   fi
-  [ -n "$_py" ] && [ -x "$_py" ] || return 0
+  [ -n "$_pv" ] || return 0
   S python
   printf 'executable=%s\n' "$_py"
-  printf 'version=%s\n' "$("$_py" -V 2>&1)"
+  printf 'version=%s\n' "$_pv"
 }
 
 c_distribution() {

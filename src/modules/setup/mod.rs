@@ -7,6 +7,15 @@
 //! `!min`); only the chosen collectors' shell functions run. `filter` keeps facts whose names
 //! match its globs, `fact_path` is where `ansible_local` comes from, and `gather_timeout`
 //! bounds the slow part (statfs of the mounts, which hangs on a dead network mount).
+//!
+//! Where steward cannot ask what Ansible asks, it reads the same thing another way, and says
+//! so here: `ansible_python` comes from `python -V` of the interpreter Ansible would use (the
+//! inventory's `ansible_python_interpreter`, else its discovery list), with `type` cpython
+//! unless it says PyPy and `has_sslcontext` true; it is left out on a host with no Python.
+//! SELinux state comes from /sys/fs/selinux and /etc/selinux/config rather than libselinux.
+//! `loadavg` has /proc/loadavg's two decimals (Python's getloadavg is exact). `facter` and
+//! `ohai` are accepted subsets that gather nothing. `env` is the environment the connection
+//! gives (Ansible's SSH adds SSH_TTY and TERM with its pty, and LANG through SendEnv).
 
 mod hardware;
 mod local;
@@ -249,7 +258,8 @@ fn keep(name: &str, filters: &[glob::Pattern]) -> bool {
 /// sorted by name (as Ansible's output shows them).
 fn finish(facts: Facts, gather_subset: &[String], filters: &[String]) -> Map<String, Value> {
     let pats: Vec<glob::Pattern> = filters.iter().filter(|f| f.as_str() != "*").filter_map(|f| glob::Pattern::new(f).ok()).collect();
-    let mut all: Vec<(String, Value)> = facts.into_iter().map(|(k, v)| (format!("ansible_{k}"), v)).collect();
+    // Ansible's namespace turns '-' into '_' in the name (ansible_br_1a2b for br-1a2b).
+    let mut all: Vec<(String, Value)> = facts.into_iter().map(|(k, v)| (format!("ansible_{}", k.replace('-', "_")), v)).collect();
     let subset = if gather_subset.is_empty() { vec!["all".to_string()] } else { gather_subset.to_vec() };
     all.push(("gather_subset".into(), json!(subset)));
     all.push(("module_setup".into(), json!(true)));

@@ -24,7 +24,7 @@ pub fn platform(out: &Sections, f: &mut Facts) {
         f.insert("python_version".into(), s(&v.text));
     }
     let node = g("n");
-    let fqdn = fqdn(&node, u.get("hosts").unwrap_or(""), u.get("fqdn").unwrap_or(""));
+    let fqdn = fqdn(&node, u.get("hosts").unwrap_or(""));
     f.insert("fqdn".into(), s(&fqdn));
     f.insert("hostname".into(), s(node.split('.').next().unwrap_or("")));
     f.insert("nodename".into(), s(&node));
@@ -50,23 +50,12 @@ pub fn platform(out: &Sections, f: &mut Facts) {
     }
 }
 
-/// What Python's `socket.getfqdn()` gives: the first name for the host that has a dot, else
-/// its canonical name (the resolver's answer comes from `getent hosts`, then `hostname -f`).
-fn fqdn(node: &str, hosts: &str, hostname_f: &str) -> String {
+/// What Python's `socket.getfqdn()` gives: of the names the host's address resolves back to,
+/// the first with a dot, else the first; the node name when the lookup fails. `hosts` is that
+/// reverse lookup's `getent hosts` line.
+fn fqdn(node: &str, hosts: &str) -> String {
     let names: Vec<&str> = hosts.split_whitespace().skip(1).collect();
-    if let Some(n) = names.iter().find(|n| n.contains('.')) {
-        return n.to_string();
-    }
-    if hostname_f.contains('.') {
-        return hostname_f.trim().to_string();
-    }
-    names.first().map(|n| n.to_string()).unwrap_or_else(|| {
-        if hostname_f.trim().is_empty() {
-            node.to_string()
-        } else {
-            hostname_f.trim().to_string()
-        }
-    })
+    names.iter().find(|n| n.contains('.')).or(names.first()).map(|n| n.to_string()).unwrap_or_else(|| node.to_string())
 }
 
 pub struct PyVersion {
