@@ -6,6 +6,11 @@
 # section's text is exactly what its commands printed (the parser drops that one newline).
 # Nothing here exports a variable: `env` must show the login environment, as Ansible's does.
 
+# Tools are looked up as Ansible's get_bin_path does: PATH, then the sbin folders (a user's
+# PATH often lacks them; capsh, ethtool, lvm's tools live there). env shows the PATH as it was.
+_path0=$PATH
+PATH=$PATH:/sbin:/usr/sbin:/usr/local/sbin
+
 S() { printf '\n\036%s\n' "$1"; }
 # R NAME FILE: the whole file as section NAME, if it can be read.
 R() { [ -r "$2" ] && [ -f "$2" ] && { S "$1"; cat "$2" 2>/dev/null; }; }
@@ -143,7 +148,7 @@ c_date_time() {
     "$(LC_ALL=C date -d "$_y-07-01 12:00" '+%z %Z' 2>/dev/null)"
 }
 
-c_env() { S env; env -0 2>/dev/null || env; }
+c_env() { S env; PATH=$_path0 env -0 2>/dev/null || PATH=$_path0 env; }
 
 c_loadavg() { R loadavg /proc/loadavg; }
 
@@ -303,7 +308,7 @@ c_network() {
     [ -e "$_p/device" ] && printf 'pciid=%s\n' "$(basename "$(readlink "$_p/device")")"
     if [ -e "$_p/bridge" ]; then
       echo bridge=true
-      printf 'brif=%s\n' "$(ls "$_p/brif" 2>/dev/null | tr '\n' ' ')"
+      printf 'brif=%s\n' "$(ls -U "$_p/brif" 2>/dev/null | tr '\n' ' ')"
       V bridge_id "$_p/bridge/bridge_id"
       V stp_state "$_p/bridge/stp_state"
     fi
@@ -349,7 +354,8 @@ c_local() {
     case $_m in *[1357][0-7][0-7]) _x=1 ;; *) _x= ;; esac
     if [ -n "$_x" ]; then
       _e=$(mktemp 2>/dev/null || echo "/tmp/.steward-fact-$$")
-      S "local_out $_f"; "$_f" </dev/null 2>"$_e"; _rc=$?
+      # The script sees the PATH it would under Ansible (without the sbin folders added here).
+      S "local_out $_f"; PATH=$_path0 "$_f" </dev/null 2>"$_e"; _rc=$?
       S "local_rc $_f"; echo "$_rc"
       S "local_err $_f"; cat "$_e" 2>/dev/null; rm -f "$_e"
     else

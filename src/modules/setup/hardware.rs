@@ -486,6 +486,7 @@ fn mounts(out: &Sections, f: &mut Facts, warnings: &mut Vec<String>) {
         return;
     };
     let bind_re = regex::Regex::new(r"^.*\]").expect("static regex");
+    let bind_opt_re = regex::Regex::new(r#"^.*bind.*""#).expect("static regex");
     let binds: BTreeSet<&str> = out
         .get("findmnt")
         .unwrap_or("")
@@ -527,7 +528,7 @@ fn mounts(out: &Sections, f: &mut Facts, warnings: &mut Vec<String>) {
         }
         let num = |i: usize| fields.get(i).and_then(|x| x.parse::<i64>().ok()).unwrap_or(0);
         let mut options = options.clone();
-        if binds.contains(mount.as_str()) && !regex::Regex::new(r#"^.*bind.*""#).expect("static regex").is_match(&options) {
+        if binds.contains(mount.as_str()) && !bind_opt_re.is_match(&options) {
             options.push_str(",bind");
         }
         let mut m = Map::new();

@@ -16,6 +16,8 @@
 //! `loadavg` has /proc/loadavg's two decimals (Python's getloadavg is exact). `facter` and
 //! `ohai` are accepted subsets that gather nothing. `env` is the environment the connection
 //! gives (Ansible's SSH adds SSH_TTY and TERM with its pty, and LANG through SendEnv).
+//! `interfaces` lists /sys/class/net in directory order, and `virtualization_tech_*` sorted:
+//! Ansible passes both through a Python set, so its order changes from run to run.
 
 mod hardware;
 mod local;
