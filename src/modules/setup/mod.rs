@@ -19,6 +19,7 @@
 //! `interfaces` lists /sys/class/net in directory order, and `virtualization_tech_*` sorted:
 //! Ansible passes both through a Python set, so its order changes from run to run.
 
+mod distribution;
 mod hardware;
 mod local;
 mod network;
@@ -209,8 +210,8 @@ fn collect(out: &Sections, collectors: &[&str], warnings: &mut Vec<String>) -> F
     for c in collectors {
         match *c {
             "platform" => system::platform(out, &mut f),
-            "distribution" => system::distribution(out, &mut f),
-            "lsb" => system::lsb(out, &mut f),
+            "distribution" => distribution::distribution(out, &mut f),
+            "lsb" => distribution::lsb(out, &mut f),
             "selinux" => system::selinux(out, &mut f),
             "apparmor" => system::apparmor(out, &mut f),
             "chroot" => system::chroot(out, &mut f),
