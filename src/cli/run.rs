@@ -119,7 +119,76 @@ pub fn run(a: RunArgs) -> i32 {
 }
 
 /// Run playbooks already loaded (from files, or built for an ad-hoc command).
-pub fn run_loaded(a: RunArgs, books: Vec<Playbook>, adhoc: bool, cfg: &Config) -> i32 {
+/// Answer the plays' `vars_prompt` before anything runs, as ansible-playbook does: a variable
+/// given with `-e` is not asked for; without a terminal nothing is asked and the default (or
+/// nothing) is used, with a warning.
+fn answer_prompts(books: &mut [Playbook], extra: &serde_json::Map<String, serde_json::Value>, listing: bool) -> Result<(), String> {
+    use std::io::IsTerminal;
+    use serde_json::Value;
+    for b in books.iter_mut() {
+        for play in b.plays.iter_mut() {
+            if play.vars_prompt.is_empty() {
+                continue;
+            }
+            let mut p = (**play).clone();
+            for entry in &play.vars_prompt {
+                let name = entry.get("name").map(crate::template::to_text).unwrap_or_default();
+                if extra.contains_key(&name) {
+                    continue;
+                }
+                let flag = |k: &str, d: bool| entry.get(k).map(crate::template::filters_bool).unwrap_or(d);
+                let default = entry.get("default").filter(|v| !v.is_null()).map(crate::template::to_text);
+                let mut answer: Option<String> = None;
+                if !listing && std::io::stdin().is_terminal() {
+                    let prompt = entry.get("prompt").map(crate::template::to_text).unwrap_or_default();
+                    let msg = match (&default, prompt.is_empty()) {
+                        (Some(d), false) => format!("{prompt} [{d}]: "),
+                        (None, false) => format!("{prompt}: "),
+                        _ => format!("input for {name}: "),
+                    };
+                    loop {
+                        let first = ask(&msg, flag("private", true));
+                        if !flag("confirm", false) || ask(&format!("confirm {msg}"), flag("private", true)) == first {
+                            answer = first;
+                            break;
+                        }
+                        eprintln!("***** VALUES ENTERED DO NOT MATCH ****");
+                    }
+                } else if !listing {
+                    crate::diag::warn("Not prompting as we are not in interactive mode");
+                }
+                let mut value = match answer.filter(|s| !s.is_empty()).or(default) {
+                    Some(s) => Value::String(s),
+                    None => Value::Null,
+                };
+                if let (Some(scheme), Value::String(s)) = (entry.get("encrypt").filter(|v| !v.is_null()), &value) {
+                    let salt = entry.get("salt").map(crate::template::to_text);
+                    value = Value::String(crate::crypt::hash_password(s, &crate::template::to_text(scheme), salt.as_deref(), None)?);
+                }
+                if let (true, Value::String(s)) = (flag("unsafe", false), &value) {
+                    value = Value::String(crate::template::literal_template(s));
+                }
+                p.vars.insert(name, value);
+            }
+            *play = Arc::new(p);
+        }
+    }
+    Ok(())
+}
+
+fn ask(msg: &str, private: bool) -> Option<String> {
+    if private {
+        return prompt_password(msg);
+    }
+    use std::io::Write;
+    eprint!("{msg}");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).ok()?;
+    Some(line.trim_end_matches(['\n', '\r']).to_string())
+}
+
+pub fn run_loaded(a: RunArgs, mut books: Vec<Playbook>, adhoc: bool, cfg: &Config) -> i32 {
     let mut inv = match load_inventory(&a.inv.inventory, cfg) {
         Ok(i) => i,
         Err(d) => {
@@ -145,6 +214,11 @@ pub fn run_loaded(a: RunArgs, books: Vec<Playbook>, adhoc: bool, cfg: &Config) -
             println!("\nplaybook: {}", p.display());
         }
         return exit::OK;
+    }
+    let listing = a.list_hosts || a.list_tasks || a.list_tags;
+    if let Err(e) = answer_prompts(&mut books, &extra_vars, listing) {
+        eprintln!("error: vars_prompt: {e}");
+        return exit::ERROR;
     }
     for b in &books {
         inv.add_playbook_dir(&b.dir);

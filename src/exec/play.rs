@@ -17,7 +17,7 @@ use super::{HostState, Run};
 use crate::diag::Diagnostic;
 use crate::playbook::{Kw, Play, Task, TaskKind};
 use crate::template;
-use crate::yaml::{Node, NodeKind};
+use crate::yaml::Node;
 
 pub enum PlayEnd {
     Continue,
@@ -729,7 +729,8 @@ pub fn handler_matches(h: &Task, name: &str) -> bool {
 fn gather_task(play: &Play) -> Arc<Task> {
     let loc = play.loc.clone();
     let module = crate::modules::find("setup").expect("setup is registered");
-    let mut t = Task::new(TaskKind::Module { module, args: Node::new(NodeKind::Map(vec![]), loc.clone()) }, loc, play.dir.clone());
+    let args = Node::from_value(&Value::Object(play.gather_args.clone()), &loc);
+    let mut t = Task::new(TaskKind::Module { module, args }, loc, play.dir.clone());
     t.name = Some("Gathering Facts".into());
     t.kw = Kw { tags: vec!["always".into()], ..Default::default() };
     Arc::new(t)

@@ -171,6 +171,35 @@ fn load_play(node: &Node, ctx: &mut LoadCtx) -> R<Play> {
         }
     }
     let gather_facts = node.get("gather_facts").map(|g| bool_like(g, "gather_facts")).transpose()?;
+    let mut gather_args = Map::new();
+    for k in ["gather_subset", "gather_timeout", "fact_path"] {
+        if let Some(v) = node.get(k).filter(|v| !v.is_null()) {
+            gather_args.insert(k.to_string(), v.to_value());
+        }
+    }
+    let mut vars_prompt = Vec::new();
+    if let Some(vp) = node.get("vars_prompt") {
+        let items: Vec<&Node> = match &vp.kind {
+            NodeKind::Seq(items) => items.iter().collect(),
+            NodeKind::Null => vec![],
+            _ => return Err(Diagnostic::new("`vars_prompt` must be a list of prompts").at(vp.loc.clone(), "expected a list")),
+        };
+        for i in items {
+            let m = map_of(i, "vars_prompt entry")?;
+            if i.get("name").is_none() {
+                return Err(Diagnostic::new("a vars_prompt entry needs `name:`").at(i.loc.clone(), "no name"));
+            }
+            for (k, _) in m {
+                let key = k.key_string();
+                if !["name", "prompt", "default", "private", "confirm", "encrypt", "salt_size", "salt", "unsafe"].contains(&key.as_str()) {
+                    return Err(unknown_key(k, &[&["name", "prompt", "default", "private", "confirm", "encrypt", "salt_size", "salt", "unsafe"]], "vars_prompt entry"));
+                }
+            }
+            if let Value::Object(o) = i.to_value() {
+                vars_prompt.push(o);
+            }
+        }
+    }
     let serial = node.get("serial").map(|s| s.to_value());
     let max_fail_percentage = match node.get("max_fail_percentage") {
         Some(n) => Some(match &n.kind {
@@ -262,6 +291,8 @@ fn load_play(node: &Node, ctx: &mut LoadCtx) -> R<Play> {
         vars,
         vars_files,
         gather_facts,
+        gather_args,
+        vars_prompt,
         kw,
         serial,
         max_fail_percentage,

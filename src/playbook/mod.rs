@@ -66,6 +66,11 @@ pub struct Play {
     pub vars: Map<String, Value>,
     pub vars_files: Vec<(Value, Loc)>,
     pub gather_facts: Option<Value>,
+    /// `gather_subset`, `gather_timeout` and `fact_path`: the play's fact gathering arguments.
+    pub gather_args: Map<String, Value>,
+    /// `vars_prompt` entries (name, prompt, default, private, confirm, encrypt, salt_size,
+    /// salt, unsafe), answered before the play runs.
+    pub vars_prompt: Vec<Map<String, Value>>,
     pub kw: Kw,
     pub serial: Option<Value>,
     pub max_fail_percentage: Option<f64>,
