@@ -13,6 +13,7 @@ mod ipaddr;
 mod json;
 mod mathstuff;
 pub(super) mod paths;
+mod pyformat;
 mod pyrandom;
 pub(super) mod pyregex;
 mod text;
@@ -32,16 +33,80 @@ pub(crate) fn err(msg: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidOperation, msg.into())
 }
 
+/// Plain data of a value. An undefined value anywhere inside is an error, as in Ansible
+/// (`{'key': undefined_var} | combine` fails naming the variable), not a silent `null`.
 fn j(v: &JValue) -> Result<Value, Error> {
+    let mut budget = 10_000usize;
+    check_defined(v, 0, &mut budget)?;
     to_json(v)
+}
+
+fn check_defined(v: &JValue, depth: usize, budget: &mut usize) -> Result<(), Error> {
+    if v.is_undefined() {
+        return Err(Error::new(ErrorKind::UndefinedError, "undefined value"));
+    }
+    // Variables come from plain data and cannot hold undefined values; only what a
+    // template builds can, so the scope objects are not walked.
+    if depth > 32 || *budget == 0 || v.downcast_object_ref::<super::Scope>().is_some() {
+        return Ok(());
+    }
+    match v.kind() {
+        minijinja::value::ValueKind::Seq => {
+            for x in v.try_iter()? {
+                *budget = budget.saturating_sub(1);
+                check_defined(&x, depth + 1, budget)?;
+            }
+        }
+        minijinja::value::ValueKind::Map => {
+            for k in v.try_iter()? {
+                *budget = budget.saturating_sub(1);
+                check_defined(&v.get_item(&k)?, depth + 1, budget)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Rows as Python tuples (`zip`, `product`, `subelements` give tuples, and a tuple is not
+/// equal to a list in Jinja).
+fn tuples(rows: Vec<Value>) -> JValue {
+    JValue::from(rows.into_iter().map(tuple).collect::<Vec<_>>())
+}
+
+fn tuple(row: Value) -> JValue {
+    match row {
+        Value::Array(items) => JValue::from(minijinja::value::Tuple::new(items.iter().map(to_jinja).collect())),
+        other => to_jinja(&other),
+    }
 }
 
 /// `str(value)` as Python gives it.
 fn text(v: &JValue) -> Result<String, Error> {
+    if v.as_str().is_some() || !(v.is_tuple() || v.downcast_object_ref::<PyTuple>().is_some() || has_tuples(v)) {
+        return Ok(super::to_text(&j(v)?));
+    }
+    value_repr(v)
+}
+
+fn has_tuples(v: &JValue) -> bool {
+    v.kind() == minijinja::value::ValueKind::Seq && v.try_iter().is_ok_and(|mut it| it.any(|x| x.is_tuple() || has_tuples(&x)))
+}
+
+/// `repr` of a template value, keeping tuples apart from lists.
+fn value_repr(v: &JValue) -> Result<String, Error> {
+    let items = |v: &JValue| -> Result<Vec<String>, Error> { v.try_iter()?.map(|x| value_repr(&x)).collect() };
     if let Some(t) = v.downcast_object_ref::<PyTuple>() {
         return Ok(t.py_repr());
     }
-    Ok(super::to_text(&j(v)?))
+    if v.is_tuple() {
+        let i = items(v)?;
+        return Ok(if i.len() == 1 { format!("({},)", i[0]) } else { format!("({})", i.join(", ")) });
+    }
+    if v.kind() == minijinja::value::ValueKind::Seq {
+        return Ok(format!("[{}]", items(v)?.join(", ")));
+    }
+    Ok(py_repr(&j(v)?))
 }
 
 fn py_repr(v: &Value) -> String {
@@ -228,13 +293,13 @@ pub fn register(env: &mut Environment<'static>) {
         "relpath" => relpath,
         "splitext" => |v: JValue| -> Result<JValue, Error> {
             let (a, b) = paths::splitext(&path_arg(&v)?);
-            Ok(to_jinja(&serde_json::json!([a, b])))
+            Ok(tuple(serde_json::json!([a, b])))
         },
         "win_basename" => |v: JValue| path_fn(v, paths::win_basename),
         "win_dirname" => |v: JValue| path_fn(v, paths::win_dirname),
         "win_splitdrive" => |v: JValue| -> Result<JValue, Error> {
             let (a, b) = paths::win_splitdrive(&path_arg(&v)?);
-            Ok(to_jinja(&serde_json::json!([a, b])))
+            Ok(tuple(serde_json::json!([a, b])))
         },
         "commonpath" => |v: JValue| -> Result<JValue, Error> {
             let parts = data::sequence_of_strings(&j(&v)?, "commonpath")?;
@@ -269,6 +334,11 @@ pub fn register(env: &mut Environment<'static>) {
         "subelements" => data::subelements,
         "split" => text::split,
         "groupby" => data::groupby,
+        "map" => data::map,
+        "select" => data::select,
+        "reject" => data::reject,
+        "selectattr" => data::selectattr,
+        "rejectattr" => data::rejectattr,
         "d" => data::default,
         "default" => data::default,
         // plugins/filter/mathstuff.py
@@ -306,16 +376,17 @@ pub fn register(env: &mut Environment<'static>) {
         "int" => to_int,
         "truncate" => truncate,
         "urlencode" => text::urlencode,
+        "format" => format_filter,
     }
     jinja_aliases! { env;
         "abs" => jf::abs, "attr" => jf::attr, "batch" => jf::batch, "capitalize" => jf::capitalize,
         "count" => jf::length, "dictsort" => jf::dictsort, "e" => jf::escape, "escape" => jf::escape,
-        "first" => jf::first, "float" => jf::float, "format" => jf::format, "indent" => jf::indent,
+        "first" => jf::first, "float" => jf::float, "indent" => jf::indent,
         "items" => jf::items, "join" => jf::join, "last" => jf::last, "length" => jf::length,
-        "list" => jf::list, "lower" => jf::lower, "map" => jf::map, "max" => jf::max, "min" => jf::min,
-        "pprint" => jf::pprint, "reject" => jf::reject, "rejectattr" => jf::rejectattr,
+        "list" => jf::list, "lower" => jf::lower, "max" => jf::max, "min" => jf::min,
+        "pprint" => jf::pprint,
         "replace" => jf::replace, "reverse" => jf::reverse, "round" => jf::round, "safe" => jf::safe,
-        "select" => jf::select, "selectattr" => jf::selectattr, "slice" => jf::slice, "sort" => jf::sort,
+        "slice" => jf::slice, "sort" => jf::sort,
         "sum" => jf::sum, "title" => jf::title, "tojson" => jf::tojson, "trim" => jf::trim,
         "upper" => jf::upper,
         "center" => center,
@@ -480,10 +551,7 @@ fn bool_filter(v: JValue) -> Result<bool, Error> {
     }
     Ok(match j(&v)? {
         Value::Bool(b) => b,
-        Value::String(s) => match s.to_lowercase().as_str() {
-            "yes" | "on" | "true" | "1" => true,
-            _ => false,
-        },
+        Value::String(s) => matches!(s.to_lowercase().as_str(), "yes" | "on" | "true" | "1"),
         Value::Number(n) => n.as_f64() == Some(1.0),
         _ => false,
     })
@@ -679,14 +747,14 @@ fn product(v: JValue, rest: Rest<JValue>, kw: Kwargs) -> Result<JValue, Error> {
         return Err(err(format!("product() got an unexpected keyword argument '{k}'")));
     }
     let repeat = a.keyword("repeat").and_then(|r| r.as_i64()).unwrap_or(1).max(0) as usize;
-    Ok(to_jinja(&Value::Array(mathstuff::product(&iterables(&v, a.positional())?, repeat))))
+    Ok(tuples(mathstuff::product(&iterables(&v, a.positional())?, repeat)))
 }
 
 fn permutations(v: JValue, rest: Rest<JValue>, kw: Kwargs) -> Result<JValue, Error> {
     let a = PyArgs::new("permutations", rest, kw, &["r"])?;
     let pool = py_iter(&j(&v)?).map_err(err)?;
     let r = a.get(0).filter(|r| !r.is_none()).map(|r| r.as_i64().unwrap_or(0).max(0) as usize);
-    Ok(to_jinja(&Value::Array(mathstuff::permutations(&pool, r))))
+    Ok(tuples(mathstuff::permutations(&pool, r)))
 }
 
 fn combinations(v: JValue, rest: Rest<JValue>, kw: Kwargs) -> Result<JValue, Error> {
@@ -697,7 +765,7 @@ fn combinations(v: JValue, rest: Rest<JValue>, kw: Kwargs) -> Result<JValue, Err
     if r < 0 {
         return Err(err("r must be non-negative"));
     }
-    Ok(to_jinja(&Value::Array(mathstuff::combinations(&pool, r as usize))))
+    Ok(tuples(mathstuff::combinations(&pool, r as usize)))
 }
 
 fn zip(v: JValue, rest: Rest<JValue>, kw: Kwargs, longest: bool) -> Result<JValue, Error> {
@@ -709,7 +777,7 @@ fn zip(v: JValue, rest: Rest<JValue>, kw: Kwargs, longest: bool) -> Result<JValu
     if let Some(k) = a.keywords().find(|k| !(longest && *k == "fillvalue")) {
         return Err(err(format!("zip() got an unexpected keyword argument '{k}'")));
     }
-    Ok(to_jinja(&Value::Array(mathstuff::zip(&iterables(&v, a.positional())?, longest, &fill))))
+    Ok(tuples(mathstuff::zip(&iterables(&v, a.positional())?, longest, &fill)))
 }
 
 fn human_readable(v: JValue, rest: Rest<JValue>, kw: Kwargs) -> Result<JValue, Error> {
@@ -780,6 +848,23 @@ fn unvault(v: JValue, rest: Rest<JValue>, kw: Kwargs) -> Result<JValue, Error> {
     }
     let plain = vaulting::decrypt(&vault, &secret).ok_or_else(|| err("Unable to decrypt."))?;
     Ok(JValue::from(String::from_utf8_lossy(&plain).into_owned()))
+}
+
+/// Jinja's `format`: Python's `%` with the positional arguments or the keyword ones.
+fn format_filter(v: JValue, rest: Rest<JValue>, kw: Kwargs) -> Result<JValue, Error> {
+    let a = PyArgs::any("format", rest, kw)?;
+    let fmt = text(&v)?;
+    let named: Map<String, Value> =
+        a.keywords().map(|k| Ok((k.to_string(), j(&a.keyword(k).unwrap_or_default())?))).collect::<Result<_, Error>>()?;
+    let out = if named.is_empty() {
+        let pos: Vec<Value> = a.positional().iter().map(j).collect::<Result<_, _>>()?;
+        pyformat::format(&fmt, pyformat::Args::Positional(&pos))
+    } else if a.positional().is_empty() {
+        pyformat::format(&fmt, pyformat::Args::Named(&named))
+    } else {
+        return Err(err("can't handle positional and keyword arguments at the same time"));
+    };
+    out.map(JValue::from).map_err(err)
 }
 
 /// `undef(hint)`: a value that fails when used, for variables that must be overridden.
@@ -938,6 +1023,7 @@ mod tests {
         assert_eq!(r(&format!("{{{{ {demo} | subelements('does not compute', skip_missing=True) }}}}")), "[]");
         assert!(r(&format!("{{{{ {demo} | subelements('name') }}}}")).contains("should point to a list"));
         assert!(r(&format!("{{{{ {demo} | subelements(['groups', 'authorized']) }}}}")).contains("should point to a dictionary"));
+        assert_eq!(r(&format!("{{{{ {demo} | subelements('groups') == [({demo}[0], 'wheel')] }}}}")), "True");
         assert!(r("{{ True | dict2items }}").contains("dict2items requires a dictionary"));
         assert!(r("{{ True | items2dict }}").contains("items2dict requires a list"));
         assert!(r("{{ [True] | items2dict }}").contains("items2dict requires a list of dictionaries"));
@@ -949,6 +1035,10 @@ mod tests {
         assert_eq!(r("{{ None | ternary('seven', 'eight', 'nine') }}"), "nine");
         assert_eq!(r("{{ 'haha' | ternary('seven', 'eight') }}"), "seven");
         assert!(r("{{ nope | mandatory('sad wolf') }}").contains("sad wolf"));
+        assert_eq!(r("{{ nope | map('upper') is undefined }}"), "True");
+        assert_eq!(r("{{ ['a'] | map('upper') | list }}"), "['A']");
+        assert_eq!(r("{{ [{'a': 1}, {'a': 0}] | selectattr('a') | list }}"), "[{'a': 1}]");
+        assert!(r("{{ {'a': {'b': nope}} | to_json }}").starts_with("ERR"));
     }
 
     #[test]
@@ -962,6 +1052,10 @@ mod tests {
         assert!(r("{{ 'yo' | log }}").contains("can only be used on numbers"));
         assert_eq!(r("{{ 9 | root(1) }}"), "9.0");
         assert_eq!(r("{{ [1, 2] | zip(['a', 'b', 'c']) | list }}"), "[[1, 'a'], [2, 'b']]");
+        assert_eq!(r("{{ [1, 2] | zip(['a', 'b']) | list | string }}"), "[(1, 'a'), (2, 'b')]");
+        assert_eq!(r("{{ ([1] | zip(['a']) | first) | string }}"), "(1, 'a')");
+        assert_eq!(r("{{ [1, 2] | zip(['a', 'b']) | list == [(1, 'a'), (2, 'b')] }}"), "True");
+        assert_eq!(r("{{ '%s-%r' | format('a', 'b') }}"), "a-'b'");
         assert_eq!(r("{{ [1, 2] | zip_longest(['a', 'b', 'c'], fillvalue='x') | list }}"), "[[1, 'a'], [2, 'b'], ['x', 'c']]");
         assert_eq!(r("{{ 'abc' | permutations(2) | list | length }}"), "6");
         assert_eq!(r("{{ '  a' | center(6) }}"), "   a  ");

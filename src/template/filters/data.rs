@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use minijinja::value::{Enumerator, Kwargs, Object, ObjectRepr, Rest};
+use minijinja::value::{Enumerator, Kwargs, Object, ObjectRepr, Rest, ValueOrKwargs};
+use minijinja::State;
 use minijinja::{Error, ErrorKind, Value as JValue};
 use serde_json::{Map, Value};
 
@@ -270,7 +271,7 @@ pub fn subelements(v: JValue, rest: Rest<JValue>, kw: Kwargs) -> Result<JValue, 
             out.push(Value::Array(vec![element.clone(), x]));
         }
     }
-    Ok(to_jinja(&Value::Array(out)))
+    Ok(super::tuples(out))
 }
 
 /// `extract`: follow the keys into the container; a missing one gives undefined, so that
@@ -306,4 +307,41 @@ pub fn sequence_of_strings(v: &Value, what: &str) -> Result<Vec<String>, Error> 
             other => Err(err(format!("expected str, bytes or os.PathLike object, not {}", py_type_name(other)))),
         })
         .collect()
+}
+
+/// Ansible's `map`, `select`, `reject`, `selectattr` and `rejectattr` pass an undefined input
+/// through (so `undefined | map(...) is undefined` holds) instead of failing on it.
+pub fn map(state: &mut State, v: JValue, args: Rest<ValueOrKwargs>) -> Result<JValue, Error> {
+    if v.is_undefined() {
+        return Ok(v);
+    }
+    minijinja::filters::map(state, v, args).map(JValue::from)
+}
+
+pub fn select(state: &mut State, v: JValue, test: Option<String>, args: Rest<ValueOrKwargs>) -> Result<JValue, Error> {
+    if v.is_undefined() {
+        return Ok(v);
+    }
+    minijinja::filters::select(state, v, test.map(Into::into), args).map(JValue::from)
+}
+
+pub fn reject(state: &mut State, v: JValue, test: Option<String>, args: Rest<ValueOrKwargs>) -> Result<JValue, Error> {
+    if v.is_undefined() {
+        return Ok(v);
+    }
+    minijinja::filters::reject(state, v, test.map(Into::into), args).map(JValue::from)
+}
+
+pub fn selectattr(state: &mut State, v: JValue, attr: String, test: Option<String>, args: Rest<ValueOrKwargs>) -> Result<JValue, Error> {
+    if v.is_undefined() {
+        return Ok(v);
+    }
+    minijinja::filters::selectattr(state, v, attr.into(), test.map(Into::into), args).map(JValue::from)
+}
+
+pub fn rejectattr(state: &mut State, v: JValue, attr: String, test: Option<String>, args: Rest<ValueOrKwargs>) -> Result<JValue, Error> {
+    if v.is_undefined() {
+        return Ok(v);
+    }
+    minijinja::filters::rejectattr(state, v, attr.into(), test.map(Into::into), args).map(JValue::from)
 }

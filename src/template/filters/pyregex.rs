@@ -22,6 +22,9 @@ pub struct PyRegex {
     multiline: bool,
 }
 
+/// One match: the span of every group (`None` for a group that did not take part).
+pub type Spans = Vec<Option<(usize, usize)>>;
+
 /// How a pattern is anchored: Python's `search`, `match` or `fullmatch`.
 #[derive(Clone, Copy, PartialEq)]
 pub enum Anchor {
@@ -60,13 +63,13 @@ impl PyRegex {
         self.re.is_match(text).map_err(|e| err(format!("regular expression failed: {e}")))
     }
 
-    pub fn first(&self, text: &str) -> Result<Option<Vec<Option<(usize, usize)>>>, Error> {
+    pub fn first(&self, text: &str) -> Result<Option<Spans>, Error> {
         Ok(self.find_all(text, 1)?.into_iter().next())
     }
 
     /// Up to `limit` matches (0: all), each as its groups' spans, in Python's order: after an
     /// empty match the next one may start at the same place only if it is not empty.
-    pub fn find_all(&self, text: &str, limit: usize) -> Result<Vec<Vec<Option<(usize, usize)>>>, Error> {
+    pub fn find_all(&self, text: &str, limit: usize) -> Result<Vec<Spans>, Error> {
         let fail = |e: fancy_regex::Error| err(format!("regular expression failed: {e}"));
         let mut out = Vec::new();
         let mut pos = 0;
@@ -89,7 +92,7 @@ impl PyRegex {
                 self.re.captures_from_pos(text, pos).map_err(fail)?
             };
             let Some(caps) = caps else { break };
-            let spans: Vec<Option<(usize, usize)>> = (0..caps.len()).map(|i| caps.get(i).map(|m| (m.start(), m.end()))).collect();
+            let spans: Spans = (0..caps.len()).map(|i| caps.get(i).map(|m| (m.start(), m.end()))).collect();
             let (start, end) = spans[0].unwrap_or((pos, pos));
             must_advance = start == end;
             pos = end;

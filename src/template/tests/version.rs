@@ -137,7 +137,10 @@ enum Ident {
     Alpha(String),
 }
 
-fn semver(s: &str) -> Result<((u64, u64, u64), u8, Vec<Ident>), String> {
+/// Semantic version's sort key: the core, whether it is a release, the pre-release ids.
+type SemVer = ((u64, u64, u64), u8, Vec<Ident>);
+
+fn semver(s: &str) -> Result<SemVer, String> {
     let re = regex::Regex::new(
         r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(?:-((?:0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$",
     )
