@@ -65,7 +65,7 @@ pub fn format(fmt: &str, args: Args) -> Result<String, String> {
             }
             i += 1;
         }
-        let mut number = |i: &mut usize, take: &mut dyn FnMut(Option<&str>) -> Result<Value, String>| -> Result<Option<usize>, String> {
+        let number = |i: &mut usize, take: &mut dyn FnMut(Option<&str>) -> Result<Value, String>| -> Result<Option<usize>, String> {
             if chars.get(*i) == Some(&'*') {
                 *i += 1;
                 return match take(None)? {
