@@ -137,7 +137,7 @@ async fn run_command(ctx: &TaskCtx, args: &Args, shell: bool) -> Result<Outcome,
     let mut program = None;
     let (cmd_value, script) = if shell {
         let Some(raw) = raw else {
-            return fail("no command given");
+            return fail("one of the following is required: _raw_params, cmd, argv");
         };
         let script = match args.str("executable")? {
             Some(exe) => format!("{} -c {}", q(&exe), q(&raw)),
@@ -149,7 +149,7 @@ async fn run_command(ctx: &TaskCtx, args: &Args, shell: bool) -> Result<Outcome,
             argv
         } else {
             let Some(raw) = raw else {
-                return fail("no command given");
+                return fail("one of the following is required: _raw_params, cmd, argv");
             };
             match shlex::split(&raw) {
                 Some(w) if !w.is_empty() => w,

@@ -34,11 +34,11 @@ impl Module for Script {
     }
     async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
         let Some(line) = args.str("_raw_params")?.or(args.str("cmd")?).or(args.str("free_form")?) else {
-            return fail("no script given");
+            return fail("one of the following is required: _raw_params, cmd");
         };
         let words = shlex::split(&line).unwrap_or_default();
         let Some((script, rest)) = words.split_first() else {
-            return fail("no script given");
+            return fail("one of the following is required: _raw_params, cmd");
         };
         let Some(path) = ctx.find_local("files", script) else {
             return fail(format!("Could not find or access '{script}' on the controller"));

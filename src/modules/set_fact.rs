@@ -31,7 +31,8 @@ impl Module for SetFact {
     async fn run(&self, _ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
         let mut facts = Map::new();
         for (k, v) in &args.map {
-            if k == "cacheable" || k.starts_with('_') {
+            // Variables may start with `_`; only steward's internal arguments are left out.
+            if k == "cacheable" || k == "_raw_params" || k == "_variable_params" || k.starts_with("_ansible_") {
                 continue;
             }
             if !valid_name(k) {

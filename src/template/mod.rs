@@ -7,6 +7,7 @@
 
 mod filters;
 mod lookup;
+mod now;
 mod pyfmt;
 mod scope;
 mod tests;
@@ -53,6 +54,7 @@ fn build_env() -> Environment<'static> {
     filters::register(&mut env);
     tests::register(&mut env);
     lookup::register(&mut env);
+    env.add_function("now", now::now);
     env
 }
 
