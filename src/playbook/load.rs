@@ -60,6 +60,27 @@ impl LoadCtx {
 
 type R<T> = Result<T, Diagnostic>;
 
+/// A `vars_files` entry whose name is literal and exists is read once now, so that a file
+/// that does not parse or cannot be decrypted stops the run before it starts. Names with
+/// templates, and files that are not there yet, are read when the play starts.
+fn check_literal_vars_files(files: &[(Value, crate::yaml::Loc)], dir: &Path) -> R<()> {
+    for (entry, loc) in files {
+        let first = match entry {
+            Value::Array(a) => a.first(),
+            v => Some(v),
+        };
+        let Some(Value::String(name)) = first else { continue };
+        if name.contains("{{") || name.contains("{%") {
+            continue;
+        }
+        let path = if Path::new(name).is_absolute() { PathBuf::from(name) } else { dir.join(name) };
+        if path.is_file() {
+            crate::inventory::read_vars_file(&path).map_err(|e| e.at(loc.clone(), "in this vars_files entry"))?;
+        }
+    }
+    Ok(())
+}
+
 pub fn load_playbook(path: &Path, env: &Arc<LoadEnv>) -> R<Playbook> {
     let abs = std::fs::canonicalize(path).map_err(|e| Diagnostic::new(format!("cannot open playbook {}: {e}", path.display())))?;
     let dir = abs.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -170,6 +191,7 @@ fn load_play(node: &Node, ctx: &mut LoadCtx) -> R<Play> {
             _ => return Err(Diagnostic::new("`vars_files` must be a list of file names").at(vf.loc.clone(), "expected a list")),
         }
     }
+    check_literal_vars_files(&vars_files, &ctx.playbook_dir)?;
     let gather_facts = node.get("gather_facts").map(|g| bool_like(g, "gather_facts")).transpose()?;
     let mut gather_args = Map::new();
     for k in ["gather_subset", "gather_timeout", "fact_path"] {
