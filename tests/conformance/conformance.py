@@ -15,7 +15,7 @@ change the host they run on. PASS is what ansible-test calls a pass: the play ex
                                               ansible-passes.txt (needs a venv, made here)
 
 The containers sit on an internal Docker network (no route out), so a result never depends on
-the outside network. Logs go to $STEWARD_CACHE/conformance/logs/TOOL/NAME.log.
+the outside network. Logs go to $STEWARD_CACHE/conformance/logs/TOOL/NAME.log (or $STEWARD_CONF_LOGS/TOOL).
 """
 
 import argparse
@@ -40,6 +40,8 @@ WORK = os.path.join(CACHE, "conformance")
 NET = os.environ.get("STEWARD_CONF_NET", "steward-conf")
 PREFIX = os.environ.get("STEWARD_CONF_PREFIX", "conf")
 TIMEOUT = int(os.environ.get("STEWARD_CONF_TIMEOUT", "600"))
+# Several checkouts may run targets at once: each keeps its logs apart with STEWARD_CONF_LOGS.
+LOGS = os.environ.get("STEWARD_CONF_LOGS") or os.path.join(WORK, "logs")
 
 ANSIBLE_PASSES = os.path.join(HERE, "ansible-passes.txt")
 STEWARD_PASSES = os.path.join(HERE, "steward-passes.txt")
@@ -255,7 +257,7 @@ def ansible_bin():
 def run_target(tool, target, tdir, keep=False):
     """Run one target on a fresh host; return (passed, seconds, log path)."""
     al = aliases(tdir, target) or []
-    logdir = os.path.join(WORK, "logs", tool)
+    logdir = os.path.join(LOGS, tool)
     os.makedirs(logdir, exist_ok=True)
     logpath = os.path.join(logdir, target + ".log")
     work = tempfile.mkdtemp(prefix=f"{target}-", dir=os.path.join(WORK, "tmp") if os.path.isdir(os.path.join(WORK, "tmp")) else None)
@@ -365,20 +367,20 @@ def cmd_ratchet(a):
         print("listed in steward-passes.txt but failed now: " + " ".join(failed))
         for t in failed:
             print(f"\n===== {t} =====")
-            lines = open(os.path.join(WORK, "logs", "steward", t + ".log")).read().splitlines()
+            lines = open(os.path.join(LOGS, "steward", t + ".log")).read().splitlines()
             print("\n".join(lines[-40:]))
         sys.exit(1)
 
 
 def log_passed(tool, target):
     """Whether the last run of a target (its log) ended with exit 0."""
-    path = os.path.join(WORK, "logs", tool, target + ".log")
+    path = os.path.join(LOGS, tool, target + ".log")
     return os.path.exists(path) and open(path, errors="replace").read().rstrip().endswith("# exit 0")
 
 
 def why_failed(target):
     """A reason for a target ansible-core fails here, from its log: its first error, classified."""
-    path = os.path.join(WORK, "logs", "ansible", target + ".log")
+    path = os.path.join(LOGS, "ansible", target + ".log")
     text = open(path, errors="replace").read() if os.path.exists(path) else ""
     first = ""
     for line in text.splitlines():
