@@ -126,6 +126,10 @@ fn expand_word(w: &str, expand: bool) -> String {
 async fn run_command(ctx: &TaskCtx, args: &Args, shell: bool) -> Result<Outcome, ModError> {
     let raw = args.str("_raw_params")?.or(args.str("cmd")?).or(args.str("free_form")?);
     let argv = args.str_list("argv")?;
+    let given: Vec<&str> = ["_raw_params", "cmd", "argv"].into_iter().filter(|k| args.has(k)).collect();
+    if given.len() > 1 {
+        return fail("parameters are mutually exclusive: _raw_params|cmd|argv");
+    }
     let mut warnings = Vec::new();
     if !shell {
         if let Some(exe) = args.str("executable")? {
