@@ -369,7 +369,12 @@ pub fn outcome_map(o: &Outcome) -> Map<String, Value> {
 fn status_of(m: &Map<String, Value>) -> Status {
     if m.get("unreachable") == Some(&Value::Bool(true)) {
         Status::Unreachable
-    } else if m.get("failed") == Some(&Value::Bool(true)) {
+    } else if match m.get("failed_when_result") {
+        // As Ansible's TaskResult.is_failed: failed_when's verdict wins over `failed` (which
+        // running out of retries sets afterwards).
+        Some(Value::Bool(b)) => *b,
+        _ => m.get("failed") == Some(&Value::Bool(true)),
+    } {
         Status::Failed
     } else if m.get("skipped") == Some(&Value::Bool(true)) {
         Status::Skipped
@@ -816,9 +821,16 @@ pub async fn run_module_task(env: &Env<'_>, task: &Task, module: &'static dyn Mo
     };
     let mut results = Vec::new();
     let mut item_results = Vec::new();
+    // As in Ansible, an item sees the facts the items before it set, and the task's register
+    // name holds the previous item's result.
+    let mut scope = scope;
+    let mut previous: Option<Map<String, Value>> = None;
     for (i, item) in items.iter().enumerate() {
         let vars = loop_vars(task, item, i, &items);
-        let s = scope.with_layer(vars.clone());
+        let s = match (&task.register, previous.take()) {
+            (Some(r), Some(p)) => scope.with_layer([(r.clone(), Value::Object(p))].into_iter().collect()).with_layer(vars.clone()),
+            _ => scope.with_layer(vars.clone()),
+        };
         let label = match &task.loop_control.label {
             Some(l) => template::render_value(l, &s).map(|v| template::py_str(&v)).unwrap_or_else(|_| template::py_str(item)),
             None => template::py_str(item),
@@ -832,6 +844,9 @@ pub async fn run_module_task(env: &Env<'_>, task: &Task, module: &'static dyn Mo
                 if let Some(o) = a.outcome {
                     ir.diffs = o.diffs.clone();
                     apply_effects(env, task, &o, &s);
+                    if o.facts.is_some() || o.include_vars.is_some() {
+                        scope = task_scope(env.run, env.host, env.ps, env.inh, Some(task));
+                    }
                 }
                 let m = a.map;
                 ir.result = m.clone();
@@ -846,6 +861,7 @@ pub async fn run_module_task(env: &Env<'_>, task: &Task, module: &'static dyn Mo
             map.insert(k, v);
         }
         map.insert("item".into(), item.clone());
+        previous = Some(map.clone());
         results.push(Value::Object(map));
         if let Some(p) = task.loop_control.pause {
             tokio::time::sleep(Duration::from_secs_f64(p)).await;
