@@ -195,6 +195,17 @@ async fn run_command(ctx: &TaskCtx, args: &Args, shell: bool) -> Result<Outcome,
         // command runs its program without a shell: one that does not exist is Python's error.
         full += &format!("command -v -- {} >/dev/null 2>&1 || {{ printf '%s' {}; exit 2; }}\n", q(p), q(NO_PROGRAM));
     }
+    // Ansible's module wrapper sets the soft limit on open files from this variable; the
+    // command inherits it.
+    match ctx.scope.resolve("ansible_python_module_rlimit_nofile") {
+        Ok(Some(v)) => {
+            if let Ok(n) = crate::template::to_text(&v).trim().parse::<u64>() {
+                full += &format!("ulimit -S -n {n} 2>/dev/null\n");
+            }
+        }
+        Ok(None) => {}
+        Err(e) => return fail(format!("ansible_python_module_rlimit_nofile: {e}")),
+    }
     full += &script;
     let stdin = match args.str("stdin")? {
         Some(s) => {
