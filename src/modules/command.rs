@@ -21,10 +21,10 @@ const COMMAND_ARGS: &[Arg] = &[
     Arg::str("stdin", "text fed to the command's standard input"),
     Arg::bool("stdin_add_newline", "add a newline to stdin (default yes)"),
     Arg::bool("strip_empty_ends", "strip trailing newlines from stdout and stderr (default yes)"),
-    Arg::bool("expand_argument_vars", "expand $VARS in arguments (command only)"),
     Arg::str("executable", "the shell to use (shell only)"),
     Arg::str("free_form", "the command (same as the free text)"),
     Arg::bool("warn", "accepted for compatibility"),
+    Arg::bool("expand_argument_vars", "expand $VARS in arguments (command only; shell refuses it)"),
 ];
 
 pub fn now_string(t: SystemTime) -> String {
@@ -130,6 +130,10 @@ async fn run_command(ctx: &TaskCtx, args: &Args, shell: bool) -> Result<Outcome,
     if given.len() > 1 {
         return fail("parameters are mutually exclusive: _raw_params|cmd|argv");
     }
+    if shell && args.has("expand_argument_vars") {
+        // Ansible's shell action refuses it in these words.
+        return fail("Unsupported parameters for (shell) module: expand_argument_vars");
+    }
     let mut warnings = Vec::new();
     if !shell {
         if let Some(exe) = args.str("executable")? {
@@ -167,7 +171,8 @@ async fn run_command(ctx: &TaskCtx, args: &Args, shell: bool) -> Result<Outcome,
     };
     let mut full = String::new();
     if let Some(d) = args.str("chdir")? {
-        full += &format!("cd {} 2>/dev/null || {{ printf '%s' {}; exit 0; }}\n", q(&d), q(&format!("{GUARD}chdir\t")));
+        // -P: the physical directory, as a process that chdir()s there sees it (Ansible's $PWD).
+        full += &format!("cd -P {} 2>/dev/null || {{ printf '%s' {}; exit 0; }}\n", q(&d), q(&format!("{GUARD}chdir\t")));
     }
     // creates/removes are checked in the same round trip as the command.
     let has_guard = args.has("creates") || args.has("removes");

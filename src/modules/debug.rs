@@ -52,7 +52,12 @@ impl Module for Debug {
                         return Ok(Outcome::failed(format!("Error while resolving `var` expression: {msg}")));
                     }
                 },
-                Err(e) => return Ok(Outcome::failed(format!("Error while resolving `var` expression: {}", e.detail().unwrap_or("invalid syntax")))),
+                Err(e) => {
+                    return Ok(Outcome::failed(format!(
+                        "Error while resolving `var` expression: {}",
+                        e.detail().unwrap_or("invalid syntax")
+                    )))
+                }
             };
             let _ = ctx.scope.take_error();
             return Ok(Outcome::ok().with(&var, value));

@@ -197,9 +197,10 @@ impl Module for Package {
         // As Ansible: `use`, else the ansible_package_use variable, else the pkg_mgr fact, else
         // a look at the host.
         let var = |name: &str| ctx.scope.resolve(name).ok().flatten();
-        let from_vars = var("ansible_package_use").map(|v| crate::template::to_text(&v)).filter(|u| !u.is_empty() && u != "auto").or_else(|| {
-            var("ansible_facts").and_then(|f| f.get("pkg_mgr").and_then(|p| p.as_str()).map(str::to_string)).filter(|p| p != "unknown")
-        });
+        let from_vars =
+            var("ansible_package_use").map(|v| crate::template::to_text(&v)).filter(|u| !u.is_empty() && u != "auto").or_else(|| {
+                var("ansible_facts").and_then(|f| f.get("pkg_mgr").and_then(|p| p.as_str()).map(str::to_string)).filter(|p| p != "unknown")
+            });
         let module = match args.str("use")?.filter(|u| u != "auto").or(from_vars) {
             Some(u) => u,
             None => {

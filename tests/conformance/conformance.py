@@ -204,9 +204,11 @@ class Host:
            "--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN", "--security-opt", "systempaths=unconfined",
            "-v", f"{output_dir}:{output_dir}", "-v", f"{tdir}:{tdir}:ro",
            f["image"])
-        authorized = os.path.join(WORK, "ssh", "authorized_keys")
+        # One file per container: parallel runs must not copy a file another is writing.
+        authorized = os.path.join(WORK, "ssh", f"authorized_keys.{self.name}")
         shutil.copy(f["key"] + ".pub", authorized)
         sh("docker", "cp", authorized, f"{self.name}:/root/.ssh/authorized_keys")
+        os.unlink(authorized)
         sh("docker", "start", self.name)
         self.ip = sh("docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
                      self.name).stdout.strip()
