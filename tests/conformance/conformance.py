@@ -97,15 +97,24 @@ def aliases(tdir, name):
     return out
 
 
+# Targets whose result in this harness is chance, for ansible-core as for steward: never in the
+# denominator, so that neither list holds a coin toss.
+BY_CHANCE = {
+    "cron": "by chance here: cron fires at real minute boundaries (the faketime speed-up needs systemd's "
+            "drop-in, and the containers run no systemd), so its 20 s wait for the canary passes only "
+            "when a minute turns in time",
+}
+
+
 def candidates(tdir):
     """(role-style targets to try, {left-out target: reason})."""
-    keep, left = [], {}
+    keep, left = [], dict(BY_CHANCE)
     for name in sorted(os.listdir(tdir)):
         d = os.path.join(tdir, name)
         if not os.path.isdir(d):
             continue
         has_tasks = any(os.path.exists(os.path.join(d, "tasks", f)) for f in ("main.yml", "main.yaml"))
-        if not has_tasks:
+        if not has_tasks or name in BY_CHANCE:
             continue
         al = aliases(tdir, name)
         if al is None:
