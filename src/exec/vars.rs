@@ -106,7 +106,12 @@ pub fn play_shared(run: &Arc<Run>, play: &Play, play_hosts: &[String], batch: &[
     m.insert("omit".into(), json!(crate::template::OMIT));
     m.insert("ansible_inventory_sources".into(), json!(run.inv().sources));
     m.insert("ansible_play_role_names".into(), json!(play.role_names));
-    m.insert("ansible_role_names".into(), json!(play.all_role_names));
+    m.insert("role_names".into(), json!(play.role_names));
+    m.insert("ansible_dependent_role_names".into(), json!(play.dependency_role_names));
+    // As Ansible: the play's roles and their dependencies (not roles imported by tasks).
+    let mut all = play.role_names.clone();
+    all.extend(play.dependency_role_names.iter().filter(|n| !play.role_names.contains(n)).cloned());
+    m.insert("ansible_role_names".into(), json!(all));
     m.insert(
         "ansible_version".into(),
         json!({"full": "2.19.0", "major": 2, "minor": 19, "revision": 0, "string": "2.19.0", "steward": env!("CARGO_PKG_VERSION")}),
@@ -156,6 +161,11 @@ pub fn task_scope(run: &Arc<Run>, host: &HostState, ps: &PlayScope, inh: &Inheri
         role_magic.insert("role_path".into(), json!(r.path.display().to_string()));
         role_magic.insert("role_name".into(), json!(r.name));
         role_magic.insert("ansible_role_name".into(), json!(r.name));
+        if !r.parents.is_empty() {
+            role_magic.insert("ansible_parent_role_names".into(), json!(r.parents.iter().map(|p| &p.0).collect::<Vec<_>>()));
+            role_magic
+                .insert("ansible_parent_role_paths".into(), json!(r.parents.iter().map(|p| p.1.display().to_string()).collect::<Vec<_>>()));
+        }
     }
     if let Some(t) = task {
         role_magic.insert("ansible_search_path".into(), search_path(inh.role.as_deref(), &t.base));

@@ -1,7 +1,6 @@
 //! `template`: render a Jinja template on the controller and put the result on the host.
 
 use async_trait::async_trait;
-use serde_json::{Map, Value};
 
 use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
 
@@ -46,13 +45,7 @@ impl Module for Template {
             ));
         };
         let text = std::fs::read_to_string(&path).map_err(|e| ModError::Fail(format!("cannot read {}: {e}", path.display())))?;
-        let mut extra = Map::new();
-        let full = std::fs::canonicalize(&path).unwrap_or(path.clone()).display().to_string();
-        extra.insert("template_path".into(), Value::from(full.clone()));
-        extra.insert("template_fullpath".into(), Value::from(full));
-        extra.insert("template_host".into(), Value::from(hostname()));
-        extra.insert("template_destpath".into(), Value::from(dest.clone()));
-        extra.insert("ansible_managed".into(), Value::from("Ansible managed"));
+        let extra = crate::template::template_vars(&path, &src, Some(&dest));
         let scope = ctx.scope.with_layer(extra);
         let mut rendered = crate::template::render_file(&text, &path.display().to_string(), &scope)
             .map_err(|e| ModError::Fail(format!("{}: {}", crate::diag::relative(&path), e.message)))?;
@@ -64,8 +57,4 @@ impl Module for Template {
         let force = args.bool("force", true)?;
         super::copy::put(ctx, args, &dest, super::common::Source::Bytes(rendered.into_bytes()), force, Some(&path)).await
     }
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_else(|_| "localhost".into())
 }

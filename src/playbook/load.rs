@@ -32,8 +32,10 @@ pub struct LoadCtx {
     pub(super) role_handlers: Vec<Arc<Task>>,
     pub(super) role_defaults: Map<String, Value>,
     pub(super) role_vars: Map<String, Value>,
-    /// Every role loaded for the play, dependencies and imports included.
-    pub(super) role_names: Vec<String>,
+    /// Roles loaded as dependencies of others.
+    pub(super) dependency_role_names: Vec<String>,
+    /// The roles whose tasks are being loaded, outermost first.
+    pub(super) role_stack: Vec<(String, PathBuf)>,
     pub(super) depth: usize,
     /// Above zero while loading tasks that may never run (a block or import under `when`,
     /// a rescue section): a deferrable fault there becomes a task that fails when it runs.
@@ -51,7 +53,8 @@ impl LoadCtx {
             role_handlers: vec![],
             role_defaults: Map::new(),
             role_vars: Map::new(),
-            role_names: Vec::new(),
+            dependency_role_names: Vec::new(),
+            role_stack: Vec::new(),
             depth: 0,
             guard: 0,
         }
@@ -331,7 +334,7 @@ fn load_play(node: &Node, ctx: &mut LoadCtx) -> R<Play> {
         role_defaults: std::mem::take(&mut ctx.role_defaults),
         role_vars: std::mem::take(&mut ctx.role_vars),
         role_names: play_roles,
-        all_role_names: std::mem::take(&mut ctx.role_names),
+        dependency_role_names: std::mem::take(&mut ctx.dependency_role_names),
         dir: ctx.playbook_dir.clone(),
         load_env: ctx.env.clone(),
         needs,

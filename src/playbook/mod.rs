@@ -84,10 +84,10 @@ pub struct Play {
     /// Defaults and vars of the play's roles, visible to the whole play (Ansible's default).
     pub role_defaults: Map<String, Value>,
     pub role_vars: Map<String, Value>,
-    /// `ansible_play_role_names` (the `roles:` of the play) and `ansible_role_names` (with
-    /// their dependencies and imported roles).
+    /// `ansible_play_role_names`: the `roles:` of the play.
     pub role_names: Vec<String>,
-    pub all_role_names: Vec<String>,
+    /// `ansible_dependent_role_names`: the roles that are dependencies of the play's roles.
+    pub dependency_role_names: Vec<String>,
     pub dir: PathBuf,
     /// For what loads while the play runs (dynamic includes).
     pub load_env: Arc<load::LoadEnv>,
@@ -104,6 +104,9 @@ pub struct Role {
     pub defaults: Map<String, Value>,
     pub vars: Map<String, Value>,
     pub params: Map<String, Value>,
+    /// The roles that imported or included this one, nearest first (name, folder):
+    /// `ansible_parent_role_names` and `ansible_parent_role_paths`.
+    pub parents: Vec<(String, PathBuf)>,
 }
 
 pub enum Loop {

@@ -224,11 +224,18 @@ fn load_role(use_: RoleUse, ctx: &mut LoadCtx, dedupe: bool) -> R<Vec<Arc<Task>>
     let defaults = read_vars(&path.join("defaults"), use_.defaults_from.as_deref())?;
     let vars = read_vars(&path.join("vars"), use_.vars_from.as_deref())?;
     let role_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(use_.name.clone());
-    if !ctx.role_names.contains(&role_name) {
-        ctx.role_names.push(role_name.clone());
+    // `dedupe` is for roles from `roles:` and `dependencies:`; below the top, a dependency.
+    if dedupe && ctx.depth > 0 && !ctx.dependency_role_names.contains(&role_name) {
+        ctx.dependency_role_names.push(role_name.clone());
     }
-    let role =
-        Arc::new(Role { name: role_name, path: path.clone(), defaults: defaults.clone(), vars: vars.clone(), params: use_.params.clone() });
+    let role = Arc::new(Role {
+        name: role_name.clone(),
+        path: path.clone(),
+        defaults: defaults.clone(),
+        vars: vars.clone(),
+        params: use_.params.clone(),
+        parents: ctx.role_stack.iter().rev().cloned().collect(),
+    });
     for (k, v) in defaults {
         ctx.role_defaults.insert(k, v);
     }
@@ -242,15 +249,18 @@ fn load_role(use_: RoleUse, ctx: &mut LoadCtx, dedupe: bool) -> R<Vec<Arc<Task>>
     // A role under `when` may never run; nor may its handlers.
     let conditional = usize::from(!use_.kw.when.is_empty());
     ctx.guard += conditional;
+    ctx.role_stack.push((role_name, path.clone()));
     let tasks = match tasks_file {
         Some(f) => load_task_file(&f, ctx, Some(role.clone())),
         None if use_.tasks_from.is_some() => {
             ctx.guard -= conditional;
+            ctx.role_stack.pop();
             return Err(Diagnostic::new(format!("role `{}` has no tasks file `{}`", use_.name, use_.tasks_from.unwrap_or_default()))
                 .at(use_.node.loc.clone(), "here"));
         }
         None => Ok(vec![]),
     };
+    ctx.role_stack.pop();
     ctx.guard -= conditional;
     let tasks = tasks?;
     let handlers_file = match &use_.handlers_from {

@@ -5,6 +5,7 @@
 //! the expression's value (a list stays a list). Everything else renders to a string. The
 //! executor hands in a [`Scope`]; this module never touches a host.
 
+mod file_vars;
 mod filters;
 mod lookup;
 mod now;
@@ -17,6 +18,7 @@ use std::sync::{Arc, OnceLock};
 use minijinja::{Environment, UndefinedBehavior, Value as JValue};
 use serde_json::Value;
 
+pub use file_vars::{controller_hostname, template_vars};
 pub use filters::ansible_bool as filters_bool;
 pub use filters::{format_time, hex_digest, py_json, py_json_spaced, py_replacement, py_type_name, shell_quote};
 pub use lookup::{file_candidates, search_dirs, search_path_of};
