@@ -455,9 +455,8 @@ impl Walker {
             // The first host of the group runs it; the others take its result.
             let mut rx = shared.subscribe();
             let got = rx.wait_for(Option::is_some).await.ok().and_then(|v| v.clone());
-            let mut r = got.unwrap_or_else(|| {
-                task::failed_result(&self.host.name, "the run_once task did not finish on the first host".into())
-            });
+            let mut r =
+                got.unwrap_or_else(|| task::failed_result(&self.host.name, "the run_once task did not finish on the first host".into()));
             r.host = self.host.name.clone();
             r
         } else {

@@ -499,7 +499,12 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
         Some(r) => match template::render_value(r, scope) {
             Ok(v) => match v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())) {
                 Some(n) => Some(n),
-                None => return fail(format!("the field 'retries' has an invalid value ({}), and could not be converted to int", template::to_text(&v))),
+                None => {
+                    return fail(format!(
+                        "the field 'retries' has an invalid value ({}), and could not be converted to int",
+                        template::to_text(&v)
+                    ))
+                }
             },
             Err(e) => return fail(e.message),
         },
@@ -573,7 +578,10 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
         };
         let Ok(run) = run.await else {
             let mut map = failed_result("", format!("Task failed: Timed out after {timeout} second(s).")).result;
-            map.insert("timedout".into(), json!({"frame": "Configure `DISPLAY_TRACEBACK` to see a traceback on timeout errors.", "period": timeout}));
+            map.insert(
+                "timedout".into(),
+                json!({"frame": "Configure `DISPLAY_TRACEBACK` to see a traceback on timeout errors.", "period": timeout}),
+            );
             return Attempt { map, outcome: None };
         };
         let Some(ran) = run else {
@@ -680,9 +688,13 @@ fn module_defaults(env: &Env<'_>, module: &dyn Module, scope: &Arc<Scope>) -> Re
 fn inventory_effects(env: &Env<'_>, map: &Map<String, Value>) -> Result<Option<bool>, String> {
     if let Some(h) = map.get("add_host") {
         let name = h.get("host_name").map(template::to_text).unwrap_or_default();
-        let groups: Vec<String> = h.get("groups").and_then(Value::as_array).map(|a| a.iter().map(template::to_text).collect()).unwrap_or_default();
+        let groups: Vec<String> =
+            h.get("groups").and_then(Value::as_array).map(|a| a.iter().map(template::to_text).collect()).unwrap_or_default();
         let vars = h.get("host_vars").and_then(Value::as_object).cloned().unwrap_or_default();
-        let changed = env.run.change_inventory(std::slice::from_ref(&name), |inv| inv.add_dynamic_host(&name, &groups, &vars)).map_err(|d| d.message)?;
+        let changed = env
+            .run
+            .change_inventory(std::slice::from_ref(&name), |inv| inv.add_dynamic_host(&name, &groups, &vars))
+            .map_err(|d| d.message)?;
         return Ok(Some(changed));
     }
     if let Some(g) = map.get("add_group") {
@@ -690,7 +702,10 @@ fn inventory_effects(env: &Env<'_>, map: &Map<String, Value>) -> Result<Option<b
         let parents: Vec<String> =
             map.get("parent_groups").and_then(Value::as_array).map(|a| a.iter().map(template::to_text).collect()).unwrap_or_default();
         let host = env.host.name.clone();
-        let changed = env.run.change_inventory(std::slice::from_ref(&host), |inv| inv.add_dynamic_group(&host, &group, &parents)).map_err(|d| d.message)?;
+        let changed = env
+            .run
+            .change_inventory(std::slice::from_ref(&host), |inv| inv.add_dynamic_group(&host, &group, &parents))
+            .map_err(|d| d.message)?;
         return Ok(Some(changed));
     }
     Ok(None)
@@ -701,9 +716,9 @@ fn async_settings(task: &Task, scope: &Arc<Scope>) -> Result<(u64, u64), String>
     let num = |v: &Option<Value>, what: &str, default: u64| -> Result<u64, String> {
         let Some(v) = v else { return Ok(default) };
         let r = template::render_value(v, scope).map_err(|e| e.message)?;
-        r.as_u64()
-            .or_else(|| r.as_str().and_then(|s| s.trim().parse().ok()))
-            .ok_or_else(|| format!("the field '{what}' has an invalid value ({}), and could not be converted to int", template::to_text(&r)))
+        r.as_u64().or_else(|| r.as_str().and_then(|s| s.trim().parse().ok())).ok_or_else(|| {
+            format!("the field '{what}' has an invalid value ({}), and could not be converted to int", template::to_text(&r))
+        })
     };
     Ok((num(&task.async_, "async", 0)?, num(&task.poll, "poll", 15)?))
 }

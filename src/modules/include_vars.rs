@@ -86,7 +86,10 @@ impl Module for IncludeVars {
             found.sort_by(|a, b| (a.parent(), a.file_name()).cmp(&(b.parent(), b.file_name())));
             for f in found {
                 let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                if role_main.as_ref() == Some(&f) || matching.as_ref().is_some_and(|r| !r.is_match(name)) || ignore.iter().any(|r| r.is_match(name)) {
+                if role_main.as_ref() == Some(&f)
+                    || matching.as_ref().is_some_and(|r| !r.is_match(name))
+                    || ignore.iter().any(|r| r.is_match(name))
+                {
                     continue;
                 }
                 if !valid_ext(&f) {

@@ -32,6 +32,7 @@ mod group_by;
 mod hostname;
 mod http;
 mod include_vars;
+mod known_hosts;
 mod lineinfile;
 mod locale_gen;
 mod meta;
@@ -47,8 +48,8 @@ mod setup;
 mod slurp;
 mod stat;
 mod sysctl;
-mod template;
 mod tempfile;
+mod template;
 mod timezone;
 mod ufw;
 mod user;
@@ -95,6 +96,7 @@ pub static MODULES: &[&dyn Module] = &[
     &http::Uri,
     &http::GetUrl,
     &include_vars::IncludeVars,
+    &known_hosts::KnownHosts,
     &lineinfile::LineInFile,
     &locale_gen::LocaleGen,
     &meta::Meta,

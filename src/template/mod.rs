@@ -18,7 +18,7 @@ use minijinja::{Environment, UndefinedBehavior, Value as JValue};
 use serde_json::Value;
 
 pub use filters::ansible_bool as filters_bool;
-pub use filters::{format_time, py_type_name, hex_digest, py_json, py_json_spaced, py_replacement, shell_quote};
+pub use filters::{format_time, hex_digest, py_json, py_json_spaced, py_replacement, py_type_name, shell_quote};
 pub use lookup::{file_candidates, search_dirs, search_path_of};
 pub use pyfmt::py_str;
 pub use scope::{HostVarsSource, Scope};
@@ -129,7 +129,10 @@ fn render_str_raw(s: &str, scope: &Arc<Scope>) -> Result<Value, minijinja::Error
         // A `!vault` value left encrypted at load (no password then): decrypt it where it is used.
         return match crate::vault::decrypt(s) {
             Ok(plain) => Ok(Value::String(String::from_utf8_lossy(&plain).into_owned())),
-            Err(e) => Err(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("Attempting to decrypt but no vault secrets found: {e}"))),
+            Err(e) => Err(minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                format!("Attempting to decrypt but no vault secrets found: {e}"),
+            )),
         };
     }
     if !is_template(s) {
