@@ -13,6 +13,7 @@ mod add_host;
 mod apt;
 mod apt_repository;
 mod archive;
+mod assemble;
 mod assert;
 pub mod async_status;
 mod authorized_key;
@@ -73,6 +74,7 @@ pub static MODULES: &[&dyn Module] = &[
     &apt_repository::AptRepository,
     &archive::Unarchive,
     &archive::Archive,
+    &assemble::Assemble,
     &assert::Assert,
     &async_status::AsyncStatus,
     &authorized_key::AuthorizedKey,
