@@ -400,6 +400,35 @@ pub fn path_result(path: &str, st: Option<&Stat>, key: &str) -> Map<String, Valu
     m
 }
 
+/// lsattr's flag letters and Ansible's names for them.
+pub const FILE_ATTRIBUTES: &[(char, &str)] = &[
+    ('A', "noatime"),
+    ('a', "append"),
+    ('c', "compressed"),
+    ('C', "nocow"),
+    ('d', "nodump"),
+    ('D', "dirsync"),
+    ('e', "extents"),
+    ('E', "encrypted"),
+    ('h', "blocksize"),
+    ('i', "immutable"),
+    ('I', "indexed"),
+    ('j', "journalled"),
+    ('N', "inline"),
+    ('s', "zero"),
+    ('S', "synchronous"),
+    ('t', "notail"),
+    ('T', "blockroot"),
+    ('u', "undelete"),
+    ('X', "compressedraw"),
+    ('Z', "compresseddirty"),
+];
+
+/// Ansible's `format_attributes`: the names of lsattr's flags.
+pub fn format_attributes(flags: &str) -> Vec<&'static str> {
+    flags.chars().filter_map(|c| FILE_ATTRIBUTES.iter().find(|(f, _)| *f == c).map(|(_, n)| *n)).collect()
+}
+
 /// `sha1` of bytes, as Ansible's checksum.
 pub fn sha1_hex(data: &[u8]) -> String {
     crate::template::hex_digest("sha1", data).unwrap_or_default()
