@@ -44,7 +44,7 @@ impl Module for Assemble {
     }
     async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
         let src = args.req_str("src")?;
-        let dest = args.req_str("dest")?;
+        let dest = super::common::req_path(ctx, args, "dest").await?;
         let regexp = match args.str("regexp")? {
             Some(r) => Some(regex::Regex::new(&r).map_err(|e| ModError::Fail(format!("Invalid Regexp ({e}) in \"{r}\"")))?),
             None => None,

@@ -41,7 +41,7 @@ impl Module for BlockInFile {
         true
     }
     async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
-        let path = args.req_str("path")?;
+        let path = super::common::req_path(ctx, args, "path").await?;
         let present = args.str("state")?.as_deref() != Some("absent");
         let p = probe(ctx, &path, None, true).await?;
         if p.effective(true).is_some_and(|s| s.is_dir()) {
@@ -151,6 +151,7 @@ impl Module for BlockInFile {
             from_file: None,
             changed,
             st: st.as_ref(),
+            make_parents: true,
         };
         edit.commit(ctx, args, &mut out, "backup").await?;
         Ok(out)

@@ -8,7 +8,7 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use serde_json::json;
 
-use super::common::{probe, write_file, Attrs, Source};
+use super::common::{expand_home, probe, write_file, Attrs, Source};
 use super::{fail, Arg, Args, FileDiff, ModError, Module, Outcome, TaskCtx};
 
 pub struct KnownHosts;
@@ -120,15 +120,6 @@ impl Module for KnownHosts {
             .await?;
         Ok(out)
     }
-}
-
-/// `~` at the start of a path, as the host's shell expands it.
-pub async fn expand_home(ctx: &TaskCtx, path: &str) -> Result<String, ModError> {
-    if path != "~" && !path.starts_with("~/") {
-        return Ok(path.to_string());
-    }
-    let r = ctx.sh("printf '%s' \"$HOME\"").await?;
-    Ok(format!("{}{}", r.stdout_str().trim_end_matches('/'), &path[1..]))
 }
 
 /// Lines with their endings kept, as Python's `readlines()`.

@@ -35,7 +35,7 @@ impl Module for Stat {
         A
     }
     async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
-        let path = args.req_str("path")?;
+        let path = super::common::req_path(ctx, args, "path").await?;
         let follow = args.bool("follow", false)?;
         let algo = args.str("checksum_algorithm")?.unwrap_or_else(|| "sha1".into());
         let want_sum = args.bool("get_checksum", true)?;
