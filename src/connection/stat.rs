@@ -74,7 +74,7 @@ impl Probe {
     }
 }
 
-const STAT_FMT: &str = "%F|%a|%u|%g|%U|%G|%s|%Y|%X|%Z|%i|%h|%d";
+pub const STAT_FMT: &str = "%F|%a|%u|%g|%U|%G|%s|%Y|%X|%Z|%i|%h|%d";
 
 /// A shell fragment that reports on `path`; [`parse_probe`] reads its output.
 pub fn probe_script(path: &str, checksum: Option<&str>, content: bool) -> String {

@@ -363,6 +363,15 @@ pub fn outcome_map(o: &Outcome) -> Map<String, Value> {
     if !o.warnings.is_empty() {
         m.insert("warnings".into(), json!(o.warnings));
     }
+    // Ansible registers the diff a module returns (modules return one under --diff).
+    if !o.diffs.is_empty() && !m.contains_key("diff") {
+        let one = |d: &crate::modules::FileDiff| json!({"before_header": d.before_header, "after_header": d.after_header, "before": d.before, "after": d.after});
+        let v = match o.diffs.as_slice() {
+            [d] => one(d),
+            ds => Value::Array(ds.iter().map(one).collect()),
+        };
+        m.insert("diff".into(), v);
+    }
     m
 }
 

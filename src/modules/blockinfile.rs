@@ -2,10 +2,11 @@
 //! Ansible wrote are recognised.
 
 use async_trait::async_trait;
-use regex::Regex;
 
 use super::common::{self, probe};
+use super::lineinfile::split_keep;
 use super::{Arg, Args, ModError, Module, Outcome, TaskCtx};
+use crate::template::PyRegex;
 
 pub struct BlockInFile;
 
@@ -41,40 +42,54 @@ impl Module for BlockInFile {
         true
     }
     async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
-        let path = args.req_str("path")?;
+        let path = super::common::req_path(ctx, args, "path").await?;
         let present = args.str("state")?.as_deref() != Some("absent");
         let p = probe(ctx, &path, None, true).await?;
         if p.effective(true).is_some_and(|s| s.is_dir()) {
             return Ok(Outcome::failed(format!("Path {path} is a directory !")).with("rc", 256));
         }
-        let original = p.content.clone();
-        if original.is_none() && !args.bool("create", false)? {
+        if !p.exists && !args.bool("create", false)? {
             return Ok(Outcome::failed(format!("Path {path} does not exist !")).with("rc", 257));
         }
+        let original = p.content.clone();
+        let mut lines: Vec<Vec<u8>> = original.as_deref().map(split_keep).unwrap_or_default();
+        if !present && !p.exists {
+            return Ok(Outcome::ok().msg(format!("File {path} not present")));
+        }
+        let (insertafter, insertbefore) = match (args.str("insertafter")?, args.str("insertbefore")?) {
+            (None, None) => (Some("EOF".to_string()), None),
+            (Some(_), Some(_)) => return super::fail("parameters are mutually exclusive: insertbefore|insertafter"),
+            pair => pair,
+        };
+        let bad = |e: minijinja::Error| ModError::Fail(e.to_string());
+        let insertre = match (&insertafter, &insertbefore) {
+            (Some(a), _) if a != "EOF" => Some(PyRegex::new(a, false, false).map_err(bad)?),
+            (None, Some(b)) if b != "BOF" => Some(PyRegex::new(b, false, false).map_err(bad)?),
+            _ => None,
+        };
         let marker = args.str("marker")?.unwrap_or_else(|| "# {mark} ANSIBLE MANAGED BLOCK".into());
-        let m0 = marker.replace("{mark}", &args.str("marker_begin")?.unwrap_or_else(|| "BEGIN".into()));
-        let m1 = marker.replace("{mark}", &args.str("marker_end")?.unwrap_or_else(|| "END".into()));
-        let block = args.str("block")?.unwrap_or_default();
-        let text = original.as_deref().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
-        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
-        let mut blocklines: Vec<String> = Vec::new();
+        let marker0 = format!("{}\n", marker.replace("{mark}", &args.str("marker_begin")?.unwrap_or_else(|| "BEGIN".into()))).into_bytes();
+        let marker1 = format!("{}\n", marker.replace("{mark}", &args.str("marker_end")?.unwrap_or_else(|| "END".into()))).into_bytes();
+        let mut block = args.str("block")?.unwrap_or_default().into_bytes();
+        let mut blocklines: Vec<Vec<u8>> = Vec::new();
         if present && !block.is_empty() {
-            blocklines.push(m0.clone());
-            blocklines.extend(block.lines().map(str::to_string));
-            blocklines.push(m1.clone());
+            if !block.ends_with(b"\n") {
+                block.push(b'\n');
+            }
+            blocklines.push(marker0.clone());
+            blocklines.extend(split_keep(&block));
+            blocklines.push(marker1.clone());
         }
         let (mut n0, mut n1) = (None, None);
         for (i, l) in lines.iter().enumerate() {
-            if *l == m0 {
+            if *l == marker0 {
                 n0 = Some(i);
             }
-            if *l == m1 {
+            if *l == marker1 {
                 n1 = Some(i);
             }
         }
-        let insertafter = args.str("insertafter")?;
-        let insertbefore = args.str("insertbefore")?;
-        let pos = match (n0, n1) {
+        let mut n0 = match (n0, n1) {
             (Some(a), Some(b)) if a < b => {
                 lines.drain(a..=b);
                 a
@@ -83,76 +98,79 @@ impl Module for BlockInFile {
                 lines.drain(b..=a);
                 b
             }
-            _ => {
-                let re = match (&insertafter, &insertbefore) {
-                    (Some(a), _) if a != "EOF" => {
-                        Some((Regex::new(a).map_err(|e| ModError::Fail(format!("invalid insertafter: {e}")))?, true))
-                    }
-                    (None, Some(b)) if b != "BOF" => {
-                        Some((Regex::new(b).map_err(|e| ModError::Fail(format!("invalid insertbefore: {e}")))?, false))
-                    }
-                    _ => None,
-                };
-                match re {
-                    Some((re, after)) => {
-                        let mut found = None;
+            _ => match &insertre {
+                Some(re) => {
+                    let mut found = None;
+                    if re_is_multiline(insertafter.as_deref().or(insertbefore.as_deref()).unwrap_or("")) {
+                        let text = String::from_utf8_lossy(original.as_deref().unwrap_or_default()).into_owned();
+                        if let Some(spans) = re.first(&text).map_err(bad)? {
+                            let (st, en) = spans[0].unwrap_or((0, 0));
+                            let upto = if insertafter.is_some() { en } else { st };
+                            found = Some(text[..upto].matches('\n').count());
+                        }
+                    } else {
                         for (i, l) in lines.iter().enumerate() {
-                            if re.is_match(l) {
+                            if re.is_match(&String::from_utf8_lossy(l)).unwrap_or(false) {
                                 found = Some(i);
                             }
                         }
-                        match found {
-                            None => lines.len(),
-                            Some(i) if after => i + 1,
-                            Some(i) => i,
-                        }
                     }
-                    None if insertbefore.as_deref() == Some("BOF") => 0,
-                    None => lines.len(),
+                    match found {
+                        None => lines.len(),
+                        Some(i) if insertafter.is_some() => i + 1,
+                        Some(i) => i,
+                    }
                 }
-            }
+                None if insertbefore.is_some() => 0,
+                None => lines.len(),
+            },
         };
-        if !blocklines.is_empty() {
-            if args.bool("prepend_newline", false)? && pos > 0 && !lines[pos - 1].is_empty() {
-                blocklines.insert(0, String::new());
-            }
-            if args.bool("append_newline", false)? && pos < lines.len() && !lines[pos].is_empty() {
-                blocklines.push(String::new());
+        if n0 > 0 && !lines[n0 - 1].ends_with(b"\n") {
+            lines[n0 - 1].push(b'\n');
+        }
+        if args.bool("prepend_newline", false)? && present && n0 != 0 && lines[n0 - 1] != b"\n" {
+            lines.insert(n0, b"\n".to_vec());
+            n0 += 1;
+        }
+        let nblock = blocklines.len();
+        lines.splice(n0..n0, blocklines);
+        if args.bool("append_newline", false)? && present {
+            let after = n0 + nblock;
+            if after < lines.len() && lines[after] != b"\n" {
+                lines.insert(after, b"\n".to_vec());
             }
         }
-        for (k, l) in blocklines.iter().enumerate() {
-            lines.insert(pos + k, l.clone());
-        }
-        let result = if lines.is_empty() {
-            String::new()
-        } else {
-            let mut r = lines.join("\n");
-            if original.is_none() || text.ends_with('\n') {
-                r.push('\n');
-            }
-            r
-        };
-        let mut out = Outcome::ok();
-        let changed = original.as_deref() != Some(result.as_bytes()) && !(original.is_none() && result.is_empty());
-        out.msg = Some(if !changed {
-            String::new()
+        let result: Vec<u8> = lines.concat();
+        let changed = original.as_deref() != Some(result.as_slice());
+        let msg = if !changed {
+            ""
         } else if original.is_none() {
-            "File created".into()
-        } else if blocklines.is_empty() {
-            "Block removed".into()
+            "File created"
+        } else if nblock == 0 {
+            "Block removed"
         } else {
-            "Block inserted".into()
-        });
+            "Block inserted"
+        };
+        let mut out = Outcome::ok().msg(msg);
         let st = p.effective(true).cloned();
         let edit = common::Edit {
             path: &path,
             original: original.as_deref(),
-            new: result.into_bytes(),
+            new: result,
             from_file: None,
             changed,
             st: st.as_ref(),
+            make_parents: true,
         };
-        edit.commit(ctx, args, &mut out, "backup").await?;
+        edit.commit(ctx, args, &mut out, "backup_file").await?;
+        if out.changed && !changed {
+            out.msg = Some("ownership, perms or SE linux context changed".into());
+        }
         Ok(out)
     }
+}
+
+/// Whether a pattern turns on multi-line mode with a leading `(?m)`-style flag group.
+fn re_is_multiline(p: &str) -> bool {
+    p.strip_prefix("(?").and_then(|r| r.split_once(')')).is_some_and(|(f, _)| f.chars().all(|c| "aiLmsux".contains(c)) && f.contains('m'))
 }

@@ -16,6 +16,21 @@ pub async fn probe(ctx: &TaskCtx, path: &str, checksum: Option<&str>, content: b
     Ok(parse_probe(&out.stdout))
 }
 
+/// `~` at the start of a path, as the host's shell expands it (Ansible expands `path`
+/// arguments on the host, for the user the module runs as).
+pub async fn expand_home(ctx: &TaskCtx, path: &str) -> Result<String, ModError> {
+    if path != "~" && !path.starts_with("~/") {
+        return Ok(path.to_string());
+    }
+    let r = ctx.sh("printf '%s' \"$HOME\"").await?;
+    Ok(format!("{}{}", r.stdout_str().trim_end_matches('/'), &path[1..]))
+}
+
+/// A required path argument, `~` expanded on the host.
+pub async fn req_path(ctx: &TaskCtx, args: &Args, k: &str) -> Result<String, ModError> {
+    expand_home(ctx, &args.req_str(k)?).await
+}
+
 /// Download a URL on the host (curl, else wget) to a new temporary file there; returns its
 /// path. `suffix` is kept on the name (apt-get wants `.deb`).
 pub async fn download(ctx: &TaskCtx, url: &str, suffix: &str, validate_certs: bool) -> Result<String, ModError> {
@@ -213,6 +228,8 @@ pub struct Edit<'a> {
     pub from_file: Option<&'a std::path::Path>,
     pub changed: bool,
     pub st: Option<&'a Stat>,
+    /// Create the file's missing parent folders (lineinfile's and blockinfile's `create`).
+    pub make_parents: bool,
 }
 
 impl Edit<'_> {
@@ -244,6 +261,13 @@ impl Edit<'_> {
             };
             validate(ctx, &content, &v).await?;
         }
+        if self.make_parents && self.original.is_none() {
+            let dir = parent_dir(self.path);
+            let r = ctx.sh(format!("[ -d {0} ] || mkdir -p -- {0}", q(&dir))).await?;
+            if r.rc != 0 {
+                return fail(format!("Error creating {dir} ({})", r.stderr_str().trim()));
+            }
+        }
         let src = match self.from_file {
             Some(p) => Source::File(p),
             None => Source::Bytes(self.new),
@@ -274,8 +298,15 @@ fn finalize_script(dest: &str, attrs: &Attrs, existed: Option<&Stat>) -> Result<
     let mut script = String::new();
     match existed {
         Some(st) if st.is_file() => {
-            script += &format!("chmod {:04o} \"$t\"\n", st.mode & 0o7777);
-            script += &format!("chown {}:{} \"$t\" 2>/dev/null || true\n", st.uid, st.gid);
+            // As Python's copystat in Ansible's atomic_move: mode, owner and extended
+            // attributes (ACLs among them) carry over; plain chmod/chown where cp cannot.
+            script += &format!(
+                "cp --attributes-only --preserve=mode,ownership,xattr -- {} \"$t\" 2>/dev/null || {{ chmod {:04o} \"$t\"; chown {}:{} \"$t\" 2>/dev/null || true; }}\n",
+                q(dest),
+                st.mode & 0o7777,
+                st.uid,
+                st.gid
+            );
         }
         _ => script += "chmod $(printf '%o' $((0666 & ~0$(umask)))) \"$t\"\n",
     }
@@ -398,6 +429,35 @@ pub fn path_result(path: &str, st: Option<&Stat>, key: &str) -> Map<String, Valu
         m.insert("state".into(), json!(s.state_name()));
     }
     m
+}
+
+/// lsattr's flag letters and Ansible's names for them.
+pub const FILE_ATTRIBUTES: &[(char, &str)] = &[
+    ('A', "noatime"),
+    ('a', "append"),
+    ('c', "compressed"),
+    ('C', "nocow"),
+    ('d', "nodump"),
+    ('D', "dirsync"),
+    ('e', "extents"),
+    ('E', "encrypted"),
+    ('h', "blocksize"),
+    ('i', "immutable"),
+    ('I', "indexed"),
+    ('j', "journalled"),
+    ('N', "inline"),
+    ('s', "zero"),
+    ('S', "synchronous"),
+    ('t', "notail"),
+    ('T', "blockroot"),
+    ('u', "undelete"),
+    ('X', "compressedraw"),
+    ('Z', "compresseddirty"),
+];
+
+/// Ansible's `format_attributes`: the names of lsattr's flags.
+pub fn format_attributes(flags: &str) -> Vec<&'static str> {
+    flags.chars().filter_map(|c| FILE_ATTRIBUTES.iter().find(|(f, _)| *f == c).map(|(_, n)| *n)).collect()
 }
 
 /// `sha1` of bytes, as Ansible's checksum.

@@ -44,7 +44,7 @@ impl Module for Copy {
         true
     }
     async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
-        let dest = args.req_str("dest")?;
+        let dest = super::common::req_path(ctx, args, "dest").await?;
         let attrs = Attrs::from_args(args)?;
         let force = args.bool("force", true)?;
         if args.bool("remote_src", false)? {
@@ -137,7 +137,15 @@ pub async fn put(
         common::Source::File(f) => Some(f),
         common::Source::Bytes(_) => None,
     };
-    let edit = common::Edit { path: &dest, original: p.content.as_deref(), new: shown, from_file, changed: !same, st: st.as_ref() };
+    let edit = common::Edit {
+        path: &dest,
+        original: p.content.as_deref(),
+        new: shown,
+        from_file,
+        changed: !same,
+        st: st.as_ref(),
+        make_parents: false,
+    };
     let written = edit.commit(ctx, args, &mut out, "backup_file").await?;
     let final_st = match written {
         Some(w) => Some(w),

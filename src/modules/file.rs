@@ -44,7 +44,7 @@ impl Module for File {
         true
     }
     async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
-        let path = args.req_str("path")?;
+        let path = super::common::req_path(ctx, args, "path").await?;
         let path = if path.len() > 1 { path.trim_end_matches('/').to_string() } else { path };
         let attrs = Attrs::from_args(args)?;
         let follow = args.bool("follow", true)?;

@@ -1,11 +1,11 @@
 //! `lineinfile`: make sure one line is in a file (or is not), as Ansible's module decides it.
 
 use async_trait::async_trait;
-use regex::bytes::Regex;
 use serde_json::json;
 
 use super::common::{self, probe};
 use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
+use crate::template::{PyRegex, PyTemplate};
 
 pub struct LineInFile;
 
@@ -40,8 +40,20 @@ impl Module for LineInFile {
         true
     }
     async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
-        let path = args.req_str("path")?;
+        let path = super::common::req_path(ctx, args, "path").await?;
         let present = args.str("state")?.as_deref() != Some("absent");
+        let mut warnings = Vec::new();
+        let empty_regexp = args.str("regexp")?.is_some_and(|r| r.is_empty());
+        if empty_regexp || args.str("search_string")?.is_some_and(|r| r.is_empty()) {
+            let mut m = format!(
+                "The {} is an empty string, which will match every line in the file. This may have unintended consequences, such as replacing the last line in the file rather than appending.",
+                if empty_regexp { "regular expression" } else { "search string" }
+            );
+            if empty_regexp {
+                m += " If this is desired, use '^' to match every line in the file and avoid this warning.";
+            }
+            warnings.push(m);
+        }
         let p = probe(ctx, &path, None, true).await?;
         if p.effective(true).is_some_and(|s| s.is_dir()) {
             return Ok(Outcome::failed(format!("Path {path} is a directory !")).with("rc", 256));
@@ -77,7 +89,7 @@ impl Module for LineInFile {
             lines.retain(|l| {
                 let bare = trim_eol(l);
                 let hit = match (&regexp, &search) {
-                    (Some(re), _) => re.is_match(l),
+                    (Some(re), _) => re.is_match(&String::from_utf8_lossy(l)).unwrap_or(false),
                     (None, Some(s)) => contains(bare, s.as_bytes()),
                     _ => line.as_deref().is_some_and(|x| bare == x.as_bytes()),
                 };
@@ -87,7 +99,7 @@ impl Module for LineInFile {
             (n > 0, if n > 0 { format!("{n} line(s) removed") } else { String::new() }, Some(n))
         };
         let after: Vec<u8> = lines.concat();
-        let mut out = Outcome::ok();
+        let mut out = Outcome { warnings, ..Outcome::ok() };
         out.msg = Some(msg);
         if let Some(n) = found {
             out.data.insert("found".into(), json!(n));
@@ -101,6 +113,7 @@ impl Module for LineInFile {
             from_file: None,
             changed: changed_lines || original.is_none(),
             st: st.as_ref(),
+            make_parents: true,
         };
         edit.commit(ctx, args, &mut out, "backup").await?;
         if out.changed && !was_changed && !changed_lines && original.is_some() {
@@ -113,10 +126,14 @@ impl Module for LineInFile {
     }
 }
 
-/// A regular expression matched against one line with its newline, where `$` matches before
-/// that newline as in Python.
-fn line_regex(r: &str) -> Result<Regex, regex::Error> {
-    regex::bytes::RegexBuilder::new(r).multi_line(true).build()
+/// A regular expression (Python's dialect) searched in one line with its newline, where `$`
+/// matches before that newline as in Python.
+fn line_regex(r: &str) -> Result<PyRegex, minijinja::Error> {
+    PyRegex::new(r, false, false)
+}
+
+fn hit(re: &PyRegex, line: &[u8]) -> bool {
+    re.is_match(&String::from_utf8_lossy(line)).unwrap_or(false)
 }
 
 /// Lines with their endings kept, as Python's `readlines()`.
@@ -151,7 +168,7 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 fn present_edit(
     lines: &mut Vec<Vec<u8>>,
     line: &str,
-    regexp: Option<&Regex>,
+    regexp: Option<&PyRegex>,
     search: Option<&str>,
     args: &Args,
 ) -> Result<(bool, String), ModError> {
@@ -170,12 +187,17 @@ fn present_edit(
     let mut index = (-1i64, -1i64);
     let mut matched: Option<Vec<u8>> = None;
     if let Some(re) = regexp {
+        let template = if backrefs { Some(PyTemplate::parse(line, re).map_err(|e| ModError::Fail(e.to_string()))?) } else { None };
         for (n, l) in lines.iter().enumerate() {
-            if let Some(c) = re.captures(l) {
+            let text = String::from_utf8_lossy(l);
+            if let Ok(Some(spans)) = re.first(&text) {
                 index.0 = n as i64;
-                let mut expanded = Vec::new();
-                c.expand(&py_to_rust_template(bline), &mut expanded);
-                matched = Some(expanded);
+                let mut expanded = String::new();
+                match &template {
+                    Some(t) => t.expand(&text, &spans, &mut expanded),
+                    None => expanded.push_str(line),
+                }
+                matched = Some(expanded.into_bytes());
                 if firstmatch {
                     break;
                 }
@@ -198,7 +220,7 @@ fn present_edit(
             if trim_eol(l) == bline {
                 index.0 = n as i64;
             } else if let Some(re) = &ins_re {
-                if re.is_match(l) {
+                if hit(re, l) {
                     if insertafter.is_some() {
                         index.1 = n as i64 + 1;
                     } else {
@@ -261,31 +283,4 @@ fn present_edit(
     }
     lines.insert(i, with_nl(bline.to_vec()));
     Ok(added)
-}
-
-/// Python's `\1` backreferences in Rust's `${1}` form.
-fn py_to_rust_template(line: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < line.len() {
-        let c = line[i];
-        if c == b'\\' && i + 1 < line.len() && line[i + 1].is_ascii_digit() {
-            let mut j = i + 1;
-            while j < line.len() && line[j].is_ascii_digit() {
-                j += 1;
-            }
-            out.extend_from_slice(b"${");
-            out.extend_from_slice(&line[i + 1..j]);
-            out.push(b'}');
-            i = j;
-            continue;
-        }
-        if c == b'$' {
-            out.extend_from_slice(b"$$");
-        } else {
-            out.push(c);
-        }
-        i += 1;
-    }
-    out
 }

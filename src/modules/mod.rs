@@ -13,6 +13,7 @@ mod add_host;
 mod apt;
 mod apt_repository;
 mod archive;
+mod assemble;
 mod assert;
 pub mod async_status;
 mod authorized_key;
@@ -32,6 +33,7 @@ mod group_by;
 mod hostname;
 mod http;
 mod include_vars;
+mod known_hosts;
 mod lineinfile;
 mod locale_gen;
 mod meta;
@@ -72,6 +74,7 @@ pub static MODULES: &[&dyn Module] = &[
     &apt_repository::AptRepository,
     &archive::Unarchive,
     &archive::Archive,
+    &assemble::Assemble,
     &assert::Assert,
     &async_status::AsyncStatus,
     &authorized_key::AuthorizedKey,
@@ -95,6 +98,7 @@ pub static MODULES: &[&dyn Module] = &[
     &http::Uri,
     &http::GetUrl,
     &include_vars::IncludeVars,
+    &known_hosts::KnownHosts,
     &lineinfile::LineInFile,
     &locale_gen::LocaleGen,
     &meta::Meta,

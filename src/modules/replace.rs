@@ -4,6 +4,7 @@ use async_trait::async_trait;
 
 use super::common::{self, probe};
 use super::{Arg, Args, ModError, Module, Outcome, TaskCtx};
+use crate::template::{py_sub, PyRegex};
 
 pub struct Replace;
 
@@ -33,54 +34,64 @@ impl Module for Replace {
         true
     }
     async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
-        let path = args.req_str("path")?;
+        let path = super::common::req_path(ctx, args, "path").await?;
         let p = probe(ctx, &path, None, true).await?;
-        let Some(original) = p.content.clone() else {
-            return Ok(Outcome::failed(format!("Path {path} does not exist !")).with("rc", 257));
+        if p.effective(true).is_some_and(|s| s.is_dir()) {
+            return Ok(Outcome::failed(format!("Path {path} is a directory !")).with("rc", 256));
+        }
+        let original = match p.content.clone() {
+            Some(c) => c,
+            // Not a regular file (a device such as /dev/null): read it as Python's open() does.
+            None if p.exists => {
+                let r = ctx.sh(format!("cat -- {}", crate::template::shell_quote(&path))).await?;
+                if r.rc != 0 {
+                    return super::fail(format!("Unable to read the contents of '{path}': {}", r.stderr_str().trim()));
+                }
+                r.stdout
+            }
+            None => return Ok(Outcome::failed(format!("Path {path} does not exist !")).with("rc", 257)),
         };
         let text = String::from_utf8_lossy(&original).into_owned();
-        let pattern = args.req_str("regexp")?;
-        let re = regex::RegexBuilder::new(&pattern)
-            .multi_line(true)
-            .build()
-            .map_err(|e| ModError::Fail(format!("invalid regexp `{pattern}`: {e}")))?;
-        let mut start = 0;
-        let mut end = text.len();
-        if let Some(a) = args.str("after")? {
-            let r = regex::RegexBuilder::new(&a)
-                .multi_line(true)
-                .dot_matches_new_line(true)
-                .build()
-                .map_err(|e| ModError::Fail(e.to_string()))?;
-            if let Some(m) = r.find(&text) {
-                start = m.end();
+        let bad = |e: minijinja::Error| ModError::Fail(format!("Unable to process replace due to error: {e}"));
+        let (after, before) = (args.str("after")?.filter(|s| !s.is_empty()), args.str("before")?.filter(|s| !s.is_empty()));
+        let pattern = match (&after, &before) {
+            (Some(a), Some(b)) => format!("{a}(?P<subsection>.*?){b}"),
+            (Some(a), None) => format!("{a}(?P<subsection>.*)"),
+            (None, Some(b)) => format!("(?P<subsection>.*){b}"),
+            (None, None) => String::new(),
+        };
+        let (start, end) = if pattern.is_empty() {
+            (0, text.len())
+        } else {
+            let re = PyRegex::new(&format!("(?s){pattern}"), false, false).map_err(bad)?;
+            let group = re.group_index("subsection").unwrap_or(1);
+            match re.first(&text).map_err(bad)?.and_then(|spans| spans.get(group).copied().flatten()) {
+                Some(span) => span,
+                None => {
+                    return Ok(Outcome::ok()
+                        .with("rc", 0)
+                        .msg(format!("Pattern for before/after params did not match the given file: {pattern}")))
+                }
             }
-        }
-        if let Some(b) = args.str("before")? {
-            let r = regex::RegexBuilder::new(&b)
-                .multi_line(true)
-                .dot_matches_new_line(true)
-                .build()
-                .map_err(|e| ModError::Fail(e.to_string()))?;
-            if let Some(m) = r.find_iter(&text).last() {
-                end = m.start();
-            }
-        }
-        if start > end {
-            start = end;
-        }
+        };
         let section = &text[start..end];
+        let re = PyRegex::new(&args.req_str("regexp")?, false, true).map_err(bad)?;
         let rep = args.str("replace")?.unwrap_or_default();
-        let rep = crate::template::py_replacement(&rep);
-        let count = re.find_iter(section).count();
-        let replaced = re.replace_all(section, rep.as_str()).into_owned();
+        let (replaced, count) = py_sub(&re, &rep, section, 0).map_err(bad)?;
+        let changed = count > 0 && replaced != section;
         let result = format!("{}{}{}", &text[..start], replaced, &text[end..]);
-        let mut out = Outcome::ok();
-        let st = p.effective(true).cloned();
-        let changed = result != text;
+        let mut out = Outcome::ok().with("rc", 0);
         out.msg = Some(if changed { format!("{count} replacements made") } else { String::new() });
-        let edit =
-            common::Edit { path: &path, original: Some(&original), new: result.into_bytes(), from_file: None, changed, st: st.as_ref() };
+        let st = p.effective(true).cloned();
+        let edit = common::Edit {
+            path: &path,
+            original: Some(&original),
+            new: result.into_bytes(),
+            from_file: None,
+            changed,
+            st: st.as_ref(),
+            make_parents: false,
+        };
         edit.commit(ctx, args, &mut out, "backup_file").await?;
         Ok(out)
     }

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
-use super::common::probe;
+use super::common::{parse_probe, probe_script};
 use super::{Arg, Args, ModError, Module, Outcome, TaskCtx};
 
 pub struct Stat;
@@ -24,18 +24,30 @@ impl Module for Stat {
             Arg::str("checksum_algorithm", "md5, sha1 (default), sha224, sha256, sha384 or sha512")
                 .aliases(&["checksum", "checksum_algo"])
                 .choices(&["md5", "sha1", "sha224", "sha256", "sha384", "sha512"]),
-            Arg::bool("get_mime", "accepted; mime types are not reported"),
-            Arg::bool("get_attributes", "accepted; file attributes are not reported"),
+            Arg::bool("get_mime", "report mimetype and charset, as `file` sees them (default yes)").aliases(&[
+                "mime",
+                "mime_type",
+                "mime-type",
+            ]),
+            Arg::bool("get_attributes", "report lsattr's attributes (default yes)").aliases(&["attr", "attributes"]),
             Arg::bool("get_md5", "accepted for compatibility"),
         ];
         A
     }
     async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
-        let path = args.req_str("path")?;
+        let path = super::common::req_path(ctx, args, "path").await?;
         let follow = args.bool("follow", false)?;
         let algo = args.str("checksum_algorithm")?.unwrap_or_else(|| "sha1".into());
         let want_sum = args.bool("get_checksum", true)?;
-        let p = probe(ctx, &path, want_sum.then_some(algo.as_str()), false).await?;
+        let (mime, attrs) = (args.bool("get_mime", true)?, args.bool("get_attributes", true)?);
+        let mut script = probe_script(&path, want_sum.then_some(algo.as_str()), false);
+        script += &extras_script(follow, mime, attrs);
+        let r = ctx.sh(script).await?;
+        if r.rc != 0 {
+            return super::fail(format!("cannot inspect {path}: {}", r.stderr_str().trim()));
+        }
+        let p = parse_probe(&r.stdout);
+        let extra = Extras::parse(&r.stdout);
         let mut st = Map::new();
         let Some(s) = p.effective(follow) else {
             st.insert("exists".into(), json!(false));
@@ -76,8 +88,13 @@ impl Module for Stat {
         st.insert("pw_name".into(), json!(s.owner));
         st.insert("gr_name".into(), json!(s.group));
         if s.is_link() {
-            st.insert("lnk_source".into(), json!(p.link_target));
+            st.insert("lnk_source".into(), json!(extra.realpath.clone().or(p.link_target.clone())));
             st.insert("lnk_target".into(), json!(p.link_target));
+        }
+        if let Some((blocks, blksize, rdev)) = extra.blocks {
+            st.insert("blocks".into(), json!(blocks));
+            st.insert("block_size".into(), json!(blksize));
+            st.insert("device_type".into(), json!(rdev));
         }
         if let Some(c) = &p.checksum {
             if s.is_file() {
@@ -88,6 +105,73 @@ impl Module for Stat {
         st.insert("readable".into(), json!(acc.contains('r')));
         st.insert("writeable".into(), json!(acc.contains('w')));
         st.insert("executable".into(), json!(acc.contains('x')));
+        if mime {
+            let (m, c) = extra.mime.clone().unwrap_or_else(|| ("unknown".into(), "unknown".into()));
+            st.insert("mimetype".into(), json!(m));
+            st.insert("charset".into(), json!(c));
+        }
+        if attrs {
+            let (version, flags) = extra.attrs.clone().map_or((None, String::new()), |(v, f)| (Some(v), f));
+            st.insert("version".into(), json!(version));
+            st.insert("attributes".into(), json!(super::common::format_attributes(&flags)));
+            st.insert("attr_flags".into(), json!(flags));
+        }
         Ok(Outcome::ok().with("stat", Value::Object(st)))
+    }
+}
+
+/// A shell fragment, after the probe (which sets `$p`), for what only `stat` reports: where a
+/// link leads, blocks and device number, `file`'s mime type and `lsattr`'s flags.
+fn extras_script(follow: bool, mime: bool, attrs: bool) -> String {
+    let l = if follow { "-L " } else { "" };
+    let mut s = String::from("if [ -e \"$p\" ] || [ -L \"$p\" ]; then\n");
+    s += " if [ -L \"$p\" ]; then printf 'X-REAL %s\\n' \"$(realpath -m -- \"$p\" 2>/dev/null)\"; fi\n";
+    s += &format!(" printf 'X-BLK '; stat {l}-c '%b|%o|%t|%T' -- \"$p\" 2>/dev/null || echo\n");
+    if mime {
+        s += " printf 'X-MIME '; file -b --mime-type --mime-encoding -- \"$p\" 2>/dev/null || echo\n";
+    }
+    if attrs {
+        s += " printf 'X-ATTR '; lsattr -vd -- \"$p\" 2>/dev/null || echo\n";
+    }
+    s + "fi\n"
+}
+
+/// What [`extras_script`] printed.
+#[derive(Default)]
+struct Extras {
+    realpath: Option<String>,
+    blocks: Option<(u64, u64, u64)>,
+    mime: Option<(String, String)>,
+    attrs: Option<(String, String)>,
+}
+
+impl Extras {
+    fn parse(out: &[u8]) -> Extras {
+        let mut e = Extras::default();
+        for line in String::from_utf8_lossy(out).lines() {
+            if let Some(r) = line.strip_prefix("X-REAL ") {
+                e.realpath = Some(r.to_string()).filter(|r| !r.is_empty());
+            } else if let Some(b) = line.strip_prefix("X-BLK ") {
+                let f: Vec<&str> = b.trim().split('|').collect();
+                if let [blocks, blksize, major, minor] = f[..] {
+                    let hex = |s: &str| u64::from_str_radix(s, 16).unwrap_or(0);
+                    let (ma, mi) = (hex(major), hex(minor));
+                    // Linux's makedev.
+                    let rdev = ((ma & 0xffff_f000) << 32) | ((ma & 0xfff) << 8) | ((mi & 0xffff_ff00) << 12) | (mi & 0xff);
+                    e.blocks = Some((blocks.parse().unwrap_or(0), blksize.parse().unwrap_or(0), rdev));
+                }
+            } else if let Some(m) = line.strip_prefix("X-MIME ") {
+                if let Some((t, c)) = m.split_once(';') {
+                    let c = c.split_once('=').map_or("", |x| x.1);
+                    e.mime = Some((t.trim().to_string(), c.trim().to_string()));
+                }
+            } else if let Some(a) = line.strip_prefix("X-ATTR ") {
+                let mut w = a.split_whitespace();
+                if let (Some(v), Some(f)) = (w.next(), w.next()) {
+                    e.attrs = Some((v.to_string(), f.replace('-', "")));
+                }
+            }
+        }
+        e
     }
 }

@@ -33,19 +33,36 @@ impl Module for Tempfile {
         let suffix = args.str("suffix")?.unwrap_or_default();
         for (what, v) in [("prefix", &prefix), ("suffix", &suffix)] {
             if v.contains('/') {
-                return fail(format!("{what} must be a valid file name component, got '{v}'"));
+                return fail(format!(
+                    "{what} must be a valid file name component, got {}",
+                    crate::template::py_repr(&serde_json::json!(v))
+                ));
             }
         }
         let parent = match args.str("path")? {
             Some(p) => q(&p),
             None => "\"${TMPDIR:-/tmp}\"".into(),
         };
-        let out = ctx
-            .sh(format!("mktemp {}-p {parent} --suffix={} {}", if dir { "-d " } else { "" }, q(&suffix), q(&format!("{prefix}XXXXXXXX"))))
-            .await?;
+        let script = format!(
+            "d={parent}\nif [ ! -d \"$d\" ]; then printf 'NODIR %s\\n' \"$d\"; exit 1; fi\nt=$(mktemp {}-p \"$d\" --suffix={} {}) || exit 1\nprintf 'PATH %s\\n' \"$t\"\n{}",
+            if dir { "-d " } else { "" },
+            q(&suffix),
+            q(&format!("{prefix}XXXXXXXX")),
+            format!("printf 'STAT '; stat -c '{}' -- \"$t\"\n", crate::connection::stat::STAT_FMT)
+        );
+        let out = ctx.sh(script).await?;
+        let text = out.stdout_str();
+        if let Some(d) = text.lines().find_map(|l| l.strip_prefix("NODIR ")) {
+            // Python's error for a missing folder.
+            return fail(format!("[Errno 2] No such file or directory: '{d}/{prefix}XXXXXXXX{suffix}'"));
+        }
         if out.rc != 0 {
             return fail(out.stderr_str().trim().to_string());
         }
-        Ok(Outcome::changed(true).with("path", out.stdout_str().trim().to_string()))
+        let path = text.lines().find_map(|l| l.strip_prefix("PATH ")).unwrap_or_default().to_string();
+        let st = super::common::parse_probe(&out.stdout).lstat;
+        let mut o = Outcome::changed(true);
+        o.data = super::common::path_result(&path, st.as_ref(), "path");
+        Ok(o)
     }
 }

@@ -38,7 +38,7 @@ impl Module for Template {
     }
     async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
         let src = args.req_str("src")?;
-        let dest = args.req_str("dest")?;
+        let dest = super::common::req_path(ctx, args, "dest").await?;
         let Some(path) = ctx.find_local("templates", &src) else {
             return fail(format!(
                 "Could not find or access '{src}' (searched the role's templates/, the playbook's templates/ and folder)"

@@ -67,6 +67,67 @@ pub fn unquote(s: &str) -> String {
     s.to_string()
 }
 
+/// Quotes around the whole value come off, nothing else (Ansible's `unquote`).
+fn strip_quotes(s: &str) -> String {
+    let b = s.as_bytes();
+    if b.len() >= 2 && (b[0] == b'"' || b[0] == b'\'') && b[b.len() - 1] == b[0] {
+        return s[1..s.len() - 1].to_string();
+    }
+    s.to_string()
+}
+
+/// Ansible's `_decode_escapes`: `\\`, `\'`, `\"`, `\a \b \f \n \r \t \v`, `\xHH`,
+/// `\uHHHH` and `\UHHHHHHHH` become the characters they name; any other backslash stays.
+pub fn decode_escapes(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c != '\\' || i + 1 >= chars.len() {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let n = chars[i + 1];
+        let simple = match n {
+            '\\' => Some('\\'),
+            '\'' => Some('\''),
+            '"' => Some('"'),
+            'a' => Some('\u{7}'),
+            'b' => Some('\u{8}'),
+            'f' => Some('\u{c}'),
+            'n' => Some('\n'),
+            'r' => Some('\r'),
+            't' => Some('\t'),
+            'v' => Some('\u{b}'),
+            _ => None,
+        };
+        if let Some(ch) = simple {
+            out.push(ch);
+            i += 2;
+            continue;
+        }
+        let width = match n {
+            'x' => 2,
+            'u' => 4,
+            'U' => 8,
+            _ => 0,
+        };
+        let hex: String = chars.iter().skip(i + 2).take(width).collect();
+        if width > 0 && hex.len() == width && hex.chars().all(|h| h.is_ascii_hexdigit()) {
+            if let Some(ch) = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+                out.push(ch);
+                i += 2 + width;
+                continue;
+            }
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
+}
+
 /// The key of a `k=v` token, if it is one.
 fn kv_key(tok: &str) -> Option<(&str, &str)> {
     let (k, v) = tok.split_once('=')?;
@@ -105,7 +166,8 @@ pub fn parse_kv(s: &str, raw_keys: Option<&[&str]>) -> Map<String, Value> {
             None => kv_any(tok),
         };
         if let Some((k, v)) = kv {
-            out.insert(k.to_string(), Value::String(unquote(v)));
+            // As Ansible: escapes are decoded in the whole token, then the quotes come off.
+            out.insert(k.to_string(), Value::String(strip_quotes(&decode_escapes(v))));
             raw.push_str(&s[last..a]);
             // The spaces after an option go with it, and so does the newline of a line it ends.
             let rest = &s[b..];
@@ -180,5 +242,8 @@ mod tests {
         let m = parse_kv("{{ item }}=moo", None);
         assert_eq!(m["{{ item }}"], Value::from("moo"));
         assert!(!m.contains_key("_raw_params"));
+        let m = parse_kv(r"regexp='\b(.+)\b' other='\\b' x=a\=b", None);
+        assert_eq!(m["regexp"], Value::from("\u{8}(.+)\u{8}"));
+        assert_eq!(m["other"], Value::from("\\b"));
     }
 }

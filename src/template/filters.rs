@@ -15,7 +15,7 @@ mod mathstuff;
 pub(super) mod paths;
 mod pyformat;
 mod pyrandom;
-pub(super) mod pyregex;
+pub(crate) mod pyregex;
 mod text;
 pub(super) mod urls;
 pub(super) mod vaulting;

@@ -20,9 +20,10 @@ use serde_json::Value;
 
 pub use file_vars::{controller_hostname, template_vars};
 pub use filters::ansible_bool as filters_bool;
+pub(crate) use filters::pyregex::{sub as py_sub, Anchor as PyAnchor, PyRegex, Template as PyTemplate};
 pub use filters::{format_time, hex_digest, py_json, py_json_spaced, py_replacement, py_type_name, shell_quote};
 pub use lookup::{file_candidates, search_dirs, search_path_of};
-pub use pyfmt::py_str;
+pub use pyfmt::{py_repr, py_str};
 pub use scope::{HostVarsSource, Scope};
 
 /// The placeholder that `omit` renders to; module arguments equal to it are dropped.
