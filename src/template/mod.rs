@@ -18,8 +18,8 @@ use minijinja::{Environment, UndefinedBehavior, Value as JValue};
 use serde_json::Value;
 
 pub use filters::ansible_bool as filters_bool;
-pub use filters::{format_time, py_type_name, hex_digest, py_json, py_json_spaced, py_replacement, shell_quote};
-pub use lookup::{file_candidates, search_dirs, search_path_of};
+pub use filters::{format_time, hex_digest, py_json, py_json_spaced, py_replacement, py_type_name, shell_quote};
+pub use lookup::{exists as lookup_exists, file_candidates, names as lookup_names, search_dirs, search_path_of, with_loop};
 pub use pyfmt::py_str;
 pub use scope::{HostVarsSource, Scope};
 
@@ -129,7 +129,10 @@ fn render_str_raw(s: &str, scope: &Arc<Scope>) -> Result<Value, minijinja::Error
         // A `!vault` value left encrypted at load (no password then): decrypt it where it is used.
         return match crate::vault::decrypt(s) {
             Ok(plain) => Ok(Value::String(String::from_utf8_lossy(&plain).into_owned())),
-            Err(e) => Err(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("Attempting to decrypt but no vault secrets found: {e}"))),
+            Err(e) => Err(minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                format!("Attempting to decrypt but no vault secrets found: {e}"),
+            )),
         };
     }
     if !is_template(s) {
@@ -214,6 +217,71 @@ pub fn render_file(text: &str, name: &str, scope: &Arc<Scope>) -> Result<String,
     let out = t.render(JValue::from_dyn_object(scope.clone())).map_err(|e| explain(e, &Value::Null, scope));
     if let Some(e) = scope.take_error() {
         return Err(explain(e, &Value::Null, scope));
+    }
+    out
+}
+
+/// The delimiters and block whitespace a template lookup asks for.
+pub struct LookupSyntax {
+    pub variable: (String, String),
+    pub comment: (String, String),
+    pub trim_blocks: bool,
+}
+
+/// Render a template file for the `template` lookup: `{% include %}` finds files in
+/// `include_dirs`; a template that is one expression gives its value, one that renders to
+/// nothing gives None, text with no template in it is itself.
+pub fn render_lookup_template(
+    text: &str,
+    name: &str,
+    scope: &Arc<Scope>,
+    syntax: &LookupSyntax,
+    include_dirs: Vec<std::path::PathBuf>,
+) -> Result<Value, TemplateError> {
+    let default = syntax.variable.0 == "{{" && syntax.variable.1 == "}}" && syntax.comment.0 == "{#" && syntax.comment.1 == "#}";
+    let has_template = text.contains(syntax.variable.0.as_str()) || text.contains("{%") || text.contains(syntax.comment.0.as_str());
+    if !has_template {
+        return Ok(Value::String(text.to_string()));
+    }
+    let mut e = env().clone();
+    let config = minijinja::syntax::SyntaxConfig::builder()
+        .variable_delimiters(syntax.variable.0.clone(), syntax.variable.1.clone())
+        .comment_delimiters(syntax.comment.0.clone(), syntax.comment.1.clone())
+        .trim_blocks(syntax.trim_blocks)
+        .keep_trailing_newline(true)
+        .build()
+        .map_err(|e| TemplateError { message: format!("invalid template delimiters: {e}") })?;
+    e.set_syntax(config);
+    e.set_loader(move |name| {
+        for d in &include_dirs {
+            let p = d.join(name);
+            if p.is_file() {
+                return std::fs::read_to_string(&p).map(Some).map_err(|err| {
+                    minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("cannot read {}: {err}", p.display()))
+                });
+            }
+        }
+        Ok(None)
+    });
+    let ctx = JValue::from_dyn_object(scope.clone());
+    let run = || -> Result<Value, minijinja::Error> {
+        let body = text.trim_end_matches('\n');
+        if let Some(expr) = single_expression(body).filter(|_| default && syntax.trim_blocks) {
+            let v = e.compile_expression(expr)?.eval(ctx.clone())?;
+            if v.is_undefined() {
+                return Err(minijinja::Error::new(minijinja::ErrorKind::UndefinedError, "undefined value"));
+            }
+            return Ok(match to_json(&v)? {
+                Value::String(s) => Value::String(s + &text[body.len()..]),
+                other => other,
+            });
+        }
+        let out = e.template_from_named_str(name, text)?.render(ctx.clone())?;
+        Ok(if out.is_empty() { Value::Null } else { Value::String(out) })
+    };
+    let out = run().map_err(|err| explain(err, &Value::Null, scope));
+    if let Some(err) = scope.take_error() {
+        return Err(explain(err, &Value::Null, scope));
     }
     out
 }
