@@ -118,7 +118,7 @@ fn parse_defs<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<Def> {
     let words = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
     lines
         .filter_map(|l| {
-            let cols: Vec<&str> = l.split(" | ").map(str::trim).collect();
+            let cols: Vec<&str> = l.split('|').map(str::trim).collect();
             if cols.len() < 6 {
                 return None;
             }
@@ -141,7 +141,7 @@ fn plugin_defs(ctx: &Ctx, ptype: &str, pname: &str) -> Option<Vec<Def>> {
     let mut lines = PLUGINS.lines();
     let header = format!("{ptype} {short}");
     if lines.by_ref().any(|l| l.trim() == header) {
-        return Some(parse_defs(lines.take_while(|l| l.contains(" | "))));
+        return Some(parse_defs(lines.take_while(|l| l.contains('|'))));
     }
     if ptype == "lookup" {
         if let Some(defs) = python_lookup(ctx, short) {
