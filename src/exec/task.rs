@@ -337,9 +337,17 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
         },
         Ok(_) => Map::new(),
         Err(e) => {
+            // As Ansible: name the argument whose value could not be rendered.
+            let key = raw_args.as_object().and_then(|m| {
+                m.iter().find(|(k, v)| k.as_str() != "_variable_params" && template::render_value(v, scope).is_err()).map(|(k, _)| k.clone())
+            });
+            let msg = match key {
+                Some(k) => format!("Error while resolving value for '{k}': {}", e.message),
+                None => e.message,
+            };
             return fail(format!(
                 "{} (in the arguments of task `{}`, {}:{})",
-                e.message,
+                msg,
                 task.display_name(),
                 crate::diag::relative(&task.loc.file),
                 task.loc.line

@@ -83,7 +83,7 @@ pub fn is_single_expression(s: &str) -> bool {
 }
 
 /// The expression inside a string that is exactly one `{{ ... }}`.
-fn single_expression(s: &str) -> Option<&str> {
+pub(crate) fn single_expression(s: &str) -> Option<&str> {
     let inner = s.strip_prefix("{{")?.strip_suffix("}}")?;
     if inner.contains("{{") || inner.contains("}}") || inner.contains("{%") {
         return None;
@@ -248,7 +248,7 @@ pub fn render_lookup_template(
         .variable_delimiters(syntax.variable.0.clone(), syntax.variable.1.clone())
         .comment_delimiters(syntax.comment.0.clone(), syntax.comment.1.clone())
         .trim_blocks(syntax.trim_blocks)
-        .keep_trailing_newline(true)
+        .keep_trailing_newline(false)
         .build()
         .map_err(|e| TemplateError { message: format!("invalid template delimiters: {e}") })?;
     e.set_syntax(config);
@@ -276,14 +276,27 @@ pub fn render_lookup_template(
                 other => other,
             });
         }
-        let out = e.template_from_named_str(name, text)?.render(ctx.clone())?;
-        Ok(if out.is_empty() { Value::Null } else { Value::String(out) })
+        // As Jinja does, every template (an included one too) loses one trailing newline;
+        // as Ansible does, the top one gets back those its text ends with.
+        let mut out = e.template_from_named_str(name, text)?.render(ctx.clone())?;
+        if out.is_empty() {
+            return Ok(Value::Null);
+        }
+        let (want, have) = (trailing_newlines(text), trailing_newlines(&out));
+        if want > have {
+            out.push_str(&"\n".repeat(want - have));
+        }
+        Ok(Value::String(out))
     };
     let out = run().map_err(|err| explain(err, &Value::Null, scope));
     if let Some(err) = scope.take_error() {
         return Err(explain(err, &Value::Null, scope));
     }
     out
+}
+
+fn trailing_newlines(s: &str) -> usize {
+    s.len() - s.trim_end_matches('\n').len()
 }
 
 /// Evaluate a condition (`when`, `failed_when`, `changed_when`, `until`, `assert`).
@@ -348,14 +361,44 @@ fn explain(e: minijinja::Error, source: &Value, scope: &Arc<Scope>) -> TemplateE
             if let Some(src) = std::error::Error::source(&e) {
                 msg = format!("{msg}: {src}");
             }
-            format!("template error: {msg}")
+            match zero_division(&msg) {
+                // Ansible's own words for a failing lookup stand as they are.
+                _ if msg.starts_with("The lookup plugin ") => msg,
+                Some(python) => format!("Error rendering template: {python}"),
+                None => format!("template error: {msg}"),
+            }
         }
     };
     TemplateError { message }
 }
 
+/// Python's message for minijinja's `unable to calculate 1 / 0`.
+fn zero_division(msg: &str) -> Option<&'static str> {
+    let expr = msg.strip_prefix("unable to calculate ")?;
+    let (lhs, op, rhs) = ["//", "/", "%"].iter().find_map(|op| expr.split_once(&format!(" {op} ")).map(|(l, r)| (l, *op, r)))?;
+    if rhs.trim().parse::<f64>().ok()? != 0.0 {
+        return None;
+    }
+    let float = lhs.contains('.') || rhs.contains('.');
+    Some(match (op, float) {
+        ("/", false) => "division by zero",
+        ("/", true) => "float division by zero",
+        ("//", false) => "integer division or modulo by zero",
+        ("//", true) => "float floor division by zero",
+        (_, false) => "integer modulo by zero",
+        (_, true) => "float modulo",
+    })
+}
+
 /// Which variable (or attribute path) of a template is undefined in this scope.
 fn find_undefined(source: &Value, scope: &Arc<Scope>) -> Option<String> {
+    find_undefined_in(source, scope, 0)
+}
+
+fn find_undefined_in(source: &Value, scope: &Arc<Scope>, depth: usize) -> Option<String> {
+    if depth > 8 {
+        return None;
+    }
     let mut texts = Vec::new();
     collect_strings(source, &mut texts);
     for text in texts {
@@ -374,8 +417,16 @@ fn find_undefined(source: &Value, scope: &Arc<Scope>) -> Option<String> {
             if !scope.contains(first) {
                 return Some(first.to_string());
             }
+            // A variable that is defined but whose own value uses an undefined one
+            // (`a: "{{ b }}"` without `b`): name that one.
+            let resolved = scope.resolve(first);
+            if resolved.is_err() {
+                if let Some(name) = scope.raw(first).and_then(|raw| find_undefined_in(raw, scope, depth + 1)) {
+                    return Some(name);
+                }
+            }
             // Walk attributes to name `result.stdoutx` precisely.
-            let mut cur = scope.resolve(first).ok().flatten();
+            let mut cur = resolved.ok().flatten();
             let mut walked = first.to_string();
             for p in parts {
                 match cur {

@@ -9,7 +9,8 @@
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
-use minijinja::{Error, ErrorKind};
+use minijinja::value::ValueKind;
+use minijinja::{Error, ErrorKind, Value as JValue};
 use serde_json::{Map, Value};
 
 use super::{err, Ctx};
@@ -135,7 +136,11 @@ fn lazy(v: &Value, scope: &Arc<Scope>, depth: usize) -> Result<Option<Value>, St
                     (v, false) => lazy(&v, scope, depth + 1),
                 };
             }
-            let out = crate::template::render_value_raw(v, scope);
+            let out = match crate::template::single_expression(s.trim()) {
+                // An expression's value may hold undefined parts (`[{'files': missing}]`).
+                Some(expr) => eval_omitting_undefined(expr, scope),
+                None => crate::template::render_value_raw(v, scope),
+            };
             match (out, scope.take_error()) {
                 (Ok(v), None) => Ok(Some(v)),
                 (_, Some(e)) | (Err(e), None) if e.kind() == ErrorKind::UndefinedError => Ok(None),
@@ -143,6 +148,31 @@ fn lazy(v: &Value, scope: &Arc<Scope>, depth: usize) -> Result<Option<Value>, St
             }
         }
         other => Ok(Some(other.clone())),
+    }
+}
+
+fn eval_omitting_undefined(expr: &str, scope: &Arc<Scope>) -> Result<Value, Error> {
+    let v = crate::template::env().compile_expression(expr)?.eval(JValue::from_dyn_object(scope.clone()))?;
+    omit_undefined(&v).ok_or_else(|| Error::new(ErrorKind::UndefinedError, "undefined value"))
+}
+
+/// A value as data, with the undefined items of its lists and values of its mappings left out.
+fn omit_undefined(v: &JValue) -> Option<Value> {
+    if v.is_undefined() {
+        return None;
+    }
+    match v.kind() {
+        ValueKind::Seq | ValueKind::Iterable => Some(Value::Array(v.try_iter().ok()?.filter_map(|x| omit_undefined(&x)).collect())),
+        ValueKind::Map => {
+            let mut m = Map::new();
+            for k in v.try_iter().ok()? {
+                if let Some(x) = v.get_item(&k).ok().as_ref().and_then(omit_undefined) {
+                    m.insert(k.to_string(), x);
+                }
+            }
+            Some(Value::Object(m))
+        }
+        _ => crate::template::to_json(v).ok(),
     }
 }
 
