@@ -43,7 +43,7 @@ pub fn warn(msg: &str) {
 pub struct Diagnostic {
     pub message: String,
     pub loc: Option<Loc>,
-    pub label: String,
+    pub label: Box<str>,
     pub help: Vec<String>,
     pub notes: Vec<String>,
     /// A fault Ansible would only meet when the task runs (an unknown module, a bad argument):
@@ -54,14 +54,14 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(message: impl Into<String>) -> Diagnostic {
-        Diagnostic { message: message.into(), loc: None, label: String::new(), help: vec![], notes: vec![], deferrable: false }
+        Diagnostic { message: message.into(), loc: None, label: Box::from(""), help: vec![], notes: vec![], deferrable: false }
     }
 
     pub fn at(mut self, loc: Loc, label: impl Into<String>) -> Diagnostic {
         if loc.is_known() || self.loc.is_none() {
             self.loc = Some(loc);
         }
-        self.label = label.into();
+        self.label = label.into().into_boxed_str();
         self
     }
 

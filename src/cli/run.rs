@@ -123,8 +123,8 @@ pub fn run(a: RunArgs) -> i32 {
 /// given with `-e` is not asked for; without a terminal nothing is asked and the default (or
 /// nothing) is used, with a warning.
 fn answer_prompts(books: &mut [Playbook], extra: &serde_json::Map<String, serde_json::Value>, listing: bool) -> Result<(), String> {
-    use std::io::IsTerminal;
     use serde_json::Value;
+    use std::io::IsTerminal;
     for b in books.iter_mut() {
         for play in b.plays.iter_mut() {
             if play.vars_prompt.is_empty() {
@@ -489,8 +489,8 @@ pub fn adhoc(a: super::AdhocArgs) -> i32 {
     let Some(env) = load_env(&cfg, &a.run.inv.extra_vars) else {
         return exit::ERROR;
     };
-    let book = crate::yaml::parse_str(&play.to_string(), &origin)
-        .and_then(|root| crate::playbook::load_playbook_node(&root, &origin, &cwd, &env));
+    let book =
+        crate::yaml::parse_str(&play.to_string(), &origin).and_then(|root| crate::playbook::load_playbook_node(&root, &origin, &cwd, &env));
     let book = match book {
         Ok(b) => b,
         Err(d) => {

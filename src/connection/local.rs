@@ -140,7 +140,21 @@ pub async fn run_in(place: &Place, req: ExecRequest) -> Result<ExecOutput, ConnE
             let _ = wtx.send(None).await;
         }
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        while let Some(chunk) = rx.recv().await {
+        let mut exited = None;
+        loop {
+            // Once the command has exited, what it started in the background may keep the
+            // pipes open: as Ansible's run_command, stop reading when they go quiet.
+            let chunk = match exited {
+                None => tokio::select! {
+                    c = rx.recv() => c,
+                    st = child.wait() => {
+                        exited = Some(st.map_err(|e| ConnError::Io(format!("command failed to run: {e}")))?);
+                        continue;
+                    }
+                },
+                Some(_) => tokio::time::timeout(std::time::Duration::from_millis(250), rx.recv()).await.ok().flatten(),
+            };
+            let Some(chunk) = chunk else { break };
             let step = match chunk {
                 Chunk::Out(d) => hs.on_stdout(&d, &mut out),
                 Chunk::Err(d) => hs.on_stderr(&d, &mut err),
@@ -160,7 +174,10 @@ pub async fn run_in(place: &Place, req: ExecRequest) -> Result<ExecOutput, ConnE
             }
         }
         drop(wtx);
-        let status = child.wait().await.map_err(|e| ConnError::Io(format!("command failed to run: {e}")))?;
+        let status = match exited {
+            Some(st) => st,
+            None => child.wait().await.map_err(|e| ConnError::Io(format!("command failed to run: {e}")))?,
+        };
         hs.finish()?;
         Ok(ExecOutput { rc: status.code().unwrap_or(-1), stdout: out, stderr: err })
     }

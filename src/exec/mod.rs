@@ -157,7 +157,11 @@ impl Run {
 
     /// Change the inventory (add_host, group_by); hosts it touches get their inventory
     /// variables anew (group_vars of a new group apply). Returns what `change` returned.
-    pub fn change_inventory(&self, touched: &[String], change: impl FnOnce(&mut Inventory) -> bool) -> Result<bool, crate::diag::Diagnostic> {
+    pub fn change_inventory(
+        &self,
+        touched: &[String],
+        change: impl FnOnce(&mut Inventory) -> bool,
+    ) -> Result<bool, crate::diag::Diagnostic> {
         let Ok(mut guard) = self.inv.write() else { return Ok(false) };
         let mut inv = (**guard).clone();
         if !change(&mut inv) {

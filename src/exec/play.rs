@@ -392,7 +392,7 @@ impl Walker {
                 Ok((module, args)) => self.module_leaf(t, module, &args, &inh, &c, rescuable, shared, first).await,
                 Err(r) => {
                     task::register(&self.host, t, &r);
-                    self.finish(t, r, &c, rescuable, true)
+                    self.finish(t, *r, &c, rescuable, true)
                 }
             },
             TaskKind::Module { module, args } => self.module_leaf(t, *module, args, &inh, &c, rescuable, shared, first).await,
@@ -411,25 +411,25 @@ impl Walker {
         c: &Chain<'_>,
         name: &str,
         args: &Node,
-    ) -> Result<(&'static dyn crate::modules::Module, Node), HostResult> {
+    ) -> Result<(&'static dyn crate::modules::Module, Node), Box<HostResult>> {
         let scope = vars::task_scope(&self.run, &self.host, &self.ps, inh, Some(t));
         if t.loop_.is_none() {
             match task::first_false(&c.when(), &scope) {
-                Ok(Some(cond)) => return Err(task::skipped_result(&self.host.name, &cond)),
-                Err(e) => return Err(task::failed_result(&self.host.name, e)),
+                Ok(Some(cond)) => return Err(Box::new(task::skipped_result(&self.host.name, &cond))),
+                Err(e) => return Err(Box::new(task::failed_result(&self.host.name, e))),
                 Ok(None) => {}
             }
         }
         let rendered = template::render_value(&Value::String(name.to_string()), &scope)
             .map(|v| template::to_text(&v))
-            .map_err(|e| task::failed_result(&self.host.name, e.message))?;
+            .map_err(|e| Box::new(task::failed_result(&self.host.name, e.message)))?;
         let Some(module) = crate::modules::find(&rendered) else {
-            return Err(task::failed_result(
+            return Err(Box::new(task::failed_result(
                 &self.host.name,
                 format!("couldn't resolve module/action '{rendered}'. This often indicates a misspelling, missing collection, or incorrect module path."),
-            ));
+            )));
         };
-        crate::modules::args::validate(module, args).map_err(|d| task::failed_result(&self.host.name, d.runtime_message()))?;
+        crate::modules::args::validate(module, args).map_err(|d| Box::new(task::failed_result(&self.host.name, d.runtime_message())))?;
         Ok((module, args.clone()))
     }
 
@@ -455,9 +455,8 @@ impl Walker {
             // The first host of the group runs it; the others take its result.
             let mut rx = shared.subscribe();
             let got = rx.wait_for(Option::is_some).await.ok().and_then(|v| v.clone());
-            let mut r = got.unwrap_or_else(|| {
-                task::failed_result(&self.host.name, "the run_once task did not finish on the first host".into())
-            });
+            let mut r =
+                got.unwrap_or_else(|| task::failed_result(&self.host.name, "the run_once task did not finish on the first host".into()));
             r.host = self.host.name.clone();
             r
         } else {

@@ -303,7 +303,12 @@ pub fn outcome_map(o: &Outcome) -> Map<String, Value> {
 fn status_of(m: &Map<String, Value>) -> Status {
     if m.get("unreachable") == Some(&Value::Bool(true)) {
         Status::Unreachable
-    } else if m.get("failed") == Some(&Value::Bool(true)) {
+    } else if match m.get("failed_when_result") {
+        // As Ansible's TaskResult.is_failed: failed_when's verdict wins over `failed` (which
+        // running out of retries sets afterwards).
+        Some(Value::Bool(b)) => *b,
+        _ => m.get("failed") == Some(&Value::Bool(true)),
+    } {
         Status::Failed
     } else if m.get("skipped") == Some(&Value::Bool(true)) {
         Status::Skipped
@@ -441,7 +446,12 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
         Some(r) => match template::render_value(r, scope) {
             Ok(v) => match v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())) {
                 Some(n) => Some(n),
-                None => return fail(format!("the field 'retries' has an invalid value ({}), and could not be converted to int", template::to_text(&v))),
+                None => {
+                    return fail(format!(
+                        "the field 'retries' has an invalid value ({}), and could not be converted to int",
+                        template::to_text(&v)
+                    ))
+                }
             },
             Err(e) => return fail(e.message),
         },
@@ -515,7 +525,10 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
         };
         let Ok(run) = run.await else {
             let mut map = failed_result("", format!("Task failed: Timed out after {timeout} second(s).")).result;
-            map.insert("timedout".into(), json!({"frame": "Configure `DISPLAY_TRACEBACK` to see a traceback on timeout errors.", "period": timeout}));
+            map.insert(
+                "timedout".into(),
+                json!({"frame": "Configure `DISPLAY_TRACEBACK` to see a traceback on timeout errors.", "period": timeout}),
+            );
             return Attempt { map, outcome: None };
         };
         let Some(ran) = run else {
@@ -622,9 +635,13 @@ fn module_defaults(env: &Env<'_>, module: &dyn Module, scope: &Arc<Scope>) -> Re
 fn inventory_effects(env: &Env<'_>, map: &Map<String, Value>) -> Result<Option<bool>, String> {
     if let Some(h) = map.get("add_host") {
         let name = h.get("host_name").map(template::to_text).unwrap_or_default();
-        let groups: Vec<String> = h.get("groups").and_then(Value::as_array).map(|a| a.iter().map(template::to_text).collect()).unwrap_or_default();
+        let groups: Vec<String> =
+            h.get("groups").and_then(Value::as_array).map(|a| a.iter().map(template::to_text).collect()).unwrap_or_default();
         let vars = h.get("host_vars").and_then(Value::as_object).cloned().unwrap_or_default();
-        let changed = env.run.change_inventory(std::slice::from_ref(&name), |inv| inv.add_dynamic_host(&name, &groups, &vars)).map_err(|d| d.message)?;
+        let changed = env
+            .run
+            .change_inventory(std::slice::from_ref(&name), |inv| inv.add_dynamic_host(&name, &groups, &vars))
+            .map_err(|d| d.message)?;
         return Ok(Some(changed));
     }
     if let Some(g) = map.get("add_group") {
@@ -632,7 +649,10 @@ fn inventory_effects(env: &Env<'_>, map: &Map<String, Value>) -> Result<Option<b
         let parents: Vec<String> =
             map.get("parent_groups").and_then(Value::as_array).map(|a| a.iter().map(template::to_text).collect()).unwrap_or_default();
         let host = env.host.name.clone();
-        let changed = env.run.change_inventory(std::slice::from_ref(&host), |inv| inv.add_dynamic_group(&host, &group, &parents)).map_err(|d| d.message)?;
+        let changed = env
+            .run
+            .change_inventory(std::slice::from_ref(&host), |inv| inv.add_dynamic_group(&host, &group, &parents))
+            .map_err(|d| d.message)?;
         return Ok(Some(changed));
     }
     Ok(None)
@@ -643,9 +663,9 @@ fn async_settings(task: &Task, scope: &Arc<Scope>) -> Result<(u64, u64), String>
     let num = |v: &Option<Value>, what: &str, default: u64| -> Result<u64, String> {
         let Some(v) = v else { return Ok(default) };
         let r = template::render_value(v, scope).map_err(|e| e.message)?;
-        r.as_u64()
-            .or_else(|| r.as_str().and_then(|s| s.trim().parse().ok()))
-            .ok_or_else(|| format!("the field '{what}' has an invalid value ({}), and could not be converted to int", template::to_text(&r)))
+        r.as_u64().or_else(|| r.as_str().and_then(|s| s.trim().parse().ok())).ok_or_else(|| {
+            format!("the field '{what}' has an invalid value ({}), and could not be converted to int", template::to_text(&r))
+        })
     };
     Ok((num(&task.async_, "async", 0)?, num(&task.poll, "poll", 15)?))
 }
@@ -758,9 +778,16 @@ pub async fn run_module_task(env: &Env<'_>, task: &Task, module: &'static dyn Mo
     };
     let mut results = Vec::new();
     let mut item_results = Vec::new();
+    // As in Ansible, an item sees the facts the items before it set, and the task's register
+    // name holds the previous item's result.
+    let mut scope = scope;
+    let mut previous: Option<Map<String, Value>> = None;
     for (i, item) in items.iter().enumerate() {
         let vars = loop_vars(task, item, i, &items);
-        let s = scope.with_layer(vars.clone());
+        let s = match (&task.register, previous.take()) {
+            (Some(r), Some(p)) => scope.with_layer([(r.clone(), Value::Object(p))].into_iter().collect()).with_layer(vars.clone()),
+            _ => scope.with_layer(vars.clone()),
+        };
         let label = match &task.loop_control.label {
             Some(l) => template::render_value(l, &s).map(|v| template::py_str(&v)).unwrap_or_else(|_| template::py_str(item)),
             None => template::py_str(item),
@@ -774,6 +801,9 @@ pub async fn run_module_task(env: &Env<'_>, task: &Task, module: &'static dyn Mo
                 if let Some(o) = a.outcome {
                     ir.diffs = o.diffs.clone();
                     apply_effects(env, task, &o, &s);
+                    if o.facts.is_some() || o.include_vars.is_some() {
+                        scope = task_scope(env.run, env.host, env.ps, env.inh, Some(task));
+                    }
                 }
                 let m = a.map;
                 ir.result = m.clone();
@@ -788,6 +818,7 @@ pub async fn run_module_task(env: &Env<'_>, task: &Task, module: &'static dyn Mo
             map.insert(k, v);
         }
         map.insert("item".into(), item.clone());
+        previous = Some(map.clone());
         results.push(Value::Object(map));
         if let Some(p) = task.loop_control.pause {
             tokio::time::sleep(Duration::from_secs_f64(p)).await;

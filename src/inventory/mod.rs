@@ -101,7 +101,11 @@ impl Inventory {
         for src in sources {
             inv.load_source(src)?;
             let p = Path::new(src);
-            inv.sources.push(if p.exists() { std::fs::canonicalize(p).map(|a| a.display().to_string()).unwrap_or(src.clone()) } else { src.clone() });
+            inv.sources.push(if p.exists() {
+                std::fs::canonicalize(p).map(|a| a.display().to_string()).unwrap_or(src.clone())
+            } else {
+                src.clone()
+            });
         }
         inv.finish();
         Ok(inv)

@@ -21,10 +21,10 @@ const COMMAND_ARGS: &[Arg] = &[
     Arg::str("stdin", "text fed to the command's standard input"),
     Arg::bool("stdin_add_newline", "add a newline to stdin (default yes)"),
     Arg::bool("strip_empty_ends", "strip trailing newlines from stdout and stderr (default yes)"),
-    Arg::bool("expand_argument_vars", "expand $VARS in arguments (command only)"),
     Arg::str("executable", "the shell to use (shell only)"),
     Arg::str("free_form", "the command (same as the free text)"),
     Arg::bool("warn", "accepted for compatibility"),
+    Arg::bool("expand_argument_vars", "expand $VARS in arguments (command only; shell refuses it)"),
 ];
 
 pub fn now_string(t: SystemTime) -> String {
@@ -126,6 +126,14 @@ fn expand_word(w: &str, expand: bool) -> String {
 async fn run_command(ctx: &TaskCtx, args: &Args, shell: bool) -> Result<Outcome, ModError> {
     let raw = args.str("_raw_params")?.or(args.str("cmd")?).or(args.str("free_form")?);
     let argv = args.str_list("argv")?;
+    let given: Vec<&str> = ["_raw_params", "cmd", "argv"].into_iter().filter(|k| args.has(k)).collect();
+    if given.len() > 1 {
+        return fail("parameters are mutually exclusive: _raw_params|cmd|argv");
+    }
+    if shell && args.has("expand_argument_vars") {
+        // Ansible's shell action refuses it in these words.
+        return fail("Unsupported parameters for (shell) module: expand_argument_vars");
+    }
     let mut warnings = Vec::new();
     if !shell {
         if let Some(exe) = args.str("executable")? {
@@ -163,7 +171,8 @@ async fn run_command(ctx: &TaskCtx, args: &Args, shell: bool) -> Result<Outcome,
     };
     let mut full = String::new();
     if let Some(d) = args.str("chdir")? {
-        full += &format!("cd {} 2>/dev/null || {{ printf '%s' {}; exit 0; }}\n", q(&d), q(&format!("{GUARD}chdir\t")));
+        // -P: the physical directory, as a process that chdir()s there sees it (Ansible's $PWD).
+        full += &format!("cd -P {} 2>/dev/null || {{ printf '%s' {}; exit 0; }}\n", q(&d), q(&format!("{GUARD}chdir\t")));
     }
     // creates/removes are checked in the same round trip as the command.
     let has_guard = args.has("creates") || args.has("removes");
@@ -190,6 +199,17 @@ async fn run_command(ctx: &TaskCtx, args: &Args, shell: bool) -> Result<Outcome,
     if let Some(p) = &program {
         // command runs its program without a shell: one that does not exist is Python's error.
         full += &format!("command -v -- {} >/dev/null 2>&1 || {{ printf '%s' {}; exit 2; }}\n", q(p), q(NO_PROGRAM));
+    }
+    // Ansible's module wrapper sets the soft limit on open files from this variable; the
+    // command inherits it.
+    match ctx.scope.resolve("ansible_python_module_rlimit_nofile") {
+        Ok(Some(v)) => {
+            if let Ok(n) = crate::template::to_text(&v).trim().parse::<u64>() {
+                full += &format!("ulimit -S -n {n} 2>/dev/null\n");
+            }
+        }
+        Ok(None) => {}
+        Err(e) => return fail(format!("ansible_python_module_rlimit_nofile: {e}")),
     }
     full += &script;
     let stdin = match args.str("stdin")? {

@@ -41,9 +41,23 @@ impl Module for Debug {
                 Ok(e) => match e.eval(minijinja::Value::from_dyn_object(ctx.scope.clone())) {
                     Ok(v) if v.is_undefined() => Value::from("VARIABLE IS NOT DEFINED!"),
                     Ok(v) => crate::template::to_json(&v).unwrap_or(Value::from("VARIABLE IS NOT DEFINED!")),
-                    Err(_) => Value::from("VARIABLE IS NOT DEFINED!"),
+                    Err(e) if e.kind() == minijinja::ErrorKind::UndefinedError => Value::from("VARIABLE IS NOT DEFINED!"),
+                    // Anything else (a filter that fails, a wrong type) fails the task, as in Ansible.
+                    Err(e) => {
+                        let _ = ctx.scope.take_error();
+                        let mut msg = e.detail().map(str::to_string).unwrap_or_else(|| e.kind().to_string());
+                        if let Some(src) = std::error::Error::source(&e) {
+                            msg = format!("{msg}: {src}");
+                        }
+                        return Ok(Outcome::failed(format!("Error while resolving `var` expression: {msg}")));
+                    }
                 },
-                Err(_) => Value::from("VARIABLE IS NOT DEFINED!"),
+                Err(e) => {
+                    return Ok(Outcome::failed(format!(
+                        "Error while resolving `var` expression: {}",
+                        e.detail().unwrap_or("invalid syntax")
+                    )))
+                }
             };
             let _ = ctx.scope.take_error();
             return Ok(Outcome::ok().with(&var, value));

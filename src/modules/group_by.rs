@@ -17,10 +17,8 @@ impl Module for GroupBy {
         "Add the host to a group made from a key (spaces become dashes), under parent groups (default all).\n\nexample:\n  - group_by:\n      key: os_{{ ansible_distribution }}\n      parents: [linux]\n"
     }
     fn args(&self) -> &'static [Arg] {
-        const A: &[Arg] = &[
-            Arg::str("key", "the group's name").required(),
-            Arg::raw("parents", "the groups the new group belongs to (default: all)"),
-        ];
+        const A: &[Arg] =
+            &[Arg::str("key", "the group's name").required(), Arg::raw("parents", "the groups the new group belongs to (default: all)")];
         A
     }
     fn free_form(&self) -> FreeForm {

@@ -45,7 +45,10 @@ impl Module for IncludeVars {
         }
         let exts = args.str_list("extensions")?;
         let exts: Vec<String> = if exts.is_empty() { vec!["yaml".into(), "yml".into(), "json".into()] } else { exts };
-        let valid_ext = |f: &Path| f.extension().and_then(|e| e.to_str()).is_some_and(|e| exts.iter().any(|x| x == e));
+        let valid_ext = |f: &Path| {
+            let e = f.extension().and_then(|e| e.to_str()).unwrap_or("");
+            exts.iter().any(|x| x == e)
+        };
         let mut files: Vec<PathBuf> = Vec::new();
         // Ansible reports these failures under `message`, not `msg`.
         let failed = |message: String| {
@@ -55,6 +58,14 @@ impl Module for IncludeVars {
             o.data.insert("ansible_facts".into(), json!({}));
             Ok(o)
         };
+        // `file: "{{ lookup(..., errors='ignore') }}"` that found nothing: None, as Ansible
+        // answers it.
+        if file.is_none() && dir.is_none() && args.map.get("file").is_some_and(Value::is_null) {
+            let mut o = failed("Could not find file on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option".into())?;
+            o.msg = Some("Task failed: Action failed: Unknown error.".into());
+            o.warnings.push("Invalid request to find a file that matches a \"null\" value".into());
+            return Ok(o);
+        }
         if let Some(f) = file {
             match ctx.find_local("vars", &f) {
                 Some(p) => files.push(p),
@@ -86,7 +97,10 @@ impl Module for IncludeVars {
             found.sort_by(|a, b| (a.parent(), a.file_name()).cmp(&(b.parent(), b.file_name())));
             for f in found {
                 let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                if role_main.as_ref() == Some(&f) || matching.as_ref().is_some_and(|r| !r.is_match(name)) || ignore.iter().any(|r| r.is_match(name)) {
+                if role_main.as_ref() == Some(&f)
+                    || matching.as_ref().is_some_and(|r| !r.is_match(name))
+                    || ignore.iter().any(|r| r.is_match(name))
+                {
                     continue;
                 }
                 if !valid_ext(&f) {

@@ -194,7 +194,14 @@ impl Module for Package {
         true
     }
     async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
-        let module = match args.str("use")?.filter(|u| u != "auto") {
+        // As Ansible: `use`, else the ansible_package_use variable, else the pkg_mgr fact, else
+        // a look at the host.
+        let var = |name: &str| ctx.scope.resolve(name).ok().flatten();
+        let from_vars =
+            var("ansible_package_use").map(|v| crate::template::to_text(&v)).filter(|u| !u.is_empty() && u != "auto").or_else(|| {
+                var("ansible_facts").and_then(|f| f.get("pkg_mgr").and_then(|p| p.as_str()).map(str::to_string)).filter(|p| p != "unknown")
+            });
+        let module = match args.str("use")?.filter(|u| u != "auto").or(from_vars) {
             Some(u) => u,
             None => {
                 let r = ctx
@@ -203,11 +210,12 @@ impl Module for Package {
                 r.stdout_str().trim().to_string()
             }
         };
+        let unknown = || fail(format!("Could not find a matching action for the \"{module}\" package manager."));
         let Some(target) = super::find(if module == "yum" { "dnf" } else { &module }) else {
-            return fail(format!("Could not find a module for {module}: this host's package manager is not supported"));
+            return unknown();
         };
         if !["apt", "dnf", "apk"].contains(&target.name()) {
-            return fail(format!("Could not find a module for {module}: this host's package manager is not supported"));
+            return unknown();
         }
         let mut raw = args.map.clone();
         raw.remove("use");

@@ -21,7 +21,8 @@ impl Module for Ping {
     async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
         let data = args.str("data")?.unwrap_or_else(|| "pong".into());
         if data == "crash" {
-            return fail("boom");
+            // Ansible's ping raises an exception here; its result reads as a module crash.
+            return fail("Task failed: Module failed: boom");
         }
         let out = ctx.sh("echo pong").await?;
         if out.rc != 0 {

@@ -48,12 +48,16 @@ impl Module for Script {
                 let out = ctx.sh(format!("[ -e {} ]", q(&p))).await?;
                 if (out.rc == 0) == want {
                     let why = if want { "exists" } else { "does not exist" };
-                    return Ok(Outcome { skipped: true, msg: Some(format!("{p} {why}, so the script did not run")), ..Default::default() });
+                    return Ok(Outcome { skipped: true, msg: Some(format!("{p} {why}, matching {key} option")), ..Default::default() });
                 }
             }
         }
         if ctx.check {
-            return Ok(Outcome { skipped: true, msg: Some("script does not run in check mode".into()), ..Default::default() });
+            // As Ansible: with creates/removes that did not skip it, the script would run.
+            if args.has("creates") || args.has("removes") {
+                return Ok(Outcome { changed: true, ..Default::default() });
+            }
+            return Ok(Outcome { skipped: true, msg: Some("Check mode is not supported for this task.".into()), ..Default::default() });
         }
         let body = std::fs::read(&path).map_err(|e| ModError::Fail(format!("cannot read {}: {e}", path.display())))?;
         let argline = rest.iter().map(|a| q(a)).collect::<Vec<_>>().join(" ");

@@ -97,6 +97,7 @@ pub fn parse_kv(s: &str, raw_keys: Option<&[&str]>) -> Map<String, Value> {
     // the option tokens are cut out of it.
     let mut raw = String::new();
     let mut last = 0;
+    let mut cut = false;
     for (a, b) in split_spans(s) {
         let tok = &s[a..b];
         let kv = match raw_keys {
@@ -106,13 +107,51 @@ pub fn parse_kv(s: &str, raw_keys: Option<&[&str]>) -> Map<String, Value> {
         if let Some((k, v)) = kv {
             out.insert(k.to_string(), Value::String(unquote(v)));
             raw.push_str(&s[last..a]);
-            last = b;
+            // The spaces after an option go with it, and so does the newline of a line it ends.
+            let rest = &s[b..];
+            let spaces = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+            last = b + spaces + usize::from(rest[spaces..].starts_with('\n'));
+            cut = true;
         }
     }
     raw.push_str(&s[last..]);
-    let raw = raw.trim();
-    if !raw.is_empty() {
-        out.insert("_raw_params".into(), Value::String(raw.to_string()));
+    if raw.trim().is_empty() {
+        return out;
+    }
+    // Free text (command, shell, raw) is kept as written, as Ansible keeps it, but for a
+    // backslash that ends a line outside quotes: a line continuation, dropped with its newline.
+    // Where options were cut out, the spaces they leave at either end go too.
+    let raw = match raw_keys {
+        Some(_) if !cut => join_continued_lines(&raw),
+        Some(_) => join_continued_lines(raw.trim_matches(' ')),
+        None => raw.trim().to_string(),
+    };
+    out.insert("_raw_params".into(), Value::String(raw));
+    out
+}
+
+/// Drop each ` \` + newline that is outside quotes (Ansible's split_args does the same).
+fn join_continued_lines(s: &str) -> String {
+    if !s.contains("\\\n") {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut quote: Option<char> = None;
+    let mut chars = s.chars().peekable();
+    let mut prev = ' ';
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) if c == q && prev != '\\' => quote = None,
+            None if c == '"' || c == '\'' => quote = Some(c),
+            None if c == '\\' && (prev == ' ' || prev == '\n') && chars.peek() == Some(&'\n') => {
+                chars.next();
+                prev = ' ';
+                continue;
+            }
+            _ => {}
+        }
+        out.push(c);
+        prev = c;
     }
     out
 }
@@ -129,8 +168,15 @@ mod tests {
         let m = parse_kv("echo a=b chdir=/tmp", Some(&["chdir", "creates"]));
         assert_eq!(m["_raw_params"], Value::from("echo a=b"));
         assert_eq!(m["chdir"], Value::from("/tmp"));
+        let m = parse_kv("creates=/a\nchdir=/tmp\necho \"test\"\n", Some(&["chdir", "creates"]));
+        assert_eq!(m["_raw_params"], Value::from("echo \"test\"\n"));
+        let m = parse_kv("echo a chdir=/tmp b", Some(&["chdir"]));
+        assert_eq!(m["_raw_params"], Value::from("echo a b"));
         let m = parse_kv("a=1\nif true; then\n  echo  x\nfi\n", Some(&["chdir"]));
-        assert_eq!(m["_raw_params"], Value::from("a=1\nif true; then\n  echo  x\nfi"));
+        assert_eq!(m["_raw_params"], Value::from("a=1\nif true; then\n  echo  x\nfi\n"));
+        // Line continuations outside quotes go; inside quotes a newline stays.
+        let m = parse_kv("echo a \\\n\"b \\\nc\" \\\n| cat\n", Some(&["chdir"]));
+        assert_eq!(m["_raw_params"], Value::from("echo a \"b \\\nc\" | cat\n"));
         let m = parse_kv("{{ item }}=moo", None);
         assert_eq!(m["{{ item }}"], Value::from("moo"));
         assert!(!m.contains_key("_raw_params"));

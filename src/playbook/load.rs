@@ -107,8 +107,7 @@ pub fn load_playbook_node(root: &Node, abs: &Path, dir: &Path, env: &Arc<LoadEnv
                 return Err(Diagnostic::new("import_playbook takes a file name").at(imp.loc.clone(), "expected a string"));
             };
             let p = dir.join(file);
-            let sub =
-                load_playbook(&p, env).map_err(|d| if d.loc.is_none() { d.at(imp.loc.clone(), "imported here") } else { d })?;
+            let sub = load_playbook(&p, env).map_err(|d| if d.loc.is_none() { d.at(imp.loc.clone(), "imported here") } else { d })?;
             // `vars:` on the import apply to every imported play, over the plays' own.
             let vars = match item.get("vars") {
                 Some(v) => vars_map(v)?,
@@ -214,7 +213,11 @@ fn load_play(node: &Node, ctx: &mut LoadCtx) -> R<Play> {
             for (k, _) in m {
                 let key = k.key_string();
                 if !["name", "prompt", "default", "private", "confirm", "encrypt", "salt_size", "salt", "unsafe"].contains(&key.as_str()) {
-                    return Err(unknown_key(k, &[&["name", "prompt", "default", "private", "confirm", "encrypt", "salt_size", "salt", "unsafe"]], "vars_prompt entry"));
+                    return Err(unknown_key(
+                        k,
+                        &[&["name", "prompt", "default", "private", "confirm", "encrypt", "salt_size", "salt", "unsafe"]],
+                        "vars_prompt entry",
+                    ));
                 }
             }
             if let Value::Object(o) = i.to_value() {
@@ -668,7 +671,9 @@ fn split_action(a: &Node) -> R<(String, Node, Loc)> {
 
 /// A module's arguments as a mapping node, whatever form the playbook used.
 fn args_node(module: &dyn modules::Module, v: &Node, task: &Node) -> R<Node> {
-    let variable = |s: &str, loc: &Loc| vec![(Node::new(NodeKind::Str("_variable_params".into()), loc.clone()), Node::new(NodeKind::Str(s.to_string()), loc.clone()))];
+    let variable = |s: &str, loc: &Loc| {
+        vec![(Node::new(NodeKind::Str("_variable_params".into()), loc.clone()), Node::new(NodeKind::Str(s.to_string()), loc.clone()))]
+    };
     let mut entries: Vec<(Node, Node)> = match &v.kind {
         NodeKind::Null => vec![],
         NodeKind::Map(m) => m.clone(),
@@ -793,10 +798,9 @@ fn build_action(
                     Ok(tasks) => (Some(tasks), None),
                     Err(d) => (None, Some(Arc::new(d))),
                 },
-                (None, false) => (
-                    None,
-                    Some(Arc::new(Diagnostic::new(format!("could not find task file `{file}`")).at(v.loc.clone(), "no such file"))),
-                ),
+                (None, false) => {
+                    (None, Some(Arc::new(Diagnostic::new(format!("could not find task file `{file}`")).at(v.loc.clone(), "no such file"))))
+                }
                 _ => (None, None),
             };
             Ok(TaskKind::IncludeTasks { file: Value::String(file), preloaded, base: base.to_path_buf(), deferred })
@@ -980,11 +984,15 @@ fn task_fields(node: &Node, task: &mut Task) -> R<()> {
                 // A literal must be a number; Ansible refuses `retries: many` too.
                 if let NodeKind::Str(s) = &v.kind {
                     if !crate::template::is_template(s) && s.trim().parse::<i64>().is_err() {
-                        return Err(Diagnostic::new(format!("the field 'retries' has an invalid value ({s}), and could not be converted to int"))
-                            .at(v.loc.clone(), "expected a number of retries"));
+                        return Err(Diagnostic::new(format!(
+                            "the field 'retries' has an invalid value ({s}), and could not be converted to int"
+                        ))
+                        .at(v.loc.clone(), "expected a number of retries"));
                     }
                 } else if !matches!(v.kind, NodeKind::Int(_) | NodeKind::Null) {
-                    return Err(Diagnostic::new("the field 'retries' must be a number").at(v.loc.clone(), format!("found {}", v.type_name())));
+                    return Err(
+                        Diagnostic::new("the field 'retries' must be a number").at(v.loc.clone(), format!("found {}", v.type_name()))
+                    );
                 }
                 task.retries = Some(v.to_value());
             }

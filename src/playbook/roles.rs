@@ -247,7 +247,7 @@ fn load_role(use_: RoleUse, ctx: &mut LoadCtx, dedupe: bool) -> R<Vec<Arc<Task>>
         None if use_.tasks_from.is_some() => {
             ctx.guard -= conditional;
             return Err(Diagnostic::new(format!("role `{}` has no tasks file `{}`", use_.name, use_.tasks_from.unwrap_or_default()))
-                .at(use_.node.loc.clone(), "here"))
+                .at(use_.node.loc.clone(), "here"));
         }
         None => Ok(vec![]),
     };

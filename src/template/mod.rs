@@ -191,10 +191,37 @@ fn protect_backrefs(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+thread_local! {
+    /// Why a filter produced an undefined element (`map(attribute=...)` over an item without
+    /// it), for the error when such a list becomes data. Rendering is synchronous, so a note
+    /// belongs to the render that made it.
+    static UNDEFINED_NOTE: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Note why an element of a filter's result is undefined.
+pub(crate) fn note_undefined(why: String) {
+    UNDEFINED_NOTE.with(|n| *n.borrow_mut() = Some(why));
+}
+
+fn seq_has_undefined(v: &JValue, depth: u8) -> bool {
+    use minijinja::value::ValueKind;
+    match v.kind() {
+        ValueKind::Undefined => true,
+        ValueKind::Seq if depth < 16 => v.try_iter().map(|mut it| it.any(|x| seq_has_undefined(&x, depth + 1))).unwrap_or(false),
+        _ => false,
+    }
+}
+
 /// minijinja's value as plain data.
 pub fn to_json(v: &JValue) -> Result<Value, minijinja::Error> {
     if v.is_undefined() {
         return Err(minijinja::Error::new(minijinja::ErrorKind::UndefinedError, "undefined value"));
+    }
+    // A list with an undefined element is an error as in Ansible, when a filter said why.
+    if let Some(why) = UNDEFINED_NOTE.with(|n| n.borrow_mut().take()) {
+        if seq_has_undefined(v, 0) {
+            return Err(minijinja::Error::new(minijinja::ErrorKind::UndefinedError, why));
+        }
     }
     serde_json::to_value(v).map_err(|e| minijinja::Error::new(minijinja::ErrorKind::BadSerialization, e.to_string()))
 }
@@ -348,6 +375,7 @@ fn explain(e: minijinja::Error, source: &Value, scope: &Arc<Scope>) -> TemplateE
         UndefinedError => match find_undefined(source, scope) {
             Some(name) => format!("'{name}' is undefined"),
             None => match e.detail() {
+                Some(d) if d.contains(" has no attribute ") => d.to_string(),
                 Some(d) if d != "undefined value" => format!("undefined variable: {d}"),
                 _ => "a variable in this template is undefined".to_string(),
             },

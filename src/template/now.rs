@@ -48,7 +48,10 @@ impl Object for DateTime {
     fn call_method(self: &Arc<Self>, _state: &mut State, name: &str, args: &[JValue]) -> Result<JValue, Error> {
         match name {
             "strftime" => {
-                let f = args.first().and_then(|a| a.as_str()).ok_or_else(|| Error::new(ErrorKind::InvalidOperation, "strftime() needs a format"))?;
+                let f = args
+                    .first()
+                    .and_then(|a| a.as_str())
+                    .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, "strftime() needs a format"))?;
                 Ok(JValue::from(self.strftime(f)))
             }
             "timestamp" => Ok(JValue::from(self.secs as f64 + f64::from(self.micros) / 1e6)),

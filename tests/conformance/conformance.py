@@ -97,15 +97,24 @@ def aliases(tdir, name):
     return out
 
 
+# Targets whose result in this harness is chance, for ansible-core as for steward: never in the
+# denominator, so that neither list holds a coin toss.
+BY_CHANCE = {
+    "cron": "by chance here: cron fires at real minute boundaries (the faketime speed-up needs systemd's "
+            "drop-in, and the containers run no systemd), so its 20 s wait for the canary passes only "
+            "when a minute turns in time",
+}
+
+
 def candidates(tdir):
     """(role-style targets to try, {left-out target: reason})."""
-    keep, left = [], {}
+    keep, left = [], dict(BY_CHANCE)
     for name in sorted(os.listdir(tdir)):
         d = os.path.join(tdir, name)
         if not os.path.isdir(d):
             continue
         has_tasks = any(os.path.exists(os.path.join(d, "tasks", f)) for f in ("main.yml", "main.yaml"))
-        if not has_tasks:
+        if not has_tasks or name in BY_CHANCE:
             continue
         al = aliases(tdir, name)
         if al is None:
@@ -204,9 +213,11 @@ class Host:
            "--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN", "--security-opt", "systempaths=unconfined",
            "-v", f"{output_dir}:{output_dir}", "-v", f"{tdir}:{tdir}:ro",
            f["image"])
-        authorized = os.path.join(WORK, "ssh", "authorized_keys")
+        # One file per container: parallel runs must not copy a file another is writing.
+        authorized = os.path.join(WORK, "ssh", f"authorized_keys.{self.name}")
         shutil.copy(f["key"] + ".pub", authorized)
         sh("docker", "cp", authorized, f"{self.name}:/root/.ssh/authorized_keys")
+        os.unlink(authorized)
         sh("docker", "start", self.name)
         self.ip = sh("docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
                      self.name).stdout.strip()
@@ -363,6 +374,9 @@ def cmd_ratchet(a):
     res = run_many("steward", listed, tdir, a.jobs)
     failed = sorted(t for t, ok in res.items() if not ok)
     print(f"steward passes {len(listed) - len(failed)} of {len(denominator)} targets that Ansible passes")
+    plain = [t for t in denominator if not ships_python(tdir, t)]
+    print(f"  of the {len(plain)} that ship no Python plugins of their own (library/, *_plugins/): "
+          f"{sum(1 for t in listed if t in plain and t not in failed)}")
     if failed:
         print("listed in steward-passes.txt but failed now: " + " ".join(failed))
         for t in failed:
@@ -370,6 +384,16 @@ def cmd_ratchet(a):
             lines = open(os.path.join(LOGS, "steward", t + ".log")).read().splitlines()
             print("\n".join(lines[-40:]))
         sys.exit(1)
+
+
+PLUGIN_DIRS = ("library", "action_plugins", "filter_plugins", "lookup_plugins", "test_plugins", "module_utils",
+               "callback_plugins", "connection_plugins", "vars_plugins")
+
+
+def ships_python(tdir, target):
+    """Whether a target brings Python plugins or modules of its own (steward runs those only
+    once it runs Python modules and plugins: issue 12)."""
+    return any(os.path.isdir(os.path.join(tdir, target, d)) for d in PLUGIN_DIRS)
 
 
 def log_passed(tool, target):

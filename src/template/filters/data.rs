@@ -315,7 +315,19 @@ pub fn map(state: &mut State, v: JValue, args: Rest<ValueOrKwargs>) -> Result<JV
     if v.is_undefined() {
         return Ok(v);
     }
-    minijinja::filters::map(state, v, args).map(JValue::from)
+    let attribute = args.iter().find_map(|a| Kwargs::try_from((**a).clone()).ok().and_then(|kw| kw.peek::<String>("attribute").ok()));
+    let items: Vec<JValue> = match &attribute {
+        Some(_) => v.try_iter().map(|it| it.collect()).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let out: Vec<JValue> = minijinja::filters::map(state, v, args)?;
+    if let Some(attr) = attribute {
+        if let Some(i) = out.iter().position(|x| x.is_undefined()) {
+            let ty = items.get(i).and_then(|x| crate::template::to_json(x).ok()).map(|x| py_type_name(&x)).unwrap_or("object");
+            crate::template::note_undefined(format!("object of type '{ty}' has no attribute '{attr}'"));
+        }
+    }
+    Ok(JValue::from(out))
 }
 
 pub fn select(state: &mut State, v: JValue, test: Option<String>, args: Rest<ValueOrKwargs>) -> Result<JValue, Error> {
