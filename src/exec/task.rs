@@ -344,7 +344,9 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
         Err(e) => {
             // As Ansible: name the argument whose value could not be rendered.
             let key = raw_args.as_object().and_then(|m| {
-                m.iter().find(|(k, v)| k.as_str() != "_variable_params" && template::render_value(v, scope).is_err()).map(|(k, _)| k.clone())
+                m.iter()
+                    .find(|(k, v)| k.as_str() != "_variable_params" && template::render_value(v, scope).is_err())
+                    .map(|(k, _)| k.clone())
             });
             let msg = match key {
                 Some(k) => format!("Error while resolving value for '{k}': {}", e.message),
@@ -356,7 +358,7 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
                 task.display_name(),
                 crate::diag::relative(&task.loc.file),
                 task.loc.line
-            ))
+            ));
         }
     };
     let rendered = match module_defaults(env, module, scope) {
