@@ -78,6 +78,19 @@ impl Config {
         c
     }
 
+    /// The configuration in force, read again without warnings (for lookups).
+    pub fn read() -> Config {
+        let Some(file) = find() else { return Config::default() };
+        let mut c = Config::parse(&std::fs::read_to_string(&file).unwrap_or_default());
+        c.file = Some(std::fs::canonicalize(&file).unwrap_or(file));
+        c
+    }
+
+    /// A value as the file gives it, whatever environment variable may override it.
+    pub fn file_value(&self, section: &str, key: &str) -> Option<&str> {
+        self.values.get(&(section.to_string(), key.to_string())).map(String::as_str)
+    }
+
     pub fn parse(text: &str) -> Config {
         let mut values = BTreeMap::new();
         let mut section = String::new();

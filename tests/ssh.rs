@@ -227,7 +227,7 @@ fn sudo_with_a_password_and_with_a_wrong_one() {
         steward(&["run", "-i", inv, "pb.yml", "-e", "ansible_user=deploy", "-e", "ansible_become_password=not-the-password"], dir.path());
     assert!(t0.elapsed().as_secs() < 30, "a wrong password hung the run");
     assert_eq!(code, 2, "{out}");
-    assert!(out.contains("Incorrect become password"), "{out}");
+    assert!(out.contains("Incorrect sudo password"), "{out}");
     assert!(!out.contains("not-the-password"), "the password leaked into the output:\n{out}");
     let (code, out, _) = steward(&["run", "-i", inv, "pb.yml", "-e", "ansible_user=deploy"], dir.path());
     assert_eq!(code, 2, "{out}");

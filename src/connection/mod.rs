@@ -156,6 +156,8 @@ pub trait Connection: Send + Sync {
 /// sudo/su/doas. After the marker, everything is the command's own output and its stdin may flow.
 pub struct Handshake {
     pending: bool,
+    /// `sudo`, `su`, `doas`: Ansible's messages name it.
+    method: String,
     password: Option<String>,
     sent: bool,
     tty: bool,
@@ -180,6 +182,7 @@ impl Handshake {
     pub fn new(b: Option<&Become>) -> Handshake {
         Handshake {
             pending: b.is_some(),
+            method: b.map(|b| b.method.rsplit('.').next().unwrap_or(&b.method).to_string()).unwrap_or_default(),
             password: b.and_then(|b| b.password.clone()),
             sent: false,
             tty: b.is_some_and(Become::needs_tty),
@@ -191,6 +194,10 @@ impl Handshake {
     /// Whether stdin may flow from the start (no become).
     pub fn started(&self) -> bool {
         !self.pending
+    }
+
+    fn incorrect(&self) -> ConnError {
+        ConnError::Become(format!("Incorrect {} password", self.method))
     }
 
     fn wrong(&self, text: &[u8]) -> bool {
@@ -234,7 +241,7 @@ impl Handshake {
     fn prompt_check(&mut self, tty: bool) -> Step {
         let buf = if tty { &self.pre_out } else { &self.pre_err };
         if self.wrong(buf) {
-            return Step::Fail(ConnError::Become("Incorrect become password: sudo/su refused it".into()));
+            return Step::Fail(self.incorrect());
         }
         let prompt: &[u8] = if tty { b"assword" } else { SUDO_PROMPT.as_bytes() };
         let count = buf.windows(prompt.len()).filter(|w| *w == prompt).count();
@@ -242,7 +249,7 @@ impl Handshake {
             return Step::Nothing;
         }
         if self.sent && count > 1 {
-            return Step::Fail(ConnError::Become("Incorrect become password: sudo/su refused it".into()));
+            return Step::Fail(self.incorrect());
         }
         if self.sent {
             return Step::Nothing;
@@ -265,7 +272,7 @@ impl Handshake {
         let out = String::from_utf8_lossy(&self.pre_out).into_owned();
         let text = format!("{} {}", err.trim(), out.trim());
         if WRONG_PASSWORD.iter().any(|w| text.contains(w)) {
-            return Err(ConnError::Become("Incorrect become password: sudo/su refused it".into()));
+            return Err(self.incorrect());
         }
         if text.contains("password is required") {
             return Err(ConnError::Become("Missing become password: sudo asks for one (use -K or ansible_become_password)".into()));

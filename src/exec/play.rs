@@ -534,7 +534,7 @@ impl Walker {
         // Each entry: the tasks to run, their extra variables, what to print.
         let mut runs: Vec<IncludeRun> = Vec::new();
         let items: Vec<Option<Value>> = match &t.loop_ {
-            Some(lp) => match task::loop_items(lp, &scope) {
+            Some(lp) => match task::loop_items(lp, &scope, t.module_name()) {
                 Ok(items) => items.into_iter().map(Some).collect(),
                 Err(e) => {
                     let flow = self.finish(t, task::failed_result(&self.host.name, e), &c, rescuable, true);

@@ -103,8 +103,9 @@ pub fn first_false(conds: &[Value], scope: &Arc<Scope>) -> Result<Option<Value>,
     Ok(None)
 }
 
-/// The items of a loop, rendered.
-pub fn loop_items(lp: &Loop, scope: &Arc<Scope>) -> Result<Vec<Value>, String> {
+/// The items of a loop, rendered; `action` is the task's (first_found looks in the folder
+/// it implies).
+pub fn loop_items(lp: &Loop, scope: &Arc<Scope>, action: &str) -> Result<Vec<Value>, String> {
     match lp {
         Loop::Items { value, flatten } => {
             let v = template::render_value(value, scope).map_err(|e| e.message)?;
@@ -116,74 +117,7 @@ pub fn loop_items(lp: &Loop, scope: &Arc<Scope>) -> Result<Vec<Value>, String> {
                 other => Err(format!("Invalid data passed to 'loop', it requires a list, got this instead: {}. Hint: If you passed a list/dict of just one element, try adding wantlist=True to your lookup invocation or use q/query instead of lookup.", template::py_str(&other))),
             }
         }
-        Loop::Lookup { name, terms } => {
-            let terms = template::render_value(terms, scope).map_err(|e| e.message)?;
-            with_lookup(name, terms, scope)
-        }
-    }
-}
-
-fn with_lookup(name: &str, terms: Value, scope: &Arc<Scope>) -> Result<Vec<Value>, String> {
-    let list = |v: Value| match v {
-        Value::Array(a) => a,
-        Value::Null => vec![],
-        o => vec![o],
-    };
-    match name {
-        "dict" => match terms {
-            Value::Object(m) => Ok(m.into_iter().map(|(k, v)| json!({"key": k, "value": v})).collect()),
-            other => Err(format!("with_dict expects a dict, got {}", template::py_str(&other))),
-        },
-        "indexed_items" => Ok(list(terms).into_iter().enumerate().map(|(i, v)| json!([i, v])).collect()),
-        "together" => {
-            let lists: Vec<Vec<Value>> = list(terms).into_iter().map(list).collect();
-            let n = lists.iter().map(Vec::len).max().unwrap_or(0);
-            Ok((0..n).map(|i| Value::Array(lists.iter().map(|l| l.get(i).cloned().unwrap_or(Value::Null)).collect())).collect())
-        }
-        "nested" | "cartesian" => {
-            let mut acc: Vec<Vec<Value>> = vec![vec![]];
-            for l in list(terms) {
-                let l = list(l);
-                acc = acc.into_iter().flat_map(|p| l.iter().map(move |x| [p.clone(), vec![x.clone()]].concat())).collect();
-            }
-            Ok(acc.into_iter().map(Value::Array).collect())
-        }
-        "flattened" => {
-            fn flat(v: Value, out: &mut Vec<Value>) {
-                match v {
-                    Value::Array(a) => a.into_iter().for_each(|x| flat(x, out)),
-                    o => out.push(o),
-                }
-            }
-            let mut out = vec![];
-            flat(terms, &mut out);
-            Ok(out)
-        }
-        "subelements" => {
-            let args = list(terms);
-            let (Some(items), Some(key)) = (args.first(), args.get(1)) else {
-                return Err("with_subelements expects a list and a key".into());
-            };
-            let key = template::to_text(key);
-            let skip = args.get(2).and_then(|o| o.get("skip_missing")).is_some_and(template::filters_bool);
-            let mut out = vec![];
-            for item in list(items.clone()) {
-                match item.get(&key) {
-                    Some(Value::Array(subs)) => out.extend(subs.iter().map(|s| json!([item.clone(), s.clone()]))),
-                    _ if skip => {}
-                    _ => return Err(format!("could not find '{key}' key in iterated item")),
-                }
-            }
-            Ok(out)
-        }
-        "random_choice" => Ok(list(terms).into_iter().take(1).collect()),
-        _ => {
-            // Everything else is the lookup plugin of the same name.
-            let expr = format!("query('{name}', __terms)");
-            let s = scope.with_layer([("__terms".to_string(), terms)].into_iter().collect());
-            let v = template::render_value(&Value::String(format!("{{{{ {expr} }}}}")), &s).map_err(|e| e.message)?;
-            Ok(list(v))
-        }
+        Loop::Lookup { name, terms } => template::with_loop(name, terms, scope, action),
     }
 }
 
@@ -417,13 +351,23 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
         },
         Ok(_) => Map::new(),
         Err(e) => {
+            // As Ansible: name the argument whose value could not be rendered.
+            let key = raw_args.as_object().and_then(|m| {
+                m.iter()
+                    .find(|(k, v)| k.as_str() != "_variable_params" && template::render_value(v, scope).is_err())
+                    .map(|(k, _)| k.clone())
+            });
+            let msg = match key {
+                Some(k) => format!("Error while resolving value for '{k}': {}", e.message),
+                None => e.message,
+            };
             return fail(format!(
                 "{} (in the arguments of task `{}`, {}:{})",
-                e.message,
+                msg,
                 task.display_name(),
                 crate::diag::relative(&task.loc.file),
                 task.loc.line
-            ))
+            ));
         }
     };
     let rendered = match module_defaults(env, module, scope) {
@@ -834,7 +778,7 @@ pub async fn run_module_task(env: &Env<'_>, task: &Task, module: &'static dyn Mo
         r.delegated_to = delegated(env, &scope);
         return finish(r);
     };
-    let items = match loop_items(lp, &scope) {
+    let items = match loop_items(lp, &scope, task.module_name()) {
         Ok(i) => i,
         // As Ansible: a loop that cannot be rendered is an error only if the task's `when`
         // (evaluated without an item) does not skip it.

@@ -25,12 +25,16 @@ impl Module for Slurp {
         let out = ctx.sh(format!("if [ -d {0} ]; then echo 'is a directory' >&2; exit 21; fi; cat -- {0}", q(&src))).await?;
         if out.rc != 0 {
             let err = out.stderr_str();
+            // Ansible's words, by the reason the file could not be opened.
             let msg = if out.rc == 21 {
-                format!("file is not readable: {src} (it is a directory)")
+                format!("Source is a directory and must be a file: {src}")
             } else if err.contains("No such file") {
-                format!("file not found: {src}")
+                format!("File not found: {src}")
+            } else if err.contains("Permission denied") {
+                format!("File is not readable: {src}")
             } else {
-                format!("file is not readable: {src}: {}", err.trim())
+                // Sic: Ansible prints the placeholder itself here.
+                "Unable to slurp file: {source}".to_string()
             };
             return fail(msg);
         }

@@ -106,27 +106,3 @@ pub const ROLE_ENTRY: &[&str] = &["role"];
 pub fn is_task_keyword(k: &str) -> bool {
     COMMON.contains(&k) || TASK.contains(&k) || k.starts_with("with_")
 }
-
-/// The lookups `with_<name>` may use.
-pub const WITH_LOOKUPS: &[&str] = &[
-    "items",
-    "list",
-    "dict",
-    "fileglob",
-    "sequence",
-    "nested",
-    "together",
-    "subelements",
-    "indexed_items",
-    "first_found",
-    "lines",
-    "file",
-    "env",
-    "flattened",
-    "random_choice",
-    "cartesian",
-    "template",
-    "pipe",
-    "vars",
-    "inventory_hostnames",
-];

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::keywords::{self, BLOCK, COMMON, PLAY, TASK, WITH_LOOKUPS};
+use super::keywords::{self, BLOCK, COMMON, PLAY, TASK};
 use super::kv::{parse_kv, split_args};
 use super::{roles, Kw, Loop, Play, Playbook, Role, Task, TaskKind};
 use crate::diag::{suggest, Diagnostic};
@@ -939,9 +939,9 @@ fn task_fields(node: &Node, task: &mut Task) -> R<()> {
                 }
                 loop_seen = Some(k);
                 let lookup = &k2[5..];
-                if !WITH_LOOKUPS.contains(&lookup) {
+                if !crate::template::lookup_exists(lookup) {
                     let mut d = Diagnostic::new(format!("unknown loop `{k2}`")).at(k.loc.clone(), "no such lookup");
-                    if let Some(s) = suggest(lookup, WITH_LOOKUPS.iter().copied()) {
+                    if let Some(s) = suggest(lookup, crate::template::lookup_names()) {
                         d = d.help(format!("did you mean `with_{s}`?"));
                     }
                     return Err(d);

@@ -22,7 +22,7 @@ pub use file_vars::{controller_hostname, template_vars};
 pub use filters::ansible_bool as filters_bool;
 pub(crate) use filters::pyregex::{sub as py_sub, Anchor as PyAnchor, PyRegex, Template as PyTemplate};
 pub use filters::{format_time, hex_digest, py_json, py_json_spaced, py_replacement, py_type_name, shell_quote};
-pub use lookup::{file_candidates, search_dirs, search_path_of};
+pub use lookup::{exists as lookup_exists, file_candidates, names as lookup_names, search_dirs, search_path_of, with_loop};
 pub use pyfmt::{py_repr, py_str};
 pub use scope::{HostVarsSource, Scope};
 
@@ -86,7 +86,7 @@ pub fn is_single_expression(s: &str) -> bool {
 }
 
 /// The expression inside a string that is exactly one `{{ ... }}`.
-fn single_expression(s: &str) -> Option<&str> {
+pub(crate) fn single_expression(s: &str) -> Option<&str> {
     let inner = s.strip_prefix("{{")?.strip_suffix("}}")?;
     if inner.contains("{{") || inner.contains("}}") || inner.contains("{%") {
         return None;
@@ -251,6 +251,84 @@ pub fn render_file(text: &str, name: &str, scope: &Arc<Scope>) -> Result<String,
     out
 }
 
+/// The delimiters and block whitespace a template lookup asks for.
+pub struct LookupSyntax {
+    pub variable: (String, String),
+    pub comment: (String, String),
+    pub trim_blocks: bool,
+}
+
+/// Render a template file for the `template` lookup: `{% include %}` finds files in
+/// `include_dirs`; a template that is one expression gives its value, one that renders to
+/// nothing gives None, text with no template in it is itself.
+pub fn render_lookup_template(
+    text: &str,
+    name: &str,
+    scope: &Arc<Scope>,
+    syntax: &LookupSyntax,
+    include_dirs: Vec<std::path::PathBuf>,
+) -> Result<Value, TemplateError> {
+    let default = syntax.variable.0 == "{{" && syntax.variable.1 == "}}" && syntax.comment.0 == "{#" && syntax.comment.1 == "#}";
+    let has_template = text.contains(syntax.variable.0.as_str()) || text.contains("{%") || text.contains(syntax.comment.0.as_str());
+    if !has_template {
+        return Ok(Value::String(text.to_string()));
+    }
+    let mut e = env().clone();
+    let config = minijinja::syntax::SyntaxConfig::builder()
+        .variable_delimiters(syntax.variable.0.clone(), syntax.variable.1.clone())
+        .comment_delimiters(syntax.comment.0.clone(), syntax.comment.1.clone())
+        .trim_blocks(syntax.trim_blocks)
+        .keep_trailing_newline(false)
+        .build()
+        .map_err(|e| TemplateError { message: format!("invalid template delimiters: {e}") })?;
+    e.set_syntax(config);
+    e.set_loader(move |name| {
+        for d in &include_dirs {
+            let p = d.join(name);
+            if p.is_file() {
+                return std::fs::read_to_string(&p).map(Some).map_err(|err| {
+                    minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("cannot read {}: {err}", p.display()))
+                });
+            }
+        }
+        Ok(None)
+    });
+    let ctx = JValue::from_dyn_object(scope.clone());
+    let run = || -> Result<Value, minijinja::Error> {
+        let body = text.trim_end_matches('\n');
+        if let Some(expr) = single_expression(body).filter(|_| default && syntax.trim_blocks) {
+            let v = e.compile_expression(expr)?.eval(ctx.clone())?;
+            if v.is_undefined() {
+                return Err(minijinja::Error::new(minijinja::ErrorKind::UndefinedError, "undefined value"));
+            }
+            return Ok(match to_json(&v)? {
+                Value::String(s) => Value::String(s + &text[body.len()..]),
+                other => other,
+            });
+        }
+        // As Jinja does, every template (an included one too) loses one trailing newline;
+        // as Ansible does, the top one gets back those its text ends with.
+        let mut out = e.template_from_named_str(name, text)?.render(ctx.clone())?;
+        if out.is_empty() {
+            return Ok(Value::Null);
+        }
+        let (want, have) = (trailing_newlines(text), trailing_newlines(&out));
+        if want > have {
+            out.push_str(&"\n".repeat(want - have));
+        }
+        Ok(Value::String(out))
+    };
+    let out = run().map_err(|err| explain(err, &Value::Null, scope));
+    if let Some(err) = scope.take_error() {
+        return Err(explain(err, &Value::Null, scope));
+    }
+    out
+}
+
+fn trailing_newlines(s: &str) -> usize {
+    s.len() - s.trim_end_matches('\n').len()
+}
+
 /// Evaluate a condition (`when`, `failed_when`, `changed_when`, `until`, `assert`).
 pub fn eval_condition(cond: &Value, scope: &Arc<Scope>) -> Result<bool, TemplateError> {
     match cond {
@@ -314,14 +392,44 @@ fn explain(e: minijinja::Error, source: &Value, scope: &Arc<Scope>) -> TemplateE
             if let Some(src) = std::error::Error::source(&e) {
                 msg = format!("{msg}: {src}");
             }
-            format!("template error: {msg}")
+            match zero_division(&msg) {
+                // Ansible's own words for a failing lookup stand as they are.
+                _ if msg.starts_with("The lookup plugin ") => msg,
+                Some(python) => format!("Error rendering template: {python}"),
+                None => format!("template error: {msg}"),
+            }
         }
     };
     TemplateError { message }
 }
 
+/// Python's message for minijinja's `unable to calculate 1 / 0`.
+fn zero_division(msg: &str) -> Option<&'static str> {
+    let expr = msg.strip_prefix("unable to calculate ")?;
+    let (lhs, op, rhs) = ["//", "/", "%"].iter().find_map(|op| expr.split_once(&format!(" {op} ")).map(|(l, r)| (l, *op, r)))?;
+    if rhs.trim().parse::<f64>().ok()? != 0.0 {
+        return None;
+    }
+    let float = lhs.contains('.') || rhs.contains('.');
+    Some(match (op, float) {
+        ("/", false) => "division by zero",
+        ("/", true) => "float division by zero",
+        ("//", false) => "integer division or modulo by zero",
+        ("//", true) => "float floor division by zero",
+        (_, false) => "integer modulo by zero",
+        (_, true) => "float modulo",
+    })
+}
+
 /// Which variable (or attribute path) of a template is undefined in this scope.
 fn find_undefined(source: &Value, scope: &Arc<Scope>) -> Option<String> {
+    find_undefined_in(source, scope, 0)
+}
+
+fn find_undefined_in(source: &Value, scope: &Arc<Scope>, depth: usize) -> Option<String> {
+    if depth > 8 {
+        return None;
+    }
     let mut texts = Vec::new();
     collect_strings(source, &mut texts);
     for text in texts {
@@ -340,8 +448,16 @@ fn find_undefined(source: &Value, scope: &Arc<Scope>) -> Option<String> {
             if !scope.contains(first) {
                 return Some(first.to_string());
             }
+            // A variable that is defined but whose own value uses an undefined one
+            // (`a: "{{ b }}"` without `b`): name that one.
+            let resolved = scope.resolve(first);
+            if resolved.is_err() {
+                if let Some(name) = scope.raw(first).and_then(|raw| find_undefined_in(raw, scope, depth + 1)) {
+                    return Some(name);
+                }
+            }
             // Walk attributes to name `result.stdoutx` precisely.
-            let mut cur = scope.resolve(first).ok().flatten();
+            let mut cur = resolved.ok().flatten();
             let mut walked = first.to_string();
             for p in parts {
                 match cur {

@@ -46,9 +46,19 @@ impl PyRegex {
             Anchor::Match => format!(r"\A(?:{body})"),
             Anchor::Full => format!(r"\A(?:{body})\z"),
         };
-        let re =
-            build(&translated, ignorecase, multiline, false).map_err(|e| err(format!("invalid regular expression {pattern:?}: {e}")))?;
+        let re = build(&translated, ignorecase, multiline, false)
+            .map_err(|e| err(format!("invalid regular expression {pattern:?}: {}", describe(&e))))?;
         Ok(PyRegex { re, not_empty: std::sync::OnceLock::new(), translated, ignorecase, multiline })
+    }
+
+    /// A pattern for `re.search`, or why it does not compile, in Python's words where they
+    /// differ (`nothing to repeat at position 0`).
+    pub fn search(pattern: &str) -> Result<PyRegex, String> {
+        let translated = translate(pattern, leading_flags(pattern).contains('m'));
+        match build(&translated, false, false, false) {
+            Ok(_) => PyRegex::new(pattern, false, false).map_err(|e| e.to_string()),
+            Err(e) => Err(describe(&e)),
+        }
     }
 
     pub fn groups(&self) -> usize {
@@ -99,6 +109,13 @@ impl PyRegex {
             out.push(spans);
         }
         Ok(out)
+    }
+}
+
+fn describe(e: &fancy_regex::Error) -> String {
+    match e {
+        fancy_regex::Error::ParseError(pos, fancy_regex::ParseError::TargetNotRepeatable) => format!("nothing to repeat at position {pos}"),
+        other => other.to_string(),
     }
 }
 
