@@ -1,6 +1,7 @@
 //! Running a play: hosts, batches (`serial`), fact gathering, each host's walk through the task
 //! tree (blocks, includes, roles, handlers), and failures.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -91,6 +92,9 @@ struct Walker {
     ps: PlayScope,
     gate: Arc<Gate>,
     notified: Mutex<IndexSet<usize>>,
+    /// For a role's handler notified by a task of the same role: the vars that task inherited
+    /// (include_role `vars:`, a role entry's `vars:`), which the handler sees as in Ansible.
+    handler_vars: Mutex<HashMap<usize, Vec<Arc<Map<String, Value>>>>>,
     in_handler: AtomicBool,
     /// The last failed result and what `ansible_failed_task` says of its task.
     last_failure: Mutex<Option<(Map<String, Value>, Value)>>,
@@ -345,7 +349,7 @@ impl Walker {
         }
     }
 
-    fn notify(&self, t: &Task, r: &HostResult) {
+    fn notify(&self, t: &Task, r: &HostResult, inh: &Inherited) {
         if r.status != Status::Changed && !(r.is_loop && r.items.iter().any(|i| i.status == Status::Changed)) {
             return;
         }
@@ -356,6 +360,12 @@ impl Walker {
             for (j, h) in self.play.handlers.iter().enumerate() {
                 if handler_matches(h, name) {
                     n.insert(j);
+                    let same_role = matches!((&h.role, &inh.role), (Some(a), Some(b)) if Arc::ptr_eq(a, b) || a.path == b.path);
+                    if same_role && !inh.vars.is_empty() {
+                        if let Ok(mut hv) = self.handler_vars.lock() {
+                            hv.insert(j, inh.vars.clone());
+                        }
+                    }
                 }
             }
         }
@@ -475,7 +485,7 @@ impl Walker {
         };
         let is_leader = !run_once || first;
         task::register(&self.host, t, &r);
-        self.notify(t, &r);
+        self.notify(t, &r, inh);
         self.finish(t, r, c, rescuable, is_leader)
     }
 
@@ -593,7 +603,8 @@ impl Walker {
                 _ => {}
             }
         }
-        if skipped == items.len() && !items.is_empty() {
+        // Every item skipped, or a loop with no items: the include shows as skipped.
+        if skipped == items.len() {
             let r = task::skipped_result(&self.host.name, whens.first().unwrap_or(&Value::Null));
             self.run.reporter.host_result(&r, None);
             self.run.count(&r);
@@ -668,7 +679,8 @@ impl Walker {
                     pos.push(j as u32);
                     self.in_handler.store(true, Ordering::Relaxed);
                     let chain = vec![KwRef::Play(self.play.clone())];
-                    let inh = Inherited { vars: vec![], role: h.role.clone() };
+                    let vars = self.handler_vars.lock().ok().and_then(|hv| hv.get(&j).cloned()).unwrap_or_default();
+                    let inh = Inherited { vars, role: h.role.clone() };
                     let flow = self.walk_task(h, pos, inh, chain, false).await;
                     self.in_handler.store(false, Ordering::Relaxed);
                     if flow != Flow::Continue {
@@ -886,6 +898,7 @@ pub async fn run_play(run: &Arc<Run>, play: &Arc<Play>) -> Result<PlayEnd, Diagn
                 ps,
                 gate: gate.clone(),
                 notified: Mutex::new(IndexSet::new()),
+                handler_vars: Mutex::new(HashMap::new()),
                 in_handler: AtomicBool::new(false),
                 last_failure: Mutex::new(None),
                 abort_run: abort_run.clone(),
