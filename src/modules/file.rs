@@ -304,7 +304,11 @@ async fn link(ctx: &TaskCtx, args: &Args, path: &str, p: &Probe, attrs: &Attrs, 
     }
     if !attrs.is_empty() && !ctx.check {
         let now = probe(ctx, path, None, false).await?;
-        apply(ctx, path, attr_changes(path, now.lstat.as_ref(), attrs, false, false)?, &mut out, &mut d).await?;
+        // With follow (the default) the attributes are the link target's, as chmod on Linux
+        // changes the target anyway; comparing the link's own 0777 would change every run.
+        let follow = !hard && args.bool("follow", true)?;
+        let st = if follow { now.stat.as_ref().or(now.lstat.as_ref()) } else { now.lstat.as_ref() };
+        apply(ctx, path, attr_changes(path, st, attrs, false, follow)?, &mut out, &mut d).await?;
     }
     if ctx.diff && out.changed {
         out.diffs.push(state_diff(path, d.0, d.1));
