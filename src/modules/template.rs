@@ -45,7 +45,7 @@ impl Module for Template {
             ));
         };
         let text = std::fs::read_to_string(&path).map_err(|e| ModError::Fail(format!("cannot read {}: {e}", path.display())))?;
-        let extra = crate::template::template_vars(&path, &src, Some(&dest));
+        let extra = crate::template::template_vars(&path, &src, Some(&dest), ctx.scope.raw("ansible_managed").is_some());
         let scope = ctx.scope.with_layer(extra);
         let mut rendered = crate::template::render_file(&text, &path.display().to_string(), &scope)
             .map_err(|e| ModError::Fail(format!("{}: {}", crate::diag::relative(&path), e.message)))?;

@@ -32,8 +32,10 @@ fn py_datetime(secs: i64, micros: u32) -> String {
 }
 
 /// `template_host`, `template_path` (as given), `template_fullpath`, `template_mtime`,
-/// `template_uid`, `template_run_date`, `template_destpath` and `ansible_managed`.
-pub fn template_vars(path: &Path, given: &str, dest: Option<&str>) -> Map<String, Value> {
+/// `template_uid`, `template_run_date`, `template_destpath`, and `ansible_managed` unless the
+/// play already sets it (from ansible.cfg's `ansible_managed`, `{host}`, `{uid}` and `{file}`
+/// becoming those variables and the rest strftime of the file's mtime, as Ansible makes it).
+pub fn template_vars(path: &Path, given: &str, dest: Option<&str>, managed_is_set: bool) -> Map<String, Value> {
     let full = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()).display().to_string();
     let meta = std::fs::metadata(path).ok();
     let mut m = Map::new();
@@ -49,6 +51,14 @@ pub fn template_vars(path: &Path, given: &str, dest: Option<&str>) -> Map<String
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     m.insert("template_run_date".into(), Value::from(py_datetime(now.as_secs() as i64, now.subsec_micros())));
     m.insert("template_destpath".into(), dest.map(Value::from).unwrap_or(Value::Null));
-    m.insert("ansible_managed".into(), Value::from("Ansible managed"));
+    if !managed_is_set {
+        let managed = crate::config::Config::read().get("defaults", "ansible_managed").unwrap_or_else(|| "Ansible managed".into());
+        let managed = managed
+            .replace("{host}", "{{ template_host }}")
+            .replace("{uid}", "{{ template_uid }}")
+            .replace("{file}", "{{ template_path }}");
+        let mtime = meta.as_ref().map(|m| m.mtime()).unwrap_or(0);
+        m.insert("ansible_managed".into(), Value::from(super::format_time(&managed, mtime, false)));
+    }
     m
 }

@@ -11,7 +11,7 @@ use minijinja::Error;
 use serde_json::{Map, Value};
 
 use super::{err, Ctx};
-use crate::template::{filters_bool, format_time, to_text, LookupSyntax};
+use crate::template::{filters_bool, to_text, LookupSyntax};
 
 pub fn run(ctx: &Ctx, terms: Vec<Value>, kw: &Map<String, Value>) -> Result<Vec<Value>, Error> {
     let opt = |k: &str, d: &str| kw.get(k).filter(|v| !v.is_null()).map(to_text).unwrap_or_else(|| d.to_string());
@@ -57,36 +57,5 @@ fn include_dirs(ctx: &Ctx, path: &Path) -> Vec<PathBuf> {
 /// What Ansible adds for a template: `template_path` and friends, and `ansible_managed`
 /// unless the play sets it.
 fn template_vars(ctx: &Ctx, name: &str, path: &Path) -> Map<String, Value> {
-    use std::os::unix::fs::MetadataExt as _;
-    let meta = std::fs::metadata(path).ok();
-    let mtime = meta.as_ref().map(|m| m.mtime()).unwrap_or(0);
-    let uid = meta.as_ref().map(|m| m.uid()).unwrap_or(0);
-    let user = user_name(uid).map(Value::from).unwrap_or_else(|| Value::from(uid));
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_default();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-    let mut m = Map::new();
-    m.insert("template_host".into(), Value::from(host.clone()));
-    m.insert("template_path".into(), Value::from(name));
-    m.insert("template_mtime".into(), Value::from(format_time("%Y-%m-%d %H:%M:%S", mtime, false)));
-    m.insert("template_uid".into(), user.clone());
-    m.insert("template_run_date".into(), Value::from(format_time("%Y-%m-%d %H:%M:%S", now, false)));
-    m.insert("template_destpath".into(), Value::Null);
-    m.insert("template_fullpath".into(), Value::from(path.display().to_string()));
-    if ctx.scope.raw("ansible_managed").is_none() {
-        let managed = crate::config::Config::read().get("defaults", "ansible_managed").unwrap_or_else(|| "Ansible managed".into());
-        let managed = managed
-            .replace("{host}", "{{ template_host }}")
-            .replace("{uid}", "{{ template_uid }}")
-            .replace("{file}", "{{ template_path }}");
-        m.insert("ansible_managed".into(), Value::from(format_time(&managed, mtime, false)));
-    }
-    m
-}
-
-fn user_name(uid: u32) -> Option<String> {
-    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-    passwd.lines().find_map(|l| {
-        let f: Vec<&str> = l.split(':').collect();
-        (f.len() > 2 && f[2] == uid.to_string()).then(|| f[0].to_string())
-    })
+    crate::template::template_vars(path, name, None, ctx.scope.raw("ansible_managed").is_some())
 }
