@@ -740,12 +740,16 @@ fn loop_vars(task: &Task, item: &Value, idx: usize, items: &[Value]) -> Map<Stri
     }
     if lc.extended {
         let n = items.len();
-        m.insert(
-            "ansible_loop".into(),
-            json!({"index": idx + 1, "index0": idx, "revindex": n - idx, "revindex0": n - idx - 1, "first": idx == 0, "last": idx + 1 == n,
-                   "length": n, "allitems": items, "previtem": if idx > 0 { items[idx - 1].clone() } else { Value::Null },
-                   "nextitem": items.get(idx + 1).cloned().unwrap_or(Value::Null)}),
-        );
+        let mut l = json!({"index": idx + 1, "index0": idx, "revindex": n - idx, "revindex0": n - idx - 1, "first": idx == 0,
+                           "last": idx + 1 == n, "length": n, "allitems": items});
+        // As Ansible: no previtem on the first item, no nextitem on the last.
+        if idx > 0 {
+            l["previtem"] = items[idx - 1].clone();
+        }
+        if let Some(next) = items.get(idx + 1) {
+            l["nextitem"] = next.clone();
+        }
+        m.insert("ansible_loop".into(), l);
     }
     m
 }

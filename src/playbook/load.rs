@@ -948,7 +948,6 @@ fn task_fields(node: &Node, task: &mut Task) -> R<()> {
                 }
                 task.loop_ = Some(match lookup {
                     "items" => Loop::Items { value: v.to_value(), flatten: true },
-                    "list" => Loop::Items { value: v.to_value(), flatten: false },
                     _ => Loop::Lookup { name: lookup.to_string(), terms: v.to_value() },
                 });
             }

@@ -52,13 +52,32 @@ fn build_env() -> Environment<'static> {
     env.set_syntax(syntax);
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
     env.set_formatter(pyfmt::formatter);
-    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    env.set_unknown_method_callback(py_methods);
     minijinja_contrib::add_to_environment(&mut env);
     filters::register(&mut env);
     tests::register(&mut env);
     lookup::register(&mut env);
     env.add_function("now", now::now);
     env
+}
+
+/// Python's methods on values: list.index and list.count here, the rest from minijinja's
+/// Python compatibility (str, dict).
+fn py_methods(state: &mut minijinja::State, value: &JValue, method: &str, args: &[JValue]) -> Result<JValue, minijinja::Error> {
+    if value.kind() == minijinja::value::ValueKind::Seq && matches!(method, "index" | "count") {
+        let needle = args.first().cloned().unwrap_or_default();
+        let items: Vec<JValue> = value.try_iter()?.collect();
+        if method == "count" {
+            return Ok(JValue::from(items.iter().filter(|x| **x == needle).count()));
+        }
+        return items.iter().position(|x| *x == needle).map(JValue::from).ok_or_else(|| {
+            minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                format!("{} is not in list", py_repr(&to_json(&needle).unwrap_or_default())),
+            )
+        });
+    }
+    minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args)
 }
 
 pub fn env() -> &'static Environment<'static> {
