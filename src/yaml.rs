@@ -276,6 +276,20 @@ fn source_text<'a>(src: &'a str, r: &serde_saphyr::Location) -> Option<&'a str> 
     src.get(start..start + len)
 }
 
+/// Whether a scalar carries the `!unsafe` tag (the span of a quoted scalar starts after it).
+fn unsafe_tagged(src: &str, r: &serde_saphyr::Location) -> bool {
+    if source_text(src, r).is_some_and(|t| t.trim_start().starts_with("!unsafe")) {
+        return true;
+    }
+    let Some(start) = r.span().byte_offset() else {
+        return false;
+    };
+    src.get(..start as usize).is_some_and(|before| {
+        let b = before.trim_end_matches([' ', '\t']);
+        b.strip_suffix("!unsafe").is_some_and(|x| x.is_empty() || x.ends_with([' ', '\t', '\n', ':', '-', '[', ',', '{']))
+    })
+}
+
 fn convert(raw: Spanned<Raw>, file: &Arc<PathBuf>, src: &str) -> Result<Node, Diagnostic> {
     let r = &raw.referenced;
     let loc = Loc { file: file.clone(), line: r.line() as u32, col: r.column() as u32, len: r.span().len().max(1) as u32 };
@@ -296,9 +310,7 @@ fn convert(raw: Spanned<Raw>, file: &Arc<PathBuf>, src: &str) -> Result<Node, Di
             Err(e) => return Err(Diagnostic::new(format!("cannot decrypt this vault value: {e}")).at(loc, "vault-encrypted value")),
         },
         // `!unsafe`: never templated. Its text becomes an expression whose value is that text.
-        Raw::Str(s) if source_text(src, r).is_some_and(|t| t.trim_start().starts_with("!unsafe")) => {
-            NodeKind::Str(crate::template::literal_template(&s))
-        }
+        Raw::Str(s) if unsafe_tagged(src, r) => NodeKind::Str(crate::template::literal_template(&s)),
         Raw::Str(s) => NodeKind::Str(s),
         Raw::Seq(s) => NodeKind::Seq(s.into_iter().map(|x| convert(x, file, src)).collect::<Result<_, _>>()?),
         Raw::Map(m) => {

@@ -99,6 +99,19 @@ pub async fn put(
     force: bool,
     src: Option<&Path>,
 ) -> Result<Outcome, ModError> {
+    // mode=preserve: the mode of the source on the controller.
+    let preserved;
+    let args = match (args.str("mode")?.as_deref(), src) {
+        (Some("preserve"), Some(s)) => {
+            use std::os::unix::fs::PermissionsExt as _;
+            let m = std::fs::metadata(s).map_err(|e| ModError::Fail(format!("cannot read {}: {e}", s.display())))?.permissions().mode();
+            let mut a = args.clone();
+            a.map.insert("mode".into(), json!(format!("{:04o}", m & 0o7777)));
+            preserved = a;
+            &preserved
+        }
+        _ => args,
+    };
     let mut p = probe(ctx, dest, Some("sha1"), ctx.diff).await?;
     let mut dest = dest.to_string();
     if p.effective(true).is_some_and(|s| s.is_dir()) {

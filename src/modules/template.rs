@@ -13,10 +13,16 @@ const ARGS: &[Arg] = &[
     Arg::bool("backup", "keep a timestamped copy of the old file"),
     Arg::str("validate", "a command to check the new file before it is put in place; %s is its path"),
     Arg::str("newline_sequence", "line ending of the result: \\n (default), \\r\\n or \\r"),
-    Arg::bool("trim_blocks", "accepted; steward always trims blocks as Ansible's default does"),
-    Arg::bool("lstrip_blocks", "accepted for compatibility"),
+    Arg::bool("trim_blocks", "remove the first newline after a block tag (default yes)"),
+    Arg::bool("lstrip_blocks", "strip spaces and tabs before a block tag on its line"),
+    Arg::str("block_start_string", "what starts a block (default {%)"),
+    Arg::str("block_end_string", "what ends a block (default %})"),
+    Arg::str("variable_start_string", "what starts a print statement (default {{)"),
+    Arg::str("variable_end_string", "what ends a print statement (default }})"),
+    Arg::str("comment_start_string", "what starts a comment (default {#)"),
+    Arg::str("comment_end_string", "what ends a comment (default #})"),
     Arg::bool("follow", "follow links at dest"),
-    Arg::str("output_encoding", "accepted for compatibility (utf-8)"),
+    Arg::str("output_encoding", "the encoding of the result (default utf-8; others by the host's iconv)"),
 ];
 
 #[async_trait]
@@ -47,7 +53,23 @@ impl Module for Template {
         let text = std::fs::read_to_string(&path).map_err(|e| ModError::Fail(format!("cannot read {}: {e}", path.display())))?;
         let extra = crate::template::template_vars(&path, &src, Some(&dest), ctx.scope.raw("ansible_managed").is_some());
         let scope = ctx.scope.with_layer(extra);
-        let mut rendered = crate::template::render_file(&text, &path.display().to_string(), &scope)
+        let mut syntax = crate::template::Syntax::default();
+        let pair = |a: &str, b: &str, d: &(String, String)| -> Result<(String, String), ModError> {
+            Ok((args.str(a)?.unwrap_or_else(|| d.0.clone()), args.str(b)?.unwrap_or_else(|| d.1.clone())))
+        };
+        syntax.block = pair("block_start_string", "block_end_string", &syntax.block)?;
+        syntax.variable = pair("variable_start_string", "variable_end_string", &syntax.variable)?;
+        syntax.comment = pair("comment_start_string", "comment_end_string", &syntax.comment)?;
+        syntax.trim_blocks = args.bool("trim_blocks", true)?;
+        syntax.lstrip_blocks = args.bool("lstrip_blocks", false)?;
+        // Ansible's search path for included templates: each search path's templates/ and
+        // itself, then the playbook's folder and the template's own.
+        let mut roots: Vec<std::path::PathBuf> =
+            crate::template::search_path_of(|n| ctx.scope.resolve(n).ok().flatten()).into_iter().map(Into::into).collect();
+        roots.push(ctx.playbook_dir.clone());
+        roots.extend(path.parent().map(|p| p.to_path_buf()));
+        let search: Vec<std::path::PathBuf> = roots.iter().flat_map(|r| [r.join("templates"), r.clone()]).collect();
+        let mut rendered = crate::template::render_file_with(&text, &path.display().to_string(), &scope, &syntax, &search)
             .map_err(|e| ModError::Fail(format!("{}: {}", crate::diag::relative(&path), e.message)))?;
         match args.str("newline_sequence")?.as_deref() {
             Some("\\r\\n") | Some("\r\n") => rendered = rendered.replace('\n', "\r\n"),
@@ -55,6 +77,19 @@ impl Module for Template {
             _ => {}
         }
         let force = args.bool("force", true)?;
-        super::copy::put(ctx, args, &dest, super::common::Source::Bytes(rendered.into_bytes()), force, Some(&path)).await
+        let mut bytes = rendered.into_bytes();
+        if let Some(enc) = args.str("output_encoding")?.filter(|e| !e.is_empty() && !is_utf8(e)) {
+            // The host's iconv knows the encodings Python does, by much the same names.
+            let r = ctx.sh_in(format!("iconv -f UTF-8 -t {}", crate::template::shell_quote(&enc)), Some(bytes)).await?;
+            if r.rc != 0 {
+                return fail(format!("cannot encode the result in {enc}: {}", r.stderr_str().trim()));
+            }
+            bytes = r.stdout;
+        }
+        super::copy::put(ctx, args, &dest, super::common::Source::Bytes(bytes), force, Some(&path)).await
     }
+}
+
+fn is_utf8(enc: &str) -> bool {
+    matches!(enc.to_ascii_lowercase().replace(['-', '_'], "").as_str(), "utf8" | "u8" | "utf")
 }

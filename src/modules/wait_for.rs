@@ -40,11 +40,32 @@ fn condition(args: &Args, state: &str) -> Result<String, ModError> {
         let p = q(&path);
         return Ok(match (state, args.str("search_regex")?) {
             ("absent", _) => format!("[ ! -e {p} ]"),
-            (_, Some(r)) => format!("[ -e {p} ] && grep -Eq {} {p}", q(&r)),
+            // grep -P reads Python's dialect closely enough to poll; the groups are taken
+            // from the content afterwards, with Python's rules.
+            (_, Some(r)) => format!("[ -e {p} ] && {{ grep -Paq -- {0} {p} 2>/dev/null || grep -Eaq -- {0} {p}; }}", q(&r)),
             _ => format!("[ -e {p} ]"),
         });
     }
     Ok("true".into())
+}
+
+/// The groups of the first match of `re` in the file, as Python's `search` gives them.
+async fn match_groups(ctx: &TaskCtx, path: &str, re: &str) -> Result<(serde_json::Value, serde_json::Value), ModError> {
+    let r = ctx.sh(format!("head -c 1048576 -- {}", q(path))).await?;
+    let text = String::from_utf8_lossy(&r.stdout).into_owned();
+    let re = crate::template::PyRegex::new(re, false, true).map_err(|e| ModError::Fail(format!("Invalid regular expression: {e}")))?;
+    let Some(spans) = re.first(&text).map_err(|e| ModError::Fail(e.to_string()))? else {
+        return Ok((serde_json::json!([]), serde_json::json!({})));
+    };
+    let group = |i: usize| spans.get(i).copied().flatten().map(|(a, b)| serde_json::json!(&text[a..b])).unwrap_or(serde_json::Value::Null);
+    let groups: Vec<serde_json::Value> = (1..spans.len()).map(group).collect();
+    let mut named = serde_json::Map::new();
+    for i in 1..spans.len() {
+        if let Some(name) = re.group_name(i) {
+            named.insert(name, group(i));
+        }
+    }
+    Ok((serde_json::Value::Array(groups), serde_json::Value::Object(named)))
 }
 
 #[async_trait]
@@ -93,7 +114,8 @@ impl Module for WaitFor {
             return Ok(out.msg("skipped, running in check mode"));
         }
         let script = if only_time {
-            format!("sleep {}; echo 0", timeout.max(delay))
+            // As Ansible: the delay, then the whole timeout.
+            format!("sleep {0}; echo {0}", timeout.max(0) + delay.max(0))
         } else {
             let cond = condition(args, &state)?;
             format!(
@@ -105,13 +127,28 @@ impl Module for WaitFor {
         let text = r.stdout_str();
         let elapsed: i64 = text.split_whitespace().last().and_then(|s| s.parse().ok()).unwrap_or(0);
         out = out.with("elapsed", elapsed);
+        if let (0, Some(path), Some(re)) = (r.rc, args.str("path")?, args.str("search_regex")?) {
+            if !matches!(state.as_str(), "absent" | "stopped") {
+                let (groups, named) = match_groups(ctx, &path, &re).await?;
+                out = out.with("match_groups", groups).with("match_groupdict", named);
+            }
+        }
         if r.rc != 0 {
+            let host = args.str("host")?.unwrap_or_else(|| "127.0.0.1".into());
+            let absent = matches!(state.as_str(), "absent" | "stopped");
+            // Ansible's messages.
             let what = match (args.int("port")?, args.str("path")?) {
-                (Some(p), _) => format!("port {p}"),
-                (None, Some(p)) => format!("path {p}"),
+                (Some(p), _) if state == "drained" => format!("Timeout when waiting for {host}:{p} to drain"),
+                (Some(p), _) if absent => format!("Timeout when waiting for {host}:{p} to stop."),
+                (Some(p), _) => format!("Timeout when waiting for {host}:{p}"),
+                (None, Some(p)) if absent => format!("Timeout when waiting for {p} to be absent."),
+                (None, Some(p)) if args.has("search_regex") => {
+                    format!("Timeout when waiting for search string {} in {p}", args.str("search_regex")?.unwrap_or_default())
+                }
+                (None, Some(p)) => format!("Timeout when waiting for file {p}"),
                 _ => String::new(),
             };
-            let msg = args.str("msg")?.unwrap_or_else(|| format!("Timeout when waiting for {what} to be {state}"));
+            let msg = args.str("msg")?.unwrap_or(what);
             out.failed = true;
             out.msg = Some(msg);
         }

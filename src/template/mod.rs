@@ -270,6 +270,117 @@ pub fn render_file(text: &str, name: &str, scope: &Arc<Scope>) -> Result<String,
     out
 }
 
+/// Jinja's syntax settings a template may change (the template module's arguments, or a
+/// `#jinja2:` first line).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Syntax {
+    pub block: (String, String),
+    pub variable: (String, String),
+    pub comment: (String, String),
+    pub trim_blocks: bool,
+    pub lstrip_blocks: bool,
+}
+
+impl Default for Syntax {
+    fn default() -> Syntax {
+        Syntax {
+            block: ("{%".into(), "%}".into()),
+            variable: ("{{".into(), "}}".into()),
+            comment: ("{#".into(), "#}".into()),
+            trim_blocks: true,
+            lstrip_blocks: false,
+        }
+    }
+}
+
+impl Syntax {
+    /// Apply a template's `#jinja2: key: value, ...` first line (which is then dropped), as
+    /// Ansible does; values are Python literals.
+    pub fn from_header<'a>(&self, text: &'a str) -> Result<(Syntax, &'a str), TemplateError> {
+        let Some(rest) = text.strip_prefix("#jinja2:") else {
+            return Ok((self.clone(), text));
+        };
+        let bad = |m: String| TemplateError { message: m };
+        let Some(eol) = rest.find('\n') else {
+            return Err(bad("Missing newline after '#jinja2:' override.".into()));
+        };
+        let mut out = self.clone();
+        for pair in rest[..eol].split(',') {
+            let Some((k, v)) = pair.split_once(':') else {
+                return Err(bad(format!("Missing key-value separator `:` in '#jinja2:' override pair {pair:?}.")));
+            };
+            let v = v.trim();
+            let text = || v.trim_matches(|c| c == '"' || c == '\'').to_string();
+            let flag = || v == "True";
+            match k.trim() {
+                "block_start_string" => out.block.0 = text(),
+                "block_end_string" => out.block.1 = text(),
+                "variable_start_string" => out.variable.0 = text(),
+                "variable_end_string" => out.variable.1 = text(),
+                "comment_start_string" => out.comment.0 = text(),
+                "comment_end_string" => out.comment.1 = text(),
+                "trim_blocks" => out.trim_blocks = flag(),
+                "lstrip_blocks" => out.lstrip_blocks = flag(),
+                "newline_sequence" | "keep_trailing_newline" => {}
+                key => return Err(bad(format!("Invalid '#jinja2:' override key '{key}'."))),
+            }
+        }
+        Ok((out, &rest[eol + 1..]))
+    }
+}
+
+/// Render a template file with the given syntax settings (the `template` module's); templates
+/// it includes or imports are looked for in the `search` folders, in order.
+pub fn render_file_with(
+    text: &str,
+    name: &str,
+    scope: &Arc<Scope>,
+    syntax: &Syntax,
+    search: &[std::path::PathBuf],
+) -> Result<String, TemplateError> {
+    let (syntax, text) = syntax.from_header(text)?;
+    // As Ansible: the result ends with as many newlines as the template does (trim_blocks may
+    // have eaten the last one).
+    let trailing = |s: &str| s.len() - s.trim_end_matches('\n').len();
+    let fix = |mut out: String| {
+        let missing = trailing(text).saturating_sub(trailing(&out));
+        out.extend(std::iter::repeat_n('\n', missing));
+        out
+    };
+    if syntax == Syntax::default() && search.is_empty() {
+        return render_file(text, name, scope).map(fix);
+    }
+    let mut e = env().clone();
+    let dirs = search.to_vec();
+    e.set_loader(move |n: &str| {
+        for d in &dirs {
+            let p = d.join(n);
+            if p.is_file() {
+                return std::fs::read_to_string(&p)
+                    .map(Some)
+                    .map_err(|err| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("{}: {err}", p.display())));
+            }
+        }
+        Ok(None)
+    });
+    let cfg = minijinja::syntax::SyntaxConfig::builder()
+        .block_delimiters(syntax.block.0.clone(), syntax.block.1.clone())
+        .variable_delimiters(syntax.variable.0.clone(), syntax.variable.1.clone())
+        .comment_delimiters(syntax.comment.0.clone(), syntax.comment.1.clone())
+        .trim_blocks(syntax.trim_blocks)
+        .lstrip_blocks(syntax.lstrip_blocks)
+        .keep_trailing_newline(true)
+        .build()
+        .map_err(|e| TemplateError { message: e.to_string() })?;
+    e.set_syntax(cfg);
+    let t = e.template_from_named_str(name, text).map_err(|e| explain(e, &Value::Null, scope))?;
+    let out = t.render(JValue::from_dyn_object(scope.clone())).map_err(|e| explain(e, &Value::Null, scope));
+    if let Some(e) = scope.take_error() {
+        return Err(explain(e, &Value::Null, scope));
+    }
+    out.map(fix)
+}
+
 /// The delimiters and block whitespace a template lookup asks for.
 pub struct LookupSyntax {
     pub variable: (String, String),

@@ -65,6 +65,11 @@ impl PyRegex {
         self.re.captures_len() - 1
     }
 
+    /// The name of group `i`, if it has one.
+    pub fn group_name(&self, i: usize) -> Option<String> {
+        self.re.capture_names().nth(i).flatten().map(str::to_string)
+    }
+
     pub fn group_index(&self, name: &str) -> Option<usize> {
         self.re.capture_names().position(|n| n == Some(name))
     }
