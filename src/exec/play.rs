@@ -84,6 +84,8 @@ pub fn tags_selected(tags: &[String], only: &[String], skip: &[String]) -> bool 
     })
 }
 
+type InheritedVars = Vec<Arc<Map<String, Value>>>;
+
 struct Walker {
     run: Arc<Run>,
     play: Arc<Play>,
@@ -94,7 +96,7 @@ struct Walker {
     notified: Mutex<IndexSet<usize>>,
     /// For a role's handler notified by a task of the same role: the vars that task inherited
     /// (include_role `vars:`, a role entry's `vars:`), which the handler sees as in Ansible.
-    handler_vars: Mutex<HashMap<usize, Vec<Arc<Map<String, Value>>>>>,
+    handler_vars: Mutex<HashMap<usize, InheritedVars>>,
     in_handler: AtomicBool,
     /// The last failed result and what `ansible_failed_task` says of its task.
     last_failure: Mutex<Option<(Map<String, Value>, Value)>>,

@@ -43,12 +43,13 @@ impl Module for Tempfile {
             Some(p) => q(&p),
             None => "\"${TMPDIR:-/tmp}\"".into(),
         };
+        let template = format!("{prefix}XXXXXXXX");
         let script = format!(
-            "d={parent}\nif [ ! -d \"$d\" ]; then printf 'NODIR %s\\n' \"$d\"; exit 1; fi\nt=$(mktemp {}-p \"$d\" --suffix={} {}) || exit 1\nprintf 'PATH %s\\n' \"$t\"\n{}",
+            "d={parent}\nif [ ! -d \"$d\" ]; then printf 'NODIR %s\\n' \"$d\"; exit 1; fi\nt=$(mktemp {}-p \"$d\" --suffix={} {}) || exit 1\nprintf 'PATH %s\\n' \"$t\"\nprintf 'STAT '; stat -c '{}' -- \"$t\"\n",
             if dir { "-d " } else { "" },
             q(&suffix),
-            q(&format!("{prefix}XXXXXXXX")),
-            format!("printf 'STAT '; stat -c '{}' -- \"$t\"\n", crate::connection::stat::STAT_FMT)
+            q(&template),
+            crate::connection::stat::STAT_FMT
         );
         let out = ctx.sh(script).await?;
         let text = out.stdout_str();
