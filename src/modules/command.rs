@@ -126,8 +126,7 @@ fn expand_word(w: &str, expand: bool) -> String {
 async fn run_command(ctx: &TaskCtx, args: &Args, shell: bool) -> Result<Outcome, ModError> {
     let raw = args.str("_raw_params")?.or(args.str("cmd")?).or(args.str("free_form")?);
     let argv = args.str_list("argv")?;
-    let given: Vec<&str> = ["_raw_params", "cmd", "argv"].into_iter().filter(|k| args.has(k)).collect();
-    if given.len() > 1 {
+    if ["_raw_params", "cmd", "argv"].into_iter().filter(|k| args.has(k)).count() > 1 {
         return fail("parameters are mutually exclusive: _raw_params|cmd|argv");
     }
     if shell && args.has("expand_argument_vars") {

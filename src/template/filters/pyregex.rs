@@ -159,13 +159,7 @@ fn translate(p: &str, multiline: bool) -> String {
                 // Word-boundary assertions in fancy-regex, plain characters in Python.
                 '<' | '>' => out.push(n),
                 '0' => {
-                    let mut v = 0u32;
-                    let mut k = 0;
-                    while k < 2 && chars.get(i).is_some_and(|d| ('0'..='7').contains(d)) {
-                        v = v * 8 + chars[i].to_digit(8).unwrap_or(0);
-                        i += 1;
-                        k += 1;
-                    }
+                    let v = octal_after_zero(&chars, &mut i);
                     out.push_str(&format!(r"\x{{{v:x}}}"));
                 }
                 _ => {
@@ -313,13 +307,7 @@ impl Template {
                     group = Some((index, start + 1));
                 }
                 '0' => {
-                    let mut v = 0u32;
-                    let mut k = 0;
-                    while k < 2 && chars.get(i).is_some_and(|d| ('0'..='7').contains(d)) {
-                        v = v * 8 + chars[i].to_digit(8).unwrap_or(0);
-                        i += 1;
-                        k += 1;
-                    }
+                    let v = octal_after_zero(&chars, &mut i);
                     text.push(char::from_u32(v & 0xff).unwrap_or('\0'));
                 }
                 d if d.is_ascii_digit() => {
@@ -414,6 +402,21 @@ pub fn escape(s: &str) -> String {
         out.push(c);
     }
     out
+}
+
+/// Python's `\0` escape: up to two more octal digits from `chars[*i..]`, consumed.
+fn octal_after_zero(chars: &[char], i: &mut usize) -> u32 {
+    let mut v = 0u32;
+    for _ in 0..2 {
+        match chars.get(*i).and_then(|d| d.to_digit(8)) {
+            Some(d) => {
+                v = v * 8 + d;
+                *i += 1;
+            }
+            None => break,
+        }
+    }
+    v
 }
 
 #[cfg(test)]
