@@ -18,6 +18,10 @@ const KNOWN: &[(&str, &str, &str)] = &[
     ("defaults", "vault_password_file", "ANSIBLE_VAULT_PASSWORD_FILE"),
     ("defaults", "gathering", "ANSIBLE_GATHERING"),
     ("defaults", "stdout_callback", "ANSIBLE_STDOUT_CALLBACK"),
+    ("defaults", "collections_path", "ANSIBLE_COLLECTIONS_PATH"),
+    ("defaults", "library", "ANSIBLE_LIBRARY"),
+    ("defaults", "module_utils", "ANSIBLE_MODULE_UTILS"),
+    ("defaults", "interpreter_python", "ANSIBLE_PYTHON_INTERPRETER"),
     ("privilege_escalation", "become", "ANSIBLE_BECOME"),
     ("privilege_escalation", "become_method", "ANSIBLE_BECOME_METHOD"),
     ("privilege_escalation", "become_user", "ANSIBLE_BECOME_USER"),
@@ -30,7 +34,6 @@ const KNOWN: &[(&str, &str, &str)] = &[
 const NO_EFFECT: &[(&str, &str, &str)] = &[
     ("ssh_connection", "control_path", "steward keeps one connection per host itself; ControlPath is not used"),
     ("ssh_connection", "control_path_dir", "steward keeps one connection per host itself"),
-    ("defaults", "interpreter_python", "steward needs no Python on the hosts"),
     ("defaults", "retry_files_enabled", "steward writes no retry files"),
     ("defaults", "deprecation_warnings", "no effect"),
     ("defaults", "nocows", "no effect"),

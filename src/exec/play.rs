@@ -435,7 +435,13 @@ impl Walker {
         let rendered = template::render_value(&Value::String(name.to_string()), &scope)
             .map(|v| template::to_text(&v))
             .map_err(|e| Box::new(task::failed_result(&self.host.name, e.message)))?;
-        let Some(module) = crate::modules::find(&rendered) else {
+        let found = crate::modules::find(&rendered).or_else(|| {
+            let mut role_dirs: Vec<&std::path::Path> = t.role.iter().map(|r| r.path.as_path()).collect();
+            role_dirs.extend(t.role.iter().flat_map(|r| r.parents.iter().map(|(_, p)| p.as_path())));
+            let search = crate::modules::python::Search { playbook_dir: &self.run.playbook_dir, role_dirs };
+            crate::modules::python::resolve(&rendered, &search)
+        });
+        let Some(module) = found else {
             return Err(Box::new(task::failed_result(
                 &self.host.name,
                 format!("couldn't resolve module/action '{rendered}'. This often indicates a misspelling, missing collection, or incorrect module path."),

@@ -449,6 +449,7 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
         playbook_dir: env.run.playbook_dir.clone(),
         verbosity: env.run.opts.verbosity,
         task_name: task.display_name(),
+        no_log: hidden(env, scope),
         reconnect,
     };
     // As Ansible: one run plus `retries` (3 when only `until` is given); with retries and no

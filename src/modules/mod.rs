@@ -41,6 +41,7 @@ mod mount;
 mod package;
 mod pause;
 mod ping;
+pub mod python;
 mod replace;
 mod script;
 mod service;
@@ -277,6 +278,8 @@ pub struct TaskCtx {
     pub playbook_dir: PathBuf,
     pub verbosity: u8,
     pub task_name: String,
+    /// The task's `no_log`: modules that censor their own output (Python ones) are told.
+    pub no_log: bool,
     /// How to open the host's connection again (after a reboot); `None` on the controller.
     pub reconnect: Option<Reconnect>,
 }

@@ -600,7 +600,7 @@ fn load_task(node: &Node, ctx: &mut LoadCtx, base: &Path, role: Option<Arc<Role>
         (many, None) => {
             // More than one candidate: the first that is not a module is probably a misspelt keyword.
             for (k, _) in many.iter().copied() {
-                if modules::find(&k.key_string()).is_none() && !is_special_action(&k.key_string()) {
+                if find_module(&k.key_string(), ctx, role.as_deref()).is_none() && !is_special_action(&k.key_string()) {
                     return Err(unknown_action(k));
                 }
             }
@@ -628,6 +628,16 @@ fn load_task(node: &Node, ctx: &mut LoadCtx, base: &Path, role: Option<Arc<Role>
 /// only matters if it runs: a `when`, `ignore_errors` or `failed_when`.
 fn may_not_run(node: &Node, kw: &Kw) -> bool {
     !kw.when.is_empty() || kw.ignore_errors.is_some() || node.get("failed_when").is_some()
+}
+
+/// A native module, else a module file found as Ansible finds it (the roles' and the
+/// playbook's `library/`, collections, the controller's ansible-core).
+fn find_module(name: &str, ctx: &LoadCtx, role: Option<&Role>) -> Option<&'static dyn modules::Module> {
+    modules::find(name).or_else(|| {
+        let mut role_dirs: Vec<&Path> = role.map(|r| r.path.as_path()).into_iter().collect();
+        role_dirs.extend(ctx.role_stack.iter().rev().map(|(_, p)| p.as_path()));
+        modules::python::resolve(name, &modules::python::Search { playbook_dir: &ctx.playbook_dir, role_dirs })
+    })
 }
 
 fn is_special_action(name: &str) -> bool {
@@ -860,7 +870,7 @@ fn build_action(
             Ok(TaskKind::Templated { name: name.to_string(), args })
         }
         _ => {
-            let Some(module) = modules::find(name) else {
+            let Some(module) = find_module(name, ctx, role.as_deref()) else {
                 let k = Node::new(NodeKind::Str(name.to_string()), loc.clone());
                 return Err(unknown_action(&k));
             };
