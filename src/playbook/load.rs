@@ -44,6 +44,7 @@ pub struct LoadCtx {
 
 impl LoadCtx {
     pub fn new(playbook_dir: &Path, env: Arc<LoadEnv>) -> LoadCtx {
+        crate::template::python_plugins::set_playbook_dir(playbook_dir);
         LoadCtx {
             playbook_dir: playbook_dir.to_path_buf(),
             roles_path: env.roles_path.clone(),

@@ -249,6 +249,8 @@ fn load_role(use_: RoleUse, ctx: &mut LoadCtx, dedupe: bool) -> R<Vec<Arc<Task>>
     // A role under `when` may never run; nor may its handlers.
     let conditional = usize::from(!use_.kw.when.is_empty());
     ctx.guard += conditional;
+    // As Ansible: a role's filter, test and lookup plugins are usable once the role is loaded.
+    crate::template::python_plugins::add_dirs_of(&path);
     ctx.role_stack.push((role_name, path.clone()));
     let tasks = match tasks_file {
         Some(f) => load_task_file(&f, ctx, Some(role.clone())),

@@ -10,6 +10,7 @@ mod filters;
 mod lookup;
 mod now;
 mod pyfmt;
+pub mod python_plugins;
 mod scope;
 mod tests;
 
@@ -80,9 +81,58 @@ fn py_methods(state: &mut minijinja::State, value: &JValue, method: &str, args: 
     minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args)
 }
 
+/// The environment every template renders with. It grows when a template names a Python
+/// filter or test plugin (see [`python_plugins`]): the new environment replaces the old one,
+/// which is kept, since templates compiled from it may still be rendering.
 pub fn env() -> &'static Environment<'static> {
-    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
-    ENV.get_or_init(build_env)
+    *env_slot().read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn env_slot() -> &'static std::sync::RwLock<&'static Environment<'static>> {
+    static ENV: OnceLock<std::sync::RwLock<&'static Environment<'static>>> = OnceLock::new();
+    ENV.get_or_init(|| std::sync::RwLock::new(Box::leak(Box::new(build_env()))))
+}
+
+/// Add the Python plugin an unknown-filter or unknown-test error names; otherwise the error
+/// in Ansible's words.
+fn plug(e: minijinja::Error) -> Result<(), minijinja::Error> {
+    use python_plugins::Found;
+    let Some((kind, name)) = python_plugins::unknown_name(&e) else { return Err(e) };
+    let found = python_plugins::has(kind, &name);
+    if found == Found::No {
+        return Err(minijinja::Error::new(e.kind(), format!("No {kind} named '{name}'.")));
+    }
+    let mut slot = env_slot().write().unwrap_or_else(|e| e.into_inner());
+    let mut grown = (*slot).clone();
+    match (kind, found) {
+        (_, Found::Broken(why)) => {
+            let msg = format!("{kind} plugin '{name}' failed to load: {why}");
+            let fail = move || -> Result<JValue, minijinja::Error> { Err(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, msg.clone())) };
+            let f = fail.clone();
+            match kind {
+                "filter" => grown.add_filter(name, move |_: minijinja::value::Rest<JValue>| f()),
+                _ => grown.add_test(name, move |_: minijinja::value::Rest<JValue>| fail().map(|_| false)),
+            }
+        }
+        ("filter", _) => grown.add_filter(name.clone(), python_plugins::filter(name)),
+        _ => grown.add_test(name.clone(), python_plugins::test(name)),
+    }
+    *slot = Box::leak(Box::new(grown));
+    Ok(())
+}
+
+/// Run a render, again after adding each Python plugin it turns out to need.
+pub(crate) fn with_plugins<T>(mut f: impl FnMut() -> Result<T, minijinja::Error>) -> Result<T, minijinja::Error> {
+    let mut added = 0;
+    loop {
+        match f() {
+            Err(e) if added < 16 && python_plugins::unknown_name(&e).is_some() => {
+                plug(e)?;
+                added += 1;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Whether a value holds any template text that needs rendering.
@@ -160,6 +210,10 @@ fn render_str_raw(s: &str, scope: &Arc<Scope>) -> Result<Value, minijinja::Error
     if !is_template(s) {
         return Ok(Value::String(s.to_string()));
     }
+    with_plugins(|| render_template_str(s, scope))
+}
+
+fn render_template_str(s: &str, scope: &Arc<Scope>) -> Result<Value, minijinja::Error> {
     let protected = protect_backrefs(s);
     let s = protected.as_ref();
     let ctx = JValue::from_dyn_object(scope.clone());
@@ -262,8 +316,8 @@ pub fn to_text(v: &Value) -> String {
 
 /// Render a template file's text (the `template` module, `lookup('template')`).
 pub fn render_file(text: &str, name: &str, scope: &Arc<Scope>) -> Result<String, TemplateError> {
-    let t = env().template_from_named_str(name, text).map_err(|e| explain(e, &Value::Null, scope))?;
-    let out = t.render(JValue::from_dyn_object(scope.clone())).map_err(|e| explain(e, &Value::Null, scope));
+    let out = with_plugins(|| env().template_from_named_str(name, text)?.render(JValue::from_dyn_object(scope.clone())))
+        .map_err(|e| explain(e, &Value::Null, scope));
     if let Some(e) = scope.take_error() {
         return Err(explain(e, &Value::Null, scope));
     }
@@ -483,7 +537,7 @@ pub fn eval_condition(cond: &Value, scope: &Arc<Scope>) -> Result<bool, Template
                 }
                 Ok(truthy(&v))
             };
-            let out = run().map_err(|e| explain(e, cond, scope));
+            let out = with_plugins(run).map_err(|e| explain(e, cond, scope));
             if let Some(e) = scope.take_error() {
                 return Err(explain(e, cond, scope));
             }

@@ -10,6 +10,8 @@ use std::sync::OnceLock;
 /// An ansible-core installed on the controller.
 #[derive(Debug, Clone)]
 pub struct Install {
+    /// The Python that imports it.
+    pub python: PathBuf,
     /// The `ansible` package folder (`.../site-packages/ansible`).
     pub ansible: PathBuf,
     /// Folders that contain `ansible_collections/` from the Python installation.
@@ -73,7 +75,7 @@ fn find_install() -> Option<Install> {
             continue;
         }
         let site_collections = lines.next().unwrap_or("").split(':').filter(|s| !s.is_empty()).map(PathBuf::from).collect();
-        return Some(Install { ansible: PathBuf::from(ansible), site_collections });
+        return Some(Install { python: py, ansible: PathBuf::from(ansible), site_collections });
     }
     None
 }

@@ -453,14 +453,15 @@ fn outcome_of(mut data: Map<String, Value>) -> Outcome {
     if let Some(d) = data.remove("diff") {
         o.diffs = diffs_of(&d);
     }
+    // A warning is text, or (ansible-core 2.19) a summary whose event carries the text.
+    let text = |w: &Value| {
+        w.pointer("/event/msg").or_else(|| w.get("msg")).map(crate::template::to_text).unwrap_or_else(|| crate::template::to_text(w))
+    };
     if let Some(Value::Array(w)) = data.remove("warnings") {
-        o.warnings.extend(w.iter().map(crate::template::to_text));
+        o.warnings.extend(w.iter().map(text));
     }
     if let Some(Value::Array(ds)) = data.remove("deprecations") {
-        for d in ds {
-            let msg = d.get("msg").map(crate::template::to_text).unwrap_or_else(|| crate::template::to_text(&d));
-            o.warnings.push(format!("[DEPRECATION WARNING]: {msg}"));
-        }
+        o.warnings.extend(ds.iter().map(|d| format!("[DEPRECATION WARNING]: {}", text(d))));
     }
     if let Some(Value::Object(f)) = data.get("ansible_facts") {
         o.facts = Some(f.clone());

@@ -71,7 +71,7 @@ fn find_lookup(name: &str) -> Option<Run> {
 
 /// Whether `with_<name>` names a lookup steward has.
 pub fn exists(name: &str) -> bool {
-    find_lookup(name).is_some()
+    find_lookup(name).is_some() || super::python_plugins::has("lookup", name) != super::python_plugins::Found::No
 }
 
 /// The names of the lookups, for suggestions.
@@ -160,6 +160,14 @@ fn positional(terms: &[JValue]) -> Result<Vec<Value>, Error> {
 /// Run a lookup by name, its failure worded as Ansible words it.
 fn run(ctx: &Ctx, name: &str, terms: Vec<Value>, opts: &Map<String, Value>) -> Result<Vec<Value>, Error> {
     let Some(f) = find_lookup(name) else {
+        match super::python_plugins::has("lookup", name) {
+            super::python_plugins::Found::Yes => {
+                return super::python_plugins::lookup(name, terms, opts)
+                    .map_err(|e| err(format!("The lookup plugin '{name}' failed: {}", e.detail().unwrap_or("unknown error"))));
+            }
+            super::python_plugins::Found::Broken(why) => return Err(err(format!("lookup plugin '{name}' failed to load: {why}"))),
+            super::python_plugins::Found::No => {}
+        }
         return Err(err(format!("The lookup plugin '{name}' was not found.")));
     };
     f(ctx, terms, opts).map_err(|e| match e.kind() {
