@@ -13,7 +13,10 @@ pub fn run(a: DocArgs) -> i32 {
         }
         return 0;
     };
-    let Some(m) = modules::find(&name) else {
+    // Installed modules too (library/ here, collections, the controller's ansible-core).
+    let here = std::env::current_dir().unwrap_or_default();
+    let search = modules::python::Search { playbook_dir: &here, role_dirs: vec![] };
+    let Some(m) = modules::find(&name).or_else(|| modules::python::resolve(&name, &search)) else {
         let hint = crate::diag::suggest(&name, modules::names()).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
         eprintln!("error: no module `{name}`{hint}");
         return 1;

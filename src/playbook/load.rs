@@ -872,6 +872,15 @@ fn build_action(
         }
         _ => {
             let Some(module) = find_module(name, ctx, role.as_deref()) else {
+                let mut role_dirs: Vec<&Path> = role.as_deref().map(|r| r.path.as_path()).into_iter().collect();
+                role_dirs.extend(ctx.role_stack.iter().rev().map(|(_, p)| p.as_path()));
+                let search = modules::python::Search { playbook_dir: &ctx.playbook_dir, role_dirs };
+                if let Some(plugin) = modules::python::action_plugin(name, &search) {
+                    return Err(Diagnostic::new(format!("`{name}` is an action plugin ({}), which steward does not run", plugin.display()))
+                        .at(loc.clone(), "Python code that would run on the controller")
+                        .help("steward runs Python modules on the hosts, and Python filter, test and lookup plugins, but not action or connection plugins")
+                        .deferrable());
+                }
                 let k = Node::new(NodeKind::Str(name.to_string()), loc.clone());
                 return Err(unknown_action(&k));
             };

@@ -87,10 +87,23 @@ pub fn resolve(name: &str, search: &Search<'_>) -> Option<&'static dyn Module> {
     found.map(|m| m as &dyn Module)
 }
 
-/// Whether `name` can only be a module that needs ansible-core on the controller, which is
-/// not installed: for the playbook check's message.
-pub fn needs_install(name: &str) -> bool {
-    name.split('.').count() >= 3 && install::install().is_none()
+/// The action plugin (Python code that runs on the controller) a name would run, where
+/// there is one: steward runs no Python action plugins, and says so.
+pub fn action_plugin(name: &str, search: &Search<'_>) -> Option<PathBuf> {
+    let parts: Vec<&str> = name.split('.').collect();
+    match parts.as_slice() {
+        ["ansible", "builtin" | "legacy", short] | [short] => {
+            let mut dirs: Vec<PathBuf> = search.role_dirs.iter().map(|r| r.join("action_plugins")).collect();
+            dirs.push(search.playbook_dir.join("action_plugins"));
+            dirs.into_iter().map(|d| d.join(format!("{short}.py"))).find(|p| p.is_file())
+        }
+        [ns, coll, rest @ ..] if !rest.is_empty() => install::collection_roots(search.playbook_dir).into_iter().find_map(|root| {
+            let base = root.join("ansible_collections").join(ns).join(coll).join("plugins").join("action");
+            let file = rest.iter().fold(base, |p, s| p.join(s)).with_extension("py");
+            file.is_file().then_some(file)
+        }),
+        _ => None,
+    }
 }
 
 fn library_dirs(search: &Search<'_>) -> Vec<PathBuf> {
