@@ -5,6 +5,9 @@ pyinfra (bench/pyinfra/). Prints each one's wall time and CPU time (its own and 
 and the ratios to steward.
 
     bench/rollout.py [-n 20] [--tools steward,ansible,pyinfra]
+    bench/rollout.py --workload mixed    # playbooks/rollout-mixed.yml: native and collection
+                                         # modules (steward runs the latter through the hosts'
+                                         # Python), steward and ansible-playbook only
 
 Needs root (sshd processes, the plain account `fleet` they log in as; see TESTING.md).
 """
@@ -76,8 +79,12 @@ def main():
     ap.add_argument("-n", type=int, default=20)
     ap.add_argument("--tools", default="steward,ansible,pyinfra")
     ap.add_argument("--steward", default=os.path.join(REPO, "target/release/steward"))
+    ap.add_argument("--workload", choices=["rollout", "mixed"], default="rollout")
     a = ap.parse_args()
     tools = a.tools.split(",")
+    if a.workload == "mixed":
+        tools = [t for t in tools if t != "pyinfra"]  # pyinfra runs no Ansible collections
+    playbook = "rollout.yml" if a.workload == "rollout" else "rollout-mixed.yml"
     if "steward" in tools and a.steward.endswith("target/release/steward"):
         sh("cargo build --release --quiet", cwd=REPO)
     ansible = os.environ.get("ANSIBLE_PLAYBOOK") or shutil.which("ansible-playbook") or ("/opt/ansible-venv/bin/ansible-playbook" if os.path.exists("/opt/ansible-venv/bin/ansible-playbook") else None)
@@ -91,9 +98,9 @@ def main():
     try:
         plan = []
         if "steward" in tools:
-            plan.append(("steward", [a.steward, "run", "-i", inv, "-f", str(a.n), "rollout.yml"], os.path.join(REPO, "playbooks")))
+            plan.append(("steward", [a.steward, "run", "-i", inv, "-f", str(a.n), playbook], os.path.join(REPO, "playbooks")))
         if "ansible" in tools and ansible:
-            plan.append(("ansible-playbook", [ansible, "-i", inv, "-f", str(a.n), "rollout.yml"], os.path.join(REPO, "playbooks")))
+            plan.append(("ansible-playbook", [ansible, "-i", inv, "-f", str(a.n), playbook], os.path.join(REPO, "playbooks")))
         if "pyinfra" in tools and pyinfra:
             plan.append(("pyinfra", [pyinfra, "-y", "--parallel", str(a.n), "inventory.py", "deploy.py"], os.path.join(HERE, "pyinfra")))
         for name, cmd, cwd in plan:
@@ -106,8 +113,8 @@ def main():
         for p in procs:
             p.kill()
         shutil.rmtree(d, ignore_errors=True)
-    tasks = 20  # commands per host in the reference workload
-    print(f"\n{a.n} hosts, reference workload ({tasks} tasks per host)\n")
+    tasks = 20 if a.workload == "rollout" else 9  # tasks per host in the workload
+    print(f"\n{a.n} hosts, {'reference' if a.workload == 'rollout' else 'mixed'} workload ({tasks} tasks per host)\n")
     print("| tool | cold wall | cold CPU | warm wall | warm CPU | cold wall vs steward | warm wall vs steward |")
     print("|---|---|---|---|---|---|---|")
     base = runs.get("steward")

@@ -40,6 +40,8 @@ pub struct LoadCtx {
     /// Above zero while loading tasks that may never run (a block or import under `when`,
     /// a rescue section): a deferrable fault there becomes a task that fails when it runs.
     pub(super) guard: usize,
+    /// The play's `collections:` keyword.
+    pub(super) collections: Vec<String>,
 }
 
 impl LoadCtx {
@@ -56,6 +58,7 @@ impl LoadCtx {
             role_vars: Map::new(),
             dependency_role_names: Vec::new(),
             role_stack: Vec::new(),
+            collections: Vec::new(),
             depth: 0,
             guard: 0,
         }
@@ -181,6 +184,12 @@ fn load_play(node: &Node, ctx: &mut LoadCtx) -> R<Play> {
         None => Map::new(),
     };
     ctx.play_vars = vars.clone();
+    // `collections:`: where a task's short module names are looked for after steward's own.
+    ctx.collections = match node.get("collections").map(|c| c.to_value()) {
+        Some(Value::Array(a)) => a.iter().filter_map(|c| c.as_str().map(str::to_string)).collect(),
+        Some(Value::String(c)) => vec![c],
+        _ => vec![],
+    };
     let mut vars_files = Vec::new();
     if let Some(vf) = node.get("vars_files") {
         match &vf.kind {
@@ -637,7 +646,13 @@ fn find_module(name: &str, ctx: &LoadCtx, role: Option<&Role>) -> Option<&'stati
     modules::find(name).or_else(|| {
         let mut role_dirs: Vec<&Path> = role.map(|r| r.path.as_path()).into_iter().collect();
         role_dirs.extend(ctx.role_stack.iter().rev().map(|(_, p)| p.as_path()));
-        modules::python::resolve(name, &modules::python::Search { playbook_dir: &ctx.playbook_dir, role_dirs })
+        let search = modules::python::Search { playbook_dir: &ctx.playbook_dir, role_dirs };
+        let listed = || {
+            (!name.contains('.'))
+                .then(|| ctx.collections.iter().find_map(|c| modules::python::resolve(&format!("{c}.{name}"), &search)))
+                .flatten()
+        };
+        listed().or_else(|| modules::python::resolve(name, &search))
     })
 }
 

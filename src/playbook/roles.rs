@@ -25,6 +25,16 @@ pub fn find_role(name: &str, playbook_dir: &Path, roles_path: &[PathBuf]) -> Res
         searched.push(p);
         return Err(searched);
     }
+    // `ns.coll.role`: a role inside an installed collection.
+    if let [ns, coll, role] = name.split('.').collect::<Vec<_>>().as_slice() {
+        for root in crate::modules::python::install::collection_roots(playbook_dir) {
+            let p = root.join("ansible_collections").join(ns).join(coll).join("roles").join(role);
+            if p.is_dir() {
+                return Ok(p);
+            }
+            searched.push(p);
+        }
+    }
     let mut dirs = vec![playbook_dir.join("roles")];
     dirs.extend(roles_path.iter().cloned());
     dirs.push(playbook_dir.to_path_buf());

@@ -107,7 +107,9 @@ fn plug(e: minijinja::Error) -> Result<(), minijinja::Error> {
     match (kind, found) {
         (_, Found::Broken(why)) => {
             let msg = format!("{kind} plugin '{name}' failed to load: {why}");
-            let fail = move || -> Result<JValue, minijinja::Error> { Err(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, msg.clone())) };
+            let fail = move || -> Result<JValue, minijinja::Error> {
+                Err(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, msg.clone()))
+            };
             let f = fail.clone();
             match kind {
                 "filter" => grown.add_filter(name, move |_: minijinja::value::Rest<JValue>| f()),

@@ -36,6 +36,9 @@ impl fmt::Debug for Scope {
 
 thread_local! {
     static DEPTH: Cell<usize> = const { Cell::new(0) };
+    /// The variables being rendered on this thread (scope, name): a container that refers to
+    /// itself (`data: {a: 1, b: "{{ data.a }}"}`) sees its own unrendered value inside.
+    static RESOLVING: std::cell::RefCell<Vec<(usize, String)>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl Scope {
@@ -76,7 +79,22 @@ impl Scope {
         if self.literal.get(i).copied().unwrap_or(false) {
             return Ok(Some(v));
         }
-        self.render_nested(&v).map(Some)
+        let key = (Arc::as_ptr(self) as *const () as usize, name.to_string());
+        if RESOLVING.with(|r| r.borrow().contains(&key)) {
+            // As Ansible's lazy containers: a mapping or list that reads itself while being
+            // rendered sees its own items; a string that needs itself is a loop.
+            return match v {
+                Value::Object(_) | Value::Array(_) => Ok(Some(v)),
+                _ => Err(minijinja::Error::new(
+                    minijinja::ErrorKind::InvalidOperation,
+                    format!("recursive loop detected in template: the variable '{name}' refers to itself"),
+                )),
+            };
+        }
+        RESOLVING.with(|r| r.borrow_mut().push(key));
+        let out = self.render_nested(&v).map(Some);
+        RESOLVING.with(|r| r.borrow_mut().pop());
+        out
     }
 
     fn render_nested(self: &Arc<Self>, v: &Value) -> Result<Value, minijinja::Error> {
@@ -174,5 +192,26 @@ impl Object for HostVars {
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
         Enumerator::Values(self.0.host_names().into_iter().map(JValue::from).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_mapping_that_reads_itself_sees_its_items() {
+        let vars = json!({"data": {"a": 1, "b": "{{ data.a + 1 }}"}}).as_object().unwrap().clone();
+        let scope = Scope::new(vec![Arc::new(vars)], None);
+        assert_eq!(scope.resolve("data").unwrap(), Some(json!({"a": 1, "b": 2})));
+    }
+
+    #[test]
+    fn a_string_that_needs_itself_is_a_loop() {
+        let vars = json!({"x": "{{ x }}"}).as_object().unwrap().clone();
+        let scope = Scope::new(vec![Arc::new(vars)], None);
+        let got = scope.resolve("x");
+        assert!(got.is_err() || scope.take_error().is_some(), "{got:?}");
     }
 }
