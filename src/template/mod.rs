@@ -654,6 +654,17 @@ mod unit {
     }
 
     #[test]
+    fn undefined_chains_until_used() {
+        let s = scope(json!({"d": {"bar": {}}, "l": [{"foo": {}}]}));
+        assert!(eval_condition(&json!("d.bar.baz.abc is not defined"), &s).unwrap());
+        assert!(eval_condition(&json!("nope.abc is not defined"), &s).unwrap());
+        assert!(eval_condition(&json!("l[1]['foo'] | default('D') == 'D'"), &s).unwrap());
+        let e = render_value(&json!("{{ d.bar.baz.abc }}"), &s).unwrap_err();
+        assert_eq!(e.message, "'d.bar.baz' is undefined");
+        assert!(eval_condition(&json!("not nope.abc"), &s).is_err());
+    }
+
+    #[test]
     fn conditions() {
         let s = scope(json!({"x": 3, "s": "yes"}));
         assert!(eval_condition(&json!("x > 2"), &s).unwrap());

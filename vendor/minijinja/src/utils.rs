@@ -287,7 +287,8 @@ pub enum UndefinedBehavior {
     ///
     /// * **printing:** fails
     /// * **iteration:** fails
-    /// * **attribute access of undefined values:** fails
+    /// * **attribute access of undefined values:** allowed (returns [`undefined`](Value::UNDEFINED))
+    ///   (steward: as Ansible's undefined, so `a.missing.deeper is defined` is false)
     /// * **string coercion in filters/functions:** fails
     /// * **if true:** fails
     Strict,
@@ -311,12 +312,15 @@ impl UndefinedBehavior {
             | (UndefinedBehavior::SemiStrict, false)
             | (UndefinedBehavior::Chainable, false) => Ok(Value::undefined_with_origin(origin)),
             // chained undefined values keep the origin of the parent
-            (UndefinedBehavior::Chainable, true) => Ok(Value::undefined_with_origin(
-                parent.undefined_origin().unwrap_or(UndefinedOrigin::NONE),
-            )),
-            (UndefinedBehavior::Lenient, true)
-            | (UndefinedBehavior::Strict, true)
-            | (UndefinedBehavior::SemiStrict, true) => Err(Error::undefined(parent)),
+            // steward: Strict chains too; Ansible's undefined fails only when it is used.
+            (UndefinedBehavior::Chainable | UndefinedBehavior::Strict, true) => {
+                Ok(Value::undefined_with_origin(
+                    parent.undefined_origin().unwrap_or(UndefinedOrigin::NONE),
+                ))
+            }
+            (UndefinedBehavior::Lenient, true) | (UndefinedBehavior::SemiStrict, true) => {
+                Err(Error::undefined(parent))
+            }
         }
     }
 
