@@ -277,6 +277,8 @@ pub struct Syntax {
     pub block: (String, String),
     pub variable: (String, String),
     pub comment: (String, String),
+    pub line_statement_prefix: Option<String>,
+    pub line_comment_prefix: Option<String>,
     pub trim_blocks: bool,
     pub lstrip_blocks: bool,
 }
@@ -287,9 +289,48 @@ impl Default for Syntax {
             block: ("{%".into(), "%}".into()),
             variable: ("{{".into(), "}}".into()),
             comment: ("{#".into(), "#}".into()),
+            line_statement_prefix: None,
+            line_comment_prefix: None,
             trim_blocks: true,
             lstrip_blocks: false,
         }
+    }
+}
+
+/// A value in a `#jinja2:` line, which Ansible reads as a Python literal.
+#[derive(Debug, PartialEq)]
+enum Literal {
+    Text(String),
+    Bool(bool),
+    None,
+}
+
+impl Literal {
+    fn parse(v: &str) -> Option<Literal> {
+        let v = v.trim();
+        match v {
+            "True" => return Some(Literal::Bool(true)),
+            "False" => return Some(Literal::Bool(false)),
+            "None" => return Some(Literal::None),
+            _ => {}
+        }
+        let quote = v.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+        let body = v.strip_prefix(quote)?.strip_suffix(quote)?;
+        let mut out = String::new();
+        let mut chars = body.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => match chars.next()? {
+                    'n' => out.push('\n'),
+                    't' => out.push('\t'),
+                    'r' => out.push('\r'),
+                    other => out.push(other),
+                },
+                c if c == quote => return None,
+                c => out.push(c),
+            }
+        }
+        Some(Literal::Text(out))
     }
 }
 
@@ -306,23 +347,58 @@ impl Syntax {
         };
         let mut out = self.clone();
         for pair in rest[..eol].split(',') {
+            if pair.trim().is_empty() {
+                return Err(bad("Empty '#jinja2:' override pair not allowed.".into()));
+            }
             let Some((k, v)) = pair.split_once(':') else {
-                return Err(bad(format!("Missing key-value separator `:` in '#jinja2:' override pair {pair:?}.")));
+                return Err(bad(format!(
+                    "Missing key-value separator `:` in '#jinja2:' override pair {}.",
+                    py_repr(&Value::String(pair.into()))
+                )));
             };
-            let v = v.trim();
-            let text = || v.trim_matches(|c| c == '"' || c == '\'').to_string();
-            let flag = || v == "True";
-            match k.trim() {
-                "block_start_string" => out.block.0 = text(),
-                "block_end_string" => out.block.1 = text(),
-                "variable_start_string" => out.variable.0 = text(),
-                "variable_end_string" => out.variable.1 = text(),
-                "comment_start_string" => out.comment.0 = text(),
-                "comment_end_string" => out.comment.1 = text(),
-                "trim_blocks" => out.trim_blocks = flag(),
-                "lstrip_blocks" => out.lstrip_blocks = flag(),
+            let key = k.trim();
+            let Some(value) = Literal::parse(v) else {
+                return Err(bad(format!("Invalid '#jinja2:' override value {} for {key:?}.", v.trim())));
+            };
+            let wrong = || bad(format!("Invalid '#jinja2:' override value {} for {key:?}.", v.trim()));
+            let text = |slot: &mut String| match &value {
+                Literal::Text(t) => {
+                    *slot = t.clone();
+                    Ok(())
+                }
+                _ => Err(wrong()),
+            };
+            let prefix = |slot: &mut Option<String>| match &value {
+                Literal::Text(t) => {
+                    *slot = Some(t.clone());
+                    Ok(())
+                }
+                Literal::None => {
+                    *slot = None;
+                    Ok(())
+                }
+                Literal::Bool(_) => Err(wrong()),
+            };
+            let flag = |slot: &mut bool| match value {
+                Literal::Bool(b) => {
+                    *slot = b;
+                    Ok(())
+                }
+                _ => Err(wrong()),
+            };
+            match key {
+                "block_start_string" => text(&mut out.block.0)?,
+                "block_end_string" => text(&mut out.block.1)?,
+                "variable_start_string" => text(&mut out.variable.0)?,
+                "variable_end_string" => text(&mut out.variable.1)?,
+                "comment_start_string" => text(&mut out.comment.0)?,
+                "comment_end_string" => text(&mut out.comment.1)?,
+                "line_statement_prefix" => prefix(&mut out.line_statement_prefix)?,
+                "line_comment_prefix" => prefix(&mut out.line_comment_prefix)?,
+                "trim_blocks" => flag(&mut out.trim_blocks)?,
+                "lstrip_blocks" => flag(&mut out.lstrip_blocks)?,
                 "newline_sequence" | "keep_trailing_newline" => {}
-                key => return Err(bad(format!("Invalid '#jinja2:' override key '{key}'."))),
+                key => return Err(bad(format!("Invalid '#jinja2:' override key {}.", py_repr(&Value::String(key.into()))))),
             }
         }
         Ok((out, &rest[eol + 1..]))
@@ -367,6 +443,8 @@ pub fn render_file_with(
         .block_delimiters(syntax.block.0.clone(), syntax.block.1.clone())
         .variable_delimiters(syntax.variable.0.clone(), syntax.variable.1.clone())
         .comment_delimiters(syntax.comment.0.clone(), syntax.comment.1.clone())
+        .line_statement_prefix(syntax.line_statement_prefix.clone().unwrap_or_default())
+        .line_comment_prefix(syntax.line_comment_prefix.clone().unwrap_or_default())
         .trim_blocks(syntax.trim_blocks)
         .lstrip_blocks(syntax.lstrip_blocks)
         .keep_trailing_newline(true)
@@ -662,6 +740,18 @@ mod unit {
         let e = render_value(&json!("{{ d.bar.baz.abc }}"), &s).unwrap_err();
         assert_eq!(e.message, "'d.bar.baz' is undefined");
         assert!(eval_condition(&json!("not nope.abc"), &s).is_err());
+    }
+
+    #[test]
+    fn jinja2_header_values_are_python_literals() {
+        let (syntax, rest) = Syntax::default().from_header("#jinja2: line_statement_prefix:\":\", trim_blocks: False\nbody").unwrap();
+        assert_eq!(syntax.line_statement_prefix.as_deref(), Some(":"));
+        assert!(!syntax.trim_blocks);
+        assert_eq!(rest, "body");
+        let e = Syntax::default().from_header("#jinja2: lstrip_blocks=True\n").unwrap_err();
+        assert!(e.message.starts_with("Missing key-value separator"), "{}", e.message);
+        assert!(Syntax::default().from_header("#jinja2: trim_blocks: 'yes'\n").is_err());
+        assert!(Syntax::default().from_header("#jinja2: nope: True\n").is_err());
     }
 
     #[test]
