@@ -178,8 +178,10 @@ fn render_str_raw(s: &str, scope: &Arc<Scope>) -> Result<Value, minijinja::Error
             other => Ok(other),
         };
     }
+    // Any other template is native too: one value written (`{% if x %}{{ [1] }}{% endif %}`)
+    // is that value, nothing written is none, more is text.
     let t = env().template_from_str(s)?;
-    Ok(Value::String(t.render(ctx)?))
+    to_json(&t.render_native(ctx)?)
 }
 
 /// Python leaves `\1` in a string literal alone where Jinja's lexer would read an octal
@@ -515,11 +517,14 @@ pub fn render_lookup_template(
             });
         }
         // As Jinja does, every template (an included one too) loses one trailing newline;
-        // as Ansible does, the top one gets back those its text ends with.
-        let mut out = e.template_from_named_str(name, text)?.render(ctx.clone())?;
-        if out.is_empty() {
-            return Ok(Value::Null);
-        }
+        // as Ansible does, the top one gets back those its text ends with. One value written
+        // (a macro's dict) is that value.
+        let out = e.template_from_named_str(name, text)?.render_native(ctx.clone())?;
+        let mut out = match to_json(&out)? {
+            Value::String(s) if !s.is_empty() => s,
+            Value::String(_) => return Ok(Value::Null),
+            native => return Ok(native),
+        };
         let (want, have) = (trailing_newlines(text), trailing_newlines(&out));
         if want > have {
             out.push_str(&"\n".repeat(want - have));
@@ -729,6 +734,18 @@ mod unit {
         assert_eq!(e.message, "'r.stdoutx' is undefined");
         assert_eq!(render_value(&json!("{{ nope | default('d') }}"), &s).unwrap(), json!("d"));
         assert!(!eval_condition(&json!("nope is defined"), &s).unwrap());
+    }
+
+    #[test]
+    fn templates_are_native_as_in_ansible() {
+        let s = scope(json!({"x": true}));
+        assert_eq!(render_value(&json!("{% if x %}{{ [1, 2] }}{% endif %}"), &s).unwrap(), json!([1, 2]));
+        assert_eq!(render_value(&json!("{% if not x %}text{% endif %}"), &s).unwrap(), json!(null));
+        assert_eq!(render_value(&json!("{{ 1 }}{{ 2 }}"), &s).unwrap(), json!("12"));
+        let m = json!("{% macro m() %}{{ {'foo': 'bar'} }}{% endmacro %}{{ m().foo }}");
+        assert_eq!(render_value(&m, &s).unwrap(), json!("bar"));
+        let m = json!("{% macro m() %}a{{ 5 }}{% endmacro %}{{ m() }}");
+        assert_eq!(render_value(&m, &s).unwrap(), json!("a5"));
     }
 
     #[test]

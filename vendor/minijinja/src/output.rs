@@ -25,6 +25,13 @@ pub enum CaptureMode {
     Discard,
 }
 
+/// steward: what an output holds, counted as Jinja's native concat counts its nodes.
+enum Nodes {
+    Empty,
+    One(Value),
+    Many,
+}
+
 /// An abstraction over [`fmt::Write`](std::fmt::Write) for the rendering.
 ///
 /// This is a utility type used in the engine which can be written into like one
@@ -34,6 +41,8 @@ pub struct Output<'a> {
     w: *mut (dyn fmt::Write + 'a),
     target: *mut (dyn fmt::Write + 'a),
     capture_stack: Vec<Option<String>>,
+    // steward: the nodes written outside captures, for Jinja's native concat.
+    nodes: Nodes,
     // bytes written that were not yet charged against the fuel.
     #[cfg(feature = "fuel")]
     uncharged_bytes: usize,
@@ -48,6 +57,7 @@ impl<'a> Output<'a> {
             w,
             target: w,
             capture_stack: Vec::new(),
+            nodes: Nodes::Empty,
             #[cfg(feature = "fuel")]
             uncharged_bytes: 0,
             #[cfg(feature = "debug")]
@@ -65,6 +75,7 @@ impl<'a> Output<'a> {
             w: ptr,
             target: ptr,
             capture_stack: Vec::new(),
+            nodes: Nodes::Empty,
             span_recorder: NonNull::new(ptr),
             #[cfg(feature = "fuel")]
             uncharged_bytes: 0,
@@ -80,10 +91,39 @@ impl<'a> Output<'a> {
             w: NullWriter::get_mut(),
             target: NullWriter::get_mut(),
             capture_stack: vec![None],
+            nodes: Nodes::Empty,
             #[cfg(feature = "fuel")]
             uncharged_bytes: 0,
             #[cfg(feature = "debug")]
             span_recorder: None,
+        }
+    }
+
+    /// steward: notes a value written by `{{ ... }}` (outside captures).
+    pub(crate) fn note_value(&mut self, value: &Value) {
+        if self.capture_stack.is_empty() {
+            self.nodes = match self.nodes {
+                Nodes::Empty => Nodes::One(value.clone()),
+                _ => Nodes::Many,
+            };
+        }
+    }
+
+    /// steward: notes template text written (outside captures).
+    pub(crate) fn note_raw(&mut self, text: &str) {
+        if self.capture_stack.is_empty() && !text.is_empty() {
+            self.nodes = Nodes::Many;
+        }
+    }
+
+    /// steward: the value of the output as Jinja's native concat gives it: the one value that
+    /// was written when the output is exactly that (`{{ [1, 2] }}` gives the list), none when
+    /// nothing was, or `None` when the output is text.
+    pub(crate) fn take_native(&mut self) -> Option<Value> {
+        match std::mem::replace(&mut self.nodes, Nodes::Many) {
+            Nodes::Empty => Some(Value::from(())),
+            Nodes::One(value) if !value.is_undefined() => Some(value),
+            _ => None,
         }
     }
 

@@ -281,6 +281,17 @@ impl<'env, 'source> Template<'env, 'source> {
             .map_err(|err| w.into_inner().take_err(err))
     }
 
+    /// steward: renders as Ansible's native Jinja does: a template that writes exactly one
+    /// value (`{% if x %}{{ [1, 2] }}{% endif %}`) gives that value, one that writes nothing
+    /// gives none, and any other gives its text.
+    pub fn render_native<V: Into<Value>>(&self, ctx: V) -> Result<Value, Error> {
+        let mut rv = String::with_capacity(self.compiled.buffer_size_hint);
+        let mut out = Output::new(&mut rv);
+        ok!(self._eval(ctx.into(), &mut out));
+        let native = out.take_native();
+        Ok(native.unwrap_or_else(|| Value::from(rv)))
+    }
+
     fn _render(&self, root: Value) -> Result<String, Error> {
         let mut rv = String::with_capacity(self.compiled.buffer_size_hint);
         self._eval(root, &mut Output::new(&mut rv)).map(|_| rv)

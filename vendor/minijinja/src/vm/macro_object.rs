@@ -123,15 +123,21 @@ impl Object for Macro {
 
         let (arg_values, caller) = ok!(self.prepare_args(args));
         let mut rv = String::new();
+        let mut out = Output::new(&mut rv);
         ok!(vm::eval_macro(
             state,
             self.instructions_id,
             self.offset,
-            &mut Output::new(&mut rv),
+            &mut out,
             self.closure,
             caller,
             arg_values
         ));
+        // steward: as Ansible's native Jinja, a macro that writes one value returns it (and
+        // one that writes nothing returns none).
+        if let Some(value) = out.take_native() {
+            return Ok(value);
+        }
 
         Ok(if !matches!(state.auto_escape(), AutoEscape::None) {
             Value::from_safe_string(rv)

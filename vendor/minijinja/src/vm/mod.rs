@@ -472,6 +472,7 @@ impl<'env> Executor<'env> {
                     // this only produces a format error, no need to attach
                     // location information.
                     ok!(out.write_str(val).map_err(Error::from));
+                    out.note_raw(val);
                     #[cfg(feature = "debug")]
                     if let Some(start) = span_start {
                         out.record_span(start, state.instructions, pc, OutputSpanKind::Raw);
@@ -479,6 +480,7 @@ impl<'env> Executor<'env> {
                 }
                 Instruction::Emit => {
                     let value = stack.pop();
+                    out.note_value(&value);
                     // formatting containers walks them which is a lot more
                     // expensive than writing out a string.
                     #[cfg(feature = "fuel")]
