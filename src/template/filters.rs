@@ -867,6 +867,18 @@ fn format_filter(v: JValue, rest: Rest<JValue>, kw: Kwargs) -> Result<JValue, Er
     out.map(JValue::from).map_err(err)
 }
 
+/// Python's `'...' % args`: a tuple (Jinja's `(a, b)`, a list here) gives the positional
+/// arguments, a mapping gives the named ones when the format names any, anything else is the
+/// one argument.
+pub(crate) fn percent(fmt: &str, args: &JValue) -> Result<JValue, Error> {
+    let out = match j(args)? {
+        Value::Array(pos) => pyformat::format(fmt, pyformat::Args::Positional(&pos)),
+        Value::Object(named) if fmt.contains("%(") => pyformat::format(fmt, pyformat::Args::Named(&named)),
+        one => pyformat::format(fmt, pyformat::Args::Positional(std::slice::from_ref(&one))),
+    };
+    out.map(JValue::from).map_err(err)
+}
+
 /// `undef(hint)`: a value that fails when used, for variables that must be overridden.
 fn undef(hint: Option<String>) -> Result<JValue, Error> {
     Err(err(hint.unwrap_or_else(|| "Mandatory variable has not been overridden".into())))

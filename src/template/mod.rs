@@ -53,6 +53,7 @@ fn build_env() -> Environment<'static> {
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
     env.set_formatter(pyfmt::formatter);
     env.set_unknown_method_callback(py_methods);
+    minijinja::value::set_string_rem(filters::percent);
     minijinja_contrib::add_to_environment(&mut env);
     filters::register(&mut env);
     tests::register(&mut env);
@@ -769,6 +770,16 @@ mod unit {
         assert!(e.message.starts_with("Missing key-value separator"), "{}", e.message);
         assert!(Syntax::default().from_header("#jinja2: trim_blocks: 'yes'\n").is_err());
         assert!(Syntax::default().from_header("#jinja2: nope: True\n").is_err());
+    }
+
+    #[test]
+    fn percent_formats_strings_as_python() {
+        let s = scope(json!({"d": "/tmp/x", "m": {"a": 1}}));
+        assert_eq!(render_value(&json!("{{ 'in %s/f' % (d) }}"), &s).unwrap(), json!("in /tmp/x/f"));
+        assert_eq!(render_value(&json!("{{ '%s-%03d' % (d, 7) }}"), &s).unwrap(), json!("/tmp/x-007"));
+        assert_eq!(render_value(&json!("{{ '%(a)s!' % m }}"), &s).unwrap(), json!("1!"));
+        assert_eq!(render_value(&json!("{{ 7 % 3 }}"), &s).unwrap(), json!(1));
+        assert!(render_value(&json!("{{ 'x' % d }}"), &s).is_err());
     }
 
     #[test]

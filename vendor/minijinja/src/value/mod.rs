@@ -268,6 +268,9 @@ mod tuple;
 
 pub use self::tuple::Tuple;
 
+/// steward: the string formatting that `'...' % args` does (see [`ops::set_string_rem`]).
+pub use self::ops::set_string_rem;
+
 /// Converts between a Rust type and a template value through Serde.
 ///
 /// This wrapper lets [`Value::from`] and APIs accepting `Into<Value>` use

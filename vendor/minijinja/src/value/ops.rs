@@ -587,7 +587,20 @@ fn float_div_rem_floor(a: f64, b: f64) -> (f64, f64) {
     (quotient, remainder)
 }
 
+/// steward: Python's `str % args`, done by whoever registers it (minijinja has no printf).
+static STRING_REM: std::sync::OnceLock<fn(&str, &Value) -> Result<Value, Error>> =
+    std::sync::OnceLock::new();
+
+/// steward: makes `'format' % args` call `f` with the string and the right-hand value.
+pub fn set_string_rem(f: fn(&str, &Value) -> Result<Value, Error>) {
+    // A second registration is the same function (one per process): keeping the first is fine.
+    let _ = STRING_REM.set(f);
+}
+
 pub fn rem(lhs: &Value, rhs: &Value) -> Result<Value, Error> {
+    if let (Some(fmt), Some(f)) = (lhs.as_str(), STRING_REM.get()) {
+        return f(fmt, rhs);
+    }
     match coerce(lhs, rhs, true) {
         Some(CoerceResult::I128(a, b)) => match int_div_rem_floor(a, b) {
             Some((_, remainder)) => Ok(int_as_value(remainder)),
