@@ -590,7 +590,7 @@ fn explain(e: minijinja::Error, source: &Value, scope: &Arc<Scope>) -> TemplateE
     use minijinja::ErrorKind::*;
     let message = match e.kind() {
         UndefinedError => match find_undefined(source, scope) {
-            Some(name) => format!("'{name}' is undefined"),
+            Some(why) => why,
             None => match e.detail() {
                 Some(d) if d.contains(" has no attribute ") => d.to_string(),
                 Some(d) if d != "undefined value" => format!("undefined variable: {d}"),
@@ -635,7 +635,8 @@ fn zero_division(msg: &str) -> Option<&'static str> {
     })
 }
 
-/// Which variable (or attribute path) of a template is undefined in this scope.
+/// Why a template's value is undefined in this scope, in Ansible's words: `'name' is
+/// undefined` for a variable, `object of type 'dict' has no attribute 'x'` for a key.
 fn find_undefined(source: &Value, scope: &Arc<Scope>) -> Option<String> {
     find_undefined_in(source, scope, 0)
 }
@@ -660,30 +661,28 @@ fn find_undefined_in(source: &Value, scope: &Arc<Scope>, depth: usize) -> Option
                 continue;
             }
             if !scope.contains(first) {
-                return Some(first.to_string());
+                return Some(format!("'{first}' is undefined"));
             }
             // A variable that is defined but whose own value uses an undefined one
             // (`a: "{{ b }}"` without `b`): name that one.
             let resolved = scope.resolve(first);
             if resolved.is_err() {
-                if let Some(name) = scope.raw(first).and_then(|raw| find_undefined_in(raw, scope, depth + 1)) {
-                    return Some(name);
+                if let Some(why) = scope.raw(first).and_then(|raw| find_undefined_in(raw, scope, depth + 1)) {
+                    return Some(why);
                 }
             }
-            // Walk attributes to name `result.stdoutx` precisely.
+            // Walk attributes to name the missing key of `result.stdoutx`.
             let mut cur = resolved.ok().flatten();
-            let mut walked = first.to_string();
             for p in parts {
                 match cur {
                     Some(Value::Object(ref m)) => {
                         if !m.contains_key(p) {
-                            return Some(format!("{walked}.{p}"));
+                            return Some(format!("object of type 'dict' has no attribute '{p}'"));
                         }
                         cur = m.get(p).cloned();
                     }
                     _ => break,
                 }
-                walked = format!("{walked}.{p}");
             }
         }
     }
@@ -732,7 +731,7 @@ mod unit {
         let e = render_value(&json!("{{ nope }}"), &s).unwrap_err();
         assert_eq!(e.message, "'nope' is undefined");
         let e = render_value(&json!("{{ r.stdoutx }}"), &s).unwrap_err();
-        assert_eq!(e.message, "'r.stdoutx' is undefined");
+        assert_eq!(e.message, "object of type 'dict' has no attribute 'stdoutx'");
         assert_eq!(render_value(&json!("{{ nope | default('d') }}"), &s).unwrap(), json!("d"));
         assert!(!eval_condition(&json!("nope is defined"), &s).unwrap());
     }
@@ -756,7 +755,7 @@ mod unit {
         assert!(eval_condition(&json!("nope.abc is not defined"), &s).unwrap());
         assert!(eval_condition(&json!("l[1]['foo'] | default('D') == 'D'"), &s).unwrap());
         let e = render_value(&json!("{{ d.bar.baz.abc }}"), &s).unwrap_err();
-        assert_eq!(e.message, "'d.bar.baz' is undefined");
+        assert_eq!(e.message, "object of type 'dict' has no attribute 'baz'");
         assert!(eval_condition(&json!("not nope.abc"), &s).is_err());
     }
 
