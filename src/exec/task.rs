@@ -827,32 +827,42 @@ pub async fn run_module_task(env: &Env<'_>, task: &Task, module: &'static dyn Mo
             (Some(r), Some(p)) => scope.with_layer([(r.clone(), Value::Object(p))].into_iter().collect()).with_layer(vars.clone()),
             _ => scope.with_layer(vars.clone()),
         };
-        let label = match &task.loop_control.label {
-            Some(l) => template::render_value(l, &s).map(|v| template::py_str(&v)).unwrap_or_else(|_| template::py_str(item)),
-            None => template::py_str(item),
-        };
+        let mut diffs = Vec::new();
         let mut map = match first_false(&whens, &s) {
             Ok(Some(c)) => skipped_result(&host, &c).result,
             Err(e) => failed_result(&host, e).result,
             Ok(None) => {
                 let a = attempt(env, task, module, args, &s).await;
-                let mut ir = ItemResult { label: label.clone(), status: status_of(&a.map), result: Map::new(), diffs: vec![] };
                 if let Some(o) = a.outcome {
-                    ir.diffs = o.diffs.clone();
+                    diffs = o.diffs.clone();
                     apply_effects(env, task, &o, &s);
                     if o.facts.is_some() || o.include_vars.is_some() {
                         scope = task_scope(env.run, env.host, env.ps, env.inh, Some(task));
                     }
                 }
-                let m = a.map;
-                ir.result = m.clone();
-                item_results.push(ir);
-                m
+                a.map
             }
         };
-        if item_results.len() < i + 1 {
-            item_results.push(ItemResult { label: label.clone(), status: status_of(&map), result: map.clone(), diffs: vec![] });
-        }
+        // As Ansible: the label is rendered after the item ran, with the register name holding
+        // this item's result; an undefined one there fails the item.
+        let label = match &task.loop_control.label {
+            Some(l) => {
+                let ls = match &task.register {
+                    Some(r) => s.with_layer([(r.clone(), Value::Object(map.clone()))].into_iter().collect()),
+                    None => s.clone(),
+                };
+                match template::render_value(l, &ls) {
+                    Ok(v) => template::py_str(&v),
+                    Err(e) => {
+                        map.insert("failed".into(), json!(true));
+                        map.insert("msg".into(), json!(format!("Failed to template loop_control.label: {}", e.message)));
+                        template::py_str(item)
+                    }
+                }
+            }
+            None => template::py_str(item),
+        };
+        item_results.push(ItemResult { label, status: status_of(&map), result: map.clone(), diffs });
         for (k, v) in vars {
             map.insert(k, v);
         }
