@@ -839,9 +839,13 @@ fn unvault(v: JValue, rest: Rest<JValue>, kw: Kwargs) -> Result<JValue, Error> {
         Value::String(s) => s,
         other => return Err(err(format!("Secret passed is required to be as string, instead we got {}.", py_class(&other)))),
     };
-    let vault = match j(&v)? {
-        Value::String(s) => s,
-        other => return Err(err(format!("Vault should be in the form of a string, instead we got {}.", py_class(&other)))),
+    // As Ansible's unvault: an undecryptable value is what it decrypts.
+    let vault = match super::encrypted::ciphertext(&v) {
+        Some(ct) => ct,
+        None => match j(&v)? {
+            Value::String(s) => s,
+            other => return Err(err(format!("Vault should be in the form of a string, instead we got {}.", py_class(&other)))),
+        },
     };
     if !vaulting::is_encrypted(&vault) {
         return Ok(JValue::from(vault));

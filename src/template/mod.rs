@@ -5,6 +5,7 @@
 //! the expression's value (a list stays a list). Everything else renders to a string. The
 //! executor hands in a [`Scope`]; this module never touches a host.
 
+mod encrypted;
 mod file_vars;
 mod filters;
 mod lookup;
@@ -120,7 +121,11 @@ pub fn render_value(v: &Value, scope: &Arc<Scope>) -> Result<Value, TemplateErro
     if let Some(e) = scope.take_error() {
         return Err(explain(e, v, scope));
     }
-    out
+    // A `!vault` value that could not be decrypted fails where it is used.
+    match out {
+        Ok(v) if crate::vault::holds_encrypted(&v) => Err(explain(encrypted::used(), &Value::Null, scope)),
+        other => other,
+    }
 }
 
 pub(crate) fn render_value_raw(v: &Value, scope: &Arc<Scope>) -> Result<Value, minijinja::Error> {
@@ -148,16 +153,6 @@ pub fn literal_template(s: &str) -> String {
 }
 
 fn render_str_raw(s: &str, scope: &Arc<Scope>) -> Result<Value, minijinja::Error> {
-    if crate::vault::is_vaulted(s) {
-        // A `!vault` value left encrypted at load (no password then): decrypt it where it is used.
-        return match crate::vault::decrypt(s) {
-            Ok(plain) => Ok(Value::String(String::from_utf8_lossy(&plain).into_owned())),
-            Err(e) => Err(minijinja::Error::new(
-                minijinja::ErrorKind::InvalidOperation,
-                format!("Attempting to decrypt but no vault secrets found: {e}"),
-            )),
-        };
-    }
     if !is_template(s) {
         return Ok(Value::String(s.to_string()));
     }
@@ -241,6 +236,9 @@ fn seq_has_undefined(v: &JValue, depth: u8) -> bool {
 pub fn to_json(v: &JValue) -> Result<Value, minijinja::Error> {
     if v.is_undefined() {
         return Err(minijinja::Error::new(minijinja::ErrorKind::UndefinedError, "undefined value"));
+    }
+    if encrypted::holds_marker(v) {
+        return Err(encrypted::used());
     }
     // A list with an undefined element is an error as in Ansible, when a filter said why.
     if let Some(why) = UNDEFINED_NOTE.with(|n| n.borrow_mut().take()) {
