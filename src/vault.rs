@@ -6,6 +6,7 @@
 //! three hex lines (salt, HMAC of the ciphertext, ciphertext of the PKCS#7-padded text),
 //! wrapped at 80 columns.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{OnceLock, RwLock};
 
 use aes::cipher::{KeyIvInit, StreamCipher};
@@ -64,6 +65,51 @@ pub fn mask(text: &str) -> std::borrow::Cow<'_, str> {
         out = out.replace(x.as_str(), "********");
     }
     out.into()
+}
+
+/// The key of the mapping that stands for a `!vault` value left encrypted because no password
+/// was given: Ansible's own JSON form of a vaulted value. Using it fails (Ansible's
+/// undecryptable-value marker); only `unvault` with the password reads it.
+pub const ENCRYPTED_KEY: &str = "__ansible_vault";
+
+/// Whether any value was left encrypted, so that finding one in data is worth a look.
+static UNDECRYPTED: AtomicBool = AtomicBool::new(false);
+
+/// What an undecryptable value says when it is used.
+pub const UNDECRYPTABLE: &str = "Attempt to use undecryptable variable: Attempting to decrypt but no vault secrets found.";
+
+/// Note that a `!vault` value is kept encrypted (as a mapping of [`ENCRYPTED_KEY`]).
+pub fn note_encrypted() {
+    UNDECRYPTED.store(true, Ordering::Relaxed);
+}
+
+/// The ciphertext of a value kept encrypted.
+pub fn ciphertext_of(v: &serde_json::Value) -> Option<&str> {
+    match v {
+        serde_json::Value::Object(m) if m.len() == 1 => m.get(ENCRYPTED_KEY)?.as_str().filter(|t| is_vaulted(t)),
+        _ => None,
+    }
+}
+
+/// Whether any value was kept encrypted in this run.
+pub fn any_encrypted() -> bool {
+    UNDECRYPTED.load(Ordering::Relaxed)
+}
+
+/// Whether a value holds, anywhere inside, a value kept encrypted.
+pub fn holds_encrypted(v: &serde_json::Value) -> bool {
+    if !any_encrypted() {
+        return false;
+    }
+    fn walk(v: &serde_json::Value, depth: usize) -> bool {
+        match v {
+            _ if depth > 64 => false,
+            serde_json::Value::Object(m) => ciphertext_of(v).is_some() || m.values().any(|x| walk(x, depth + 1)),
+            serde_json::Value::Array(a) => a.iter().any(|x| walk(x, depth + 1)),
+            _ => false,
+        }
+    }
+    walk(v, 0)
 }
 
 /// Whether any vault password was given.

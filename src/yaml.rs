@@ -277,16 +277,27 @@ fn source_text<'a>(src: &'a str, r: &serde_saphyr::Location) -> Option<&'a str> 
 }
 
 /// Whether a scalar carries the `!unsafe` tag (the span of a quoted scalar starts after it).
-fn unsafe_tagged(src: &str, r: &serde_saphyr::Location) -> bool {
-    if source_text(src, r).is_some_and(|t| t.trim_start().starts_with("!unsafe")) {
+/// Whether the value at `r` carries the YAML tag `tag` (`!unsafe`, `!vault`), which the parser
+/// drops: the source text says.
+fn tagged(src: &str, r: &serde_saphyr::Location, tag: &str) -> bool {
+    if source_text(src, r).is_some_and(|t| t.trim_start().starts_with(tag)) {
         return true;
     }
     let Some(start) = r.span().byte_offset() else {
         return false;
     };
     src.get(..start as usize).is_some_and(|before| {
-        let b = before.trim_end_matches([' ', '\t']);
-        b.strip_suffix("!unsafe").is_some_and(|x| x.is_empty() || x.ends_with([' ', '\t', '\n', ':', '-', '[', ',', '{']))
+        let mut b = before.trim_end_matches([' ', '\t']);
+        // A block scalar (`!vault |`): its text starts on the line after the indicator.
+        if let Some(line) = b.strip_suffix('\n') {
+            let header = line.trim_end_matches([' ', '\t']);
+            let indicator = header.trim_end_matches(|c: char| c == '-' || c == '+' || c.is_ascii_digit());
+            match indicator.strip_suffix(['|', '>']) {
+                Some(rest) => b = rest.trim_end_matches([' ', '\t']),
+                None => return false,
+            }
+        }
+        b.strip_suffix(tag).is_some_and(|x| x.is_empty() || x.ends_with([' ', '\t', '\n', ':', '-', '[', ',', '{']))
     })
 }
 
@@ -301,16 +312,19 @@ fn convert(raw: Spanned<Raw>, file: &Arc<PathBuf>, src: &str) -> Result<Node, Di
         },
         Raw::Int(i) => NodeKind::Int(i),
         Raw::Float(f) => NodeKind::Float(f),
-        // An inline `!vault` value (the tag is dropped by the parser; the text says what it is).
-        // Without a password it stays encrypted: as in Ansible, that is an error only where the
-        // value is used.
-        Raw::Str(s) if crate::vault::is_vaulted(&s) => match crate::vault::decrypt(&s) {
+        // An inline `!vault` value. Without a password it stays encrypted: as in Ansible, that
+        // is an error only where the value is used.
+        Raw::Str(s) if crate::vault::is_vaulted(&s) && tagged(src, r, "!vault") => match crate::vault::decrypt(&s) {
             Ok(plain) => NodeKind::Str(String::from_utf8_lossy(&plain).into_owned()),
-            Err(_) if !crate::vault::has_secrets() => NodeKind::Str(s),
+            Err(_) if !crate::vault::has_secrets() => {
+                let key = Node { kind: NodeKind::Str(crate::vault::ENCRYPTED_KEY.into()), loc: loc.clone() };
+                crate::vault::note_encrypted();
+                NodeKind::Map(vec![(key, Node { kind: NodeKind::Str(s), loc: loc.clone() })])
+            }
             Err(e) => return Err(Diagnostic::new(format!("cannot decrypt this vault value: {e}")).at(loc, "vault-encrypted value")),
         },
         // `!unsafe`: never templated. Its text becomes an expression whose value is that text.
-        Raw::Str(s) if unsafe_tagged(src, r) => NodeKind::Str(crate::template::literal_template(&s)),
+        Raw::Str(s) if tagged(src, r, "!unsafe") => NodeKind::Str(crate::template::literal_template(&s)),
         Raw::Str(s) => NodeKind::Str(s),
         Raw::Seq(s) => NodeKind::Seq(s.into_iter().map(|x| convert(x, file, src)).collect::<Result<_, _>>()?),
         Raw::Map(m) => {
@@ -394,6 +408,16 @@ mod tests {
         assert_eq!(v["f"], serde_json::json!(["x", "y", "n", "N"]));
         assert_eq!(n.get("b").unwrap().loc.line, 2);
         assert_eq!(n.get("b").unwrap().loc.col, 4);
+    }
+
+    #[test]
+    fn tags_the_parser_drops_are_read_from_the_text() {
+        let text = "a: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  3132\nb: |\n  $ANSIBLE_VAULT;1.1;AES256\n  3132\nc: !unsafe '{{ x }}'\n";
+        let v = parse_str(text, Path::new("t.yml")).unwrap().to_value();
+        // No password here: the tagged one stays encrypted, the untagged one is text.
+        assert!(crate::vault::ciphertext_of(&v["a"]).is_some(), "{v}");
+        assert_eq!(v["b"], Value::from("$ANSIBLE_VAULT;1.1;AES256\n3132\n"));
+        assert_eq!(v["c"], Value::from(crate::template::literal_template("{{ x }}")));
     }
 
     #[test]

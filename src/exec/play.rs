@@ -562,13 +562,21 @@ impl Walker {
             },
             None => vec![None],
         };
+        let names = match t.loop_.as_ref().map(|_| task::LoopNames::of(t, &scope)).transpose() {
+            Ok(n) => n,
+            Err(e) => {
+                let flow = self.finish(t, task::failed_result(&self.host.name, e), &c, rescuable, true);
+                self.gate.done();
+                return flow;
+            }
+        };
         let whens = c.when();
         let mut skipped = 0;
         for (i, item) in items.iter().enumerate() {
             let mut vars = t.kw.vars.clone();
-            if let Some(it) = item {
-                vars.insert(t.loop_control.loop_var.clone(), it.clone());
-                if let Some(iv) = &t.loop_control.index_var {
+            if let (Some(it), Some(names)) = (item, &names) {
+                vars.insert(names.item.clone(), it.clone());
+                if let Some(iv) = &names.index {
                     vars.insert(iv.clone(), json!(i));
                 }
             }

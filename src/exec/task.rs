@@ -730,12 +730,32 @@ fn apply_conditions(task: &Task, map: &mut Map<String, Value>, scope: &Arc<Scope
     Ok(())
 }
 
-fn loop_vars(task: &Task, item: &Value, idx: usize, items: &[Value]) -> Map<String, Value> {
+/// The names `loop_control` gives the item and its index, rendered: Ansible templates
+/// `loop_var: "{{ name }}"` with the task's variables before the loop starts.
+pub struct LoopNames {
+    pub item: String,
+    pub index: Option<String>,
+}
+
+impl LoopNames {
+    pub fn of(task: &Task, scope: &Arc<Scope>) -> Result<LoopNames, String> {
+        let name = |s: &str| -> Result<String, String> {
+            if !template::is_template(s) {
+                return Ok(s.to_string());
+            }
+            template::render_value(&Value::String(s.to_string()), scope).map(|v| template::to_text(&v)).map_err(|e| e.message)
+        };
+        let lc = &task.loop_control;
+        Ok(LoopNames { item: name(&lc.loop_var)?, index: lc.index_var.as_deref().map(name).transpose()? })
+    }
+}
+
+fn loop_vars(task: &Task, names: &LoopNames, item: &Value, idx: usize, items: &[Value]) -> Map<String, Value> {
     let lc = &task.loop_control;
     let mut m = Map::new();
-    m.insert(lc.loop_var.clone(), item.clone());
-    m.insert("ansible_loop_var".into(), json!(lc.loop_var));
-    if let Some(iv) = &lc.index_var {
+    m.insert(names.item.clone(), item.clone());
+    m.insert("ansible_loop_var".into(), json!(names.item));
+    if let Some(iv) = &names.index {
         m.insert(iv.clone(), json!(idx));
         m.insert("ansible_index_var".into(), json!(iv));
     }
@@ -792,6 +812,10 @@ pub async fn run_module_task(env: &Env<'_>, task: &Task, module: &'static dyn Mo
             _ => return finish(failed_result(&host, e)),
         },
     };
+    let names = match LoopNames::of(task, &scope) {
+        Ok(n) => n,
+        Err(e) => return finish(failed_result(&host, e)),
+    };
     let mut results = Vec::new();
     let mut item_results = Vec::new();
     // As in Ansible, an item sees the facts the items before it set, and the task's register
@@ -799,37 +823,47 @@ pub async fn run_module_task(env: &Env<'_>, task: &Task, module: &'static dyn Mo
     let mut scope = scope;
     let mut previous: Option<Map<String, Value>> = None;
     for (i, item) in items.iter().enumerate() {
-        let vars = loop_vars(task, item, i, &items);
+        let vars = loop_vars(task, &names, item, i, &items);
         let s = match (&task.register, previous.take()) {
             (Some(r), Some(p)) => scope.with_layer([(r.clone(), Value::Object(p))].into_iter().collect()).with_layer(vars.clone()),
             _ => scope.with_layer(vars.clone()),
         };
-        let label = match &task.loop_control.label {
-            Some(l) => template::render_value(l, &s).map(|v| template::py_str(&v)).unwrap_or_else(|_| template::py_str(item)),
-            None => template::py_str(item),
-        };
+        let mut diffs = Vec::new();
         let mut map = match first_false(&whens, &s) {
             Ok(Some(c)) => skipped_result(&host, &c).result,
             Err(e) => failed_result(&host, e).result,
             Ok(None) => {
                 let a = attempt(env, task, module, args, &s).await;
-                let mut ir = ItemResult { label: label.clone(), status: status_of(&a.map), result: Map::new(), diffs: vec![] };
                 if let Some(o) = a.outcome {
-                    ir.diffs = o.diffs.clone();
+                    diffs = o.diffs.clone();
                     apply_effects(env, task, &o, &s);
                     if o.facts.is_some() || o.include_vars.is_some() {
                         scope = task_scope(env.run, env.host, env.ps, env.inh, Some(task));
                     }
                 }
-                let m = a.map;
-                ir.result = m.clone();
-                item_results.push(ir);
-                m
+                a.map
             }
         };
-        if item_results.len() < i + 1 {
-            item_results.push(ItemResult { label: label.clone(), status: status_of(&map), result: map.clone(), diffs: vec![] });
-        }
+        // As Ansible: the label is rendered after the item ran, with the register name holding
+        // this item's result; an undefined one there fails the item.
+        let label = match &task.loop_control.label {
+            Some(l) => {
+                let ls = match &task.register {
+                    Some(r) => s.with_layer([(r.clone(), Value::Object(map.clone()))].into_iter().collect()),
+                    None => s.clone(),
+                };
+                match template::render_value(l, &ls) {
+                    Ok(v) => template::py_str(&v),
+                    Err(e) => {
+                        map.insert("failed".into(), json!(true));
+                        map.insert("msg".into(), json!(format!("Failed to template loop_control.label: {}", e.message)));
+                        template::py_str(item)
+                    }
+                }
+            }
+            None => template::py_str(item),
+        };
+        item_results.push(ItemResult { label, status: status_of(&map), result: map.clone(), diffs });
         for (k, v) in vars {
             map.insert(k, v);
         }

@@ -37,21 +37,35 @@ impl Module for Debug {
         }
         if let Some(var) = args.str("var")? {
             let expr = var.trim().trim_start_matches("{{").trim_end_matches("}}").trim().to_string();
+            let failed = |e: minijinja::Error| {
+                let _ = ctx.scope.take_error();
+                let mut msg = e.detail().map(str::to_string).unwrap_or_else(|| e.kind().to_string());
+                if let Some(src) = std::error::Error::source(&e) {
+                    msg = format!("{msg}: {src}");
+                }
+                Ok(Outcome::failed(format!("Error while resolving `var` expression: {msg}")))
+            };
+            let undefined = |e: &minijinja::Error| e.kind() == minijinja::ErrorKind::UndefinedError;
             let value = match crate::template::env().compile_expression(&expr) {
-                Ok(e) => match e.eval(minijinja::Value::from_dyn_object(ctx.scope.clone())) {
-                    Ok(v) if v.is_undefined() => Value::from("VARIABLE IS NOT DEFINED!"),
-                    Ok(v) => crate::template::to_json(&v).unwrap_or(Value::from("VARIABLE IS NOT DEFINED!")),
-                    Err(e) if e.kind() == minijinja::ErrorKind::UndefinedError => Value::from("VARIABLE IS NOT DEFINED!"),
-                    // Anything else (a filter that fails, a wrong type) fails the task, as in Ansible.
-                    Err(e) => {
-                        let _ = ctx.scope.take_error();
-                        let mut msg = e.detail().map(str::to_string).unwrap_or_else(|| e.kind().to_string());
-                        if let Some(src) = std::error::Error::source(&e) {
-                            msg = format!("{msg}: {src}");
-                        }
-                        return Ok(Outcome::failed(format!("Error while resolving `var` expression: {msg}")));
+                Ok(e) => {
+                    let out = e.eval(minijinja::Value::from_dyn_object(ctx.scope.clone()));
+                    // A variable whose own templates failed (not for an undefined name) fails
+                    // the task too.
+                    if let Some(e) = ctx.scope.take_error().filter(|e| !undefined(e)) {
+                        return failed(e);
                     }
-                },
+                    match out {
+                        Ok(v) if v.is_undefined() => Value::from("VARIABLE IS NOT DEFINED!"),
+                        Ok(v) => match crate::template::to_json(&v) {
+                            Ok(j) => j,
+                            Err(e) if undefined(&e) => Value::from("VARIABLE IS NOT DEFINED!"),
+                            Err(e) => return failed(e),
+                        },
+                        Err(e) if undefined(&e) => Value::from("VARIABLE IS NOT DEFINED!"),
+                        // Anything else (a filter that fails, a wrong type) fails the task, as in Ansible.
+                        Err(e) => return failed(e),
+                    }
+                }
                 Err(e) => {
                     return Ok(Outcome::failed(format!(
                         "Error while resolving `var` expression: {}",

@@ -318,30 +318,98 @@ async fn link(ctx: &TaskCtx, args: &Args, path: &str, p: &Probe, attrs: &Attrs, 
     Ok(out)
 }
 
+/// A time `modification_time` or `access_time` asks for.
+#[derive(Debug, PartialEq)]
+enum Stamp {
+    Preserve,
+    Now,
+    /// Local time on the host, as `touch -d` reads it (Ansible's `time.mktime`).
+    At(String),
+}
+
+impl Stamp {
+    fn of(args: &Args, key: &str) -> Result<Stamp, ModError> {
+        let given = args.str(key)?.unwrap_or_else(|| "now".into());
+        let format = args.str(&format!("{key}_format"))?.unwrap_or_else(|| "%Y%m%d%H%M.%S".into());
+        Ok(match given.as_str() {
+            "preserve" => Stamp::Preserve,
+            "now" => Stamp::Now,
+            _ => Stamp::At(local_time(&given, &format).ok_or_else(|| {
+                ModError::Fail(format!(
+                    "Error while obtaining timestamp for time {given} using format {format}: time data '{given}' does not match format '{format}'"
+                ))
+            })?),
+        })
+    }
+}
+
+/// `text` read with the strptime `format`, written as `YYYY-MM-DD HH:MM:SS`.
+fn local_time(text: &str, format: &str) -> Option<String> {
+    let (cs, cf) = (std::ffi::CString::new(text).ok()?, std::ffi::CString::new(format).ok()?);
+    // SAFETY: an all-zero `tm` is a valid value of this plain C struct.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: valid C strings and a zeroed tm.
+    let end = unsafe { libc::strptime(cs.as_ptr(), cf.as_ptr(), &mut tm) };
+    // SAFETY: `end` points into `cs` when not null.
+    if end.is_null() || unsafe { *end } != 0 {
+        return None;
+    }
+    Some(format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec))
+}
+
+/// The shell commands that give `path` the times asked for (after it exists).
+fn stamp_commands(path: &str, mtime: &Stamp, atime: &Stamp) -> Vec<String> {
+    match (mtime, atime) {
+        (Stamp::Now, Stamp::Now) => vec![format!("touch -- {}", q(path))],
+        _ => [("-m", mtime), ("-a", atime)]
+            .into_iter()
+            .filter_map(|(flag, stamp)| match stamp {
+                Stamp::Preserve => None,
+                Stamp::Now => Some(format!("touch {flag} -- {}", q(path))),
+                Stamp::At(t) => Some(format!("touch {flag} -d {} -- {}", q(t), q(path))),
+            })
+            .collect(),
+    }
+}
+
 async fn touch(ctx: &TaskCtx, args: &Args, path: &str, p: &Probe, attrs: &Attrs, follow: bool) -> Result<Outcome, ModError> {
-    let mtime = args.str("modification_time")?.unwrap_or_else(|| "now".into());
-    let atime = args.str("access_time")?.unwrap_or_else(|| "now".into());
-    let preserve = mtime == "preserve" && atime == "preserve";
+    let mtime = Stamp::of(args, "modification_time")?;
+    let atime = Stamp::of(args, "access_time")?;
+    let explicit = matches!(mtime, Stamp::At(_)) || matches!(atime, Stamp::At(_));
+    let moves = matches!(mtime, Stamp::Now) || matches!(atime, Stamp::Now);
     let mut out = Outcome::ok();
     let mut d: StateDiff = Default::default();
     if !p.exists {
         out.changed = true;
         d.0.insert("state".into(), json!("absent"));
         d.1.insert("state".into(), json!("touch"));
-    } else if !preserve {
+    } else if moves || (explicit && ctx.check) {
         // Ansible reports a touch of an existing file as a change: its times move.
         out.changed = true;
         d.0.insert("state".into(), json!(p.lstat.as_ref().map(|s| s.state_name()).unwrap_or("file")));
         d.1.insert("state".into(), json!("touch"));
     }
-    if !ctx.check && (out.changed || !p.exists) {
-        let mut cmd = format!("touch -- {}", q(path));
-        if p.exists && preserve {
-            cmd = ":".into();
+    if !ctx.check && (p.exists || out.changed) {
+        let mut steps = Vec::new();
+        if !p.exists {
+            steps.push(format!("touch -- {}", q(path)));
         }
+        steps.extend(stamp_commands(path, &mtime, &atime));
+        // Times given outright change the file only when they differ from what it had.
+        let times = format!("stat -c '%Y %X' -- {}", q(path));
+        let cmd = match (explicit, p.exists) {
+            (true, true) => format!("before=$({times}) && {} && [ \"$before\" != \"$({times})\" ] && echo moved; true", steps.join(" && ")),
+            _ if steps.is_empty() => ":".into(),
+            _ => steps.join(" && "),
+        };
         let r = ctx.sh(cmd).await?;
         if r.rc != 0 {
             return fail(format!("Error, could not touch target: {}", r.stderr_str().trim()));
+        }
+        if explicit && p.exists && r.stdout_str().trim() == "moved" && !out.changed {
+            out.changed = true;
+            d.0.insert("state".into(), json!(p.lstat.as_ref().map(|s| s.state_name()).unwrap_or("file")));
+            d.1.insert("state".into(), json!("touch"));
         }
     }
     if !ctx.check {
@@ -354,4 +422,25 @@ async fn touch(ctx: &TaskCtx, args: &Args, path: &str, p: &Probe, attrs: &Attrs,
     refresh(ctx, path, &mut out, follow, None).await?;
     out.data.insert("dest".into(), json!(path));
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_read_with_strptime_formats() {
+        assert_eq!(local_time("202001011200.0", "%Y%m%d%H%M.%S").as_deref(), Some("2020-01-01 12:00:00"));
+        assert_eq!(local_time("2020-03-04", "%Y-%m-%d").as_deref(), Some("2020-03-04 00:00:00"));
+        assert_eq!(local_time("garbage", "%Y%m%d%H%M.%S"), None);
+    }
+
+    #[test]
+    fn touch_sets_only_the_times_asked_for() {
+        let at = Stamp::At("2020-01-01 12:00:00".into());
+        assert_eq!(stamp_commands("/f", &Stamp::Now, &Stamp::Now), ["touch -- /f"]);
+        assert_eq!(stamp_commands("/f", &at, &Stamp::Preserve), ["touch -m -d '2020-01-01 12:00:00' -- /f"]);
+        assert_eq!(stamp_commands("/f", &Stamp::Preserve, &Stamp::Now), ["touch -a -- /f"]);
+        assert!(stamp_commands("/f", &Stamp::Preserve, &Stamp::Preserve).is_empty());
+    }
 }

@@ -839,9 +839,13 @@ fn unvault(v: JValue, rest: Rest<JValue>, kw: Kwargs) -> Result<JValue, Error> {
         Value::String(s) => s,
         other => return Err(err(format!("Secret passed is required to be as string, instead we got {}.", py_class(&other)))),
     };
-    let vault = match j(&v)? {
-        Value::String(s) => s,
-        other => return Err(err(format!("Vault should be in the form of a string, instead we got {}.", py_class(&other)))),
+    // As Ansible's unvault: an undecryptable value is what it decrypts.
+    let vault = match super::encrypted::ciphertext(&v) {
+        Some(ct) => ct,
+        None => match j(&v)? {
+            Value::String(s) => s,
+            other => return Err(err(format!("Vault should be in the form of a string, instead we got {}.", py_class(&other)))),
+        },
     };
     if !vaulting::is_encrypted(&vault) {
         return Ok(JValue::from(vault));
@@ -863,6 +867,18 @@ fn format_filter(v: JValue, rest: Rest<JValue>, kw: Kwargs) -> Result<JValue, Er
         pyformat::format(&fmt, pyformat::Args::Named(&named))
     } else {
         return Err(err("can't handle positional and keyword arguments at the same time"));
+    };
+    out.map(JValue::from).map_err(err)
+}
+
+/// Python's `'...' % args`: a tuple (Jinja's `(a, b)`, a list here) gives the positional
+/// arguments, a mapping gives the named ones when the format names any, anything else is the
+/// one argument.
+pub(crate) fn percent(fmt: &str, args: &JValue) -> Result<JValue, Error> {
+    let out = match j(args)? {
+        Value::Array(pos) => pyformat::format(fmt, pyformat::Args::Positional(&pos)),
+        Value::Object(named) if fmt.contains("%(") => pyformat::format(fmt, pyformat::Args::Named(&named)),
+        one => pyformat::format(fmt, pyformat::Args::Positional(std::slice::from_ref(&one))),
     };
     out.map(JValue::from).map_err(err)
 }

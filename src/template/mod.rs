@@ -5,6 +5,7 @@
 //! the expression's value (a list stays a list). Everything else renders to a string. The
 //! executor hands in a [`Scope`]; this module never touches a host.
 
+mod encrypted;
 mod file_vars;
 mod filters;
 mod lookup;
@@ -54,6 +55,7 @@ fn build_env() -> Environment<'static> {
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
     env.set_formatter(pyfmt::formatter);
     env.set_unknown_method_callback(py_methods);
+    minijinja::value::set_string_rem(filters::percent);
     minijinja_contrib::add_to_environment(&mut env);
     filters::register(&mut env);
     tests::register(&mut env);
@@ -171,7 +173,11 @@ pub fn render_value(v: &Value, scope: &Arc<Scope>) -> Result<Value, TemplateErro
     if let Some(e) = scope.take_error() {
         return Err(explain(e, v, scope));
     }
-    out
+    // A `!vault` value that could not be decrypted fails where it is used.
+    match out {
+        Ok(v) if crate::vault::holds_encrypted(&v) => Err(explain(encrypted::used(), &Value::Null, scope)),
+        other => other,
+    }
 }
 
 pub(crate) fn render_value_raw(v: &Value, scope: &Arc<Scope>) -> Result<Value, minijinja::Error> {
@@ -199,16 +205,6 @@ pub fn literal_template(s: &str) -> String {
 }
 
 fn render_str_raw(s: &str, scope: &Arc<Scope>) -> Result<Value, minijinja::Error> {
-    if crate::vault::is_vaulted(s) {
-        // A `!vault` value left encrypted at load (no password then): decrypt it where it is used.
-        return match crate::vault::decrypt(s) {
-            Ok(plain) => Ok(Value::String(String::from_utf8_lossy(&plain).into_owned())),
-            Err(e) => Err(minijinja::Error::new(
-                minijinja::ErrorKind::InvalidOperation,
-                format!("Attempting to decrypt but no vault secrets found: {e}"),
-            )),
-        };
-    }
     if !is_template(s) {
         return Ok(Value::String(s.to_string()));
     }
@@ -234,8 +230,10 @@ fn render_template_str(s: &str, scope: &Arc<Scope>) -> Result<Value, minijinja::
             other => Ok(other),
         };
     }
+    // Any other template is native too: one value written (`{% if x %}{{ [1] }}{% endif %}`)
+    // is that value, nothing written is none, more is text.
     let t = env().template_from_str(s)?;
-    Ok(Value::String(t.render(ctx)?))
+    to_json(&t.render_native(ctx)?)
 }
 
 /// Python leaves `\1` in a string literal alone where Jinja's lexer would read an octal
@@ -295,6 +293,9 @@ pub fn to_json(v: &JValue) -> Result<Value, minijinja::Error> {
     if v.is_undefined() {
         return Err(minijinja::Error::new(minijinja::ErrorKind::UndefinedError, "undefined value"));
     }
+    if encrypted::holds_marker(v) {
+        return Err(encrypted::used());
+    }
     // A list with an undefined element is an error as in Ansible, when a filter said why.
     if let Some(why) = UNDEFINED_NOTE.with(|n| n.borrow_mut().take()) {
         if seq_has_undefined(v, 0) {
@@ -333,6 +334,8 @@ pub struct Syntax {
     pub block: (String, String),
     pub variable: (String, String),
     pub comment: (String, String),
+    pub line_statement_prefix: Option<String>,
+    pub line_comment_prefix: Option<String>,
     pub trim_blocks: bool,
     pub lstrip_blocks: bool,
 }
@@ -343,9 +346,48 @@ impl Default for Syntax {
             block: ("{%".into(), "%}".into()),
             variable: ("{{".into(), "}}".into()),
             comment: ("{#".into(), "#}".into()),
+            line_statement_prefix: None,
+            line_comment_prefix: None,
             trim_blocks: true,
             lstrip_blocks: false,
         }
+    }
+}
+
+/// A value in a `#jinja2:` line, which Ansible reads as a Python literal.
+#[derive(Debug, PartialEq)]
+enum Literal {
+    Text(String),
+    Bool(bool),
+    None,
+}
+
+impl Literal {
+    fn parse(v: &str) -> Option<Literal> {
+        let v = v.trim();
+        match v {
+            "True" => return Some(Literal::Bool(true)),
+            "False" => return Some(Literal::Bool(false)),
+            "None" => return Some(Literal::None),
+            _ => {}
+        }
+        let quote = v.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+        let body = v.strip_prefix(quote)?.strip_suffix(quote)?;
+        let mut out = String::new();
+        let mut chars = body.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => match chars.next()? {
+                    'n' => out.push('\n'),
+                    't' => out.push('\t'),
+                    'r' => out.push('\r'),
+                    other => out.push(other),
+                },
+                c if c == quote => return None,
+                c => out.push(c),
+            }
+        }
+        Some(Literal::Text(out))
     }
 }
 
@@ -362,23 +404,58 @@ impl Syntax {
         };
         let mut out = self.clone();
         for pair in rest[..eol].split(',') {
+            if pair.trim().is_empty() {
+                return Err(bad("Empty '#jinja2:' override pair not allowed.".into()));
+            }
             let Some((k, v)) = pair.split_once(':') else {
-                return Err(bad(format!("Missing key-value separator `:` in '#jinja2:' override pair {pair:?}.")));
+                return Err(bad(format!(
+                    "Missing key-value separator `:` in '#jinja2:' override pair {}.",
+                    py_repr(&Value::String(pair.into()))
+                )));
             };
-            let v = v.trim();
-            let text = || v.trim_matches(|c| c == '"' || c == '\'').to_string();
-            let flag = || v == "True";
-            match k.trim() {
-                "block_start_string" => out.block.0 = text(),
-                "block_end_string" => out.block.1 = text(),
-                "variable_start_string" => out.variable.0 = text(),
-                "variable_end_string" => out.variable.1 = text(),
-                "comment_start_string" => out.comment.0 = text(),
-                "comment_end_string" => out.comment.1 = text(),
-                "trim_blocks" => out.trim_blocks = flag(),
-                "lstrip_blocks" => out.lstrip_blocks = flag(),
+            let key = k.trim();
+            let Some(value) = Literal::parse(v) else {
+                return Err(bad(format!("Invalid '#jinja2:' override value {} for {key:?}.", v.trim())));
+            };
+            let wrong = || bad(format!("Invalid '#jinja2:' override value {} for {key:?}.", v.trim()));
+            let text = |slot: &mut String| match &value {
+                Literal::Text(t) => {
+                    *slot = t.clone();
+                    Ok(())
+                }
+                _ => Err(wrong()),
+            };
+            let prefix = |slot: &mut Option<String>| match &value {
+                Literal::Text(t) => {
+                    *slot = Some(t.clone());
+                    Ok(())
+                }
+                Literal::None => {
+                    *slot = None;
+                    Ok(())
+                }
+                Literal::Bool(_) => Err(wrong()),
+            };
+            let flag = |slot: &mut bool| match value {
+                Literal::Bool(b) => {
+                    *slot = b;
+                    Ok(())
+                }
+                _ => Err(wrong()),
+            };
+            match key {
+                "block_start_string" => text(&mut out.block.0)?,
+                "block_end_string" => text(&mut out.block.1)?,
+                "variable_start_string" => text(&mut out.variable.0)?,
+                "variable_end_string" => text(&mut out.variable.1)?,
+                "comment_start_string" => text(&mut out.comment.0)?,
+                "comment_end_string" => text(&mut out.comment.1)?,
+                "line_statement_prefix" => prefix(&mut out.line_statement_prefix)?,
+                "line_comment_prefix" => prefix(&mut out.line_comment_prefix)?,
+                "trim_blocks" => flag(&mut out.trim_blocks)?,
+                "lstrip_blocks" => flag(&mut out.lstrip_blocks)?,
                 "newline_sequence" | "keep_trailing_newline" => {}
-                key => return Err(bad(format!("Invalid '#jinja2:' override key '{key}'."))),
+                key => return Err(bad(format!("Invalid '#jinja2:' override key {}.", py_repr(&Value::String(key.into()))))),
             }
         }
         Ok((out, &rest[eol + 1..]))
@@ -423,6 +500,8 @@ pub fn render_file_with(
         .block_delimiters(syntax.block.0.clone(), syntax.block.1.clone())
         .variable_delimiters(syntax.variable.0.clone(), syntax.variable.1.clone())
         .comment_delimiters(syntax.comment.0.clone(), syntax.comment.1.clone())
+        .line_statement_prefix(syntax.line_statement_prefix.clone().unwrap_or_default())
+        .line_comment_prefix(syntax.line_comment_prefix.clone().unwrap_or_default())
         .trim_blocks(syntax.trim_blocks)
         .lstrip_blocks(syntax.lstrip_blocks)
         .keep_trailing_newline(true)
@@ -493,11 +572,14 @@ pub fn render_lookup_template(
             });
         }
         // As Jinja does, every template (an included one too) loses one trailing newline;
-        // as Ansible does, the top one gets back those its text ends with.
-        let mut out = e.template_from_named_str(name, text)?.render(ctx.clone())?;
-        if out.is_empty() {
-            return Ok(Value::Null);
-        }
+        // as Ansible does, the top one gets back those its text ends with. One value written
+        // (a macro's dict) is that value.
+        let out = e.template_from_named_str(name, text)?.render_native(ctx.clone())?;
+        let mut out = match to_json(&out)? {
+            Value::String(s) if !s.is_empty() => s,
+            Value::String(_) => return Ok(Value::Null),
+            native => return Ok(native),
+        };
         let (want, have) = (trailing_newlines(text), trailing_newlines(&out));
         if want > have {
             out.push_str(&"\n".repeat(want - have));
@@ -562,7 +644,7 @@ fn explain(e: minijinja::Error, source: &Value, scope: &Arc<Scope>) -> TemplateE
     use minijinja::ErrorKind::*;
     let message = match e.kind() {
         UndefinedError => match find_undefined(source, scope) {
-            Some(name) => format!("'{name}' is undefined"),
+            Some(why) => why,
             None => match e.detail() {
                 Some(d) if d.contains(" has no attribute ") => d.to_string(),
                 Some(d) if d != "undefined value" => format!("undefined variable: {d}"),
@@ -607,7 +689,8 @@ fn zero_division(msg: &str) -> Option<&'static str> {
     })
 }
 
-/// Which variable (or attribute path) of a template is undefined in this scope.
+/// Why a template's value is undefined in this scope, in Ansible's words: `'name' is
+/// undefined` for a variable, `object of type 'dict' has no attribute 'x'` for a key.
 fn find_undefined(source: &Value, scope: &Arc<Scope>) -> Option<String> {
     find_undefined_in(source, scope, 0)
 }
@@ -632,30 +715,28 @@ fn find_undefined_in(source: &Value, scope: &Arc<Scope>, depth: usize) -> Option
                 continue;
             }
             if !scope.contains(first) {
-                return Some(first.to_string());
+                return Some(format!("'{first}' is undefined"));
             }
             // A variable that is defined but whose own value uses an undefined one
             // (`a: "{{ b }}"` without `b`): name that one.
             let resolved = scope.resolve(first);
             if resolved.is_err() {
-                if let Some(name) = scope.raw(first).and_then(|raw| find_undefined_in(raw, scope, depth + 1)) {
-                    return Some(name);
+                if let Some(why) = scope.raw(first).and_then(|raw| find_undefined_in(raw, scope, depth + 1)) {
+                    return Some(why);
                 }
             }
-            // Walk attributes to name `result.stdoutx` precisely.
+            // Walk attributes to name the missing key of `result.stdoutx`.
             let mut cur = resolved.ok().flatten();
-            let mut walked = first.to_string();
             for p in parts {
                 match cur {
                     Some(Value::Object(ref m)) => {
                         if !m.contains_key(p) {
-                            return Some(format!("{walked}.{p}"));
+                            return Some(format!("object of type 'dict' has no attribute '{p}'"));
                         }
                         cur = m.get(p).cloned();
                     }
                     _ => break,
                 }
-                walked = format!("{walked}.{p}");
             }
         }
     }
@@ -704,9 +785,54 @@ mod unit {
         let e = render_value(&json!("{{ nope }}"), &s).unwrap_err();
         assert_eq!(e.message, "'nope' is undefined");
         let e = render_value(&json!("{{ r.stdoutx }}"), &s).unwrap_err();
-        assert_eq!(e.message, "'r.stdoutx' is undefined");
+        assert_eq!(e.message, "object of type 'dict' has no attribute 'stdoutx'");
         assert_eq!(render_value(&json!("{{ nope | default('d') }}"), &s).unwrap(), json!("d"));
         assert!(!eval_condition(&json!("nope is defined"), &s).unwrap());
+    }
+
+    #[test]
+    fn templates_are_native_as_in_ansible() {
+        let s = scope(json!({"x": true}));
+        assert_eq!(render_value(&json!("{% if x %}{{ [1, 2] }}{% endif %}"), &s).unwrap(), json!([1, 2]));
+        assert_eq!(render_value(&json!("{% if not x %}text{% endif %}"), &s).unwrap(), json!(null));
+        assert_eq!(render_value(&json!("{{ 1 }}{{ 2 }}"), &s).unwrap(), json!("12"));
+        let m = json!("{% macro m() %}{{ {'foo': 'bar'} }}{% endmacro %}{{ m().foo }}");
+        assert_eq!(render_value(&m, &s).unwrap(), json!("bar"));
+        let m = json!("{% macro m() %}a{{ 5 }}{% endmacro %}{{ m() }}");
+        assert_eq!(render_value(&m, &s).unwrap(), json!("a5"));
+    }
+
+    #[test]
+    fn undefined_chains_until_used() {
+        let s = scope(json!({"d": {"bar": {}}, "l": [{"foo": {}}]}));
+        assert!(eval_condition(&json!("d.bar.baz.abc is not defined"), &s).unwrap());
+        assert!(eval_condition(&json!("nope.abc is not defined"), &s).unwrap());
+        assert!(eval_condition(&json!("l[1]['foo'] | default('D') == 'D'"), &s).unwrap());
+        let e = render_value(&json!("{{ d.bar.baz.abc }}"), &s).unwrap_err();
+        assert_eq!(e.message, "object of type 'dict' has no attribute 'baz'");
+        assert!(eval_condition(&json!("not nope.abc"), &s).is_err());
+    }
+
+    #[test]
+    fn jinja2_header_values_are_python_literals() {
+        let (syntax, rest) = Syntax::default().from_header("#jinja2: line_statement_prefix:\":\", trim_blocks: False\nbody").unwrap();
+        assert_eq!(syntax.line_statement_prefix.as_deref(), Some(":"));
+        assert!(!syntax.trim_blocks);
+        assert_eq!(rest, "body");
+        let e = Syntax::default().from_header("#jinja2: lstrip_blocks=True\n").unwrap_err();
+        assert!(e.message.starts_with("Missing key-value separator"), "{}", e.message);
+        assert!(Syntax::default().from_header("#jinja2: trim_blocks: 'yes'\n").is_err());
+        assert!(Syntax::default().from_header("#jinja2: nope: True\n").is_err());
+    }
+
+    #[test]
+    fn percent_formats_strings_as_python() {
+        let s = scope(json!({"d": "/tmp/x", "m": {"a": 1}}));
+        assert_eq!(render_value(&json!("{{ 'in %s/f' % (d) }}"), &s).unwrap(), json!("in /tmp/x/f"));
+        assert_eq!(render_value(&json!("{{ '%s-%03d' % (d, 7) }}"), &s).unwrap(), json!("/tmp/x-007"));
+        assert_eq!(render_value(&json!("{{ '%(a)s!' % m }}"), &s).unwrap(), json!("1!"));
+        assert_eq!(render_value(&json!("{{ 7 % 3 }}"), &s).unwrap(), json!(1));
+        assert!(render_value(&json!("{{ 'x' % d }}"), &s).is_err());
     }
 
     #[test]

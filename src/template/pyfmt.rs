@@ -14,6 +14,7 @@ pub fn formatter(out: &mut Output, _state: &mut State, v: &JValue) -> Result<(),
     }
     let text = match super::to_json(v) {
         Ok(j) => py_str(&j),
+        Err(e) if e.detail() == Some(crate::vault::UNDECRYPTABLE) => return Err(e),
         Err(_) => v.to_string(),
     };
     out.write_str(&text).map_err(Error::from)

@@ -158,7 +158,7 @@ impl Object for Scope {
             _ => {}
         }
         match self.resolve(name) {
-            Ok(Some(v)) => Some(JValue::from(minijinja::value::Serde(v))),
+            Ok(Some(v)) => Some(super::encrypted::from_data(v)),
             Ok(None) => None,
             Err(e) => {
                 self.stash(e);
