@@ -813,10 +813,16 @@ fn build_action(
                 let tasks = roles::load_role_action(short, v, ctx, task)?;
                 Ok(TaskKind::Import { tasks })
             } else {
-                let name = match &v.kind {
-                    NodeKind::Str(s) => parse_kv(s, None).get("name").map(crate::template::to_text).unwrap_or_default(),
-                    _ => v.get("name").map(|n| n.key_string()).unwrap_or_default(),
+                let mut name = match &v.kind {
+                    NodeKind::Str(s) => {
+                        let kv = parse_kv(s, None);
+                        kv.get("name").or(kv.get("role")).map(crate::template::to_text).unwrap_or_default()
+                    }
+                    _ => v.get("name").or(v.get("role")).map(|n| n.key_string()).unwrap_or_default(),
                 };
+                if crate::template::is_template(&name) {
+                    name = load_time_render(ctx, task.role.as_deref(), &name).unwrap_or(name);
+                }
                 // Dynamic: a fault in the role fails the task only if it runs.
                 match roles::load_role_action(short, v, ctx, task) {
                     Ok(tasks) => Ok(TaskKind::IncludeRole { name, tasks, deferred: None }),
@@ -880,7 +886,7 @@ fn build_action(
 
 /// A static name (an import's file) rendered with what is known while loading: the extra vars,
 /// the play's vars, and the role's `role_path`/`role_name`.
-fn load_time_render(ctx: &LoadCtx, role: Option<&Role>, s: &str) -> Result<String, String> {
+pub(super) fn load_time_render(ctx: &LoadCtx, role: Option<&Role>, s: &str) -> Result<String, String> {
     let mut magic = Map::new();
     magic.insert("playbook_dir".into(), Value::String(ctx.playbook_dir.display().to_string()));
     if let Some(r) = role {
