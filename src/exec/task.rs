@@ -892,7 +892,7 @@ fn apply_effects(env: &Env<'_>, task: &Task, o: &Outcome, scope: &Arc<Scope>) {
     let host = delegated.unwrap_or_else(|| env.host.clone());
     if let Some(f) = &o.facts {
         // set_fact sets host variables; other modules return facts (ansible_facts).
-        if crate::modules::find(task.module_name()).is_some_and(|m| m.name() == "set_fact") {
+        if matches!(&task.kind, crate::playbook::TaskKind::Module { module, .. } if module.name() == "set_fact") {
             HostState::update(&host.set_facts, f.clone());
         } else {
             host.set_facts(f.clone());

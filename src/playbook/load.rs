@@ -36,6 +36,9 @@ pub struct LoadCtx {
     pub(super) dependency_role_names: Vec<String>,
     /// The roles whose tasks are being loaded, outermost first.
     pub(super) role_stack: Vec<(String, PathBuf)>,
+    /// Every role loaded so far, in order: Ansible searches their `action_plugins/` for the
+    /// rest of the play.
+    pub(super) role_dirs: Vec<PathBuf>,
     pub(super) depth: usize,
     /// Above zero while loading tasks that may never run (a block or import under `when`,
     /// a rescue section): a deferrable fault there becomes a task that fails when it runs.
@@ -55,6 +58,7 @@ impl LoadCtx {
             role_vars: Map::new(),
             dependency_role_names: Vec::new(),
             role_stack: Vec::new(),
+            role_dirs: Vec::new(),
             depth: 0,
             guard: 0,
         }
@@ -651,6 +655,28 @@ fn unknown_action(k: &Node) -> Diagnostic {
     d
 }
 
+/// A task action that no module of steward's has: an action plugin the playbook or a role
+/// ships, when it only re-exports a builtin action steward implements.
+fn plugin_action(name: &str, loc: &Loc, ctx: &LoadCtx, role: Option<&Role>, task: &mut Task) -> R<&'static dyn modules::Module> {
+    let short = super::collections::short_name(name).unwrap_or(name);
+    let dirs = super::action_plugins::search_dirs(&ctx.playbook_dir, &ctx.role_dirs, role);
+    let unknown = || unknown_action(&Node::new(NodeKind::Str(name.to_string()), loc.clone()));
+    match super::action_plugins::find(&dirs, short) {
+        None => Err(unknown()),
+        Some(super::action_plugins::Plugin::Builtin(b)) => match modules::find(&b) {
+            Some(m) => {
+                task.action = Some(name.to_string());
+                Ok(m)
+            }
+            None => Err(unknown().note(format!("the action plugin `{short}` is ansible-core's `{b}`, which steward does not implement"))),
+        },
+        Some(super::action_plugins::Plugin::Python(file)) => Err(Diagnostic::new(format!("unknown module or keyword `{name}`"))
+            .at(loc.clone(), "an action plugin written in Python")
+            .note(format!("{} is a Python action plugin; steward runs only its own modules", file.display()))
+            .deferrable()),
+    }
+}
+
 /// `action: copy src=a dest=b` or `action: {module: copy, src: a}`.
 fn split_action(a: &Node) -> R<(String, Node, Loc)> {
     match &a.kind {
@@ -866,9 +892,9 @@ fn build_action(
             Ok(TaskKind::Templated { name: name.to_string(), args })
         }
         _ => {
-            let Some(module) = modules::find(name) else {
-                let k = Node::new(NodeKind::Str(name.to_string()), loc.clone());
-                return Err(unknown_action(&k));
+            let module = match modules::find(name) {
+                Some(m) => m,
+                None => plugin_action(name, loc, ctx, role.as_deref(), task)?,
             };
             let args = args_node(module, v, task_node)?;
             // Where the task may never run, its arguments are checked when it does (as

@@ -226,6 +226,9 @@ fn load_role(use_: RoleUse, ctx: &mut LoadCtx, dedupe: bool) -> R<Vec<Arc<Task>>
         return Ok(vec![]);
     }
     ctx.seen_roles.push(key);
+    if !ctx.role_dirs.contains(&path) {
+        ctx.role_dirs.push(path.clone());
+    }
     if ctx.depth > 32 {
         return Err(
             Diagnostic::new(format!("role dependencies nested too deeply at `{}` (a cycle?)", use_.name)).at(use_.node.loc.clone(), "here")
