@@ -16,14 +16,28 @@ pub async fn probe(ctx: &TaskCtx, path: &str, checksum: Option<&str>, content: b
     Ok(parse_probe(&out.stdout))
 }
 
-/// `~` at the start of a path, as the host's shell expands it (Ansible expands `path`
-/// arguments on the host, for the user the module runs as).
+/// `~` or `~USER` at the start of a path, expanded on the host as Python's
+/// `os.path.expanduser` does there (Ansible expands `path` arguments on the host, for the
+/// user the module runs as): `~` is `$HOME`, `~USER` that user's home from the user database;
+/// an unknown user leaves the path as it is.
 pub async fn expand_home(ctx: &TaskCtx, path: &str) -> Result<String, ModError> {
-    if path != "~" && !path.starts_with("~/") {
+    let Some(rest) = path.strip_prefix('~') else {
         return Ok(path.to_string());
-    }
-    let r = ctx.sh("printf '%s' \"$HOME\"").await?;
-    Ok(format!("{}{}", r.stdout_str().trim_end_matches('/'), &path[1..]))
+    };
+    let (user, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let home = if user.is_empty() {
+        ctx.sh("printf '%s' \"$HOME\"").await?.stdout_str()
+    } else {
+        let u = q(user);
+        let r = ctx.sh(format!("(getent passwd {u} 2>/dev/null || awk -F: -v u={u} '$1 == u' /etc/passwd) | head -n 1")).await?;
+        match r.stdout_str().trim_end().split(':').nth(5) {
+            Some(h) => h.to_string(),
+            None => return Ok(path.to_string()),
+        }
+    };
+    // As Python: a home of `/` gives `/rest`, never `//rest`.
+    let home = home.trim_end_matches('/');
+    Ok(if home.is_empty() && tail.is_empty() { "/".to_string() } else { format!("{home}{tail}") })
 }
 
 /// A required path argument, `~` expanded on the host.
