@@ -354,6 +354,7 @@ pub async fn write_file(
     // The new file's state comes back with the write: no second round trip.
     let finalize = finalize_script(dest, attrs, existed)? + &crate::connection::stat::stat_after(dest);
     let fresh_tmp = format!("set -e\nd={}\nt=$(mktemp \"$d/.steward.XXXXXXXX\")\ntrap 'rm -f \"$t\"' EXIT\n", q(&dir));
+    let mut uploaded = None;
     let (script, stdin, stdin_file) = match src {
         Source::Bytes(b) => (format!("{fresh_tmp}cat > \"$t\"\n{finalize}"), Some(b), None),
         Source::File(path) => {
@@ -365,7 +366,10 @@ pub async fn write_file(
                 Ok(()) if ctx.become_.is_none() => (format!("set -e\nt={}\ntrap 'rm -f \"$t\"' EXIT\n{finalize}", q(&upload)), None, None),
                 Ok(()) => {
                     let u = q(&upload);
-                    (format!("{fresh_tmp}trap 'rm -f \"$t\" {u}' EXIT\ncat {u} > \"$t\"\nrm -f {u}\n{finalize}"), None, None)
+                    uploaded = Some(upload.clone());
+                    // A user become may not remove what the login user uploaded to /tmp (sticky):
+                    // the login user removes it afterwards.
+                    (format!("{fresh_tmp}trap 'rm -f \"$t\" {u} 2>/dev/null' EXIT\ncat {u} > \"$t\"\nrm -f {u} 2>/dev/null || true\n{finalize}"), None, None)
                 }
                 Err(_) => (format!("{fresh_tmp}cat > \"$t\"\n{finalize}"), None, Some(path.to_path_buf())),
             }
@@ -373,7 +377,14 @@ pub async fn write_file(
     };
     let req =
         crate::connection::ExecRequest { cmd: script, stdin, stdin_file, env: ctx.env.clone(), become_: ctx.become_.clone(), cwd: None };
-    let out = ctx.conn.exec(req).await?;
+    let out = ctx.conn.exec(req).await;
+    if let (Some(u), Some(b)) = (&uploaded, &ctx.become_) {
+        if !matches!(b.user.as_str(), "" | "root") {
+            let rm = crate::connection::ExecRequest { cmd: format!("rm -f {}", q(u)), ..Default::default() };
+            let _ = ctx.conn.exec(rm).await;
+        }
+    }
+    let out = out?;
     if out.rc != 0 {
         return fail(format!("cannot write {dest}: {}", out.stderr_str().trim()));
     }

@@ -613,11 +613,14 @@ impl Ssh {
         };
         let mut out = ExecOutput { rc, stdout: Vec::new(), stderr: Vec::new() };
         let mut hs = Handshake::new(req.become_.as_ref());
+        // The two streams come apart here, so stdout goes first: once it shows the marker,
+        // all of stderr is the command's (as Ansible keeps what sudo printed that is not a
+        // prompt); without the marker, stderr says why.
+        let _ = hs.on_stdout(&stdout, &mut out.stdout);
         if let Step::Fail(e) = hs.on_stderr(&stderr, &mut out.stderr) {
             self.keep(shell).await;
             return Err(e);
         }
-        let _ = hs.on_stdout(&stdout, &mut out.stdout);
         self.keep(shell).await;
         hs.finish(&mut out.stdout, &mut out.stderr)?;
         Ok(out)
