@@ -297,7 +297,8 @@ pub enum Source<'a> {
     File(&'a std::path::Path),
 }
 
-fn random_name() -> String {
+/// Sixteen random hex digits, for names and markers nothing else will use.
+pub fn random_name() -> String {
     let mut b = [0u8; 8];
     if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
         use std::io::Read;

@@ -44,6 +44,7 @@ mod ping;
 mod replace;
 mod script;
 mod service;
+mod service_facts;
 mod set_fact;
 mod setup;
 mod slurp;
@@ -112,6 +113,7 @@ pub static MODULES: &[&dyn Module] = &[
     &script::Script,
     &service::Systemd,
     &service::Service,
+    &service_facts::ServiceFacts,
     &set_fact::SetFact,
     &setup::Setup,
     &slurp::Slurp,
