@@ -150,6 +150,10 @@ pub struct AttrChanges {
     pub cmds: Vec<String>,
     pub before: Map<String, Value>,
     pub after: Map<String, Value>,
+    /// A mode asked for a link itself (follow=false), which Linux cannot give a link: it
+    /// shows in the diff, and counts as a change only in check mode, as in Ansible (which
+    /// tries, ignores the error a dangling link gives, and finds the link's mode unchanged).
+    pub link_mode: bool,
 }
 
 impl AttrChanges {
@@ -166,6 +170,10 @@ impl AttrChanges {
     /// Carry the changes out (not in check mode); returns whether there were any.
     pub async fn execute(self, ctx: &TaskCtx, path: &str, out: &mut Outcome) -> Result<bool, ModError> {
         if self.cmds.is_empty() {
+            if self.link_mode && ctx.check {
+                out.changed = true;
+                return Ok(true);
+            }
             return Ok(false);
         }
         out.changed = true;
@@ -185,7 +193,13 @@ pub fn attr_changes(path: &str, st: Option<&Stat>, attrs: &Attrs, is_dir: bool, 
     if let Some(m) = &attrs.mode {
         let cur = st.map(|s| s.mode).unwrap_or(0);
         let want = resolve_mode(m, cur, is_dir)?;
-        if st.is_none() || want != cur & 0o7777 {
+        if st.is_some_and(|s| s.is_link()) && !follow {
+            if want != cur & 0o7777 {
+                ch.link_mode = true;
+                ch.before.insert("mode".into(), json!(format!("{:04o}", cur & 0o7777)));
+                ch.after.insert("mode".into(), json!(format!("{want:04o}")));
+            }
+        } else if st.is_none() || want != cur & 0o7777 {
             ch.cmds.push(format!("chmod {want:04o} -- {}", q(path)));
             ch.before.insert("mode".into(), json!(format!("{:04o}", cur & 0o7777)));
             ch.after.insert("mode".into(), json!(format!("{want:04o}")));
