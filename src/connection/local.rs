@@ -139,6 +139,8 @@ pub async fn run_in(place: &Place, req: ExecRequest) -> Result<ExecOutput, ConnE
         if hs.started() {
             let _ = wtx.send(None).await;
         }
+        // Ansible's local connection gives become this long from the start, in all.
+        let deadline = hs.timeout().map(|t| tokio::time::Instant::now() + t);
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let mut exited = None;
         loop {
@@ -150,6 +152,10 @@ pub async fn run_in(place: &Place, req: ExecRequest) -> Result<ExecOutput, ConnE
                     st = child.wait() => {
                         exited = Some(st.map_err(|e| ConnError::Io(format!("command failed to run: {e}")))?);
                         continue;
+                    }
+                    _ = sleep_until(deadline.filter(|_| !hs.started())) => {
+                        let _ = child.kill().await;
+                        return Err(ConnError::Unreachable("Timed out waiting for become success or become password prompt".into()));
                     }
                 },
                 Some(_) => tokio::time::timeout(std::time::Duration::from_millis(250), rx.recv()).await.ok().flatten(),
@@ -178,8 +184,16 @@ pub async fn run_in(place: &Place, req: ExecRequest) -> Result<ExecOutput, ConnE
             Some(st) => st,
             None => child.wait().await.map_err(|e| ConnError::Io(format!("command failed to run: {e}")))?,
         };
-        hs.finish()?;
+        hs.finish(&mut out, &mut err)?;
         Ok(ExecOutput { rc: status.code().unwrap_or(-1), stdout: out, stderr: err })
+    }
+}
+
+/// Sleep until the deadline; with none, forever.
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
     }
 }
 

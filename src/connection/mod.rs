@@ -19,10 +19,21 @@ use async_trait::async_trait;
 #[derive(Clone, Default)]
 pub struct Become {
     pub method: String,
+    /// Empty: the method's own default (root), with no user on its command line.
     pub user: String,
     pub password: Option<String>,
+    /// `None`: the method's default flags (sudo's `-H -S -n`); `Some("")`: none at all.
     pub flags: Option<String>,
     pub exe: Option<String>,
+    /// sudo: the folder to change to before sudo runs (`ansible_sudo_chdir`), so a user who
+    /// may not read the login folder can still start.
+    pub chdir: Option<String>,
+    /// su: the words a password prompt starts with (`ansible_su_prompt_l10n`); empty means
+    /// Ansible's list of translations.
+    pub prompts: Vec<String>,
+    /// How long the command may stay silent before the prompt or the marker appears; past it
+    /// the host counts as unreachable, as Ansible's connections count it.
+    pub timeout: Option<std::time::Duration>,
 }
 
 impl fmt::Debug for Become {
@@ -39,6 +50,42 @@ pub const BECOME_SUCCESS: &str = "STEWARD-BECOME-SUCCESS-7f3a";
 /// The prompt steward asks sudo to print, so it can be told apart from the command's output.
 pub const SUDO_PROMPT: &str = "[sudo via steward] password:";
 
+/// What su's password prompt starts with, in the languages Ansible's su plugin knows.
+const SU_PROMPTS: &[&str] = &[
+    "Password",
+    "암호",
+    "パスワード",
+    "Adgangskode",
+    "Contraseña",
+    "Contrasenya",
+    "Hasło",
+    "Heslo",
+    "Jelszó",
+    "Lösenord",
+    "Mật khẩu",
+    "Mot de passe",
+    "Parola",
+    "Parool",
+    "Pasahitza",
+    "Passord",
+    "Passwort",
+    "Salasana",
+    "Sandi",
+    "Senha",
+    "Wachtwoord",
+    "ססמה",
+    "Лозинка",
+    "Парола",
+    "Пароль",
+    "गुप्तशब्द",
+    "शब्दकूट",
+    "సంకేతపదము",
+    "හස්පදය",
+    "密码",
+    "密碼",
+    "口令",
+];
+
 impl Become {
     /// Whether the method reads its password from a terminal (su, doas) rather than stdin.
     pub fn needs_tty(&self) -> bool {
@@ -51,25 +98,74 @@ impl Become {
         let q = crate::template::shell_quote;
         let inner = q(&format!("echo {BECOME_SUCCESS}; {cmd}"));
         let flags = self.flags.clone().unwrap_or_default();
-        let user = q(&self.user);
+        let words = |parts: &[&str]| parts.iter().filter(|p| !p.is_empty()).copied().collect::<Vec<_>>().join(" ");
+        let user = if self.user.is_empty() { String::new() } else { q(&self.user) };
+        let user_opt = if self.user.is_empty() { String::new() } else { format!("-u {user}") };
         match self.method.as_str() {
-            "su" => format!("{} {flags} {user} -c {inner}", self.exe.as_deref().unwrap_or("su")),
+            "su" => words(&[self.exe.as_deref().unwrap_or("su"), &flags, &user, "-c", &inner]),
             "doas" => {
                 let n = if self.password.is_some() { "" } else { "-n" };
-                format!("{} {n} {flags} -u {user} /bin/sh -c {inner}", self.exe.as_deref().unwrap_or("doas"))
+                words(&[self.exe.as_deref().unwrap_or("doas"), n, &flags, &user_opt, "/bin/sh -c", &inner])
             }
             _ => {
-                let flags = if flags.is_empty() { "-H -S -n".to_string() } else { flags };
-                let exe = self.exe.as_deref().unwrap_or("sudo");
+                let mut exe = self.exe.clone().unwrap_or_else(|| "sudo".into());
+                if let Some(d) = &self.chdir {
+                    exe = format!("cd {} && {exe}", q(d));
+                }
+                let flags = self.flags.clone().unwrap_or_else(|| "-H -S -n".into());
                 if self.password.is_some() {
-                    let flags = flags.split_whitespace().filter(|f| *f != "-n").collect::<Vec<_>>().join(" ");
-                    format!("{exe} {flags} -p '{SUDO_PROMPT}' -u {user} /bin/sh -c {inner}")
+                    let prompt = format!("-p '{SUDO_PROMPT}'");
+                    words(&[&exe, &interactive_flags(&flags), &prompt, &user_opt, "/bin/sh -c", &inner])
                 } else {
-                    format!("{exe} {flags} -u {user} /bin/sh -c {inner}")
+                    words(&[&exe, &flags, &user_opt, "/bin/sh -c", &inner])
                 }
             }
         }
     }
+
+    /// Whether text holds the password prompt of this method: sudo's is the one steward asks
+    /// for; su's is one of the known words followed by a colon (ASCII or full-width), in any
+    /// case, as Ansible matches it.
+    fn prompted(&self, text: &str) -> usize {
+        match self.method.as_str() {
+            "su" => {
+                let words: Vec<String> = if self.prompts.is_empty() {
+                    SU_PROMPTS.iter().map(|p| regex::escape(p)).collect()
+                } else {
+                    self.prompts.iter().map(|p| regex::escape(p)).collect()
+                };
+                match regex::Regex::new(&format!("(?i)(?:{})\\s*[:：]", words.join("|"))) {
+                    Ok(re) => re.find_iter(text).count(),
+                    Err(_) => 0,
+                }
+            }
+            "doas" => text.matches("assword").count(),
+            _ => text.matches(SUDO_PROMPT).count(),
+        }
+    }
+}
+
+/// sudo's flags when a password will be typed: without `-n`/`--non-interactive`, and without
+/// an `n` in a group of short flags (`-Sn` is `-S`), as Ansible's sudo plugin rewrites them.
+fn interactive_flags(flags: &str) -> String {
+    let Some(words) = shlex::split(flags) else {
+        return flags.to_string();
+    };
+    let kept: Vec<String> = words
+        .into_iter()
+        .filter(|f| f != "-n" && f != "--non-interactive")
+        .map(|f| match f.strip_prefix('-') {
+            Some(rest) if !rest.starts_with('-') => {
+                let word_len = rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len());
+                match rest[..word_len].find('n') {
+                    Some(i) => format!("-{}{}", &rest[..i], &rest[i + 1..]),
+                    None => f,
+                }
+            }
+            _ => f,
+        })
+        .collect();
+    shlex::try_join(kept.iter().map(String::as_str)).unwrap_or_else(|_| kept.join(" "))
 }
 
 /// One command to run on a host.
@@ -156,9 +252,9 @@ pub trait Connection: Send + Sync {
 /// sudo/su/doas. After the marker, everything is the command's own output and its stdin may flow.
 pub struct Handshake {
     pending: bool,
+    become_: Option<Become>,
     /// `sudo`, `su`, `doas`: Ansible's messages name it.
     method: String,
-    password: Option<String>,
     sent: bool,
     tty: bool,
     pre_out: Vec<u8>,
@@ -178,12 +274,14 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 const WRONG_PASSWORD: &[&str] = &["Sorry, try again", "incorrect password", "Authentication failure", "doas: authentication failed"];
 
+const MISSING_PASSWORD: &str = "Missing become password: sudo asks for one (use -K or ansible_become_password)";
+
 impl Handshake {
     pub fn new(b: Option<&Become>) -> Handshake {
         Handshake {
             pending: b.is_some(),
+            become_: b.cloned(),
             method: b.map(|b| b.method.rsplit('.').next().unwrap_or(&b.method).to_string()).unwrap_or_default(),
-            password: b.and_then(|b| b.password.clone()),
             sent: false,
             tty: b.is_some_and(Become::needs_tty),
             pre_out: vec![],
@@ -194,6 +292,25 @@ impl Handshake {
     /// Whether stdin may flow from the start (no become).
     pub fn started(&self) -> bool {
         !self.pending
+    }
+
+    /// How long to wait for the prompt or the marker, while they have not come.
+    pub fn timeout(&self) -> Option<std::time::Duration> {
+        if self.pending {
+            self.become_.as_ref().and_then(|b| b.timeout)
+        } else {
+            None
+        }
+    }
+
+    /// What the command printed before the marker, in whole lines (a prompt waiting for an
+    /// answer ends no line): the text Ansible puts in its timeout message.
+    pub fn early_output(&self) -> String {
+        let text = String::from_utf8_lossy(&self.pre_out);
+        match text.rfind('\n') {
+            Some(i) => text[..=i].trim().to_string(),
+            None => String::new(),
+        }
     }
 
     fn incorrect(&self) -> ConnError {
@@ -243,8 +360,8 @@ impl Handshake {
         if self.wrong(buf) {
             return Step::Fail(self.incorrect());
         }
-        let prompt: &[u8] = if tty { b"assword" } else { SUDO_PROMPT.as_bytes() };
-        let count = buf.windows(prompt.len()).filter(|w| *w == prompt).count();
+        let Some(b) = &self.become_ else { return Step::Nothing };
+        let count = b.prompted(&String::from_utf8_lossy(buf));
         if count == 0 {
             return Step::Nothing;
         }
@@ -254,30 +371,35 @@ impl Handshake {
         if self.sent {
             return Step::Nothing;
         }
-        match &self.password {
+        match &b.password {
             Some(p) => {
                 self.sent = true;
                 Step::SendPassword(format!("{p}\n"))
             }
-            None => Step::Fail(ConnError::Become("Missing become password: sudo asks for one (use -K or ansible_become_password)".into())),
+            None => Step::Fail(ConnError::Become(MISSING_PASSWORD.into())),
         }
     }
 
-    /// At the end: a command that never printed the marker failed to escalate.
-    pub fn finish(&self) -> Result<(), ConnError> {
+    /// At the end: a command that never printed the marker did not get to run. A known
+    /// refusal (a wrong or missing password) is an error; anything else (sudo's folder that
+    /// is not there, an unknown user) is the command's result, its output what was printed,
+    /// as Ansible's connections hand it back.
+    pub fn finish(&self, out: &mut Vec<u8>, err: &mut Vec<u8>) -> Result<(), ConnError> {
         if !self.pending {
             return Ok(());
         }
-        let err = String::from_utf8_lossy(&self.pre_err).replace(SUDO_PROMPT, "");
-        let out = String::from_utf8_lossy(&self.pre_out).into_owned();
-        let text = format!("{} {}", err.trim(), out.trim());
+        let err_text = String::from_utf8_lossy(&self.pre_err).replace(SUDO_PROMPT, "");
+        let out_text = String::from_utf8_lossy(&self.pre_out).into_owned();
+        let text = format!("{} {}", err_text.trim(), out_text.trim());
         if WRONG_PASSWORD.iter().any(|w| text.contains(w)) {
             return Err(self.incorrect());
         }
         if text.contains("password is required") {
-            return Err(ConnError::Become("Missing become password: sudo asks for one (use -K or ansible_become_password)".into()));
+            return Err(ConnError::Become(MISSING_PASSWORD.into()));
         }
-        Err(ConnError::Become(format!("privilege escalation failed: {}", text.trim())))
+        out.extend_from_slice(out_text.as_bytes());
+        err.extend_from_slice(err_text.as_bytes());
+        Ok(())
     }
 }
 
@@ -319,5 +441,61 @@ impl Spec {
             }
             Spec::Chroot { root, exe } => std::sync::Arc::new(wrapped::Wrapped::chroot(root, exe.clone())?),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sudo(flags: Option<&str>, password: Option<&str>) -> Become {
+        Become {
+            method: "sudo".into(),
+            user: "app".into(),
+            password: password.map(str::to_string),
+            flags: flags.map(str::to_string),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn sudo_command_lines() {
+        let inner = crate::template::shell_quote(&format!("echo {BECOME_SUCCESS}; id"));
+        assert_eq!(sudo(None, None).wrap("id"), format!("sudo -H -S -n -u app /bin/sh -c {inner}"));
+        // A password to type: no -n, alone or among short flags; sudo's prompt asked for.
+        assert_eq!(
+            sudo(Some("-Sn --set-home --intermediate-user 'a b'"), Some("pw")).wrap("id"),
+            format!("sudo -S --set-home --intermediate-user 'a b' -p '{SUDO_PROMPT}' -u app /bin/sh -c {inner}")
+        );
+        // Flags set to nothing are no flags; no user is sudo's own default.
+        let mut b = sudo(Some(""), None);
+        b.user = String::new();
+        b.chdir = Some("/no where".into());
+        assert_eq!(b.wrap("id"), format!("cd '/no where' && sudo /bin/sh -c {inner}"));
+    }
+
+    #[test]
+    fn su_prompts_in_any_language_or_the_ones_given() {
+        let mut b = Become { method: "su".into(), user: "app".into(), password: Some("pw".into()), ..Default::default() };
+        assert_eq!(b.prompted("Password: "), 1);
+        assert_eq!(b.prompted("Пароль："), 1);
+        assert_eq!(b.prompted("password :"), 1);
+        assert_eq!(b.prompted("no prompt here"), 0);
+        b.prompts = vec!["NOT_A_VALID_PROMPT".into()];
+        assert_eq!(b.prompted("Password: "), 0);
+        assert_eq!(b.wrap("id"), format!("su app -c {}", crate::template::shell_quote(&format!("echo {BECOME_SUCCESS}; id"))));
+    }
+
+    #[test]
+    fn a_command_that_never_escalated_is_its_own_result() {
+        let b = sudo(None, None);
+        let mut hs = Handshake::new(Some(&b));
+        let (mut out, mut err) = (vec![], vec![]);
+        let _ = hs.on_stderr(b"sh: 1: cd: can't cd to /nonexistent_dir\n", &mut err);
+        hs.finish(&mut out, &mut err).unwrap();
+        assert_eq!(String::from_utf8_lossy(&err), "sh: 1: cd: can't cd to /nonexistent_dir\n");
+        let mut hs = Handshake::new(Some(&b));
+        let _ = hs.on_stderr(b"sudo: a password is required\n", &mut err);
+        assert!(hs.finish(&mut out, &mut err).is_err());
     }
 }

@@ -221,6 +221,13 @@ fn spec(env: &Env<'_>, name: &str, conn_type: &str, get: &(dyn Fn(&[&str]) -> Op
     })
 }
 
+/// A become option from the variables Ansible's become plugin reads for it: the generic
+/// `ansible_become_*` names, then the method's own (`ansible_sudo_*`, `ansible_su_*`); where
+/// several are set the last one wins, as in Ansible's configuration manager.
+fn become_var(scope: &Arc<Scope>, names: &[String]) -> Option<String> {
+    names.iter().rev().find_map(|n| var_string(scope, &[n.as_str()]))
+}
+
 fn become_for(env: &Env<'_>, scope: &Arc<Scope>) -> Result<Option<Become>, String> {
     let on = match var_string(scope, &["ansible_become"]) {
         Some(v) => template::filters_bool(&Value::String(v)),
@@ -235,25 +242,47 @@ fn become_for(env: &Env<'_>, scope: &Arc<Scope>) -> Result<Option<Become>, Strin
             None => Ok(None),
         }
     };
-    let user = match var_string(scope, &["ansible_become_user"]) {
-        Some(u) => u,
-        None => render(env.chain.get(|k| &k.become_user))?.or(env.run.opts.become_user.clone()).unwrap_or_else(|| "root".into()),
-    };
     let method = match var_string(scope, &["ansible_become_method"]) {
         Some(m) => m,
         None => render(env.chain.get(|k| &k.become_method))?.or(env.run.opts.become_method.clone()).unwrap_or_else(|| "sudo".into()),
     };
-    let password = var_string(scope, &["ansible_become_password", "ansible_become_pass", "ansible_sudo_pass"]).or(env
-        .run
-        .opts
-        .become_password
-        .clone());
-    let flags = var_string(scope, &["ansible_become_flags"]).or(render(env.chain.get(|k| &k.become_flags))?);
-    let exe = var_string(scope, &["ansible_become_exe"]).or(render(env.chain.get(|k| &k.become_exe))?);
+    let short = method.rsplit('.').next().unwrap_or(&method).to_string();
+    let names = |generic: &[&str], own: &[&str]| -> Vec<String> {
+        generic.iter().map(|g| format!("ansible_become_{g}")).chain(own.iter().map(|o| format!("ansible_{short}_{o}"))).collect()
+    };
+    let user = match become_var(scope, &names(&["user"], &["user"])) {
+        Some(u) => u,
+        None => render(env.chain.get(|k| &k.become_user))?.or(env.run.opts.become_user.clone()).unwrap_or_else(|| "root".into()),
+    };
+    // An empty password is no password: Ansible's plugins answer a prompt only with one.
+    let password =
+        become_var(scope, &names(&["password", "pass"], &["pass"])).or(env.run.opts.become_password.clone()).filter(|p| !p.is_empty());
+    let flags = become_var(scope, &names(&["flags"], &["flags"])).or(render(env.chain.get(|k| &k.become_flags))?);
+    let exe = become_var(scope, &names(&["exe"], &["exe"])).or(render(env.chain.get(|k| &k.become_exe))?);
+    let chdir = if short == "sudo" { var_string(scope, &["ansible_sudo_chdir"]).filter(|d| !d.is_empty()) } else { None };
+    let prompts = match (short.as_str(), scope.resolve("ansible_su_prompt_l10n")) {
+        ("su", Ok(Some(Value::Array(a)))) => a.iter().map(template::to_text).collect(),
+        ("su", Ok(Some(Value::String(s)))) => s.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect(),
+        _ => vec![],
+    };
     if let Some(p) = &password {
         crate::vault::note_secret(p);
     }
-    Ok(Some(Become { method, user, password, flags, exe }))
+    Ok(Some(Become { method, user, password, flags, exe, chdir, prompts, timeout: None }))
+}
+
+/// How long a become prompt or marker may take to appear before the host counts as
+/// unreachable. Over SSH, Ansible waits two seconds past the connection's timeout
+/// (`ansible_ssh_timeout`, `ansible_timeout`, `--timeout`; 10); on the local connection,
+/// `ansible_local_become_success_timeout` (10).
+fn escalation_timeout(env: &Env<'_>, scope: &Arc<Scope>, transport: &str) -> Option<std::time::Duration> {
+    let secs = |names: &[&str]| var_string(scope, names).and_then(|t| t.trim().parse::<u64>().ok());
+    let s = match transport {
+        "ssh" => 2 + secs(&["ansible_ssh_timeout", "ansible_timeout"]).or(env.run.opts.timeout).unwrap_or(10),
+        "local" => secs(&["ansible_local_become_success_timeout"]).filter(|t| *t >= 1).unwrap_or(10),
+        _ => return None,
+    };
+    Some(std::time::Duration::from_secs(s))
 }
 
 fn environment(env: &Env<'_>, scope: &Arc<Scope>) -> Result<Vec<(String, String)>, String> {
@@ -437,6 +466,10 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
             Err(e) => return fail(e.to_string()),
         }
     };
+    let mut become_ = become_;
+    if let Some(b) = become_.as_mut() {
+        b.timeout = escalation_timeout(env, scope, conn.transport());
+    }
     let ctx = TaskCtx {
         conn,
         host: env.host.name.clone(),
@@ -927,7 +960,7 @@ fn apply_effects(env: &Env<'_>, task: &Task, o: &Outcome, scope: &Arc<Scope>) {
     let host = delegated.unwrap_or_else(|| env.host.clone());
     if let Some(f) = &o.facts {
         // set_fact sets host variables; other modules return facts (ansible_facts).
-        if crate::modules::find(task.module_name()).is_some_and(|m| m.name() == "set_fact") {
+        if matches!(&task.kind, crate::playbook::TaskKind::Module { module, .. } if module.name() == "set_fact") {
             HostState::update(&host.set_facts, f.clone());
         } else {
             host.set_facts(f.clone());

@@ -16,14 +16,28 @@ pub async fn probe(ctx: &TaskCtx, path: &str, checksum: Option<&str>, content: b
     Ok(parse_probe(&out.stdout))
 }
 
-/// `~` at the start of a path, as the host's shell expands it (Ansible expands `path`
-/// arguments on the host, for the user the module runs as).
+/// `~` or `~USER` at the start of a path, expanded on the host as Python's
+/// `os.path.expanduser` does there (Ansible expands `path` arguments on the host, for the
+/// user the module runs as): `~` is `$HOME`, `~USER` that user's home from the user database;
+/// an unknown user leaves the path as it is.
 pub async fn expand_home(ctx: &TaskCtx, path: &str) -> Result<String, ModError> {
-    if path != "~" && !path.starts_with("~/") {
+    let Some(rest) = path.strip_prefix('~') else {
         return Ok(path.to_string());
-    }
-    let r = ctx.sh("printf '%s' \"$HOME\"").await?;
-    Ok(format!("{}{}", r.stdout_str().trim_end_matches('/'), &path[1..]))
+    };
+    let (user, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let home = if user.is_empty() {
+        ctx.sh("printf '%s' \"$HOME\"").await?.stdout_str()
+    } else {
+        let u = q(user);
+        let r = ctx.sh(format!("(getent passwd {u} 2>/dev/null || awk -F: -v u={u} '$1 == u' /etc/passwd) | head -n 1")).await?;
+        match r.stdout_str().trim_end().split(':').nth(5) {
+            Some(h) => h.to_string(),
+            None => return Ok(path.to_string()),
+        }
+    };
+    // As Python: a home of `/` gives `/rest`, never `//rest`.
+    let home = home.trim_end_matches('/');
+    Ok(if home.is_empty() && tail.is_empty() { "/".to_string() } else { format!("{home}{tail}") })
 }
 
 /// A required path argument, `~` expanded on the host.
@@ -136,6 +150,10 @@ pub struct AttrChanges {
     pub cmds: Vec<String>,
     pub before: Map<String, Value>,
     pub after: Map<String, Value>,
+    /// A mode asked for a link itself (follow=false), which Linux cannot give a link: it
+    /// shows in the diff, and counts as a change only in check mode, as in Ansible (which
+    /// tries, ignores the error a dangling link gives, and finds the link's mode unchanged).
+    pub link_mode: bool,
 }
 
 impl AttrChanges {
@@ -152,6 +170,10 @@ impl AttrChanges {
     /// Carry the changes out (not in check mode); returns whether there were any.
     pub async fn execute(self, ctx: &TaskCtx, path: &str, out: &mut Outcome) -> Result<bool, ModError> {
         if self.cmds.is_empty() {
+            if self.link_mode && ctx.check {
+                out.changed = true;
+                return Ok(true);
+            }
             return Ok(false);
         }
         out.changed = true;
@@ -171,7 +193,13 @@ pub fn attr_changes(path: &str, st: Option<&Stat>, attrs: &Attrs, is_dir: bool, 
     if let Some(m) = &attrs.mode {
         let cur = st.map(|s| s.mode).unwrap_or(0);
         let want = resolve_mode(m, cur, is_dir)?;
-        if st.is_none() || want != cur & 0o7777 {
+        if st.is_some_and(|s| s.is_link()) && !follow {
+            if want != cur & 0o7777 {
+                ch.link_mode = true;
+                ch.before.insert("mode".into(), json!(format!("{:04o}", cur & 0o7777)));
+                ch.after.insert("mode".into(), json!(format!("{want:04o}")));
+            }
+        } else if st.is_none() || want != cur & 0o7777 {
             ch.cmds.push(format!("chmod {want:04o} -- {}", q(path)));
             ch.before.insert("mode".into(), json!(format!("{:04o}", cur & 0o7777)));
             ch.after.insert("mode".into(), json!(format!("{want:04o}")));
@@ -283,7 +311,8 @@ pub enum Source<'a> {
     File(&'a std::path::Path),
 }
 
-fn random_name() -> String {
+/// Sixteen random hex digits, for names and markers nothing else will use.
+pub fn random_name() -> String {
     let mut b = [0u8; 8];
     if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
         use std::io::Read;
@@ -340,6 +369,7 @@ pub async fn write_file(
     // The new file's state comes back with the write: no second round trip.
     let finalize = finalize_script(dest, attrs, existed)? + &crate::connection::stat::stat_after(dest);
     let fresh_tmp = format!("set -e\nd={}\nt=$(mktemp \"$d/.steward.XXXXXXXX\")\ntrap 'rm -f \"$t\"' EXIT\n", q(&dir));
+    let mut uploaded = None;
     let (script, stdin, stdin_file) = match src {
         Source::Bytes(b) => (format!("{fresh_tmp}cat > \"$t\"\n{finalize}"), Some(b), None),
         Source::File(path) => {
@@ -351,7 +381,10 @@ pub async fn write_file(
                 Ok(()) if ctx.become_.is_none() => (format!("set -e\nt={}\ntrap 'rm -f \"$t\"' EXIT\n{finalize}", q(&upload)), None, None),
                 Ok(()) => {
                     let u = q(&upload);
-                    (format!("{fresh_tmp}trap 'rm -f \"$t\" {u}' EXIT\ncat {u} > \"$t\"\nrm -f {u}\n{finalize}"), None, None)
+                    uploaded = Some(upload.clone());
+                    // A user become may not remove what the login user uploaded to /tmp (sticky):
+                    // the login user removes it afterwards.
+                    (format!("{fresh_tmp}trap 'rm -f \"$t\" {u} 2>/dev/null' EXIT\ncat {u} > \"$t\"\nrm -f {u} 2>/dev/null || true\n{finalize}"), None, None)
                 }
                 Err(_) => (format!("{fresh_tmp}cat > \"$t\"\n{finalize}"), None, Some(path.to_path_buf())),
             }
@@ -359,7 +392,14 @@ pub async fn write_file(
     };
     let req =
         crate::connection::ExecRequest { cmd: script, stdin, stdin_file, env: ctx.env.clone(), become_: ctx.become_.clone(), cwd: None };
-    let out = ctx.conn.exec(req).await?;
+    let out = ctx.conn.exec(req).await;
+    if let (Some(u), Some(b)) = (&uploaded, &ctx.become_) {
+        if !matches!(b.user.as_str(), "" | "root") {
+            let rm = crate::connection::ExecRequest { cmd: format!("rm -f {}", q(u)), ..Default::default() };
+            let _ = ctx.conn.exec(rm).await;
+        }
+    }
+    let out = out?;
     if out.rc != 0 {
         return fail(format!("cannot write {dest}: {}", out.stderr_str().trim()));
     }

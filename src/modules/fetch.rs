@@ -34,7 +34,7 @@ impl Module for Fetch {
         A
     }
     async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
-        let src = args.req_str("src")?;
+        let src = super::common::req_path(ctx, args, "src").await?;
         let dest = args.req_str("dest")?;
         let local: PathBuf = if args.bool("flat", false)? {
             if dest.ends_with('/') {

@@ -76,6 +76,20 @@ impl Module for File {
 /// The two sides of a `file` task's diff, built up as it goes.
 type StateDiff = (Map<String, Value>, Map<String, Value>);
 
+/// Ansible's file module returns its diff with every result (so it is registered with or
+/// without --diff): the path on both sides, then what differs. Under --diff a change shows it.
+fn finish_diff(ctx: &TaskCtx, path: &str, out: &mut Outcome, d: StateDiff) {
+    let side = |m: &Map<String, Value>| {
+        let mut x: Map<String, Value> = [("path".to_string(), json!(path))].into_iter().collect();
+        x.extend(m.clone());
+        Value::Object(x)
+    };
+    out.data.insert("diff".into(), json!({"before": side(&d.0), "after": side(&d.1)}));
+    if ctx.diff && out.changed {
+        out.diffs.push(state_diff(path, d.0, d.1));
+    }
+}
+
 /// Carry out attribute changes (not in check mode), folding them into the diff being built.
 async fn apply(ctx: &TaskCtx, path: &str, ch: common::AttrChanges, out: &mut Outcome, d: &mut StateDiff) -> Result<(), ModError> {
     d.0.extend(ch.before.clone());
@@ -109,12 +123,10 @@ async fn absent(ctx: &TaskCtx, path: &str, p: &Probe) -> Result<Outcome, ModErro
     let mut out = Outcome::ok();
     if p.exists {
         out.changed = true;
-        if ctx.diff {
-            let before: Map<String, Value> =
-                [("state".to_string(), json!(p.lstat.as_ref().map(|s| s.state_name()).unwrap_or("file")))].into_iter().collect();
-            let after: Map<String, Value> = [("state".to_string(), json!("absent"))].into_iter().collect();
-            out.diffs.push(state_diff(path, before, after));
-        }
+        let before: Map<String, Value> =
+            [("state".to_string(), json!(p.lstat.as_ref().map(|s| s.state_name()).unwrap_or("file")))].into_iter().collect();
+        let after: Map<String, Value> = [("state".to_string(), json!("absent"))].into_iter().collect();
+        finish_diff(ctx, path, &mut out, (before, after));
         if !ctx.check {
             let r = ctx.sh(format!("rm -rf -- {}", q(path))).await?;
             if r.rc != 0 {
@@ -135,9 +147,7 @@ async fn file(ctx: &TaskCtx, path: &str, p: &Probe, attrs: &Attrs, follow: bool)
     let mut out = Outcome::ok();
     let mut d: StateDiff = Default::default();
     apply(ctx, path, attr_changes(path, Some(st), attrs, false, follow)?, &mut out, &mut d).await?;
-    if ctx.diff && out.changed {
-        out.diffs.push(state_diff(path, d.0, d.1));
-    }
+    finish_diff(ctx, path, &mut out, d);
     out.data.extend(common::path_result(path, Some(st), "path"));
     let known = if out.changed { None } else { Some(st) };
     refresh(ctx, path, &mut out, follow, known).await?;
@@ -215,9 +225,7 @@ async fn directory(ctx: &TaskCtx, args: &Args, path: &str, p: &Probe, attrs: &At
             }
         }
     }
-    if ctx.diff && out.changed {
-        out.diffs.push(state_diff(path, d.0, d.1));
-    }
+    finish_diff(ctx, path, &mut out, d);
     let known = match &created {
         Some(c) if !args.bool("recurse", false)? => Some(c),
         _ if !out.changed => p.effective(follow),
@@ -228,8 +236,18 @@ async fn directory(ctx: &TaskCtx, args: &Args, path: &str, p: &Probe, attrs: &At
 }
 
 async fn link(ctx: &TaskCtx, args: &Args, path: &str, p: &Probe, attrs: &Attrs, hard: bool) -> Result<Outcome, ModError> {
-    let Some(src) = args.str("src")? else {
-        return fail(format!("src is required for creating a {} link", if hard { "hard" } else { "symbolic" }));
+    // Without src, a link that is there stays as it is (its attributes may still change).
+    let is_link = p.lstat.as_ref().is_some_and(|s| s.is_link());
+    let (src, shown_src) = match (args.str("src")?, &p.link_target) {
+        (Some(s), _) => (s.clone(), json!(s)),
+        (None, Some(t)) if !hard && is_link => {
+            // As Ansible: with follow and a target that exists, src is the link's target.
+            let shown = if args.bool("follow", true)? && p.stat.is_some() { json!(t) } else { Value::Null };
+            (t.clone(), shown)
+        }
+        (None, _) => {
+            return fail(if hard { "src is required for creating new hardlinks" } else { "src is required for creating new symlinks" })
+        }
     };
     let force = args.bool("force", false)?;
     let mut out = Outcome::ok();
@@ -272,8 +290,17 @@ async fn link(ctx: &TaskCtx, args: &Args, path: &str, p: &Probe, attrs: &Attrs, 
             return missing_src();
         }
         out.changed = true;
-        d.0.insert("state".into(), json!(p.lstat.as_ref().map(|s| s.state_name()).unwrap_or("absent")));
-        d.1.insert("state".into(), json!(if hard { "hard" } else { "link" }));
+        match (&p.lstat, &p.link_target) {
+            // A link pointed elsewhere: the state stays, its source changes.
+            (Some(st), Some(old)) if st.is_link() && !hard => {
+                d.0.insert("src".into(), json!(old));
+                d.1.insert("src".into(), json!(src));
+            }
+            _ => {
+                d.0.insert("state".into(), json!(p.lstat.as_ref().map(|s| s.state_name()).unwrap_or("absent")));
+                d.1.insert("state".into(), json!(if hard { "hard" } else { "link" }));
+            }
+        }
         if !ctx.check {
             let flag = if hard { "-f" } else { "-sfn" };
             let rm = if p.lstat.as_ref().is_some_and(|s| s.is_dir() && !s.is_link()) {
@@ -307,13 +334,17 @@ async fn link(ctx: &TaskCtx, args: &Args, path: &str, p: &Probe, attrs: &Attrs, 
         // With follow (the default) the attributes are the link target's, as chmod on Linux
         // changes the target anyway; comparing the link's own 0777 would change every run.
         let follow = !hard && args.bool("follow", true)?;
-        let st = if follow { now.stat.as_ref().or(now.lstat.as_ref()) } else { now.lstat.as_ref() };
-        apply(ctx, path, attr_changes(path, st, attrs, false, follow)?, &mut out, &mut d).await?;
+        if follow && now.lstat.as_ref().is_some_and(|s| s.is_link()) && now.stat.is_none() {
+            // A link to nothing: there is nothing to give the attributes to.
+            out.warnings
+                .push("Cannot set fs attributes on a non-existent symlink target. follow should be set to False to avoid this.".into());
+        } else {
+            let st = if follow { now.stat.as_ref().or(now.lstat.as_ref()) } else { now.lstat.as_ref() };
+            apply(ctx, path, attr_changes(path, st, attrs, false, follow)?, &mut out, &mut d).await?;
+        }
     }
-    if ctx.diff && out.changed {
-        out.diffs.push(state_diff(path, d.0, d.1));
-    }
-    out.data.insert("src".into(), json!(src));
+    finish_diff(ctx, path, &mut out, d);
+    out.data.insert("src".into(), shown_src);
     out.data.insert("dest".into(), json!(path));
     Ok(out)
 }
@@ -416,9 +447,7 @@ async fn touch(ctx: &TaskCtx, args: &Args, path: &str, p: &Probe, attrs: &Attrs,
         let now = probe(ctx, path, None, false).await?;
         apply(ctx, path, attr_changes(path, now.effective(follow), attrs, false, follow)?, &mut out, &mut d).await?;
     }
-    if ctx.diff && out.changed {
-        out.diffs.push(state_diff(path, d.0, d.1));
-    }
+    finish_diff(ctx, path, &mut out, d);
     refresh(ctx, path, &mut out, follow, None).await?;
     out.data.insert("dest".into(), json!(path));
     Ok(out)

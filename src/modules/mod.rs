@@ -45,6 +45,7 @@ pub mod python;
 mod replace;
 mod script;
 mod service;
+mod service_facts;
 mod set_fact;
 mod setup;
 mod slurp;
@@ -113,6 +114,7 @@ pub static MODULES: &[&dyn Module] = &[
     &script::Script,
     &service::Systemd,
     &service::Service,
+    &service_facts::ServiceFacts,
     &set_fact::SetFact,
     &setup::Setup,
     &slurp::Slurp,

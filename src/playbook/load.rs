@@ -36,6 +36,9 @@ pub struct LoadCtx {
     pub(super) dependency_role_names: Vec<String>,
     /// The roles whose tasks are being loaded, outermost first.
     pub(super) role_stack: Vec<(String, PathBuf)>,
+    /// Every role loaded so far, in order: Ansible searches their `action_plugins/` for the
+    /// rest of the play.
+    pub(super) role_dirs: Vec<PathBuf>,
     pub(super) depth: usize,
     /// Above zero while loading tasks that may never run (a block or import under `when`,
     /// a rescue section): a deferrable fault there becomes a task that fails when it runs.
@@ -59,6 +62,7 @@ impl LoadCtx {
             dependency_role_names: Vec::new(),
             role_stack: Vec::new(),
             collections: Vec::new(),
+            role_dirs: Vec::new(),
             depth: 0,
             guard: 0,
         }
@@ -652,7 +656,8 @@ fn find_module(name: &str, ctx: &LoadCtx, role: Option<&Role>) -> Option<&'stati
                 .then(|| ctx.collections.iter().find_map(|c| modules::python::resolve(&format!("{c}.{name}"), &search)))
                 .flatten()
         };
-        listed().or_else(|| modules::python::resolve(name, &search))
+        // A module paired with an action plugin (synchronize-style) only works with it.
+        listed().or_else(|| modules::python::resolve(name, &search)).filter(|_| modules::python::action_plugin(name, &search).is_none())
     })
 }
 
@@ -675,6 +680,40 @@ fn unknown_action(k: &Node) -> Diagnostic {
         d = d.help("this collection module is not available in steward");
     }
     d
+}
+
+/// A task action that no module of steward's has: an action plugin the playbook or a role
+/// ships, when it only re-exports a builtin action steward implements.
+fn plugin_action(name: &str, loc: &Loc, ctx: &LoadCtx, role: Option<&Role>, task: &mut Task) -> R<&'static dyn modules::Module> {
+    let short = super::collections::short_name(name).unwrap_or(name);
+    let dirs = super::action_plugins::search_dirs(&ctx.playbook_dir, &ctx.role_dirs, role);
+    let unknown = || unknown_action(&Node::new(NodeKind::Str(name.to_string()), loc.clone()));
+    match super::action_plugins::find(&dirs, short) {
+        None => {
+            // A collection's (or ansible-core's) action plugin: Python that runs on the controller.
+            let mut role_dirs: Vec<&Path> = role.map(|r| r.path.as_path()).into_iter().collect();
+            role_dirs.extend(ctx.role_stack.iter().rev().map(|(_, p)| p.as_path()));
+            let search = modules::python::Search { playbook_dir: &ctx.playbook_dir, role_dirs };
+            match modules::python::action_plugin(name, &search) {
+                Some(file) => Err(Diagnostic::new(format!("`{name}` needs its action plugin, which steward does not run"))
+                    .at(loc.clone(), "an action plugin runs Python on the controller")
+                    .note(format!("{} is a Python action plugin; steward runs Python modules on the hosts and Python filter, test and lookup plugins, but not action or connection plugins", file.display()))
+                    .deferrable()),
+                None => Err(unknown()),
+            }
+        }
+        Some(super::action_plugins::Plugin::Builtin(b)) => match modules::find(&b) {
+            Some(m) => {
+                task.action = Some(name.to_string());
+                Ok(m)
+            }
+            None => Err(unknown().note(format!("the action plugin `{short}` is ansible-core's `{b}`, which steward does not implement"))),
+        },
+        Some(super::action_plugins::Plugin::Python(file)) => Err(Diagnostic::new(format!("unknown module or keyword `{name}`"))
+            .at(loc.clone(), "an action plugin written in Python")
+            .note(format!("{} is a Python action plugin; steward runs only its own modules", file.display()))
+            .deferrable()),
+    }
 }
 
 /// `action: copy src=a dest=b` or `action: {module: copy, src: a}`.
@@ -839,10 +878,16 @@ fn build_action(
                 let tasks = roles::load_role_action(short, v, ctx, task)?;
                 Ok(TaskKind::Import { tasks })
             } else {
-                let name = match &v.kind {
-                    NodeKind::Str(s) => parse_kv(s, None).get("name").map(crate::template::to_text).unwrap_or_default(),
-                    _ => v.get("name").map(|n| n.key_string()).unwrap_or_default(),
+                let mut name = match &v.kind {
+                    NodeKind::Str(s) => {
+                        let kv = parse_kv(s, None);
+                        kv.get("name").or(kv.get("role")).map(crate::template::to_text).unwrap_or_default()
+                    }
+                    _ => v.get("name").or(v.get("role")).map(|n| n.key_string()).unwrap_or_default(),
                 };
+                if crate::template::is_template(&name) {
+                    name = load_time_render(ctx, task.role.as_deref(), &name).unwrap_or(name);
+                }
                 // Dynamic: a fault in the role fails the task only if it runs.
                 match roles::load_role_action(short, v, ctx, task) {
                     Ok(tasks) => Ok(TaskKind::IncludeRole { name, tasks, deferred: None }),
@@ -886,18 +931,9 @@ fn build_action(
             Ok(TaskKind::Templated { name: name.to_string(), args })
         }
         _ => {
-            let Some(module) = find_module(name, ctx, role.as_deref()) else {
-                let mut role_dirs: Vec<&Path> = role.as_deref().map(|r| r.path.as_path()).into_iter().collect();
-                role_dirs.extend(ctx.role_stack.iter().rev().map(|(_, p)| p.as_path()));
-                let search = modules::python::Search { playbook_dir: &ctx.playbook_dir, role_dirs };
-                if let Some(plugin) = modules::python::action_plugin(name, &search) {
-                    return Err(Diagnostic::new(format!("`{name}` is an action plugin ({}), which steward does not run", plugin.display()))
-                        .at(loc.clone(), "Python code that would run on the controller")
-                        .help("steward runs Python modules on the hosts, and Python filter, test and lookup plugins, but not action or connection plugins")
-                        .deferrable());
-                }
-                let k = Node::new(NodeKind::Str(name.to_string()), loc.clone());
-                return Err(unknown_action(&k));
+            let module = match find_module(name, ctx, role.as_deref()) {
+                Some(m) => m,
+                None => plugin_action(name, loc, ctx, role.as_deref(), task)?,
             };
             let args = args_node(module, v, task_node)?;
             // Where the task may never run, its arguments are checked when it does (as
@@ -915,7 +951,7 @@ fn build_action(
 
 /// A static name (an import's file) rendered with what is known while loading: the extra vars,
 /// the play's vars, and the role's `role_path`/`role_name`.
-fn load_time_render(ctx: &LoadCtx, role: Option<&Role>, s: &str) -> Result<String, String> {
+pub(super) fn load_time_render(ctx: &LoadCtx, role: Option<&Role>, s: &str) -> Result<String, String> {
     let mut magic = Map::new();
     magic.insert("playbook_dir".into(), Value::String(ctx.playbook_dir.display().to_string()));
     if let Some(r) = role {

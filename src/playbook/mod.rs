@@ -5,6 +5,7 @@
 //! imports (`import_tasks`, `import_role`, `roles:`) are expanded here; dynamic includes are
 //! loaded here too when their name is literal (so they are checked), and run by the executor.
 
+pub mod action_plugins;
 pub mod collections;
 pub mod keywords;
 pub mod kv;
@@ -201,6 +202,9 @@ pub struct Task {
     pub after: Vec<String>,
     /// The file this task came from, for relative includes.
     pub base: PathBuf,
+    /// The action as the task names it, where that is not the module's own name: a plugin
+    /// that re-exports a builtin action (`debug_var_alias` runs `debug`).
+    pub action: Option<String>,
 }
 
 static UID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
@@ -230,6 +234,7 @@ impl Task {
             id: None,
             after: vec![],
             base,
+            action: None,
         }
     }
 
@@ -253,8 +258,10 @@ impl Task {
         }
     }
 
+    /// The task's action: what `with_first_found` and `ansible_failed_task` see.
     pub fn module_name(&self) -> &str {
         match &self.kind {
+            TaskKind::Module { .. } if self.action.is_some() => self.action.as_deref().unwrap_or_default(),
             TaskKind::Module { module, .. } => module.name(),
             TaskKind::Templated { name, .. } => name,
             TaskKind::Invalid { .. } => "invalid",

@@ -14,23 +14,18 @@ use crate::yaml::{self, Node, NodeKind};
 
 type R<T> = Result<T, Diagnostic>;
 
-/// The folder of a role, searched as Ansible searches.
-pub fn find_role(name: &str, playbook_dir: &Path, roles_path: &[PathBuf]) -> Result<PathBuf, Vec<PathBuf>> {
+/// The folder of a role, searched as Ansible searches: the name (or path) under the playbook's
+/// `roles/`, the roles path and the playbook's folder; failing those, the name as a path of
+/// its own. With the role's name: as written, except for that last case, its folder's name
+/// (so a role given by an absolute path is named by that path, as Ansible names it).
+pub fn find_role(name: &str, playbook_dir: &Path, roles_path: &[PathBuf]) -> Result<(String, PathBuf), Vec<PathBuf>> {
     let mut searched = Vec::new();
-    if name.contains('/') {
-        let p = playbook_dir.join(name);
-        if p.is_dir() {
-            return Ok(p);
-        }
-        searched.push(p);
-        return Err(searched);
-    }
     // `ns.coll.role`: a role inside an installed collection.
     if let [ns, coll, role] = name.split('.').collect::<Vec<_>>().as_slice() {
         for root in crate::modules::python::install::collection_roots(playbook_dir) {
             let p = root.join("ansible_collections").join(ns).join(coll).join("roles").join(role);
             if p.is_dir() {
-                return Ok(p);
+                return Ok((name.to_string(), p));
             }
             searched.push(p);
         }
@@ -41,9 +36,14 @@ pub fn find_role(name: &str, playbook_dir: &Path, roles_path: &[PathBuf]) -> Res
     for d in dirs {
         let p = d.join(name);
         if p.is_dir() {
-            return Ok(p);
+            return Ok((name.to_string(), p));
         }
         searched.push(d);
+    }
+    let p = Path::new(name);
+    if p.is_dir() {
+        let base = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| name.to_string());
+        return Ok((base, p.to_path_buf()));
     }
     Err(searched)
 }
@@ -151,8 +151,19 @@ pub fn load_role_action(action: &str, v: &Node, ctx: &mut LoadCtx, task: &Task) 
     let Some(map) = v.as_map() else {
         return Err(Diagnostic::new(format!("`{action}` takes a mapping with `name:`")).at(v.loc.clone(), "expected name: ROLE"));
     };
-    let allowed =
-        ["name", "tasks_from", "vars_from", "defaults_from", "handlers_from", "public", "allow_duplicates", "apply", "rolespec_validate"];
+    // `role:` is another spelling of `name:` (Ansible reads `name`, else `role`).
+    let allowed = [
+        "name",
+        "role",
+        "tasks_from",
+        "vars_from",
+        "defaults_from",
+        "handlers_from",
+        "public",
+        "allow_duplicates",
+        "apply",
+        "rolespec_validate",
+    ];
     for (k, _) in map {
         let key = k.key_string();
         if !allowed.contains(&key.as_str()) {
@@ -163,12 +174,22 @@ pub fn load_role_action(action: &str, v: &Node, ctx: &mut LoadCtx, task: &Task) 
             return Err(d);
         }
     }
-    let Some(name) = v.get("name") else {
+    let Some(name) = v.get("name").or(v.get("role")) else {
         return Err(Diagnostic::new(format!("`{action}` needs `name:`")).at(v.loc.clone(), "no role name"));
     };
+    let mut role_name = name.key_string();
+    if crate::template::is_template(&role_name) {
+        // The role is loaded with the play, so its name may use only what is known then:
+        // extra vars, the play's vars, and the including role's `role_path` and vars.
+        role_name = super::load::load_time_render(ctx, task.role.as_deref(), &role_name).map_err(|e| {
+            Diagnostic::new(format!("the role name of `{action}` must be known before the run ({e})"))
+                .at(name.loc.clone(), "templated role name")
+                .deferrable()
+        })?;
+    }
     let s = |k: &str| v.get(k).map(|n| n.key_string());
     let use_ = RoleUse {
-        name: name.key_string(),
+        name: role_name,
         params: Map::new(),
         kw: Kw::default(),
         tasks_from: s("tasks_from"),
@@ -177,7 +198,6 @@ pub fn load_role_action(action: &str, v: &Node, ctx: &mut LoadCtx, task: &Task) 
         handlers_from: s("handlers_from"),
         node: name,
     };
-    let _ = task;
     // A role imported or included by a task may run again where it is written.
     load_role(use_, ctx, false)
 }
@@ -186,8 +206,8 @@ fn load_role(use_: RoleUse, ctx: &mut LoadCtx, dedupe: bool) -> R<Vec<Arc<Task>>
     if crate::template::is_template(&use_.name) {
         return Err(Diagnostic::new("a role name cannot use variables in steward").at(use_.node.loc.clone(), "templated role name"));
     }
-    let path = match find_role(&use_.name, &ctx.playbook_dir, &ctx.roles_path) {
-        Ok(p) => p,
+    let (role_name, path) = match find_role(&use_.name, &ctx.playbook_dir, &ctx.roles_path) {
+        Ok(found) => found,
         Err(searched) => {
             let mut d = Diagnostic::new(format!("the role `{}` was not found", use_.name)).at(use_.node.loc.clone(), "unknown role");
             let mut available = Vec::new();
@@ -216,6 +236,9 @@ fn load_role(use_: RoleUse, ctx: &mut LoadCtx, dedupe: bool) -> R<Vec<Arc<Task>>
         return Ok(vec![]);
     }
     ctx.seen_roles.push(key);
+    if !ctx.role_dirs.contains(&path) {
+        ctx.role_dirs.push(path.clone());
+    }
     if ctx.depth > 32 {
         return Err(
             Diagnostic::new(format!("role dependencies nested too deeply at `{}` (a cycle?)", use_.name)).at(use_.node.loc.clone(), "here")
@@ -233,7 +256,6 @@ fn load_role(use_: RoleUse, ctx: &mut LoadCtx, dedupe: bool) -> R<Vec<Arc<Task>>
     }
     let defaults = read_vars(&path.join("defaults"), use_.defaults_from.as_deref())?;
     let vars = read_vars(&path.join("vars"), use_.vars_from.as_deref())?;
-    let role_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(use_.name.clone());
     // `dedupe` is for roles from `roles:` and `dependencies:`; below the top, a dependency.
     if dedupe && ctx.depth > 0 && !ctx.dependency_role_names.contains(&role_name) {
         ctx.dependency_role_names.push(role_name.clone());

@@ -771,13 +771,32 @@ fn combinations(v: JValue, rest: Rest<JValue>, kw: Kwargs) -> Result<JValue, Err
 fn zip(v: JValue, rest: Rest<JValue>, kw: Kwargs, longest: bool) -> Result<JValue, Error> {
     let a = PyArgs::any(if longest { "zip_longest" } else { "zip" }, rest, kw)?;
     let fill = match a.keyword("fillvalue") {
-        Some(f) if longest => j(&f)?,
-        _ => Value::Null,
+        Some(f) if longest => f,
+        _ => JValue::from(()),
     };
     if let Some(k) = a.keywords().find(|k| !(longest && *k == "fillvalue")) {
         return Err(err(format!("zip() got an unexpected keyword argument '{k}'")));
     }
-    Ok(tuples(mathstuff::zip(&iterables(&v, a.positional())?, longest, &fill)))
+    let lists = std::iter::once(&v).chain(a.positional()).map(py_iter_values).collect::<Result<Vec<_>, _>>()?;
+    let rows = mathstuff::zip(&lists, longest, &fill);
+    Ok(JValue::from(rows.into_iter().map(|r| JValue::from(minijinja::value::Tuple::new(r))).collect::<Vec<_>>()))
+}
+
+/// `for x in value` over template values, which keeps what a template built as it is (an
+/// undefined value inside a mapping stays undefined), as Python's `zip` passes items through.
+fn py_iter_values(v: &JValue) -> Result<Vec<JValue>, Error> {
+    if v.is_undefined() {
+        return Err(Error::new(ErrorKind::UndefinedError, "undefined value"));
+    }
+    if let Some(s) = v.as_str() {
+        return Ok(s.chars().map(|c| JValue::from(c.to_string())).collect());
+    }
+    match v.kind() {
+        minijinja::value::ValueKind::Seq | minijinja::value::ValueKind::Iterable | minijinja::value::ValueKind::Map => {
+            Ok(v.try_iter()?.collect())
+        }
+        _ => Err(err(format!("'{}' object is not iterable", py_type_name(&j(v)?)))),
+    }
 }
 
 fn human_readable(v: JValue, rest: Rest<JValue>, kw: Kwargs) -> Result<JValue, Error> {
@@ -1070,6 +1089,10 @@ mod tests {
         assert_eq!(r("{{ [1, 2] | zip(['a', 'b', 'c']) | list }}"), "[[1, 'a'], [2, 'b']]");
         assert_eq!(r("{{ [1, 2] | zip(['a', 'b']) | list | string }}"), "[(1, 'a'), (2, 'b')]");
         assert_eq!(r("{{ ([1] | zip(['a']) | first) | string }}"), "(1, 'a')");
+        // Python's zip passes items through: an undefined value inside stays undefined.
+        assert_eq!(r("{{ (([{'a': nope}] | zip([1]) | first | first).a) is undefined }}"), "True");
+        assert_eq!(r("{{ 'ab' | zip({'x': 1, 'y': 2}) | list }}"), "[['a', 'x'], ['b', 'y']]");
+        assert!(r("{{ 1 | zip([1]) | list }}").contains("'int' object is not iterable"));
         assert_eq!(r("{{ [1, 2] | zip(['a', 'b']) | list == [(1, 'a'), (2, 'b')] }}"), "True");
         assert_eq!(r("{{ '%s-%r' | format('a', 'b') }}"), "a-'b'");
         assert_eq!(r("{{ [1, 2] | zip_longest(['a', 'b', 'c'], fillvalue='x') | list }}"), "[[1, 'a'], [2, 'b'], ['x', 'c']]");

@@ -613,13 +613,16 @@ impl Ssh {
         };
         let mut out = ExecOutput { rc, stdout: Vec::new(), stderr: Vec::new() };
         let mut hs = Handshake::new(req.become_.as_ref());
+        // The two streams come apart here, so stdout goes first: once it shows the marker,
+        // all of stderr is the command's (as Ansible keeps what sudo printed that is not a
+        // prompt); without the marker, stderr says why.
+        let _ = hs.on_stdout(&stdout, &mut out.stdout);
         if let Step::Fail(e) = hs.on_stderr(&stderr, &mut out.stderr) {
             self.keep(shell).await;
             return Err(e);
         }
-        let _ = hs.on_stdout(&stdout, &mut out.stdout);
         self.keep(shell).await;
-        hs.finish()?;
+        hs.finish(&mut out.stdout, &mut out.stderr)?;
         Ok(out)
     }
 
@@ -744,7 +747,24 @@ impl Connection for Ssh {
         }
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let mut rc: Option<i32> = None;
-        while let Some(msg) = rd.wait().await {
+        loop {
+            // Until the prompt or the marker comes, silence for too long means the host is
+            // not answering as it should (Ansible's ssh plugin counts it unreachable).
+            let msg = match hs.timeout() {
+                Some(t) => match tokio::time::timeout(t, rd.wait()).await {
+                    Ok(m) => m,
+                    Err(_) => {
+                        writer.abort();
+                        return Err(ConnError::Unreachable(format!(
+                            "Timeout ({}s) waiting for privilege escalation prompt: {}",
+                            t.as_secs(),
+                            hs.early_output()
+                        )));
+                    }
+                },
+                None => rd.wait().await,
+            };
+            let Some(msg) = msg else { break };
             let step = match msg {
                 ChannelMsg::Data { data } => hs.on_stdout(&data, &mut out),
                 ChannelMsg::ExtendedData { data, ext: 1 } => hs.on_stderr(&data, &mut err),
@@ -775,7 +795,7 @@ impl Connection for Ssh {
         }
         drop(wtx);
         writer.abort();
-        hs.finish()?;
+        hs.finish(&mut out, &mut err)?;
         match rc {
             Some(rc) => Ok(ExecOutput { rc, stdout: out, stderr: err }),
             None if self.handle.is_closed() => Err(self.dropped("the connection closed while a command ran")),

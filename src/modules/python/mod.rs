@@ -95,6 +95,8 @@ pub fn action_plugin(name: &str, search: &Search<'_>) -> Option<PathBuf> {
         ["ansible", "builtin" | "legacy", short] | [short] => {
             let mut dirs: Vec<PathBuf> = search.role_dirs.iter().map(|r| r.join("action_plugins")).collect();
             dirs.push(search.playbook_dir.join("action_plugins"));
+            // ansible-core's own: `normal` is the plain one every module has.
+            dirs.extend(install::install().map(|i| i.ansible.join("plugins").join("action")).filter(|_| *short != "normal"));
             dirs.into_iter().map(|d| d.join(format!("{short}.py"))).find(|p| p.is_file())
         }
         [ns, coll, rest @ ..] if !rest.is_empty() => install::collection_roots(search.playbook_dir).into_iter().find_map(|root| {

@@ -129,9 +129,9 @@ pub fn product(lists: &[Vec<Value>], repeat: usize) -> Vec<Value> {
     acc.into_iter().map(Value::Array).collect()
 }
 
-pub fn zip(lists: &[Vec<Value>], longest: bool, fill: &Value) -> Vec<Value> {
+pub fn zip<T: Clone>(lists: &[Vec<T>], longest: bool, fill: &T) -> Vec<Vec<T>> {
     let n = if longest { lists.iter().map(Vec::len).max() } else { lists.iter().map(Vec::len).min() }.unwrap_or(0);
-    (0..n).map(|i| Value::Array(lists.iter().map(|l| l.get(i).cloned().unwrap_or_else(|| fill.clone())).collect())).collect()
+    (0..n).map(|i| lists.iter().map(|l| l.get(i).cloned().unwrap_or_else(|| fill.clone())).collect()).collect()
 }
 
 pub fn log(x: &Value, base: Option<&Value>) -> Result<f64, String> {

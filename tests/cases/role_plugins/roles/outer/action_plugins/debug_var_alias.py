@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from ansible.plugins.action.debug import ActionModule
+
+assert ActionModule
