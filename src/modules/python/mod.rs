@@ -41,8 +41,8 @@ pub struct PyModule {
     style: Style,
     source: Vec<u8>,
     playbook_dir: PathBuf,
-    /// The base64 text of the zip, built on first use.
-    payload: OnceLock<Result<String, String>>,
+    /// The zip's digest and base64 text, built on first use.
+    payload: OnceLock<Result<(String, String), String>>,
     doc: &'static str,
 }
 
@@ -249,6 +249,13 @@ fn internals(ctx: &TaskCtx, name: &str) -> Map<String, Value> {
     m
 }
 
+/// What the wrapper prints when it was sent no zip and the host has none kept.
+const MISSING_PAYLOAD: &str = "steward: payload missing";
+
+/// The zips each host and account has been sent this run (host, become user, digest).
+type Sent = std::collections::HashSet<(String, Option<String>, String)>;
+static SENT: OnceLock<Mutex<Sent>> = OnceLock::new();
+
 /// Pythons tried on a host without `ansible_python_interpreter`, as Ansible's discovery
 /// finds them on Linux.
 const PYTHONS: &str = "/usr/bin/python3 python3.14 python3.13 python3.12 python3.11 python3.10 python3.9 python3.8 /usr/libexec/platform-python python3 /usr/bin/python";
@@ -272,7 +279,7 @@ impl PyModule {
         }
     }
 
-    fn payload(&self) -> Result<&str, ModError> {
+    fn payload(&self) -> Result<(&str, &str), ModError> {
         let built = self.payload.get_or_init(|| {
             let Some(inst) = install::install() else {
                 return Err(format!(
@@ -287,20 +294,23 @@ impl PyModule {
             module_utils.push(inst.ansible.join("module_utils"));
             let sources = payload::Sources { module_utils, collection_roots: install::collection_roots(&self.playbook_dir) };
             let p = payload::build(&self.fqn, &self.source, &sources)?;
-            Ok(base64::engine::general_purpose::STANDARD.encode(p.zip))
+            let digest = crate::template::hex_digest("sha256", &p.zip).unwrap_or_default();
+            Ok((digest[..32].to_string(), base64::engine::general_purpose::STANDARD.encode(p.zip)))
         });
-        built.as_deref().map_err(|e| ModError::Fail(e.clone()))
+        built.as_ref().map(|(d, z)| (d.as_str(), z.as_str())).map_err(|e| ModError::Fail(e.clone()))
     }
 
-    /// The script the host's Python reads from stdin: unpack the zip to a private temporary
-    /// folder and run the module from it with its arguments.
-    fn wrapper(&self, zip_b64: &str, params: &str, rlimit: Option<i64>) -> String {
+    /// The script the host's Python reads from stdin: the zip (sent once per host and account,
+    /// then kept under `~/.ansible/tmp/steward-payloads/` by its digest, readable by that
+    /// account only), and the module run from it with its arguments. Without the zip and with
+    /// no copy kept, it answers MISSING_PAYLOAD and the zip is sent.
+    fn wrapper(&self, digest: &str, zip_b64: Option<&str>, params: &str, rlimit: Option<i64>) -> String {
         let lit = |s: &str| serde_json::to_string(s).unwrap_or_default();
         let short = self.fqn.rsplit('.').next().unwrap_or(self.name);
         format!(
             r#"import sys
-def _steward_run(zip_data, fqn, name, params, rlimit):
-    import base64, os, shutil, tempfile
+def _steward_run(digest, zip_data, fqn, name, params, rlimit):
+    import base64, os
     try:
         os.getcwd()
     except OSError:
@@ -318,26 +328,33 @@ def _steward_run(zip_data, fqn, name, params, rlimit):
             except ValueError:
                 pass
     sys.path = [p for p in sys.path if p not in ('', '.')]
-    tmp = os.path.realpath(tempfile.mkdtemp(prefix='ansible_%s_payload_' % name))
-    try:
-        modlib = os.path.join(tmp, 'ansible_%s_payload.zip' % name)
-        with open(modlib, 'wb') as f:
+    cache = os.path.join(os.path.expanduser('~'), '.ansible', 'tmp', 'steward-payloads')
+    modlib = os.path.join(cache, 'ansible_%s_%s.zip' % (name, digest))
+    if zip_data is None:
+        if not os.path.isfile(modlib):
+            print({missing})
+            sys.exit(0)
+    else:
+        os.makedirs(cache, mode=0o700, exist_ok=True)
+        tmp = '%s.%d.tmp' % (modlib, os.getpid())
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 'wb') as f:
             f.write(base64.b64decode(zip_data))
-        sys.path.insert(0, modlib)
-        try:
-            from ansible.module_utils._internal._ansiballz import _loader
-        except ImportError:
-            import runpy
-            from ansible.module_utils import basic
-            basic._ANSIBLE_ARGS = params.encode()
-            runpy.run_module(fqn, init_globals=dict(_module_fqn=fqn, _modlib_path=modlib), run_name='__main__', alter_sys=True)
-        else:
-            _loader.run_module(json_params=params.encode(), profile='legacy', module_fqn=fqn, modlib_path=modlib, extensions={{}})
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-_steward_run({zip}, {fqn}, {name}, {params}, {rlimit})
+        os.rename(tmp, modlib)
+    sys.path.insert(0, modlib)
+    try:
+        from ansible.module_utils._internal._ansiballz import _loader
+    except ImportError:
+        import runpy
+        from ansible.module_utils import basic
+        basic._ANSIBLE_ARGS = params.encode()
+        runpy.run_module(fqn, init_globals=dict(_module_fqn=fqn, _modlib_path=modlib), run_name='__main__', alter_sys=True)
+    else:
+        _loader.run_module(json_params=params.encode(), profile='legacy', module_fqn=fqn, modlib_path=modlib, extensions={{}})
+_steward_run({digest}, {zip}, {fqn}, {name}, {params}, {rlimit})
 "#,
-            zip = lit(zip_b64),
+            missing = lit(MISSING_PAYLOAD),
+            digest = lit(digest),
+            zip = zip_b64.map(lit).unwrap_or_else(|| "None".into()),
             fqn = lit(&self.fqn),
             name = lit(short),
             params = lit(params),
@@ -509,12 +526,7 @@ impl Module for PyModule {
         params.retain(|k, _| !k.starts_with("_ansible_"));
         params.extend(internals(ctx, self.name));
         let (cmd, stdin) = match self.style {
-            Style::Ansiballz => {
-                let zip = self.payload()?;
-                let text = serde_json::to_string(&json!({ "ANSIBLE_MODULE_ARGS": params })).unwrap_or_default();
-                let rlimit = Self::var(ctx, "ansible_python_module_rlimit_nofile").and_then(|s| s.parse().ok());
-                (Self::python_cmd(ctx), self.wrapper(zip, &text, rlimit).into_bytes())
-            }
+            Style::Ansiballz => return self.run_ansiballz(ctx, &params).await,
             Style::JsonArgs => {
                 let text = serde_json::to_string(&params).unwrap_or_default();
                 let src = String::from_utf8_lossy(&self.source).replace("<<INCLUDE_ANSIBLE_MODULE_JSON_ARGS>>", &text);
@@ -527,10 +539,40 @@ impl Module for PyModule {
             Style::Old => (self.file_cmd(ctx, Some(&old_style_args(&params))), self.source.clone()),
         };
         let out = ctx.sh_in(cmd, Some(stdin)).await?;
+        Ok(self.result_of(ctx, &out))
+    }
+}
+
+impl PyModule {
+    /// Run a Python module from its zip: only the digest when this host and account have the
+    /// zip already, the zip too the first time (or when the copy there is gone).
+    async fn run_ansiballz(&self, ctx: &TaskCtx, params: &Map<String, Value>) -> Result<Outcome, ModError> {
+        let (digest, zip) = self.payload()?;
+        let text = serde_json::to_string(&json!({ "ANSIBLE_MODULE_ARGS": params })).unwrap_or_default();
+        let rlimit = Self::var(ctx, "ansible_python_module_rlimit_nofile").and_then(|s| s.parse().ok());
+        let key = (ctx.host.clone(), ctx.become_.as_ref().map(|b| b.user.clone()), digest.to_string());
+        let sent = SENT.get_or_init(Default::default);
+        let known = sent.lock().map(|s| s.contains(&key)).unwrap_or(false);
+        if known {
+            let out = ctx.sh_in(Self::python_cmd(ctx), Some(self.wrapper(digest, None, &text, rlimit).into_bytes())).await?;
+            if !out.stdout_str().contains(MISSING_PAYLOAD) {
+                return Ok(self.result_of(ctx, &out));
+            }
+        }
+        let out = ctx.sh_in(Self::python_cmd(ctx), Some(self.wrapper(digest, Some(zip), &text, rlimit).into_bytes())).await?;
+        if out.rc == 0 || json_of(&out.stdout_str()).is_some() {
+            if let Ok(mut s) = sent.lock() {
+                s.insert(key);
+            }
+        }
+        Ok(self.result_of(ctx, &out))
+    }
+
+    fn result_of(&self, ctx: &TaskCtx, out: &crate::connection::ExecOutput) -> Outcome {
         let stdout = out.stdout_str();
         let stderr = out.stderr_str();
         match json_of(&stdout) {
-            Some(data) => Ok(outcome_of(data)),
+            Some(data) => outcome_of(data),
             None => {
                 let missing = out.rc == 127 && (stderr.contains("not found") || stderr.contains("No such file"));
                 let msg = if stderr.contains("steward: no Python interpreter found") {
@@ -544,10 +586,7 @@ impl Module for PyModule {
                     "Module result deserialization failed: No start of json char found. See stdout/stderr for the returned output."
                         .to_string()
                 };
-                Ok(Outcome::failed(msg)
-                    .with("module_stdout", stdout.to_string())
-                    .with("module_stderr", stderr.to_string())
-                    .with("rc", out.rc))
+                Outcome::failed(msg).with("module_stdout", stdout.to_string()).with("module_stderr", stderr.to_string()).with("rc", out.rc)
             }
         }
     }
