@@ -673,11 +673,17 @@ fn unknown_action(k: &Node) -> Diagnostic {
         .deferrable();
     let kws = COMMON.iter().chain(TASK.iter()).copied();
     let specials = ["include_tasks", "import_tasks", "include_role", "import_role"];
-    let candidates: Vec<&str> = modules::names().chain(kws).chain(specials).collect();
+    let installed = modules::python::core_module_names();
+    let mut candidates: Vec<&str> = modules::names().chain(kws).chain(specials).collect();
+    candidates.extend(installed.iter().map(String::as_str));
     if let Some(s) = suggest(&name, candidates.iter().copied()) {
         d = d.help(format!("did you mean `{s}`?"));
     } else if name.contains('.') {
-        d = d.help("this collection module is not available in steward");
+        d = d.help(if modules::python::install::install().is_some() {
+            "no installed collection has this module (see `ansible-galaxy collection list`)"
+        } else {
+            "steward has no native module of this name, and no ansible-core is installed on the controller to find collection modules with (pip install ansible)"
+        });
     }
     d
 }

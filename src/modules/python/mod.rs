@@ -87,6 +87,15 @@ pub fn resolve(name: &str, search: &Search<'_>) -> Option<&'static dyn Module> {
     found.map(|m| m as &dyn Module)
 }
 
+/// The modules of the controller's ansible-core, by name (for did-you-mean).
+pub fn core_module_names() -> Vec<String> {
+    let Some(i) = install::install() else { return vec![] };
+    let Ok(rd) = std::fs::read_dir(i.ansible.join("modules")) else { return vec![] };
+    rd.flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".py")).filter(|n| !n.starts_with('_')).map(str::to_string))
+        .collect()
+}
+
 /// The action plugin (Python code that runs on the controller) a name would run, where
 /// there is one: steward runs no Python action plugins, and says so.
 pub fn action_plugin(name: &str, search: &Search<'_>) -> Option<PathBuf> {
