@@ -275,11 +275,14 @@ impl PyModule {
     }
 
     /// The shell words that start the host's Python on a script read from stdin.
-    fn python_cmd(ctx: &TaskCtx) -> String {
-        let configured = Self::var(ctx, "ansible_python_interpreter")
+    fn configured_python(ctx: &TaskCtx) -> Option<String> {
+        Self::var(ctx, "ansible_python_interpreter")
             .or_else(|| crate::config::Config::read().get("defaults", "interpreter_python"))
-            .filter(|p| !p.starts_with("auto"));
-        match configured {
+            .filter(|p| !p.starts_with("auto"))
+    }
+
+    fn python_cmd(ctx: &TaskCtx) -> String {
+        match Self::configured_python(ctx) {
             Some(p) => format!("{p} -"),
             None => format!(
                 "for p in {PYTHONS}; do command -v \"$p\" >/dev/null 2>&1 && exec \"$p\" -; done; \
@@ -590,7 +593,8 @@ impl PyModule {
                         self.name, ctx.host
                     )
                 } else if missing {
-                    "The module interpreter was not found. Consider overriding the configured interpreter path for this host. See stdout/stderr for the returned output.".to_string()
+                    let which = Self::configured_python(ctx).map(|p| format!(" '{p}'")).unwrap_or_default();
+                    format!("The module interpreter{which} was not found. Consider overriding the configured interpreter path for this host. See stdout/stderr for the returned output.")
                 } else {
                     "Module result deserialization failed: No start of json char found. See stdout/stderr for the returned output."
                         .to_string()
