@@ -81,6 +81,9 @@ pub struct RunArgs {
     /// Skip tasks with these tags
     #[arg(long = "skip-tags", value_name = "TAGS")]
     pub skip_tags: Vec<String>,
+    /// Folders of modules, before `library` in ansible.cfg (colon separated; repeatable)
+    #[arg(short = 'M', long = "module-path", value_name = "MODULE_PATH")]
+    pub module_path: Vec<String>,
     /// Don't change anything; report what would change
     #[arg(short = 'C', long = "check")]
     pub check: bool,

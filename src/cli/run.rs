@@ -97,6 +97,9 @@ pub fn run(a: RunArgs) -> i32 {
         eprintln!("error: a playbook is required: steward run PLAYBOOK...");
         return exit::ERROR;
     }
+    crate::modules::python::set_module_path(
+        a.module_path.iter().flat_map(|p| p.split(':')).filter(|p| !p.is_empty()).map(PathBuf::from).collect(),
+    );
     // The whole of every playbook is checked before anything runs.
     let Some(env) = load_env(&cfg, &a.inv.extra_vars) else {
         return exit::ERROR;

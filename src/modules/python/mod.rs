@@ -117,11 +117,25 @@ pub fn action_plugin(name: &str, search: &Search<'_>) -> Option<PathBuf> {
     }
 }
 
+static MODULE_PATH: OnceLock<Vec<PathBuf>> = OnceLock::new();
+
+/// `-M/--module-path`: module folders given on the command line.
+pub fn set_module_path(dirs: Vec<PathBuf>) {
+    let _ = MODULE_PATH.set(dirs);
+}
+
+/// Where a short module name is looked for: the roles' and the playbook's `library/`, then
+/// `-M`, else `library` in ansible.cfg / `ANSIBLE_LIBRARY`.
 fn library_dirs(search: &Search<'_>) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = search.role_dirs.iter().map(|r| r.join("library")).collect();
     dirs.push(search.playbook_dir.join("library"));
-    let cfg = crate::config::Config::read();
-    dirs.extend(cfg.get_list("defaults", "library", &[':']).into_iter().map(PathBuf::from));
+    match MODULE_PATH.get().filter(|m| !m.is_empty()) {
+        Some(m) => dirs.extend(m.iter().cloned()),
+        None => {
+            let cfg = crate::config::Config::read();
+            dirs.extend(cfg.get_list("defaults", "library", &[':']).into_iter().map(PathBuf::from));
+        }
+    }
     dirs
 }
 
