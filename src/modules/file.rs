@@ -56,18 +56,18 @@ impl Module for File {
     async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
         let run = Run::new(ctx, args).await?;
         let result = run.main(args).await;
-        let (mut data, changed, failed) = match result {
+        let (mut data, changed, failed, known) = match result {
             Ok(r) => {
                 let mut data = r.data;
                 if let (Some(d), true) = (&r.diff, ctx.diff) {
                     data.insert("diff".into(), d.to_value());
                 }
-                (data, r.changed, None)
+                (data, r.changed, None, r.seen)
             }
-            Err(Stop::Fail(msg, fields)) => (fields, false, Some(msg)),
+            Err(Stop::Fail(msg, fields)) => (fields, false, Some(msg), None),
             Err(Stop::Error(e)) => return Err(e),
         };
-        add_path_info(ctx, &mut data).await?;
+        add_path_info(ctx, &mut data, known).await?;
         let mut out = match failed {
             Some(msg) => Outcome::failed(msg),
             None => Outcome::changed(changed),
@@ -108,11 +108,17 @@ struct Done {
     changed: bool,
     data: Map<String, Value>,
     diff: Option<Diff>,
+    /// The result's path as it is now, when already known (saves looking again).
+    seen: Option<Seen>,
 }
 
 impl Done {
     fn new(changed: bool, fields: &[(&str, Value)], diff: Option<Diff>) -> Done {
-        Done { changed, data: fields.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(), diff }
+        Done { changed, data: fields.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(), diff, seen: None }
+    }
+    fn seen(mut self, seen: Option<Seen>) -> Done {
+        self.seen = seen;
+        self
     }
 }
 
@@ -153,6 +159,7 @@ impl Diff {
 
 /// A path as the module sees it: `lstat`, `stat`, the link's target, and the path with
 /// every link resolved (Python's `os.path.realpath`).
+#[derive(Clone, Debug, Default)]
 struct Seen {
     p: Probe,
     real: String,
@@ -644,17 +651,31 @@ impl<'a> Run<'a> {
         Ok(true)
     }
 
-    /// Attributes, then times: what every state does last.
-    async fn finish_attrs(&self, path: &str, times: &(Stamp, Stamp), diff: &mut Diff, changed: bool) -> Step<bool> {
-        let seen = look(self.ctx, path).await?;
-        let changed = self.set_attrs(path, seen.p.lstat.as_ref(), seen.exists(), Some(diff), changed).await?;
-        Ok(self.set_times(path, times, Some(diff)).await? | changed)
+    /// Attributes, then times: what every state does last, to `path` as `known` shows it
+    /// (else as it looks now). Returns whether anything changed, and the path's state when
+    /// still right for the result's path fields (times are not among them).
+    async fn finish_attrs(
+        &self,
+        path: &str,
+        known: Option<Seen>,
+        times: &(Stamp, Stamp),
+        diff: &mut Diff,
+        changed: bool,
+    ) -> Step<(bool, Option<Seen>)> {
+        let seen = match known {
+            Some(s) => s,
+            None => look(self.ctx, path).await?,
+        };
+        let attrs = self.set_attrs(path, seen.p.lstat.as_ref(), seen.exists(), Some(diff), false).await?;
+        let times = self.set_times(path, times, Some(diff)).await?;
+        let still = self.check() || !attrs;
+        Ok((changed || attrs || times, still.then_some(seen)))
     }
 
     async fn absent(&self, path: &str, seen: &Seen) -> Step<Done> {
         let prev = seen.state();
         if prev == "absent" {
-            return Ok(Done::new(false, &[("path", json!(path)), ("state", json!("absent"))], None));
+            return Ok(Done::new(false, &[("path", json!(path)), ("state", json!("absent"))], None).seen(Some(seen.clone())));
         }
         let mut diff = Diff::initial(path, "absent", prev);
         if prev == "directory" {
@@ -682,7 +703,8 @@ impl<'a> Run<'a> {
                 return bail("Unlinking failed.", &[("path", json!(path)), ("details", json!(r.stderr_str().trim()))]);
             }
         }
-        Ok(Done::new(true, &[("path", json!(path)), ("state", json!("absent"))], Some(diff)))
+        let now = if self.check() { seen.clone() } else { Seen { real: path.to_string(), ..Default::default() } };
+        Ok(Done::new(true, &[("path", json!(path)), ("state", json!("absent"))], Some(diff)).seen(Some(now)))
     }
 
     async fn touch(&self, path: &str, seen: &Seen, follow: bool, times: &(Stamp, Stamp)) -> Step<Done> {
@@ -700,13 +722,14 @@ impl<'a> Run<'a> {
         }
         let mut diff = Diff::initial(path, "touch", prev);
         let target = if follow && seen.is_link() { seen.real.clone() } else { path.to_string() };
-        let result = self.finish_attrs(&target, times, &mut diff, changed).await;
+        let known = (prev != "absent" && target == path).then(|| seen.clone());
+        let result = self.finish_attrs(&target, known, times, &mut diff, changed).await;
         match result {
-            Ok(changed) => Ok(Done::new(changed, &[("dest", json!(path))], Some(diff))),
+            Ok((changed, now)) => Ok(Done::new(changed, &[("dest", json!(path))], Some(diff)).seen(now)),
             Err(Stop::Fail(msg, mut fields)) if prev == "absent" => {
                 // A file this run created goes again when it cannot be given what was asked
                 // (the failure still describes it, as it was when the module failed).
-                add_path_info(self.ctx, &mut fields).await?;
+                add_path_info(self.ctx, &mut fields, None).await?;
                 self.ctx.sh(format!("rm -f -- {}", q(path))).await?;
                 Err(Stop::Fail(msg, fields))
             }
@@ -715,27 +738,31 @@ impl<'a> Run<'a> {
     }
 
     async fn file(&self, path: &str, seen: Seen, follow: bool, times: &(Stamp, Stamp)) -> Step<Done> {
-        let mut path = path.to_string();
-        let mut prev = seen.state();
-        if prev != "file" && follow && prev == "link" {
-            path = seen.real.clone();
-            prev = look(self.ctx, &path).await?.state();
-        }
+        let (path, seen) = if seen.state() == "link" && follow {
+            let real = seen.real.clone();
+            let there = look(self.ctx, &real).await?;
+            (real, there)
+        } else {
+            (path.to_string(), seen)
+        };
+        let prev = seen.state();
         if !matches!(prev, "file" | "hard") {
             return bail(format!("file ({path}) is {prev}, cannot continue"), &[("path", json!(path)), ("state", json!(prev))]);
         }
         let mut diff = Diff::initial(&path, "file", prev);
-        let changed = self.finish_attrs(&path, times, &mut diff, false).await?;
-        Ok(Done::new(changed, &[("path", json!(path))], Some(diff)))
+        let (changed, now) = self.finish_attrs(&path, Some(seen), times, &mut diff, false).await?;
+        Ok(Done::new(changed, &[("path", json!(path))], Some(diff)).seen(now))
     }
 
     async fn directory(&self, path: &str, seen: Seen, follow: bool, recurse: bool, times: &(Stamp, Stamp)) -> Step<Done> {
-        let mut path = path.to_string();
-        let mut prev = seen.state();
-        if follow && prev == "link" {
-            path = seen.real.clone();
-            prev = look(self.ctx, &path).await?.state();
-        }
+        let (path, seen) = if seen.state() == "link" && follow {
+            let real = seen.real.clone();
+            let there = look(self.ctx, &real).await?;
+            (real, there)
+        } else {
+            (path.to_string(), seen)
+        };
+        let prev = seen.state();
         let mut diff = Diff::initial(&path, "directory", prev);
         if prev == "absent" {
             if self.check() {
@@ -767,11 +794,13 @@ impl<'a> Run<'a> {
         if prev != "directory" {
             return bail(format!("{path} already exists as a {prev}"), &[("path", json!(path))]);
         }
-        let mut changed = self.finish_attrs(&path, times, &mut diff, false).await?;
-        if recurse {
-            changed |= self.recurse(&path, follow, times, 0).await?;
+        let (mut changed, mut now) = self.finish_attrs(&path, Some(seen), times, &mut diff, false).await?;
+        if recurse && self.recurse(&path, follow, times, 0).await? {
+            // A link below may lead back to the folder itself.
+            changed = true;
+            now = None;
         }
-        Ok(Done::new(changed, &[("path", json!(path))], Some(diff)))
+        Ok(Done::new(changed, &[("path", json!(path))], Some(diff)).seen(now))
     }
 
     /// Ansible's `recursive_set_attributes`: everything below `top`, links themselves, and
@@ -879,17 +908,21 @@ impl<'a> Run<'a> {
         }
         let now = look(self.ctx, path).await?;
         if self.check() && !now.exists() {
-            return Ok(Done::new(changed, &[("dest", json!(path)), ("src", src_v)], Some(diff)));
+            return Ok(Done::new(changed, &[("dest", json!(path)), ("src", src_v)], Some(diff)).seen(Some(now)));
         }
         let target = if follow && now.is_link() { now.real.clone() } else { path.to_string() };
-        let changed = if follow && now.is_link() && !now.exists() {
+        let (changed, now) = if follow && now.is_link() && !now.exists() {
             // A link to nothing has no attributes to set: Ansible warns and carries on.
             self.warn(DANGLING);
-            changed
+            (changed, Some(now))
+        } else if target == path {
+            self.finish_attrs(&target, Some(now), times, &mut diff, changed).await?
         } else {
-            self.finish_attrs(&target, times, &mut diff, changed).await?
+            // Attributes go to what the link leads to; the link itself stays as seen.
+            let (changed, _) = self.finish_attrs(&target, None, times, &mut diff, changed).await?;
+            (changed, Some(now))
         };
-        Ok(Done::new(changed, &[("dest", json!(path)), ("src", src_v)], Some(diff)))
+        Ok(Done::new(changed, &[("dest", json!(path)), ("src", src_v)], Some(diff)).seen(now))
     }
 
     async fn hardlink(&self, path: &str, seen: Seen, src: Option<String>, follow: bool, force: bool, times: &(Stamp, Stamp)) -> Step<Done> {
@@ -977,10 +1010,11 @@ impl<'a> Run<'a> {
         let d: Map<String, Value> = fields("dest").into_iter().collect();
         let now = look(self.ctx, path).await?;
         if self.check() && !now.exists() {
-            return Ok(Done { changed, data: d, diff: Some(diff) });
+            return Ok(Done { changed, data: d, diff: Some(diff), seen: Some(now) });
         }
-        let changed = self.finish_attrs(&attr_path, times, &mut diff, changed).await?;
-        Ok(Done { changed, data: d, diff: Some(diff) })
+        let known = (attr_path == path).then_some(now);
+        let (changed, now) = self.finish_attrs(&attr_path, known, times, &mut diff, changed).await?;
+        Ok(Done { changed, data: d, diff: Some(diff), seen: now.filter(|_| attr_path == path) })
     }
 }
 
@@ -1073,11 +1107,14 @@ fn walk_order<'e>(top: &str, entries: &'e [Entry]) -> Vec<&'e Entry> {
 /// Ansible's `add_path_info`: the result's `path` (else `dest`), when it leads somewhere,
 /// gets its owner, group, mode, state and size (of the path itself, not what a link points
 /// to).
-async fn add_path_info(ctx: &TaskCtx, data: &mut Map<String, Value>) -> Result<(), ModError> {
+async fn add_path_info(ctx: &TaskCtx, data: &mut Map<String, Value>, known: Option<Seen>) -> Result<(), ModError> {
     let Some(path) = data.get("path").or_else(|| data.get("dest")).and_then(Value::as_str).map(str::to_string) else {
         return Ok(());
     };
-    let seen = look(ctx, &path).await?;
+    let seen = match known {
+        Some(s) => s,
+        None => look(ctx, &path).await?,
+    };
     let (Some(st), true) = (seen.p.lstat.as_ref(), seen.exists()) else {
         return Ok(());
     };
