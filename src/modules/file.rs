@@ -382,24 +382,22 @@ impl<'a> Run<'a> {
             self.warn_unknown_ids();
         }
 
-        let stamp = |key: &str, default: &str| -> Step<(String, String)> {
-            let given = match args.str(key)? {
-                Some(s) => s,
-                None if state == "touch" => "now".into(),
-                None => default.into(),
-            };
+        // Times not given stay as they are, except that touch moves them to now.
+        let stamp = |key: &str| -> Step<(String, String)> {
+            let given = args.str(key)?.unwrap_or_else(|| if state == "touch" { "now" } else { "preserve" }.into());
             let format = args.str(&format!("{key}_format"))?.unwrap_or_else(|| "%Y%m%d%H%M.%S".into());
             Ok((given, format))
         };
-        let mtime = stamp("modification_time", "preserve")?;
-        let atime = stamp("access_time", "preserve")?;
+        let mtime = stamp("modification_time")?;
+        let atime = stamp("access_time")?;
 
         if args.raw("_diff_peek").is_some() {
             let r = ctx.sh(format!("head -c 8192 -- {} 2>/dev/null | tr -d -c '\\000' | wc -c", q(&path))).await?;
             let binary = r.stdout_str().trim().parse::<u64>().unwrap_or(0) > 0;
             return Ok(Done::new(false, &[("path", json!(path)), ("appears_binary", json!(binary))], None));
         }
-        let times = if state == "absent" { (Stamp::Preserve, Stamp::Preserve) } else { self.stamps(&mtime, &atime).await? };
+        let times =
+            if state == "absent" { (Stamp::Preserve, Stamp::Preserve) } else { (self.stamp(&mtime).await?, self.stamp(&atime).await?) };
         match state.as_str() {
             "absent" => self.absent(&path, &seen).await,
             "touch" => self.touch(&path, &seen, follow, &times).await,
@@ -414,51 +412,34 @@ impl<'a> Run<'a> {
     fn warn_unknown_ids(&self) {
         for (who, kind) in [(&self.owner, "user"), (&self.group, "group")] {
             if let Some(x) = who.as_ref().filter(|x| !x.known) {
-                let with = if x.spec.parse::<u32>().is_ok() {
-                    if kind == "user" {
-                        "with uid "
-                    } else {
-                        "with gid "
-                    }
-                } else {
-                    ""
+                let with = match (x.spec.parse::<u32>().is_ok(), kind) {
+                    (false, _) => "",
+                    (true, "user") => "with uid ",
+                    (true, _) => "with gid ",
                 };
                 self.warn(format!("failed to look up {kind} {with}{}. Create {kind} up to this point in real play", x.spec));
             }
         }
     }
 
-    /// Both times read as Ansible reads them; a time given outright becomes seconds since
-    /// the epoch in the host's time zone.
-    async fn stamps(&self, m: &(String, String), a: &(String, String)) -> Step<(Stamp, Stamp)> {
-        let mut out = Vec::new();
-        for (given, format) in [m, a] {
-            out.push(match given.as_str() {
-                "preserve" => Stamp::Preserve,
-                "now" => Stamp::Now,
-                _ => {
-                    let Some(local) = local_time(given, format) else {
-                        return bail(
-                            format!("Error while obtaining timestamp for time {given} using format {format}: time data '{given}' does not match format '{format}'"),
-                            &[],
-                        );
-                    };
-                    let r = self.ctx.sh(format!("date -d {} +%s", q(&local))).await?;
-                    match r.stdout_str().trim().parse::<f64>() {
-                        Ok(t) if r.rc == 0 => Stamp::At(t),
-                        _ => {
-                            return bail(
-                                format!("Error while obtaining timestamp for time {given} using format {format}: {}", r.stderr_str().trim()),
-                                &[],
-                            )
-                        }
-                    }
+    /// A time as Ansible reads it (`get_timestamp_for_time`); one given outright becomes
+    /// seconds since the epoch in the host's time zone.
+    async fn stamp(&self, (given, format): &(String, String)) -> Step<Stamp> {
+        let failed = |why: String| bail(format!("Error while obtaining timestamp for time {given} using format {format}: {why}"), &[]);
+        match given.as_str() {
+            "preserve" => Ok(Stamp::Preserve),
+            "now" => Ok(Stamp::Now),
+            _ => {
+                let Some(local) = local_time(given, format) else {
+                    return failed(format!("time data '{given}' does not match format '{format}'"));
+                };
+                let r = self.ctx.sh(format!("date -d {} +%s", q(&local))).await?;
+                match r.stdout_str().trim().parse::<f64>() {
+                    Ok(t) if r.rc == 0 => Ok(Stamp::At(t)),
+                    _ => failed(r.stderr_str().trim().to_string()),
                 }
-            });
+            }
         }
-        let a = out.pop().unwrap_or(Stamp::Preserve);
-        let m = out.pop().unwrap_or(Stamp::Preserve);
-        Ok((m, a))
     }
 
     /// Run a change's commands in one round trip, stopping at the first that fails.
