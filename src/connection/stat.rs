@@ -74,7 +74,9 @@ impl Probe {
     }
 }
 
-pub const STAT_FMT: &str = "%F|%a|%u|%g|%U|%G|%s|%Y|%X|%Z|%i|%h|%d";
+/// The times come twice: whole seconds (any `stat`), then with their fractions (GNU's `%.9Y`),
+/// which Python's `st_mtime` has and playbooks compare.
+pub const STAT_FMT: &str = "%F|%a|%u|%g|%U|%G|%s|%Y|%X|%Z|%i|%h|%d|%.9Y|%.9X|%.9Z";
 
 /// A shell fragment that reports on `path`; [`parse_probe`] reads its output.
 pub fn probe_script(path: &str, checksum: Option<&str>, content: bool) -> String {
@@ -109,6 +111,8 @@ fn parse_stat(line: &str) -> Option<Stat> {
     if f.len() < 13 {
         return None;
     }
+    // The fractional times where this `stat` gives them, else the whole seconds.
+    let time = |i: usize| -> Option<f64> { f.get(i + 6).and_then(|x| x.trim().parse().ok()).or_else(|| f[i].parse().ok()) };
     Some(Stat {
         kind: f[0].to_string(),
         mode: u32::from_str_radix(f[1], 8).ok()?,
@@ -117,9 +121,9 @@ fn parse_stat(line: &str) -> Option<Stat> {
         owner: f[4].to_string(),
         group: f[5].to_string(),
         size: f[6].parse().ok()?,
-        mtime: f[7].parse().ok()?,
-        atime: f[8].parse().ok()?,
-        ctime: f[9].parse().ok()?,
+        mtime: time(7)?,
+        atime: time(8)?,
+        ctime: time(9)?,
         inode: f[10].parse().ok()?,
         nlink: f[11].parse().ok()?,
         dev: f[12].trim().parse().ok()?,
@@ -172,5 +176,8 @@ mod tests {
         assert_eq!(p.checksum.as_deref(), Some("abc"));
         assert_eq!(p.content.as_deref(), Some(&b"hello"[..]));
         assert!(!parse_probe(b"ABSENT\n").exists);
+        let p = parse_probe(b"STAT regular file|644|0|0|root|root|5|1|2|3|4|1|2049|1.25|2.5|3.75\n");
+        let st = p.lstat.unwrap();
+        assert_eq!((st.mtime, st.atime, st.ctime, st.dev), (1.25, 2.5, 3.75, 2049));
     }
 }

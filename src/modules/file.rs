@@ -1,10 +1,19 @@
 //! `file`: a path's state (file, directory, link, hard, touch, absent) and its attributes.
+//!
+//! It follows Ansible's file module step by step, since playbooks (and Ansible's own tests)
+//! depend on its exact results: the state a path is in (`get_state`: absent, link, directory,
+//! hard when a file has more than one name, else file), the path rewritten into a folder that
+//! is in the way, one function per state, owner, group, mode and `attributes` set one after
+//! the other as `set_fs_attributes_if_different` does (each adds to the diff), times set
+//! after them, and the result's path fields filled from the path as it ends up. Everything
+//! runs as POSIX shell and coreutils on the host; a link or file replaced is made under a
+//! temporary name and renamed into place.
 
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
-use super::common::{self, attr_changes, probe, state_diff, Attrs, Probe};
-use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
+use super::common::{parse_probe, probe_script, resolve_mode, Attrs, Probe, Stat};
+use super::{Arg, Args, ModError, Module, Outcome, TaskCtx};
 use crate::template::shell_quote as q;
 
 pub struct File;
@@ -23,10 +32,11 @@ const ARGS: &[Arg] = &[
     Arg::bool("recurse", "apply owner, group and mode to a folder's contents too (state=directory)"),
     Arg::bool("force", "replace what is in the way of a link"),
     Arg::bool("follow", "follow links when setting attributes (default yes)"),
-    Arg::str("modification_time", "touch: preserve, now, or YYYYMMDDHHMM.SS"),
-    Arg::str("modification_time_format", "format of modification_time"),
-    Arg::str("access_time", "touch: preserve, now, or YYYYMMDDHHMM.SS"),
-    Arg::str("access_time_format", "format of access_time"),
+    Arg::str("modification_time", "preserve, now, or a time in modification_time_format"),
+    Arg::str("modification_time_format", "strptime format of modification_time (default %Y%m%d%H%M.%S)"),
+    Arg::str("access_time", "preserve, now, or a time in access_time_format"),
+    Arg::str("access_time_format", "strptime format of access_time (default %Y%m%d%H%M.%S)"),
+    Arg::str("attributes", "file attributes as chattr takes them (=flags, +flags, -flags)").aliases(&["attr"]),
 ];
 
 #[async_trait]
@@ -44,342 +54,243 @@ impl Module for File {
         true
     }
     async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
-        let path = super::common::req_path(ctx, args, "path").await?;
-        let path = if path.len() > 1 { path.trim_end_matches('/').to_string() } else { path };
-        let attrs = Attrs::from_args(args)?;
-        let follow = args.bool("follow", true)?;
-        let p = probe(ctx, &path, None, false).await?;
-        let state = match args.str("state")? {
-            Some(s) => s,
-            None => match p.lstat.as_ref() {
-                Some(s) if s.is_dir() => "directory".into(),
-                Some(s) if s.is_link() && !follow => "link".into(),
-                Some(s) if s.is_link() => p.stat.as_ref().map(|s| s.state_name()).unwrap_or("link").into(),
-                _ => "file".into(),
-            },
+        let run = Run::new(ctx, args).await?;
+        let result = run.main(args).await;
+        let (mut data, changed, failed, known) = match result {
+            Ok(r) => {
+                let mut data = r.data;
+                if let (Some(d), true) = (&r.diff, ctx.diff) {
+                    data.insert("diff".into(), d.to_value());
+                }
+                (data, r.changed, None, r.seen)
+            }
+            Err(Stop::Fail(msg, fields)) => (fields, false, Some(msg), None),
+            Err(Stop::Error(e)) => return Err(e),
         };
-        let mut out = match state.as_str() {
-            "absent" => absent(ctx, &path, &p).await?,
-            "directory" => directory(ctx, args, &path, &p, &attrs, follow).await?,
-            "link" | "hard" => link(ctx, args, &path, &p, &attrs, state == "hard").await?,
-            "touch" => touch(ctx, args, &path, &p, &attrs, follow).await?,
-            _ => file(ctx, &path, &p, &attrs, follow).await?,
+        add_path_info(ctx, &mut data, known).await?;
+        let mut out = match failed {
+            Some(msg) => Outcome::failed(msg),
+            None => Outcome::changed(changed),
         };
-        out.data.insert("path".into(), json!(path));
-        if !out.data.contains_key("state") {
-            out.data.insert("state".into(), json!(state));
+        if let (Some(d), true, true) = (data.get("diff"), changed, ctx.diff) {
+            out.diffs.push(Diff::from_value(d).display());
         }
+        out.data = data;
+        out.warnings = run.warnings.into_inner().unwrap_or_default();
         Ok(out)
     }
 }
 
-/// The two sides of a `file` task's diff, built up as it goes.
-type StateDiff = (Map<String, Value>, Map<String, Value>);
+/// Why a state function stopped early: Ansible's `fail_json` (message and fields), or an
+/// error of steward's own (the host went away).
+enum Stop {
+    Fail(String, Map<String, Value>),
+    Error(ModError),
+}
 
-/// Ansible's file module returns its diff with every result (so it is registered with or
-/// without --diff): the path on both sides, then what differs. Under --diff a change shows it.
-fn finish_diff(ctx: &TaskCtx, path: &str, out: &mut Outcome, d: StateDiff) {
-    let side = |m: &Map<String, Value>| {
-        let mut x: Map<String, Value> = [("path".to_string(), json!(path))].into_iter().collect();
-        x.extend(m.clone());
-        Value::Object(x)
-    };
-    out.data.insert("diff".into(), json!({"before": side(&d.0), "after": side(&d.1)}));
-    if ctx.diff && out.changed {
-        out.diffs.push(state_diff(path, d.0, d.1));
+impl From<ModError> for Stop {
+    fn from(e: ModError) -> Stop {
+        match e {
+            ModError::Fail(m) => Stop::Fail(m, Map::new()),
+            other => Stop::Error(other),
+        }
     }
 }
 
-/// Carry out attribute changes (not in check mode), folding them into the diff being built.
-async fn apply(ctx: &TaskCtx, path: &str, ch: common::AttrChanges, out: &mut Outcome, d: &mut StateDiff) -> Result<(), ModError> {
-    d.0.extend(ch.before.clone());
-    d.1.extend(ch.after.clone());
-    ch.execute(ctx, path, out).await.map(|_| ())
+type Step<T> = Result<T, Stop>;
+
+fn bail<T>(msg: impl Into<String>, fields: &[(&str, Value)]) -> Step<T> {
+    Err(Stop::Fail(msg.into(), fields.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()))
 }
 
-/// Fill the result's path fields: from a state already known (the probe, when nothing changed,
-/// or what a change printed), else by looking once more.
-async fn refresh(ctx: &TaskCtx, path: &str, out: &mut Outcome, follow: bool, known: Option<&common::Stat>) -> Result<(), ModError> {
-    let fresh;
-    let st = match known {
-        Some(st) => Some(st),
-        None if ctx.check => None,
-        None => {
-            fresh = probe(ctx, path, None, false).await?;
-            fresh.effective(follow)
-        }
-    };
-    if let Some(st) = st {
-        for (k, v) in common::path_result(path, Some(st), "path") {
-            if k != "state" {
-                out.data.insert(k, v);
-            }
-        }
-    }
-    Ok(())
+/// A state function's result: changed, the fields it returns, and its diff.
+struct Done {
+    changed: bool,
+    data: Map<String, Value>,
+    diff: Option<Diff>,
+    /// The result's path as it is now, when already known (saves looking again).
+    seen: Option<Seen>,
 }
 
-async fn absent(ctx: &TaskCtx, path: &str, p: &Probe) -> Result<Outcome, ModError> {
-    let mut out = Outcome::ok();
-    if p.exists {
-        out.changed = true;
-        let before: Map<String, Value> =
-            [("state".to_string(), json!(p.lstat.as_ref().map(|s| s.state_name()).unwrap_or("file")))].into_iter().collect();
-        let after: Map<String, Value> = [("state".to_string(), json!("absent"))].into_iter().collect();
-        finish_diff(ctx, path, &mut out, (before, after));
-        if !ctx.check {
-            let r = ctx.sh(format!("rm -rf -- {}", q(path))).await?;
-            if r.rc != 0 {
-                return fail(format!("rmtree failed: {}", r.stderr_str().trim()));
-            }
-        }
+impl Done {
+    fn new(changed: bool, fields: &[(&str, Value)], diff: Option<Diff>) -> Done {
+        Done { changed, data: fields.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(), diff, seen: None }
     }
-    Ok(out)
+    fn seen(mut self, seen: Option<Seen>) -> Done {
+        self.seen = seen;
+        self
+    }
 }
 
-async fn file(ctx: &TaskCtx, path: &str, p: &Probe, attrs: &Attrs, follow: bool) -> Result<Outcome, ModError> {
-    let Some(st) = p.effective(follow) else {
-        return Ok(Outcome::failed(format!("file ({path}) is absent, cannot continue")).with("path", path).with("state", "absent"));
-    };
-    if st.is_dir() {
-        return Ok(Outcome::failed(format!("{path} is a directory, cannot continue as state=file")));
-    }
-    let mut out = Outcome::ok();
-    let mut d: StateDiff = Default::default();
-    apply(ctx, path, attr_changes(path, Some(st), attrs, false, follow)?, &mut out, &mut d).await?;
-    finish_diff(ctx, path, &mut out, d);
-    out.data.extend(common::path_result(path, Some(st), "path"));
-    let known = if out.changed { None } else { Some(st) };
-    refresh(ctx, path, &mut out, follow, known).await?;
-    Ok(out)
+/// The two sides of a diff, each starting with the path (Ansible's `initial_diff`).
+#[derive(Clone, Debug, Default)]
+struct Diff {
+    before: Map<String, Value>,
+    after: Map<String, Value>,
 }
 
-async fn directory(ctx: &TaskCtx, args: &Args, path: &str, p: &Probe, attrs: &Attrs, follow: bool) -> Result<Outcome, ModError> {
-    let mut out = Outcome::ok();
-    let mut created = None;
-    let mut d: StateDiff = Default::default();
-    match p.effective(follow) {
-        Some(st) if st.is_dir() => {
-            apply(ctx, path, attr_changes(path, Some(st), attrs, true, follow)?, &mut out, &mut d).await?;
+impl Diff {
+    fn initial(path: &str, state: &str, prev: &str) -> Diff {
+        let mut d = Diff::default();
+        d.before.insert("path".into(), json!(path));
+        d.after.insert("path".into(), json!(path));
+        if prev != state {
+            d.set("state", json!(prev), json!(state));
         }
-        Some(_) => {
-            return Ok(Outcome::failed(format!("There is a file in the way: {path} exists and is not a directory")).with("path", path))
-        }
-        None => {
-            out.changed = true;
-            d.0.insert("state".into(), json!("absent"));
-            d.1.insert("state".into(), json!("directory"));
-            if !ctx.check {
-                // As Ansible, folders created on the way get the same owner, group and mode.
-                let mut each = String::new();
-                if let Some(m) = &attrs.mode {
-                    each += &format!("chmod {:04o} \"$d\" || exit 1; ", common::resolve_mode(m, 0o755, true)?);
-                }
-                if let Some(o) = &attrs.owner {
-                    each += &format!("chown {} \"$d\" || exit 1; ", q(o));
-                }
-                if let Some(g) = &attrs.group {
-                    each += &format!("chgrp {} \"$d\" || exit 1; ", q(g));
-                }
-                let script = format!(
-                    "p={0}; set --; while [ ! -e \"$p\" ] && [ \"$p\" != / ] && [ \"$p\" != . ]; do set -- \"$p\" \"$@\"; p=$(dirname \"$p\"); done\nmkdir -p -- {0} || exit 1\nfor d in \"$@\"; do {each}:; done\n{1}",
-                    q(path),
-                    common::stat_after(path)
-                );
-                let r = ctx.sh(script).await?;
-                if r.rc != 0 {
-                    return fail(format!("There was an issue creating {path} as requested: {}", r.stderr_str().trim()));
-                }
-                created = common::parse_probe(&r.stdout).lstat;
-            }
-        }
+        d
     }
-    if args.bool("recurse", false)? && !attrs.is_empty() {
-        // Apply owner/group/mode below the folder; report a change only if something differed.
-        let mut check = String::new();
-        let mut apply = String::new();
-        if let Some(o) = &attrs.owner {
-            check += &format!("find {0} ! -user {1} -print -quit;", q(path), q(o));
-            apply += &format!("chown -R {} -- {};", q(o), q(path));
-        }
-        if let Some(g) = &attrs.group {
-            check += &format!("find {0} ! -group {1} -print -quit;", q(path), q(g));
-            apply += &format!("chgrp -R {} -- {};", q(g), q(path));
-        }
-        if let Some(m) = &attrs.mode {
-            if m.chars().all(|c| c.is_ascii_digit()) {
-                check += &format!("find {0} ! -perm {1} -print -quit;", q(path), q(&format!("{:o}", common::resolve_mode(m, 0, true)?)));
-            } else {
-                check += &format!("find {0} -print -quit;", q(path));
-            }
-            apply += &format!("chmod -R {} -- {};", q(m), q(path));
-        }
-        let r = ctx.sh(check).await?;
-        if !r.stdout_str().trim().is_empty() {
-            out.changed = true;
-            if !ctx.check {
-                let r = ctx.sh(apply).await?;
-                if r.rc != 0 {
-                    return fail(format!("cannot set attributes under {path}: {}", r.stderr_str().trim()));
-                }
-            }
-        }
+    fn set(&mut self, key: &str, before: Value, after: Value) {
+        self.before.insert(key.into(), before);
+        self.after.insert(key.into(), after);
     }
-    finish_diff(ctx, path, &mut out, d);
-    let known = match &created {
-        Some(c) if !args.bool("recurse", false)? => Some(c),
-        _ if !out.changed => p.effective(follow),
-        _ => None,
-    };
-    refresh(ctx, path, &mut out, follow, known).await?;
-    Ok(out)
+    fn to_value(&self) -> Value {
+        json!({"before": self.before, "after": self.after})
+    }
+    fn from_value(v: &Value) -> Diff {
+        let side = |k: &str| v.get(k).and_then(Value::as_object).cloned().unwrap_or_default();
+        Diff { before: side("before"), after: side("after") }
+    }
+    /// As the diff callback shows a dict diff: JSON, indented, keys sorted, no headers.
+    fn display(&self) -> super::FileDiff {
+        let text = |m: &Map<String, Value>| crate::template::py_json(&Value::Object(m.clone()), Some(4), true) + "\n";
+        super::FileDiff { before: text(&self.before), after: text(&self.after), ..Default::default() }
+    }
 }
 
-async fn link(ctx: &TaskCtx, args: &Args, path: &str, p: &Probe, attrs: &Attrs, hard: bool) -> Result<Outcome, ModError> {
-    // Without src, a link that is there stays as it is (its attributes may still change).
-    let is_link = p.lstat.as_ref().is_some_and(|s| s.is_link());
-    let (src, shown_src) = match (args.str("src")?, &p.link_target) {
-        (Some(s), _) => (s.clone(), json!(s)),
-        (None, Some(t)) if !hard && is_link => {
-            // As Ansible: with follow and a target that exists, src is the link's target.
-            let shown = if args.bool("follow", true)? && p.stat.is_some() { json!(t) } else { Value::Null };
-            (t.clone(), shown)
+/// A path as the module sees it: `lstat`, `stat`, the link's target, and the path with
+/// every link resolved (Python's `os.path.realpath`).
+#[derive(Clone, Debug, Default)]
+struct Seen {
+    p: Probe,
+    real: String,
+}
+
+impl Seen {
+    /// Ansible's `get_state`.
+    fn state(&self) -> &'static str {
+        match &self.p.lstat {
+            None => "absent",
+            Some(l) if l.is_link() => "link",
+            Some(l) if l.is_dir() => "directory",
+            Some(_) if self.p.stat.as_ref().is_some_and(|s| s.nlink > 1) => "hard",
+            Some(_) => "file",
         }
-        (None, _) => {
-            return fail(if hard { "src is required for creating new hardlinks" } else { "src is required for creating new symlinks" })
-        }
-    };
-    let force = args.bool("force", false)?;
-    let mut out = Outcome::ok();
-    let mut d: StateDiff = Default::default();
-    let current_ok = if hard {
-        let s = probe(ctx, &src, None, false).await?;
-        match (p.lstat.as_ref(), s.lstat.as_ref()) {
-            (Some(x), Some(y)) => x.inode == y.inode && x.dev == y.dev,
-            _ => false,
-        }
+    }
+    /// `os.path.exists`: what the path leads to exists.
+    fn exists(&self) -> bool {
+        self.p.stat.is_some()
+    }
+    fn is_link(&self) -> bool {
+        self.p.lstat.as_ref().is_some_and(Stat::is_link)
+    }
+    /// `os.path.isdir`, following links.
+    fn is_dir(&self) -> bool {
+        self.p.stat.as_ref().is_some_and(Stat::is_dir)
+    }
+}
+
+async fn look(ctx: &TaskCtx, path: &str) -> Result<Seen, ModError> {
+    let script = format!(
+        "{}printf 'REAL %s\\n' \"$(readlink -m -- {p} 2>/dev/null || readlink -f -- {p} 2>/dev/null || printf %s {p})\"\n",
+        probe_script(path, None, false),
+        p = q(path)
+    );
+    let r = ctx.sh(script).await?;
+    let text = String::from_utf8_lossy(&r.stdout);
+    let real = text.lines().find_map(|l| l.strip_prefix("REAL ")).unwrap_or(path).to_string();
+    Ok(Seen { p: parse_probe(&r.stdout), real })
+}
+
+/// `os.path.join` of two paths.
+fn join(a: &str, b: &str) -> String {
+    if b.starts_with('/') || a.is_empty() {
+        b.to_string()
+    } else if a.ends_with('/') {
+        format!("{a}{b}")
     } else {
-        p.lstat.as_ref().is_some_and(|s| s.is_link()) && p.link_target.as_deref() == Some(src.as_str())
-    };
-    if !current_ok {
-        if let Some(st) = &p.lstat {
-            if st.is_dir() && !force {
-                return Ok(Outcome::failed(format!(
-                    "refusing to convert from directory to {} for {path}",
-                    if hard { "hard" } else { "symlink" }
-                )));
-            }
-            if st.is_file() && !force && !hard {
-                return Ok(Outcome::failed(format!("refusing to convert from file to symlink for {path}")));
-            }
-        }
-        // Ansible refuses a link to a missing source unless forced; a relative source resolves
-        // from the link's folder. The check runs with the change, in the same round trip.
-        let base = if src.starts_with('/') { src.clone() } else { format!("{}/{src}", common::parent_dir(path)) };
-        let src_check = if !hard && !force {
-            format!("if [ ! -e {0} ] && [ ! -L {0} ]; then echo STEWARD-NOSRC; exit 3; fi; ", q(&base))
-        } else {
-            String::new()
-        };
-        let missing_src = || {
-            Ok(Outcome::failed(format!("src file does not exist, use \"force=yes\" if you really want to create the link: {base}"))
-                .with("path", path)
-                .with("src", src.clone()))
-        };
-        if ctx.check && !src_check.is_empty() && ctx.sh(format!("{src_check}:")).await?.rc != 0 {
-            return missing_src();
-        }
-        out.changed = true;
-        match (&p.lstat, &p.link_target) {
-            // A link pointed elsewhere: the state stays, its source changes.
-            (Some(st), Some(old)) if st.is_link() && !hard => {
-                d.0.insert("src".into(), json!(old));
-                d.1.insert("src".into(), json!(src));
-            }
-            _ => {
-                d.0.insert("state".into(), json!(p.lstat.as_ref().map(|s| s.state_name()).unwrap_or("absent")));
-                d.1.insert("state".into(), json!(if hard { "hard" } else { "link" }));
-            }
-        }
-        if !ctx.check {
-            let flag = if hard { "-f" } else { "-sfn" };
-            let rm = if p.lstat.as_ref().is_some_and(|s| s.is_dir() && !s.is_link()) {
-                format!("rm -rf -- {} && ", q(path))
-            } else {
-                String::new()
-            };
-            let dir = common::parent_dir(path);
-            let cmd = format!(
-                "{src_check}{rm}t={}/.steward-link.$$ && ln {flag} -- {} \"$t\" && mv -f{} -- \"$t\" {}",
-                q(&dir),
-                q(&src),
-                if hard { "" } else { "T" },
-                q(path)
-            );
-            let r = ctx.sh(&cmd).await?;
-            if r.stdout_str().contains("STEWARD-NOSRC") {
-                return missing_src();
-            }
-            if r.rc != 0 {
-                // BusyBox mv has no -T; fall back to ln alone.
-                let r2 = ctx.sh(format!("{rm}ln {flag} -- {} {}", q(&src), q(path))).await?;
-                if r2.rc != 0 {
-                    return fail(format!("Error while linking: {}", r2.stderr_str().trim()));
-                }
-            }
-        }
+        format!("{a}/{b}")
     }
-    if !attrs.is_empty() && !ctx.check {
-        let now = probe(ctx, path, None, false).await?;
-        // With follow (the default) the attributes are the link target's, as chmod on Linux
-        // changes the target anyway; comparing the link's own 0777 would change every run.
-        let follow = !hard && args.bool("follow", true)?;
-        if follow && now.lstat.as_ref().is_some_and(|s| s.is_link()) && now.stat.is_none() {
-            // A link to nothing: there is nothing to give the attributes to.
-            out.warnings
-                .push("Cannot set fs attributes on a non-existent symlink target. follow should be set to False to avoid this.".into());
-        } else {
-            let st = if follow { now.stat.as_ref().or(now.lstat.as_ref()) } else { now.lstat.as_ref() };
-            apply(ctx, path, attr_changes(path, st, attrs, false, follow)?, &mut out, &mut d).await?;
-        }
-    }
-    finish_diff(ctx, path, &mut out, d);
-    out.data.insert("src".into(), shown_src);
-    out.data.insert("dest".into(), json!(path));
-    Ok(out)
 }
 
-/// A time `modification_time` or `access_time` asks for.
-#[derive(Debug, PartialEq)]
+/// `os.path.dirname`.
+fn dirname(p: &str) -> String {
+    match p.rfind('/') {
+        None => String::new(),
+        Some(i) => {
+            let head = &p[..=i];
+            let trimmed = head.trim_end_matches('/');
+            if trimmed.is_empty() {
+                head.to_string()
+            } else {
+                trimmed.to_string()
+            }
+        }
+    }
+}
+
+/// `os.path.basename`.
+fn basename(p: &str) -> &str {
+    p.rsplit('/').next().unwrap_or(p)
+}
+
+/// A user or group asked for, and its number on the host if it has one there.
+#[derive(Clone, Debug)]
+struct Who {
+    spec: String,
+    id: Option<u32>,
+    /// Whether the host's user (group) database has it.
+    known: bool,
+}
+
+/// Look an owner and a group up on the host (`getpwnam`/`getgrnam`, or the number given).
+async fn resolve(ctx: &TaskCtx, owner: Option<&str>, group: Option<&str>) -> Result<(Option<Who>, Option<Who>), ModError> {
+    if owner.is_none() && group.is_none() {
+        return Ok((None, None));
+    }
+    let entry = |db: &str, key: &str, tag: &str| {
+        format!(
+            "printf '{tag} %s\\n' \"$( (getent {db} {k} 2>/dev/null || awk -F: -v k={k} '$1 == k || $3 == k' /etc/{db}) | head -n 1)\"\n",
+            k = q(key)
+        )
+    };
+    let mut script = String::new();
+    if let Some(o) = owner {
+        script += &entry("passwd", o, "PW");
+    }
+    if let Some(g) = group {
+        script += &entry("group", g, "GR");
+    }
+    let r = ctx.sh(script).await?;
+    let text = r.stdout_str();
+    let who = |spec: Option<&str>, tag: &str| {
+        spec.map(|s| {
+            let line = text.lines().find_map(|l| l.strip_prefix(tag)).unwrap_or("").trim_start();
+            let found: Option<u32> = line.split(':').nth(2).and_then(|x| x.parse().ok());
+            match s.parse::<u32>() {
+                Ok(n) => Who { spec: s.to_string(), id: Some(n), known: found.is_some() },
+                Err(_) => Who { spec: s.to_string(), id: found, known: found.is_some() },
+            }
+        })
+    };
+    Ok((who(owner, "PW "), who(group, "GR ")))
+}
+
+/// A time `modification_time` or `access_time` asks for (Ansible's `get_timestamp_for_time`).
+#[derive(Clone, Debug, PartialEq)]
 enum Stamp {
     Preserve,
     Now,
-    /// Local time on the host, as `touch -d` reads it (Ansible's `time.mktime`).
-    At(String),
+    /// Seconds since the epoch, the host's local time read (Python's `time.mktime`).
+    At(f64),
 }
 
-impl Stamp {
-    fn of(args: &Args, key: &str) -> Result<Stamp, ModError> {
-        let given = args.str(key)?.unwrap_or_else(|| "now".into());
-        let format = args.str(&format!("{key}_format"))?.unwrap_or_else(|| "%Y%m%d%H%M.%S".into());
-        Ok(match given.as_str() {
-            "preserve" => Stamp::Preserve,
-            "now" => Stamp::Now,
-            _ => Stamp::At(local_time(&given, &format).ok_or_else(|| {
-                ModError::Fail(format!(
-                    "Error while obtaining timestamp for time {given} using format {format}: time data '{given}' does not match format '{format}'"
-                ))
-            })?),
-        })
-    }
-}
-
-/// `text` read with the strptime `format`, written as `YYYY-MM-DD HH:MM:SS`.
+/// `text` read with the strptime `format`, written as `YYYY-MM-DD HH:MM:SS` (for `date -d`).
 fn local_time(text: &str, format: &str) -> Option<String> {
     let (cs, cf) = (std::ffi::CString::new(text).ok()?, std::ffi::CString::new(format).ok()?);
     // SAFETY: an all-zero `tm` is a valid value of this plain C struct.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    // SAFETY: valid C strings and a zeroed tm.
+    tm.tm_mday = 1;
+    // SAFETY: valid C strings and an initialised tm.
     let end = unsafe { libc::strptime(cs.as_ptr(), cf.as_ptr(), &mut tm) };
     // SAFETY: `end` points into `cs` when not null.
     if end.is_null() || unsafe { *end } != 0 {
@@ -388,69 +299,815 @@ fn local_time(text: &str, format: &str) -> Option<String> {
     Some(format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec))
 }
 
-/// The shell commands that give `path` the times asked for (after it exists).
-fn stamp_commands(path: &str, mtime: &Stamp, atime: &Stamp) -> Vec<String> {
-    match (mtime, atime) {
-        (Stamp::Now, Stamp::Now) => vec![format!("touch -- {}", q(path))],
-        _ => [("-m", mtime), ("-a", atime)]
-            .into_iter()
-            .filter_map(|(flag, stamp)| match stamp {
-                Stamp::Preserve => None,
-                Stamp::Now => Some(format!("touch {flag} -- {}", q(path))),
-                Stamp::At(t) => Some(format!("touch {flag} -d {} -- {}", q(t), q(path))),
-            })
-            .collect(),
+/// Everything one run of the module keeps: the host, what is asked, warnings so far.
+struct Run<'a> {
+    ctx: &'a TaskCtx,
+    owner: Option<Who>,
+    group: Option<Who>,
+    mode: Option<String>,
+    attributes: Option<String>,
+    warnings: std::sync::Mutex<Vec<String>>,
+}
+
+/// One command of a change, and the message the task fails with when it does.
+struct Cmd {
+    sh: String,
+    msg: String,
+    path: String,
+    /// Whether the failure carries the command's output as `details` (chmod and chattr do;
+    /// chown and chgrp give only their message).
+    details: bool,
+}
+
+impl<'a> Run<'a> {
+    async fn new(ctx: &'a TaskCtx, args: &Args) -> Result<Run<'a>, ModError> {
+        let attrs = Attrs::from_args(args)?;
+        let (owner, group) = resolve(ctx, attrs.owner.as_deref(), attrs.group.as_deref()).await?;
+        Ok(Run { ctx, owner, group, mode: attrs.mode, attributes: args.str("attributes")?, warnings: Default::default() })
+    }
+
+    fn warn(&self, w: impl Into<String>) {
+        if let Ok(mut ws) = self.warnings.lock() {
+            ws.push(w.into());
+        }
+    }
+
+    fn check(&self) -> bool {
+        self.ctx.check
+    }
+
+    fn any_attrs(&self) -> bool {
+        self.owner.is_some() || self.group.is_some() || self.mode.is_some() || self.attributes.is_some()
+    }
+
+    async fn main(&self, args: &Args) -> Step<Done> {
+        let ctx = self.ctx;
+        let mut path = super::common::expand_home(ctx, &args.req_str("path")?).await?;
+        let src = match args.str("src")? {
+            Some(s) => Some(super::common::expand_home(ctx, &s).await?),
+            None => None,
+        };
+        let recurse = args.bool("recurse", false)?;
+        let force = args.bool("force", false)?;
+        let follow = args.bool("follow", true)?;
+        let mut state = args.str("state")?;
+
+        // A folder in the way of anything but a link (or absent) means the path inside it.
+        let mut seen = look(ctx, &path).await?;
+        if !matches!(state.as_deref(), Some("link" | "absent")) && seen.is_dir() {
+            let base = match (args.str("_original_basename")?, &src) {
+                (Some(b), _) if !b.is_empty() => Some(b),
+                (_, Some(s)) if !basename(s).is_empty() => Some(basename(s).to_string()),
+                _ => None,
+            };
+            if let Some(b) = base {
+                path = join(&path, &b);
+                seen = look(ctx, &path).await?;
+            }
+        }
+        let prev = seen.state();
+        let state = match state.take() {
+            Some(s) => s,
+            None if prev != "absent" => prev.to_string(),
+            None if recurse => "directory".into(),
+            None => "file".into(),
+        };
+        if recurse && state != "directory" {
+            return bail("recurse option requires state to be 'directory'", &[("path", json!(path))]);
+        }
+        if src.is_some() && !matches!(state.as_str(), "link" | "hard") {
+            return bail("src option requires state to be 'link' or 'hard'", &[("path", json!(path))]);
+        }
+        if self.check() && state != "absent" {
+            self.warn_unknown_ids();
+        }
+
+        // Times not given stay as they are, except that touch moves them to now.
+        let stamp = |key: &str| -> Step<(String, String)> {
+            let given = args.str(key)?.unwrap_or_else(|| if state == "touch" { "now" } else { "preserve" }.into());
+            let format = args.str(&format!("{key}_format"))?.unwrap_or_else(|| "%Y%m%d%H%M.%S".into());
+            Ok((given, format))
+        };
+        let mtime = stamp("modification_time")?;
+        let atime = stamp("access_time")?;
+
+        if args.raw("_diff_peek").is_some() {
+            let r = ctx.sh(format!("head -c 8192 -- {} 2>/dev/null | tr -d -c '\\000' | wc -c", q(&path))).await?;
+            let binary = r.stdout_str().trim().parse::<u64>().unwrap_or(0) > 0;
+            return Ok(Done::new(false, &[("path", json!(path)), ("appears_binary", json!(binary))], None));
+        }
+        let times =
+            if state == "absent" { (Stamp::Preserve, Stamp::Preserve) } else { (self.stamp(&mtime).await?, self.stamp(&atime).await?) };
+        match state.as_str() {
+            "absent" => self.absent(&path, &seen).await,
+            "touch" => self.touch(&path, &seen, follow, &times).await,
+            "directory" => self.directory(&path, seen, follow, recurse, &times).await,
+            "link" => self.symlink(&path, seen, src, follow, force, &times).await,
+            "hard" => self.hardlink(&path, seen, src, follow, force, &times).await,
+            _ => self.file(&path, seen, follow, &times).await,
+        }
+    }
+
+    /// Check mode cannot create the user or group a later task would: warn as Ansible does.
+    fn warn_unknown_ids(&self) {
+        for (who, kind) in [(&self.owner, "user"), (&self.group, "group")] {
+            if let Some(x) = who.as_ref().filter(|x| !x.known) {
+                let with = match (x.spec.parse::<u32>().is_ok(), kind) {
+                    (false, _) => "",
+                    (true, "user") => "with uid ",
+                    (true, _) => "with gid ",
+                };
+                self.warn(format!("failed to look up {kind} {with}{}. Create {kind} up to this point in real play", x.spec));
+            }
+        }
+    }
+
+    /// A time as Ansible reads it (`get_timestamp_for_time`); one given outright becomes
+    /// seconds since the epoch in the host's time zone.
+    async fn stamp(&self, (given, format): &(String, String)) -> Step<Stamp> {
+        let failed = |why: String| bail(format!("Error while obtaining timestamp for time {given} using format {format}: {why}"), &[]);
+        match given.as_str() {
+            "preserve" => Ok(Stamp::Preserve),
+            "now" => Ok(Stamp::Now),
+            _ => {
+                let Some(local) = local_time(given, format) else {
+                    return failed(format!("time data '{given}' does not match format '{format}'"));
+                };
+                let r = self.ctx.sh(format!("date -d {} +%s", q(&local))).await?;
+                match r.stdout_str().trim().parse::<f64>() {
+                    Ok(t) if r.rc == 0 => Ok(Stamp::At(t)),
+                    _ => failed(r.stderr_str().trim().to_string()),
+                }
+            }
+        }
+    }
+
+    /// Run a change's commands in one round trip, stopping at the first that fails.
+    async fn exec(&self, cmds: Vec<Cmd>) -> Step<()> {
+        if cmds.is_empty() {
+            return Ok(());
+        }
+        let mut script = String::new();
+        for (i, c) in cmds.iter().enumerate() {
+            script += &format!("e=$( {{ {}; }} 2>&1 ) || {{ printf 'STEWARD-STEP {i} %s' \"$e\"; exit 1; }}\n", c.sh);
+        }
+        let r = self.ctx.sh(script).await?;
+        if r.rc == 0 {
+            return Ok(());
+        }
+        let text = r.stdout_str();
+        let (i, detail) = text
+            .rsplit_once("STEWARD-STEP ")
+            .and_then(|(_, rest)| rest.split_once(' ').map(|(i, d)| (i.parse::<usize>().ok(), d.trim().to_string())))
+            .unwrap_or((None, r.stderr_str().trim().to_string()));
+        let c = i.and_then(|i| cmds.get(i)).unwrap_or(&cmds[0]);
+        if c.details {
+            bail(c.msg.clone(), &[("path", json!(c.path)), ("details", json!(detail))])
+        } else {
+            bail(c.msg.clone(), &[("path", json!(c.path))])
+        }
+    }
+
+    /// Ansible's `set_fs_attributes_if_different` for `path` as `st` (its lstat) shows it:
+    /// owner, group, mode, then attributes, each added to the diff. In check mode a path that
+    /// is not there would be created, so any attribute asked for is a change.
+    async fn set_attrs(&self, path: &str, st: Option<&Stat>, exists: bool, diff: Option<&mut Diff>, changed: bool) -> Step<bool> {
+        let (ch, cmds) = self.plan_attrs(path, st, exists, diff, changed).await?;
+        self.exec(cmds).await?;
+        Ok(ch)
+    }
+
+    /// What [`Run::set_attrs`] does, as commands not yet run.
+    async fn plan_attrs(
+        &self,
+        path: &str,
+        st: Option<&Stat>,
+        exists: bool,
+        mut diff: Option<&mut Diff>,
+        mut changed: bool,
+    ) -> Step<(bool, Vec<Cmd>)> {
+        let mut cmds = Vec::new();
+        if !self.any_attrs() {
+            return Ok((changed, cmds));
+        }
+        if self.check() && !exists {
+            return Ok((true, cmds));
+        }
+        let Some(st) = st else {
+            return bail(format!("[Errno 2] No such file or directory: '{path}'"), &[("path", json!(path))]);
+        };
+        let cmd = |sh: String, msg: &str| Cmd {
+            sh,
+            msg: msg.to_string(),
+            path: path.to_string(),
+            details: matches!(msg, "chmod failed" | "chattr failed"),
+        };
+        for (who, key, cur, tool, what) in
+            [(&self.owner, "owner", st.uid, "chown", "user"), (&self.group, "group", st.gid, "chgrp", "group")]
+        {
+            let Some(w) = who else { continue };
+            let Some(id) = w.id else {
+                return bail(format!("{tool} failed: failed to look up {what} {}", w.spec), &[("path", json!(path))]);
+            };
+            if id != cur {
+                if let Some(d) = diff.as_deref_mut() {
+                    d.set(key, json!(cur), json!(id));
+                }
+                changed = true;
+                if !self.check() {
+                    cmds.push(cmd(format!("{tool} -h {id} -- {}", q(path)), &format!("{tool} failed")));
+                }
+            }
+        }
+        if let Some(m) = &self.mode {
+            let prev = st.mode & 0o7777;
+            // An octal number, else a symbolic mode applied to the current one.
+            let octal = if m.chars().all(|c| c.is_ascii_digit()) { u32::from_str_radix(m, 8).ok() } else { None };
+            let Some(want) = octal.or_else(|| resolve_mode(m, st.mode, st.is_dir()).ok()) else {
+                return bail(
+                    "mode must be in octal or symbolic form",
+                    &[("path", json!(path)), ("details", json!(format!("bad symbolic permission for mode: {m}")))],
+                );
+            };
+            if want > 0o7777 {
+                return bail("Invalid mode supplied, only permission info is allowed", &[("path", json!(path)), ("details", json!(want))]);
+            }
+            if want != prev {
+                if let Some(d) = diff.as_deref_mut() {
+                    d.set("mode", json!(format!("0{prev:03o}")), json!(format!("0{want:03o}")));
+                }
+                if self.check() {
+                    changed = true;
+                } else if !st.is_link() {
+                    // Linux has no mode of a link's own: there Ansible's chmod leaves all as it was.
+                    cmds.push(cmd(format!("chmod {want:04o} -- {}", q(path)), "chmod failed"));
+                    changed = true;
+                }
+            }
+        }
+        if let Some(spec) = &self.attributes {
+            let (op, flags) = match spec.chars().next() {
+                Some(c @ ('+' | '-')) => (c, &spec[1..]),
+                _ => ('=', spec.as_str()),
+            };
+            if !flags.is_empty() {
+                let r = self.ctx.sh(format!("lsattr -d -- {} 2>/dev/null", q(path))).await?;
+                let existing =
+                    if r.rc == 0 { r.stdout_str().split_whitespace().next().unwrap_or("").replace('-', "") } else { String::new() };
+                if existing != flags || op == '-' {
+                    changed = true;
+                    if let Some(d) = diff {
+                        let before = if r.rc == 0 { json!(existing) } else { Value::Null };
+                        d.set("attributes", before, json!(format!("{op}{flags}")));
+                    }
+                    if !self.check() {
+                        cmds.push(cmd(
+                            format!(
+                                "c=$(command -v chattr) || exit 0; out=$(\"$c\" {} -- {} 2>&1) && [ -z \"$out\" ] || {{ echo \"Error while setting attributes: $out\"; false; }}",
+                                q(&format!("{op}{flags}")),
+                                q(path)
+                            ),
+                            "chattr failed",
+                        ));
+                    }
+                }
+            }
+        }
+        Ok((changed, cmds))
+    }
+
+    /// Ansible's `update_timestamp_for_file` (times are those of what a link points to).
+    async fn set_times(&self, path: &str, times: &(Stamp, Stamp), diff: Option<&mut Diff>) -> Step<bool> {
+        let (m, a) = times;
+        if *m == Stamp::Preserve && *a == Stamp::Preserve {
+            return Ok(false);
+        }
+        let p = q(path);
+        let r = self.ctx.sh(format!("stat -L -c '%.9Y %.9X' -- {p} && date +%s.%N")).await?;
+        let nums: Vec<f64> = r.stdout_str().split_whitespace().filter_map(|x| x.parse().ok()).collect();
+        if r.rc != 0 || nums.len() < 3 {
+            return bail(format!("Error while updating modification or access time: {}", r.stderr_str().trim()), &[("path", json!(path))]);
+        }
+        let (pm, pa, now) = (nums[0], nums[1], nums[2]);
+        let resolve = |s: &Stamp, prev: f64| match s {
+            Stamp::Preserve => prev,
+            Stamp::Now => now,
+            Stamp::At(t) => *t,
+        };
+        let (nm, na) = (resolve(m, pm), resolve(a, pa));
+        let both_now = *m == Stamp::Now && *a == Stamp::Now;
+        if !both_now && nm == pm && na == pa {
+            return Ok(false);
+        }
+        if !self.check() {
+            let cmd = if both_now {
+                format!("touch -- {p}")
+            } else {
+                let mut parts = Vec::new();
+                for (flag, s, t) in [("-m", m, nm), ("-a", a, na)] {
+                    match s {
+                        Stamp::Preserve => {}
+                        Stamp::Now => parts.push(format!("touch -c {flag} -- {p}")),
+                        Stamp::At(_) => parts.push(format!("touch -c {flag} -d @{t} -- {p}")),
+                    }
+                }
+                parts.join(" && ")
+            };
+            let r = self.ctx.sh(cmd).await?;
+            if r.rc != 0 {
+                return bail(
+                    format!("Error while updating modification or access time: {}", r.stderr_str().trim()),
+                    &[("path", json!(path))],
+                );
+            }
+        }
+        if let Some(d) = diff {
+            if nm != pm {
+                d.set("mtime", json!(pm), json!(nm));
+            }
+            if na != pa {
+                d.set("atime", json!(pa), json!(na));
+            }
+        }
+        Ok(true)
+    }
+
+    /// Attributes, then times: what every state does last, to `path` as `known` shows it
+    /// (else as it looks now). Returns whether anything changed, and the path's state when
+    /// still right for the result's path fields (times are not among them).
+    async fn finish_attrs(
+        &self,
+        path: &str,
+        known: Option<Seen>,
+        times: &(Stamp, Stamp),
+        diff: &mut Diff,
+        changed: bool,
+    ) -> Step<(bool, Option<Seen>)> {
+        let seen = match known {
+            Some(s) => s,
+            None => look(self.ctx, path).await?,
+        };
+        let attrs = self.set_attrs(path, seen.p.lstat.as_ref(), seen.exists(), Some(diff), false).await?;
+        let times = self.set_times(path, times, Some(diff)).await?;
+        let still = self.check() || !attrs;
+        Ok((changed || attrs || times, still.then_some(seen)))
+    }
+
+    async fn absent(&self, path: &str, seen: &Seen) -> Step<Done> {
+        let prev = seen.state();
+        if prev == "absent" {
+            return Ok(Done::new(false, &[("path", json!(path)), ("state", json!("absent"))], None).seen(Some(seen.clone())));
+        }
+        let mut diff = Diff::initial(path, "absent", prev);
+        if prev == "directory" {
+            let entries = walk(self.ctx, path).await?;
+            let (mut dirs, mut files) = (Vec::new(), Vec::new());
+            for e in walk_order(path, &entries) {
+                if e.leads_to_dir() {
+                    dirs.push(json!(e.path));
+                } else {
+                    files.push(json!(e.path));
+                }
+            }
+            diff.before.insert("path_content".into(), json!({"directories": dirs, "files": files}));
+        }
+        if !self.check() {
+            let r = if prev == "directory" {
+                self.ctx.sh(format!("rm -rf -- {}", q(path))).await?
+            } else {
+                self.ctx.sh(format!("rm -f -- {}", q(path))).await?
+            };
+            if r.rc != 0 {
+                if prev == "directory" {
+                    return bail(format!("rmtree failed: {}", r.stderr_str().trim()), &[]);
+                }
+                return bail("Unlinking failed.", &[("path", json!(path)), ("details", json!(r.stderr_str().trim()))]);
+            }
+        }
+        let now = if self.check() { seen.clone() } else { Seen { real: path.to_string(), ..Default::default() } };
+        Ok(Done::new(true, &[("path", json!(path)), ("state", json!("absent"))], Some(diff)).seen(Some(now)))
+    }
+
+    async fn touch(&self, path: &str, seen: &Seen, follow: bool, times: &(Stamp, Stamp)) -> Step<Done> {
+        let prev = seen.state();
+        let mut changed = false;
+        if prev == "absent" {
+            if self.check() {
+                return Ok(Done::new(true, &[("dest", json!(path))], None));
+            }
+            let r = self.ctx.sh(format!(": >> {}", q(path))).await?;
+            if r.rc != 0 {
+                return bail("Error, could not touch target.", &[("path", json!(path)), ("details", json!(r.stderr_str().trim()))]);
+            }
+            changed = true;
+        }
+        let mut diff = Diff::initial(path, "touch", prev);
+        let target = if follow && seen.is_link() { seen.real.clone() } else { path.to_string() };
+        let known = (prev != "absent" && target == path).then(|| seen.clone());
+        let result = self.finish_attrs(&target, known, times, &mut diff, changed).await;
+        match result {
+            Ok((changed, now)) => Ok(Done::new(changed, &[("dest", json!(path))], Some(diff)).seen(now)),
+            Err(Stop::Fail(msg, mut fields)) if prev == "absent" => {
+                // A file this run created goes again when it cannot be given what was asked
+                // (the failure still describes it, as it was when the module failed).
+                add_path_info(self.ctx, &mut fields, None).await?;
+                self.ctx.sh(format!("rm -f -- {}", q(path))).await?;
+                Err(Stop::Fail(msg, fields))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn file(&self, path: &str, seen: Seen, follow: bool, times: &(Stamp, Stamp)) -> Step<Done> {
+        let (path, seen) = if seen.state() == "link" && follow {
+            let real = seen.real.clone();
+            let there = look(self.ctx, &real).await?;
+            (real, there)
+        } else {
+            (path.to_string(), seen)
+        };
+        let prev = seen.state();
+        if !matches!(prev, "file" | "hard") {
+            return bail(format!("file ({path}) is {prev}, cannot continue"), &[("path", json!(path)), ("state", json!(prev))]);
+        }
+        let mut diff = Diff::initial(&path, "file", prev);
+        let (changed, now) = self.finish_attrs(&path, Some(seen), times, &mut diff, false).await?;
+        Ok(Done::new(changed, &[("path", json!(path))], Some(diff)).seen(now))
+    }
+
+    async fn directory(&self, path: &str, seen: Seen, follow: bool, recurse: bool, times: &(Stamp, Stamp)) -> Step<Done> {
+        let (path, seen) = if seen.state() == "link" && follow {
+            let real = seen.real.clone();
+            let there = look(self.ctx, &real).await?;
+            (real, there)
+        } else {
+            (path.to_string(), seen)
+        };
+        let prev = seen.state();
+        let mut diff = Diff::initial(&path, "directory", prev);
+        if prev == "absent" {
+            if self.check() {
+                return Ok(Done::new(true, &[("path", json!(path))], Some(diff)));
+            }
+            // Each folder made on the way gets the owner, group and mode asked for.
+            let mut changed = false;
+            let mut cur = String::new();
+            for part in path.trim_matches('/').split('/').filter(|s| !s.is_empty()) {
+                cur = if cur.is_empty() && !path.starts_with('/') { part.to_string() } else { format!("{cur}/{part}") };
+                let here = look(self.ctx, &cur).await?;
+                if here.exists() {
+                    continue;
+                }
+                let r = self.ctx.sh(format!("mkdir -- {0} 2>&1 || [ -d {0} ]", q(&cur))).await?;
+                if r.rc != 0 {
+                    return bail(
+                        format!("There was an issue creating {cur} as requested: {}", r.stdout_str().trim()),
+                        &[("path", json!(path))],
+                    );
+                }
+                changed = true;
+                let made = look(self.ctx, &cur).await?;
+                changed = self.set_attrs(&cur, made.p.lstat.as_ref(), made.exists(), Some(&mut diff), changed).await?;
+                changed |= self.set_times(&path, times, Some(&mut diff)).await?;
+            }
+            return Ok(Done::new(changed, &[("path", json!(path))], Some(diff)));
+        }
+        if prev != "directory" {
+            return bail(format!("{path} already exists as a {prev}"), &[("path", json!(path))]);
+        }
+        let (mut changed, mut now) = self.finish_attrs(&path, Some(seen), times, &mut diff, false).await?;
+        if recurse && self.recurse(&path, follow, times, 0).await? {
+            // A link below may lead back to the folder itself.
+            changed = true;
+            now = None;
+        }
+        Ok(Done::new(changed, &[("path", json!(path))], Some(diff)).seen(now))
+    }
+
+    /// Ansible's `recursive_set_attributes`: everything below `top`, links themselves, and
+    /// with `follow` what they point to (a folder's contents too).
+    async fn recurse(&self, top: &str, follow: bool, times: &(Stamp, Stamp), depth: usize) -> Step<bool> {
+        if depth > 40 {
+            return bail(format!("Could not recursively set attributes on {top}. Original error was: 'too many levels of links'"), &[]);
+        }
+        let entries = walk(self.ctx, top).await?;
+        let mut changed = false;
+        let mut cmds = Vec::new();
+        let timed = !(times.0 == Stamp::Preserve && times.1 == Stamp::Preserve);
+        for e in walk_order(top, &entries) {
+            let (ch, c) = self.plan_attrs(&e.path, Some(&e.st), e.target_kind != 'N', None, changed).await?;
+            changed = ch;
+            cmds.extend(c);
+            if timed {
+                self.exec(std::mem::take(&mut cmds)).await?;
+                changed |= self.set_times(&e.path, times, None).await?;
+            }
+            if follow && e.st.is_link() && e.target_kind != 'N' && e.target_kind != 'L' {
+                self.exec(std::mem::take(&mut cmds)).await?;
+                let target = join(&dirname(&e.path), &e.link);
+                if e.target_kind == 'd' {
+                    changed |= Box::pin(self.recurse(&target, follow, times, depth + 1)).await?;
+                }
+                let t = look(self.ctx, &target).await?;
+                changed = self.set_attrs(&target, t.p.lstat.as_ref(), t.exists(), None, changed).await?;
+                changed |= self.set_times(&target, times, None).await?;
+            }
+        }
+        self.exec(cmds).await?;
+        Ok(changed)
+    }
+
+    async fn symlink(&self, path: &str, seen: Seen, src: Option<String>, follow: bool, force: bool, times: &(Stamp, Stamp)) -> Step<Done> {
+        let prev = seen.state();
+        // Without src, an existing link is kept as it points (its attributes may change).
+        let src = match src {
+            None if follow && seen.exists() => match &seen.p.link_target {
+                Some(t) => Some(t.clone()),
+                None => return bail(format!("[Errno 22] Invalid argument: '{path}'"), &[("path", json!(path))]),
+            },
+            s => s,
+        };
+        let relpath = if !seen.is_link() && seen.is_dir() { path.to_string() } else { dirname(path) };
+        if let (Some(s), false) = (&src, force) {
+            let absrc = join(&relpath, s);
+            if !look(self.ctx, &absrc).await?.exists() {
+                return bail(
+                    format!("src file does not exist, use 'force=yes' if you really want to create the link: {absrc}"),
+                    &[("path", json!(path)), ("src", json!(s))],
+                );
+            }
+        }
+        match prev {
+            "directory" if !force => {
+                return bail(format!("refusing to convert from {prev} to symlink for {path}"), &[("path", json!(path))])
+            }
+            "directory" => {
+                let r = self.ctx.sh(format!("ls -A -- {} | head -n 1", q(path))).await?;
+                if !r.stdout_str().trim().is_empty() {
+                    return bail(format!("the directory {path} is not empty, refusing to convert it"), &[("path", json!(path))]);
+                }
+            }
+            "file" | "hard" if !force => {
+                return bail(format!("refusing to convert from {prev} to symlink for {path}"), &[("path", json!(path))])
+            }
+            _ => {}
+        }
+        let mut diff = Diff::initial(path, "link", prev);
+        let mut changed = false;
+        if prev == "link" {
+            if let (Some(s), Some(old)) = (&src, &seen.p.link_target) {
+                if old != s {
+                    diff.set("src", json!(old), json!(s));
+                    changed = true;
+                }
+            }
+        } else {
+            if src.is_none() {
+                return bail("src is required for creating new symlinks", &[]);
+            }
+            changed = true;
+        }
+        let src_v = src.as_ref().map_or(Value::Null, |s| json!(s));
+        if changed && !self.check() {
+            let s = q(src.as_deref().unwrap_or_default());
+            let p = q(path);
+            let script = if prev == "absent" {
+                format!("ln -s -- {s} {p}")
+            } else {
+                // Made under a temporary name beside it, then renamed over what was there.
+                let rmdir = if prev == "directory" { format!("rmdir -- {p} && ") } else { String::new() };
+                let dir = dirname(path);
+                let tmp = join(&dir, &format!(".{}.{}.tmp", std::process::id(), super::common::random_name()));
+                let t = q(&tmp);
+                format!("{rmdir}ln -s -- {s} {t} && {{ mv -fT -- {t} {p} 2>/dev/null || mv -f -- {t} {p} || {{ rm -f -- {t}; false; }}; }}")
+            };
+            let r = self.ctx.sh(script).await?;
+            if r.rc != 0 {
+                let what = if prev == "absent" { "Error while linking" } else { "Error while replacing" };
+                return bail(format!("{what}: {}", r.stderr_str().trim()), &[("path", json!(path))]);
+            }
+        }
+        let now = look(self.ctx, path).await?;
+        if self.check() && !now.exists() {
+            return Ok(Done::new(changed, &[("dest", json!(path)), ("src", src_v)], Some(diff)).seen(Some(now)));
+        }
+        let target = if follow && now.is_link() { now.real.clone() } else { path.to_string() };
+        let (changed, now) = if follow && now.is_link() && !now.exists() {
+            // A link to nothing has no attributes to set: Ansible warns and carries on.
+            self.warn(DANGLING);
+            (changed, Some(now))
+        } else if target == path {
+            self.finish_attrs(&target, Some(now), times, &mut diff, changed).await?
+        } else {
+            // Attributes go to what the link leads to; the link itself stays as seen.
+            let (changed, _) = self.finish_attrs(&target, None, times, &mut diff, changed).await?;
+            (changed, Some(now))
+        };
+        Ok(Done::new(changed, &[("dest", json!(path)), ("src", src_v)], Some(diff)).seen(now))
+    }
+
+    async fn hardlink(&self, path: &str, seen: Seen, src: Option<String>, follow: bool, force: bool, times: &(Stamp, Stamp)) -> Step<Done> {
+        let prev = seen.state();
+        // Attributes go to what the path is now (a link's target when followed).
+        let attr_path = if follow && seen.is_link() { seen.real.clone() } else { path.to_string() };
+        if prev != "hard" && src.is_none() {
+            return bail("src is required for creating new hardlinks", &[]);
+        }
+        let src_seen = match &src {
+            Some(s) => {
+                let l = look(self.ctx, s).await?;
+                if !l.exists() {
+                    return bail("src does not exist", &[("dest", json!(path)), ("src", json!(s))]);
+                }
+                Some(l)
+            }
+            None => None,
+        };
+        let src_v = src.as_ref().map_or(Value::Null, |s| json!(s));
+        let same_inode = |a: &Seen| match (a.p.stat.as_ref(), src_seen.as_ref().and_then(|s| s.p.stat.as_ref())) {
+            (Some(x), Some(y)) => x.inode == y.inode && x.dev == y.dev,
+            _ => false,
+        };
+        let mut diff = Diff::initial(path, "hard", prev);
+        let fields = |k: &str| vec![(k.to_string(), json!(path)), ("src".to_string(), src_v.clone())];
+        let changed = match prev {
+            "absent" => true,
+            "link" => {
+                let old = seen.p.link_target.clone().unwrap_or_default();
+                if Some(&old) != src.as_ref() {
+                    diff.set("src", json!(old), src_v.clone());
+                    true
+                } else {
+                    false
+                }
+            }
+            "hard" => {
+                let differs = src.is_some() && !same_inode(&seen);
+                if differs && !force {
+                    return bail(
+                        "Cannot link, different hard link exists at destination",
+                        &[("dest", json!(path)), ("src", src_v.clone())],
+                    );
+                }
+                differs
+            }
+            "file" => {
+                if !force {
+                    return bail(format!("Cannot link, {prev} exists at destination"), &[("dest", json!(path)), ("src", src_v.clone())]);
+                }
+                true
+            }
+            _ => {
+                if seen.exists() {
+                    if same_inode(&seen) {
+                        return Ok(Done::new(false, &[("path", json!(path))], None));
+                    } else if !force {
+                        return bail(
+                            "Cannot link: different hard link exists at destination",
+                            &[("dest", json!(path)), ("src", src_v.clone())],
+                        );
+                    }
+                }
+                true
+            }
+        };
+        if changed && !self.check() {
+            let s = q(src.as_deref().unwrap_or_default());
+            let p = q(path);
+            let script = if prev == "absent" {
+                format!("ln -L -- {s} {p}")
+            } else {
+                let rm = if prev == "directory" { format!("rm -f -- {p} && ") } else { String::new() };
+                let tmp = join(&dirname(path), &format!(".{}.{}.tmp", std::process::id(), super::common::random_name()));
+                let t = q(&tmp);
+                format!("{rm}ln -L -- {s} {t} && {{ mv -f -- {t} {p} || {{ rm -f -- {t}; false; }}; }}")
+            };
+            let r = self.ctx.sh(script).await?;
+            if r.rc != 0 {
+                let what = if prev == "absent" { "Error while linking" } else { "Error while replacing" };
+                return bail(format!("{what}: {}", r.stderr_str().trim()), &[("path", json!(path))]);
+            }
+        }
+        let d: Map<String, Value> = fields("dest").into_iter().collect();
+        let now = look(self.ctx, path).await?;
+        if self.check() && !now.exists() {
+            return Ok(Done { changed, data: d, diff: Some(diff), seen: Some(now) });
+        }
+        let known = (attr_path == path).then_some(now);
+        let (changed, now) = self.finish_attrs(&attr_path, known, times, &mut diff, changed).await?;
+        Ok(Done { changed, data: d, diff: Some(diff), seen: now.filter(|_| attr_path == path) })
     }
 }
 
-async fn touch(ctx: &TaskCtx, args: &Args, path: &str, p: &Probe, attrs: &Attrs, follow: bool) -> Result<Outcome, ModError> {
-    let mtime = Stamp::of(args, "modification_time")?;
-    let atime = Stamp::of(args, "access_time")?;
-    let explicit = matches!(mtime, Stamp::At(_)) || matches!(atime, Stamp::At(_));
-    let moves = matches!(mtime, Stamp::Now) || matches!(atime, Stamp::Now);
-    let mut out = Outcome::ok();
-    let mut d: StateDiff = Default::default();
-    if !p.exists {
-        out.changed = true;
-        d.0.insert("state".into(), json!("absent"));
-        d.1.insert("state".into(), json!("touch"));
-    } else if moves || (explicit && ctx.check) {
-        // Ansible reports a touch of an existing file as a change: its times move.
-        out.changed = true;
-        d.0.insert("state".into(), json!(p.lstat.as_ref().map(|s| s.state_name()).unwrap_or("file")));
-        d.1.insert("state".into(), json!("touch"));
+const DANGLING: &str = "Cannot set fs attributes on a non-existent symlink target. follow should be set to False to avoid this.";
+
+/// One path below a folder, as `find` lists it.
+#[derive(Clone, Debug)]
+struct Entry {
+    path: String,
+    st: Stat,
+    /// `find`'s `%Y`: the type of what the path leads to (`N` nothing, `L` a loop).
+    target_kind: char,
+    /// A link's target, as written.
+    link: String,
+}
+
+impl Entry {
+    /// Whether `os.walk` lists it among the folders (a link to a folder counts).
+    fn leads_to_dir(&self) -> bool {
+        self.target_kind == 'd'
     }
-    if !ctx.check && (p.exists || out.changed) {
-        let mut steps = Vec::new();
-        if !p.exists {
-            steps.push(format!("touch -- {}", q(path)));
+}
+
+/// Everything below `top` (its own links left unfollowed, `top` itself followed).
+async fn walk(ctx: &TaskCtx, top: &str) -> Result<Vec<Entry>, ModError> {
+    let r = ctx
+        .sh(format!("find -H {} -mindepth 1 -printf '%y|%Y|%m|%U|%G|%u|%g|%s|%T@|%A@|%C@|%i|%n|%D\\0%p\\0%l\\0' 2>/dev/null; :", q(top)))
+        .await?;
+    Ok(parse_walk(&r.stdout))
+}
+
+fn parse_walk(out: &[u8]) -> Vec<Entry> {
+    let fields: Vec<String> = out.split(|b| *b == 0).map(|f| String::from_utf8_lossy(f).into_owned()).collect();
+    let mut entries = Vec::new();
+    for chunk in fields.chunks(3) {
+        let [meta, path, link] = chunk else { break };
+        let m: Vec<&str> = meta.split('|').collect();
+        if m.len() < 14 {
+            continue;
         }
-        steps.extend(stamp_commands(path, &mtime, &atime));
-        // Times given outright change the file only when they differ from what it had.
-        let times = format!("stat -c '%Y %X' -- {}", q(path));
-        let cmd = match (explicit, p.exists) {
-            (true, true) => format!("before=$({times}) && {} && [ \"$before\" != \"$({times})\" ] && echo moved; true", steps.join(" && ")),
-            _ if steps.is_empty() => ":".into(),
-            _ => steps.join(" && "),
+        let kind = match m[0] {
+            "f" => "regular file",
+            "d" => "directory",
+            "l" => "symbolic link",
+            _ => "other",
         };
-        let r = ctx.sh(cmd).await?;
-        if r.rc != 0 {
-            return fail(format!("Error, could not touch target: {}", r.stderr_str().trim()));
-        }
-        if explicit && p.exists && r.stdout_str().trim() == "moved" && !out.changed {
-            out.changed = true;
-            d.0.insert("state".into(), json!(p.lstat.as_ref().map(|s| s.state_name()).unwrap_or("file")));
-            d.1.insert("state".into(), json!("touch"));
+        let num = |i: usize| m[i].parse::<u64>().unwrap_or(0);
+        let time = |i: usize| m[i].parse::<f64>().unwrap_or(0.0);
+        let st = Stat {
+            kind: kind.into(),
+            mode: u32::from_str_radix(m[2], 8).unwrap_or(0),
+            uid: num(3) as u32,
+            gid: num(4) as u32,
+            owner: m[5].into(),
+            group: m[6].into(),
+            size: num(7),
+            mtime: time(8),
+            atime: time(9),
+            ctime: time(10),
+            inode: num(11),
+            nlink: num(12),
+            dev: num(13),
+        };
+        entries.push(Entry { path: path.clone(), st, target_kind: m[1].chars().next().unwrap_or('N'), link: link.clone() });
+    }
+    entries
+}
+
+/// The entries in the order `os.walk` (top down) gives them: a folder's folders, then its
+/// other entries, then the same for each folder in turn (not into links to folders).
+fn walk_order<'e>(top: &str, entries: &'e [Entry]) -> Vec<&'e Entry> {
+    let mut kids: std::collections::HashMap<String, Vec<&Entry>> = std::collections::HashMap::new();
+    for e in entries {
+        kids.entry(dirname(&e.path)).or_default().push(e);
+    }
+    fn visit<'e>(root: &str, kids: &std::collections::HashMap<String, Vec<&'e Entry>>, out: &mut Vec<&'e Entry>) {
+        let Some(list) = kids.get(root) else { return };
+        let (dirs, files): (Vec<&Entry>, Vec<&Entry>) = list.iter().partition(|e| e.leads_to_dir());
+        out.extend(dirs.iter().copied());
+        out.extend(files);
+        for d in dirs.iter().filter(|d| d.st.is_dir()) {
+            visit(&d.path, kids, out);
         }
     }
-    if !ctx.check {
-        let now = probe(ctx, path, None, false).await?;
-        apply(ctx, path, attr_changes(path, now.effective(follow), attrs, false, follow)?, &mut out, &mut d).await?;
-    }
-    finish_diff(ctx, path, &mut out, d);
-    refresh(ctx, path, &mut out, follow, None).await?;
-    out.data.insert("dest".into(), json!(path));
-    Ok(out)
+    let mut out = Vec::new();
+    visit(&dirname(&join(top, "x")), &kids, &mut out);
+    out
+}
+
+/// Ansible's `add_path_info`: the result's `path` (else `dest`), when it leads somewhere,
+/// gets its owner, group, mode, state and size (of the path itself, not what a link points
+/// to).
+async fn add_path_info(ctx: &TaskCtx, data: &mut Map<String, Value>, known: Option<Seen>) -> Result<(), ModError> {
+    let Some(path) = data.get("path").or_else(|| data.get("dest")).and_then(Value::as_str).map(str::to_string) else {
+        return Ok(());
+    };
+    let seen = match known {
+        Some(s) => s,
+        None => look(ctx, &path).await?,
+    };
+    let (Some(st), true) = (seen.p.lstat.as_ref(), seen.exists()) else {
+        return Ok(());
+    };
+    let name = |n: &str, id: u32| if n == "UNKNOWN" { id.to_string() } else { n.to_string() };
+    data.insert("uid".into(), json!(st.uid));
+    data.insert("gid".into(), json!(st.gid));
+    data.insert("owner".into(), json!(name(&st.owner, st.uid)));
+    data.insert("group".into(), json!(name(&st.group, st.gid)));
+    data.insert("mode".into(), json!(format!("0{:03o}", st.mode & 0o7777)));
+    data.insert("state".into(), json!(seen.state()));
+    data.insert("size".into(), json!(st.size));
+    Ok(())
 }
 
 #[cfg(test)]
@@ -465,11 +1122,25 @@ mod tests {
     }
 
     #[test]
-    fn touch_sets_only_the_times_asked_for() {
-        let at = Stamp::At("2020-01-01 12:00:00".into());
-        assert_eq!(stamp_commands("/f", &Stamp::Now, &Stamp::Now), ["touch -- /f"]);
-        assert_eq!(stamp_commands("/f", &at, &Stamp::Preserve), ["touch -m -d '2020-01-01 12:00:00' -- /f"]);
-        assert_eq!(stamp_commands("/f", &Stamp::Preserve, &Stamp::Now), ["touch -a -- /f"]);
-        assert!(stamp_commands("/f", &Stamp::Preserve, &Stamp::Preserve).is_empty());
+    fn paths_split_and_join_as_python_does() {
+        assert_eq!(dirname("/a/b"), "/a");
+        assert_eq!(dirname("/a"), "/");
+        assert_eq!(dirname("a"), "");
+        assert_eq!(dirname("a/b/"), "a/b");
+        assert_eq!(join("", "x"), "x");
+        assert_eq!(join("/a/", "x"), "/a/x");
+        assert_eq!(join("/a", "/x"), "/x");
+        assert_eq!(basename("/a/b"), "b");
+        assert_eq!(basename("b"), "b");
+    }
+
+    #[test]
+    fn walks_in_os_walk_order() {
+        let e = |kind: char, path: &str| format!("{kind}|{kind}|755|0|0|root|root|0|1.5|1.5|1.5|1|1|1\0{path}\0\0");
+        let out = [e('d', "/t/a"), e('f', "/t/a/x"), e('d', "/t/a/b"), e('f', "/t/y"), e('d', "/t/c")].concat();
+        let entries = parse_walk(out.as_bytes());
+        let order: Vec<&str> = walk_order("/t", &entries).iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(order, ["/t/a", "/t/c", "/t/y", "/t/a/b", "/t/a/x"]);
+        assert_eq!(entries[0].st.mode, 0o755);
     }
 }

@@ -516,8 +516,10 @@ pub fn unified_diff(d: &FileDiff) -> String {
     }
     let diff = similar::TextDiff::from_lines(&d.before, &d.after);
     let mut out = String::new();
-    let before_h = if d.before.is_empty() { "before".to_string() } else { format!("before: {}", d.before_header) };
-    let after_h = format!("after: {}", d.after_header);
+    // A diff without headers (the file module's before/after dicts) is headed plainly.
+    let before_h =
+        if d.before.is_empty() || d.before_header.is_empty() { "before".to_string() } else { format!("before: {}", d.before_header) };
+    let after_h = if d.after_header.is_empty() { "after".to_string() } else { format!("after: {}", d.after_header) };
     out += &format!("--- {before_h}\n+++ {after_h}\n");
     for hunk in diff.unified_diff().context_radius(3).iter_hunks() {
         out += &hunk.to_string();
