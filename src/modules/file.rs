@@ -189,16 +189,44 @@ impl Seen {
     }
 }
 
-async fn look(ctx: &TaskCtx, path: &str) -> Result<Seen, ModError> {
-    let script = format!(
-        "{}printf 'REAL %s\\n' \"$(readlink -m -- {p} 2>/dev/null || readlink -f -- {p} 2>/dev/null || printf %s {p})\"\n",
+/// The probe of a path, and where it really leads when it is a link (only a link's real path
+/// is ever used, so no other path pays for the extra process).
+fn look_script(path: &str) -> String {
+    format!(
+        "{}if [ -L {p} ]; then printf 'REAL %s\\n' \"$(readlink -m -- {p} 2>/dev/null || readlink -f -- {p} 2>/dev/null || printf %s {p})\"; fi\n",
         probe_script(path, None, false),
         p = q(path)
-    );
-    let r = ctx.sh(script).await?;
-    let text = String::from_utf8_lossy(&r.stdout);
+    )
+}
+
+fn parse_look(path: &str, out: &[u8]) -> Seen {
+    let text = String::from_utf8_lossy(out);
     let real = text.lines().find_map(|l| l.strip_prefix("REAL ")).unwrap_or(path).to_string();
-    Ok(Seen { p: parse_probe(&r.stdout), real })
+    Seen { p: parse_probe(out), real }
+}
+
+async fn look(ctx: &TaskCtx, path: &str) -> Result<Seen, ModError> {
+    let r = ctx.sh(look_script(path)).await?;
+    Ok(parse_look(path, &r.stdout))
+}
+
+/// Marks where one path's probe ends in [`look_all`]'s output.
+const NEXT_PATH: &str = "STEWARD-NEXT-PATH";
+
+/// `before` (shell that may stop the script), then a look at each path, in one round trip.
+/// Gives the output before the first look, and each path's state.
+async fn look_all(ctx: &TaskCtx, before: &str, paths: &[String]) -> Result<(String, Vec<Seen>), ModError> {
+    let mut script = before.to_string();
+    for p in paths {
+        script += &format!("echo {NEXT_PATH}\n{}", look_script(p));
+    }
+    let r = ctx.sh(script).await?;
+    let out = r.stdout_str();
+    let marker = format!("{NEXT_PATH}\n");
+    let mut parts = out.split(marker.as_str());
+    let head = parts.next().unwrap_or("").to_string();
+    let seen = paths.iter().zip(parts).map(|(p, text)| parse_look(p, text.as_bytes())).collect();
+    Ok((head, seen))
 }
 
 /// `os.path.join` of two paths.
@@ -353,7 +381,19 @@ impl<'a> Run<'a> {
         let mut state = args.str("state")?;
 
         // A folder in the way of anything but a link (or absent) means the path inside it.
-        let mut seen = look(ctx, &path).await?;
+        // For a link, whether its source exists is asked in the same round trip (for either
+        // folder it may be relative to).
+        let src_candidates: Vec<String> = match (&src, state.as_deref(), force) {
+            (Some(s), Some("link"), false) => vec![join(&path, s), join(&dirname(&path), s)],
+            _ => vec![],
+        };
+        let mut script = look_script(&path);
+        for c in &src_candidates {
+            script += &format!("if [ -e {0} ]; then printf 'EXISTS %s\\n' {0}; fi\n", q(c));
+        }
+        let r = ctx.sh(script).await?;
+        let mut seen = parse_look(&path, &r.stdout);
+        let existing: Vec<String> = r.stdout_str().lines().filter_map(|l| l.strip_prefix("EXISTS ")).map(str::to_string).collect();
         if !matches!(state.as_deref(), Some("link" | "absent")) && seen.is_dir() {
             let base = match (args.str("_original_basename")?, &src) {
                 (Some(b), _) if !b.is_empty() => Some(b),
@@ -402,7 +442,7 @@ impl<'a> Run<'a> {
             "absent" => self.absent(&path, &seen).await,
             "touch" => self.touch(&path, &seen, follow, &times).await,
             "directory" => self.directory(&path, seen, follow, recurse, &times).await,
-            "link" => self.symlink(&path, seen, src, follow, force, &times).await,
+            "link" => self.symlink(&path, seen, src, follow, force, &times, &existing).await,
             "hard" => self.hardlink(&path, seen, src, follow, force, &times).await,
             _ => self.file(&path, seen, follow, &times).await,
         }
@@ -643,6 +683,10 @@ impl<'a> Run<'a> {
         diff: &mut Diff,
         changed: bool,
     ) -> Step<(bool, Option<Seen>)> {
+        // Nothing to set: no need to look.
+        if !self.any_attrs() && times.0 == Stamp::Preserve && times.1 == Stamp::Preserve {
+            return Ok((changed, known));
+        }
         let seen = match known {
             Some(s) => s,
             None => look(self.ctx, path).await?,
@@ -750,27 +794,53 @@ impl<'a> Run<'a> {
                 return Ok(Done::new(true, &[("path", json!(path))], Some(diff)));
             }
             // Each folder made on the way gets the owner, group and mode asked for.
-            let mut changed = false;
+            let mut prefixes = Vec::new();
             let mut cur = String::new();
             for part in path.trim_matches('/').split('/').filter(|s| !s.is_empty()) {
                 cur = if cur.is_empty() && !path.starts_with('/') { part.to_string() } else { format!("{cur}/{part}") };
-                let here = look(self.ctx, &cur).await?;
-                if here.exists() {
-                    continue;
-                }
-                let r = self.ctx.sh(format!("mkdir -- {0} 2>&1 || [ -d {0} ]", q(&cur))).await?;
-                if r.rc != 0 {
-                    return bail(
-                        format!("There was an issue creating {cur} as requested: {}", r.stdout_str().trim()),
-                        &[("path", json!(path))],
-                    );
-                }
+                prefixes.push(cur.clone());
+            }
+            // One round trip: shell tests find the missing folders, each is made and looked at.
+            let mut make = String::new();
+            for m in &prefixes {
+                make += &format!(
+                    "if [ ! -e {0} ] && [ ! -L {0} ]; then e=$(mkdir -- {0} 2>&1) || [ -d {0} ] || {{ printf 'STEWARD-MKDIR %s\\n%s\\n' {0} \"$e\"; exit 1; }}; echo {NEXT_PATH}; printf 'MADE %s\\n' {0}\n{1}fi\n",
+                    q(m),
+                    probe_script(m, None, false)
+                );
+            }
+            let r = self.ctx.sh(make).await?;
+            let out = r.stdout_str();
+            if let Some(rest) = out.split_once("STEWARD-MKDIR ").map(|(_, r)| r) {
+                let (which, err) = rest.split_once('\n').unwrap_or((rest, ""));
+                return bail(format!("There was an issue creating {which} as requested: {}", err.trim()), &[("path", json!(path))]);
+            }
+            let marker = format!("{NEXT_PATH}\n");
+            let (missing, made): (Vec<String>, Vec<Seen>) = out
+                .split(marker.as_str())
+                .skip(1)
+                .filter_map(|part| {
+                    let (first, rest) = part.split_once('\n')?;
+                    let m = first.strip_prefix("MADE ")?.to_string();
+                    Some((m.clone(), Seen { p: parse_probe(rest.as_bytes()), real: m }))
+                })
+                .unzip();
+            let mut changed = false;
+            let mut cmds = Vec::new();
+            for (m, seen) in missing.iter().zip(&made) {
                 changed = true;
-                let made = look(self.ctx, &cur).await?;
-                changed = self.set_attrs(&cur, made.p.lstat.as_ref(), made.exists(), Some(&mut diff), changed).await?;
+                let (ch, more) = self.plan_attrs(m, seen.p.lstat.as_ref(), seen.exists(), Some(&mut diff), changed).await?;
+                changed = ch;
+                cmds.extend(more);
+            }
+            // What was made is as the last look saw it, unless attributes or times changed since.
+            let unchanged_since = cmds.is_empty() && times.0 == Stamp::Preserve && times.1 == Stamp::Preserve;
+            self.exec(cmds).await?;
+            if !missing.is_empty() {
                 changed |= self.set_times(&path, times, Some(&mut diff)).await?;
             }
-            return Ok(Done::new(changed, &[("path", json!(path))], Some(diff)));
+            let last = made.last().filter(|_| unchanged_since && missing.last() == Some(&path)).cloned();
+            return Ok(Done::new(changed, &[("path", json!(path))], Some(diff)).seen(last));
         }
         if prev != "directory" {
             return bail(format!("{path} already exists as a {prev}"), &[("path", json!(path))]);
@@ -817,7 +887,17 @@ impl<'a> Run<'a> {
         Ok(changed)
     }
 
-    async fn symlink(&self, path: &str, seen: Seen, src: Option<String>, follow: bool, force: bool, times: &(Stamp, Stamp)) -> Step<Done> {
+    #[allow(clippy::too_many_arguments)]
+    async fn symlink(
+        &self,
+        path: &str,
+        seen: Seen,
+        src: Option<String>,
+        follow: bool,
+        force: bool,
+        times: &(Stamp, Stamp),
+        existing: &[String],
+    ) -> Step<Done> {
         let prev = seen.state();
         // Without src, an existing link is kept as it points (its attributes may change).
         let src = match src {
@@ -830,7 +910,9 @@ impl<'a> Run<'a> {
         let relpath = if !seen.is_link() && seen.is_dir() { path.to_string() } else { dirname(path) };
         if let (Some(s), false) = (&src, force) {
             let absrc = join(&relpath, s);
-            if !look(self.ctx, &absrc).await?.exists() {
+            let exists =
+                if existing.is_empty() && !s.is_empty() { look(self.ctx, &absrc).await?.exists() } else { existing.contains(&absrc) };
+            if !exists {
                 return bail(
                     format!("src file does not exist, use 'force=yes' if you really want to create the link: {absrc}"),
                     &[("path", json!(path)), ("src", json!(s))],
@@ -868,7 +950,7 @@ impl<'a> Run<'a> {
             changed = true;
         }
         let src_v = src.as_ref().map_or(Value::Null, |s| json!(s));
-        if changed && !self.check() {
+        let made = if changed && !self.check() {
             let s = q(src.as_deref().unwrap_or_default());
             let p = q(path);
             let script = if prev == "absent" {
@@ -881,13 +963,22 @@ impl<'a> Run<'a> {
                 let t = q(&tmp);
                 format!("{rmdir}ln -s -- {s} {t} && {{ mv -fT -- {t} {p} 2>/dev/null || mv -f -- {t} {p} || {{ rm -f -- {t}; false; }}; }}")
             };
-            let r = self.ctx.sh(script).await?;
-            if r.rc != 0 {
+            // The change and a look at its result in one round trip.
+            let guarded = format!("e=$( {{ {script}; }} 2>&1 ) || {{ printf 'STEWARD-FAILED %s\\n' \"$e\"; exit 1; }}\n");
+            let (head, mut seen) = look_all(self.ctx, &guarded, &[path.to_string()]).await?;
+            if let Some((_, err)) = head.split_once("STEWARD-FAILED ") {
                 let what = if prev == "absent" { "Error while linking" } else { "Error while replacing" };
-                return bail(format!("{what}: {}", r.stderr_str().trim()), &[("path", json!(path))]);
+                return bail(format!("{what}: {}", err.trim()), &[("path", json!(path))]);
             }
-        }
-        let now = look(self.ctx, path).await?;
+            seen.pop()
+        } else {
+            None
+        };
+        // Nothing was changed on the host: it is as the first look saw it.
+        let now = match made {
+            Some(s) => s,
+            None => seen.clone(),
+        };
         if self.check() && !now.exists() {
             return Ok(Done::new(changed, &[("dest", json!(path)), ("src", src_v)], Some(diff)).seen(Some(now)));
         }
