@@ -51,10 +51,13 @@ def main():
                     from ansible.template import Templar
                     loader = DataLoader()
                     templar = Templar(loader=loader)
+                variables = req.get('variables') or {}
+                if variables.get('playbook_dir'):
+                    loader.set_basedir(variables['playbook_dir'])
                 plugin = lookup_loader.get(req['name'], loader=loader, templar=templar)
                 if plugin is None:
                     raise KeyError("lookup plugin (%s) not found" % req['name'])
-                out = plugin.run(req.get('terms', []), variables=req.get('variables') or {}, **req.get('kwargs', {}))
+                out = plugin.run(req.get('terms', []), variables=variables, **req.get('kwargs', {}))
             else:
                 raise ValueError('unknown request %r' % op)
             answer = {'ok': out}

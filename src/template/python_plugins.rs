@@ -68,7 +68,16 @@ pub fn set_playbook_dir(dir: &Path) {
 /// Whether a Python plugin of this kind could exist for `name` without starting Python: a
 /// plugin folder was seen, or the name is a collection's.
 fn may_exist(s: &State, kind: &str, name: &str) -> bool {
-    name.split('.').count() >= 3 || s.dirs.iter().any(|(k, _)| *k == kind)
+    name.split('.').count() >= 3 || s.dirs.iter().any(|(k, _)| *k == kind) || (kind == "lookup" && core_lookup(name))
+}
+
+/// Whether the controller's ansible-core has a lookup of this name (one steward lacks, such as
+/// `ini` or `url`).
+fn core_lookup(name: &str) -> bool {
+    let short = name.strip_prefix("ansible.builtin.").unwrap_or(name);
+    !short.contains('.')
+        && crate::modules::python::install::install()
+            .is_some_and(|i| i.ansible.join("plugins").join("lookup").join(format!("{short}.py")).is_file())
 }
 
 impl State {
@@ -187,8 +196,13 @@ pub fn test(name: String) -> impl Fn(JValue, Rest<JValue>, Kwargs) -> Result<boo
 }
 
 /// Run a Python lookup plugin.
-pub fn lookup(name: &str, terms: Vec<Value>, kwargs: &Map<String, Value>) -> Result<Vec<Value>, Error> {
-    let out = call(json!({"op": "lookup", "name": name, "terms": terms, "kwargs": kwargs}))?;
+/// The variables a lookup is given: those lookups read (where files are searched, the
+/// inventory's groups, the host), not every variable of the task.
+pub const LOOKUP_VARS: &[&str] =
+    &["ansible_search_path", "role_path", "playbook_dir", "groups", "inventory_hostname", "inventory_dir", "ansible_play_hosts"];
+
+pub fn lookup(name: &str, terms: Vec<Value>, kwargs: &Map<String, Value>, variables: &Map<String, Value>) -> Result<Vec<Value>, Error> {
+    let out = call(json!({"op": "lookup", "name": name, "terms": terms, "kwargs": kwargs, "variables": variables}))?;
     Ok(match out {
         Value::Array(a) => a,
         Value::Null => vec![],

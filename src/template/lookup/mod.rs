@@ -162,7 +162,13 @@ fn run(ctx: &Ctx, name: &str, terms: Vec<Value>, opts: &Map<String, Value>) -> R
     let Some(f) = find_lookup(name) else {
         match super::python_plugins::has("lookup", name) {
             super::python_plugins::Found::Yes => {
-                return super::python_plugins::lookup(name, terms, opts)
+                let mut vars = Map::new();
+                for v in super::python_plugins::LOOKUP_VARS {
+                    if let Ok(Some(x)) = ctx.var(v) {
+                        vars.insert(v.to_string(), x);
+                    }
+                }
+                return super::python_plugins::lookup(name, terms, opts, &vars)
                     .map_err(|e| err(format!("The lookup plugin '{name}' failed: {}", e.detail().unwrap_or("unknown error"))));
             }
             super::python_plugins::Found::Broken(why) => return Err(err(format!("lookup plugin '{name}' failed to load: {why}"))),
