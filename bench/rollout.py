@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The reference workload (playbooks/rollout.yml) on N loopback sshd hosts, cold then warm,
-with steward and, when they are installed, ansible-playbook (pipelining on, forks = N) and
+with steward and, when they are installed, ansible-playbook (pipelining on, forks = N),
+ansible-core-rs (`ANSIBLE_CORE_RS`, its `ansible` binary: pip install ansible-core-rs) and
 pyinfra (bench/pyinfra/). Prints each one's wall time and CPU time (its own and its children's)
 and the ratios to steward.
 
@@ -77,7 +78,7 @@ def clean():
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("-n", type=int, default=20)
-    ap.add_argument("--tools", default="steward,ansible,pyinfra")
+    ap.add_argument("--tools", default="steward,ansible,pyinfra,ansible-core-rs")
     ap.add_argument("--steward", default=os.path.join(REPO, "target/release/steward"))
     ap.add_argument("--workload", choices=["rollout", "mixed"], default="rollout")
     a = ap.parse_args()
@@ -88,6 +89,7 @@ def main():
     if "steward" in tools and a.steward.endswith("target/release/steward"):
         sh("cargo build --release --quiet", cwd=REPO)
     ansible = os.environ.get("ANSIBLE_PLAYBOOK") or shutil.which("ansible-playbook") or ("/opt/ansible-venv/bin/ansible-playbook" if os.path.exists("/opt/ansible-venv/bin/ansible-playbook") else None)
+    acrs = os.environ.get("ANSIBLE_CORE_RS") or ("/opt/acrs-venv/bin/ansible" if os.path.exists("/opt/acrs-venv/bin/ansible") else None)
     pyinfra = os.environ.get("PYINFRA") or shutil.which("pyinfra") or ("/opt/pyinfra-venv/bin/pyinfra" if os.path.exists("/opt/pyinfra-venv/bin/pyinfra") else None)
     d = tempfile.mkdtemp(prefix="steward-bench-")
     procs = start_fleet(a.n, d)
@@ -95,18 +97,28 @@ def main():
                FLEET=d, FLEET_N=str(a.n), FLEET_USER=USER)
     inv = f"{d}/inventory.ini"
     runs = {}
+    failed = []
     try:
         plan = []
         if "steward" in tools:
             plan.append(("steward", [a.steward, "run", "-i", inv, "-f", str(a.n), playbook], os.path.join(REPO, "playbooks")))
         if "ansible" in tools and ansible:
             plan.append(("ansible-playbook", [ansible, "-i", inv, "-f", str(a.n), playbook], os.path.join(REPO, "playbooks")))
+        if "ansible-core-rs" in tools and acrs:
+            plan.append(("ansible-core-rs", [acrs, "playbook", "-i", inv, "-f", str(a.n), playbook], os.path.join(REPO, "playbooks")))
         if "pyinfra" in tools and pyinfra:
             plan.append(("pyinfra", [pyinfra, "-y", "--parallel", str(a.n), "inventory.py", "deploy.py"], os.path.join(HERE, "pyinfra")))
         for name, cmd, cwd in plan:
             clean()
-            cold = timed(cmd, cwd, env)
-            warm = timed(cmd, cwd, env)
+            try:
+                cold = timed(cmd, cwd, env)
+                warm = timed(cmd, cwd, env)
+            except SystemExit as e:
+                # A tool that cannot run the workload is reported, not timed (steward must run it).
+                if name == "steward":
+                    raise
+                failed.append(f"{name} ({e})")
+                continue
             runs[name] = (cold, warm)
             print(f"{name}: cold {cold[0]:.2f}s wall {cold[1]:.2f}s cpu {' '.join(cold[2])}; warm {warm[0]:.2f}s wall {warm[1]:.2f}s cpu {' '.join(warm[2])}", flush=True)
     finally:
@@ -125,7 +137,9 @@ def main():
     if base:
         per = base[0][1] / (a.n * tasks) * 1000
         print(f"\nsteward controller CPU per host-task (cold): {per:.2f} ms")
-    missing = [t for t, p in (("ansible-playbook", ansible), ("pyinfra", pyinfra)) if not p]
+    if failed:
+        print(f"could not run the workload, not measured: {', '.join(failed)}")
+    missing = [t for t, p in (("ansible-playbook", ansible), ("pyinfra", pyinfra), ("ansible-core-rs", acrs)) if not p]
     if missing:
         print(f"not installed, not measured: {', '.join(missing)}")
 
