@@ -57,10 +57,7 @@ fn encode_sha256(h: &[u8; 32]) -> String {
 /// A fresh 16-character salt from the kernel's random source.
 pub fn random_salt(len: usize) -> String {
     let mut bytes = vec![0u8; len];
-    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
-        use std::io::Read;
-        let _ = f.read_exact(&mut bytes);
-    }
+    crate::random::fill(&mut bytes);
     bytes.iter().map(|b| ITOA64[(*b & 0x3f) as usize] as char).collect()
 }
 

@@ -146,10 +146,7 @@ fn keys(password: &str, salt: &[u8]) -> ([u8; 32], [u8; 32], [u8; 16]) {
 /// Encrypt text; `label` makes a 1.2 vault with that vault id.
 pub fn encrypt(plain: &[u8], password: &str, label: Option<&str>) -> String {
     let mut salt = [0u8; 32];
-    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
-        use std::io::Read;
-        let _ = f.read_exact(&mut salt);
-    }
+    crate::random::fill(&mut salt);
     encrypt_with_salt(plain, password, label, &salt)
 }
 

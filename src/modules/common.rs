@@ -314,10 +314,7 @@ pub enum Source<'a> {
 /// Sixteen random hex digits, for names and markers nothing else will use.
 pub fn random_name() -> String {
     let mut b = [0u8; 8];
-    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
-        use std::io::Read;
-        let _ = f.read_exact(&mut b);
-    }
+    crate::random::fill(&mut b);
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 

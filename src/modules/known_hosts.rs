@@ -259,10 +259,7 @@ fn search(lines: &[&str], host: &str, key: Option<&str>) -> (bool, bool, Option<
 /// The key line with its host name hashed (`|1|salt|hmac`), as `ssh-keygen -H` writes it.
 fn hash_key(host: &str, key: &str) -> String {
     let mut salt = [0u8; 20];
-    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
-        use std::io::Read;
-        let _ = f.read_exact(&mut salt);
-    }
+    crate::random::fill(&mut salt);
     let b64 = base64::engine::general_purpose::STANDARD;
     let hashed = match Hmac::<sha1::Sha1>::new_from_slice(&salt) {
         Ok(mut mac) => {

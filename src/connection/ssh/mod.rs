@@ -647,10 +647,7 @@ impl Ssh {
             ch.exec(true, "exec /bin/sh").await.map_err(|e| self.dropped(e))?;
             let (rd, wr) = ch.split();
             let mut b = [0u8; 16];
-            if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
-                use std::io::Read;
-                let _ = f.read_exact(&mut b);
-            }
+            crate::random::fill(&mut b);
             let mark = format!("STEWARD-END-{}", b.iter().map(|x| format!("{x:02x}")).collect::<String>());
             return Ok(Shell { rd, wr, mark, _guard: guard });
         }

@@ -44,10 +44,7 @@ impl PyRandom {
     /// A generator seeded from the kernel, for the unseeded filters.
     pub fn from_entropy() -> PyRandom {
         let mut buf = [0u8; 16];
-        if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
-            use std::io::Read;
-            let _ = f.read_exact(&mut buf);
-        }
+        crate::random::fill(&mut buf);
         let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         PyRandom::new(Seed::Int(u128::from_le_bytes(buf) ^ t))
     }

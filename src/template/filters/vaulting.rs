@@ -39,10 +39,7 @@ pub fn encrypt(plain: &[u8], password: &str, vault_id: &str, salt: Option<&[u8]>
     let salt = match salt {
         Some(s) => s.to_vec(),
         None => {
-            if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
-                use std::io::Read;
-                let _ = f.read_exact(&mut random);
-            }
+            crate::random::fill(&mut random);
             random.to_vec()
         }
     };
