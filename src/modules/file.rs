@@ -762,14 +762,18 @@ impl<'a> Run<'a> {
         }
     }
 
-    async fn file(&self, path: &str, seen: Seen, follow: bool, times: &(Stamp, Stamp)) -> Step<Done> {
-        let (path, seen) = if seen.state() == "link" && follow {
+    /// With `follow`, a link stands for what it leads to: that path, as it looks now.
+    async fn through_link(&self, path: &str, seen: Seen, follow: bool) -> Step<(String, Seen)> {
+        if seen.state() == "link" && follow {
             let real = seen.real.clone();
             let there = look(self.ctx, &real).await?;
-            (real, there)
-        } else {
-            (path.to_string(), seen)
-        };
+            return Ok((real, there));
+        }
+        Ok((path.to_string(), seen))
+    }
+
+    async fn file(&self, path: &str, seen: Seen, follow: bool, times: &(Stamp, Stamp)) -> Step<Done> {
+        let (path, seen) = self.through_link(path, seen, follow).await?;
         let prev = seen.state();
         if !matches!(prev, "file" | "hard") {
             return bail(format!("file ({path}) is {prev}, cannot continue"), &[("path", json!(path)), ("state", json!(prev))]);
@@ -780,13 +784,7 @@ impl<'a> Run<'a> {
     }
 
     async fn directory(&self, path: &str, seen: Seen, follow: bool, recurse: bool, times: &(Stamp, Stamp)) -> Step<Done> {
-        let (path, seen) = if seen.state() == "link" && follow {
-            let real = seen.real.clone();
-            let there = look(self.ctx, &real).await?;
-            (real, there)
-        } else {
-            (path.to_string(), seen)
-        };
+        let (path, seen) = self.through_link(path, seen, follow).await?;
         let prev = seen.state();
         let mut diff = Diff::initial(&path, "directory", prev);
         if prev == "absent" {

@@ -38,7 +38,9 @@ thread_local! {
     static DEPTH: Cell<usize> = const { Cell::new(0) };
     /// The variables being rendered on this thread (scope, name): a container that refers to
     /// itself (`data: {a: 1, b: "{{ data.a }}"}`) sees its own unrendered value inside.
-    static RESOLVING: std::cell::RefCell<Vec<(usize, String)>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Keyed by the scope and the variable's value in its layer (both stay put while rendering),
+    /// so looking costs no allocation.
+    static RESOLVING: std::cell::RefCell<Vec<(usize, usize)>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl Scope {
@@ -75,11 +77,15 @@ impl Scope {
         let Some(i) = self.layers.iter().position(|l| l.contains_key(name)) else {
             return Ok(None);
         };
-        let v = self.layers[i][name].clone();
+        let raw = &self.layers[i][name];
         if self.literal.get(i).copied().unwrap_or(false) {
-            return Ok(Some(v));
+            return Ok(Some(raw.clone()));
         }
-        let key = (Arc::as_ptr(self) as *const () as usize, name.to_string());
+        if !super::has_template(raw) {
+            return Ok(Some(raw.clone()));
+        }
+        let key = (Arc::as_ptr(self) as *const () as usize, raw as *const Value as usize);
+        let v = raw.clone();
         if RESOLVING.with(|r| r.borrow().contains(&key)) {
             // As Ansible's lazy containers: a mapping or list that reads itself while being
             // rendered sees its own items; a string that needs itself is a loop.

@@ -290,8 +290,10 @@ impl PyModule {
 
     /// The shell words that start the host's Python on a script read from stdin.
     fn configured_python(ctx: &TaskCtx) -> Option<String> {
+        // ansible.cfg's setting, read once per run rather than per task.
+        static CONFIGURED: OnceLock<Option<String>> = OnceLock::new();
         Self::var(ctx, "ansible_python_interpreter")
-            .or_else(|| crate::config::Config::read().get("defaults", "interpreter_python"))
+            .or_else(|| CONFIGURED.get_or_init(|| crate::config::Config::read().get("defaults", "interpreter_python")).clone())
             .filter(|p| !p.starts_with("auto"))
     }
 

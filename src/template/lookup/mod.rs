@@ -276,7 +276,7 @@ pub(crate) fn parse_kv(s: &str) -> Map<String, Value> {
     let mut out = Map::new();
     let mut raw: Vec<String> = Vec::new();
     for orig in crate::playbook::kv::split_args(s) {
-        let x = decode_escapes(&orig);
+        let x = crate::playbook::kv::decode_escapes(&orig);
         let b = x.as_bytes();
         match (1..b.len()).find(|&i| b[i] == b'=' && b[i - 1] != b'\\') {
             Some(pos) => {
@@ -299,55 +299,6 @@ fn unquote(s: &str) -> String {
         return s[1..s.len() - 1].to_string();
     }
     s.to_string()
-}
-
-/// The escapes Ansible decodes in `k=v` words: `\n \t \\ \' \" \a \b \f \r \v`, `\xHH`,
-/// `\uHHHH`, `\UHHHHHHHH`.
-fn decode_escapes(s: &str) -> String {
-    let chars: Vec<char> = s.chars().collect();
-    let mut out = String::with_capacity(s.len());
-    let mut i = 0;
-    while i < chars.len() {
-        if chars[i] == '\\' && i + 1 < chars.len() {
-            let simple = match chars[i + 1] {
-                '\\' => Some('\\'),
-                '\'' => Some('\''),
-                '"' => Some('"'),
-                'a' => Some('\x07'),
-                'b' => Some('\x08'),
-                'f' => Some('\x0c'),
-                'n' => Some('\n'),
-                'r' => Some('\r'),
-                't' => Some('\t'),
-                'v' => Some('\x0b'),
-                _ => None,
-            };
-            if let Some(c) = simple {
-                out.push(c);
-                i += 2;
-                continue;
-            }
-            let digits = match chars[i + 1] {
-                'x' => 2,
-                'u' => 4,
-                'U' => 8,
-                _ => 0,
-            };
-            if digits > 0 && i + 2 + digits <= chars.len() {
-                let hex: String = chars[i + 2..i + 2 + digits].iter().collect();
-                if hex.chars().all(|c| c.is_ascii_hexdigit()) {
-                    if let Some(c) = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
-                        out.push(c);
-                        i += 2 + digits;
-                        continue;
-                    }
-                }
-            }
-        }
-        out.push(chars[i]);
-        i += 1;
-    }
-    out
 }
 
 /// An option of type integer, converted as Ansible's configuration does (a whole number, or
