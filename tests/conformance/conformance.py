@@ -297,7 +297,8 @@ def run_target(tool, target, tdir, keep=False):
         if tool == "steward":
             # ansible-core on the controller, as under ansible-test: steward runs the modules it
             # has no native one for (the targets' library/ modules) with its module_utils.
-            env.setdefault("STEWARD_PYTHON", os.path.join(os.path.dirname(ansible_bin()), "python"))
+            if not env.get("STEWARD_PYTHON"):
+                env["STEWARD_PYTHON"] = os.path.join(os.path.dirname(ansible_bin()), "python")
             cmd = [steward_bin(), "run", pb, "-i", inv, "-e", f"output_dir={output_dir}"]
         else:
             cmd = [ansible_bin(), pb, "-i", inv, "-e", f"output_dir={output_dir}"]
