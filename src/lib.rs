@@ -16,6 +16,7 @@ pub mod inventory;
 pub mod jsonpath;
 pub mod modules;
 pub mod playbook;
+pub mod pytext;
 pub mod random;
 pub mod report;
 pub mod template;

@@ -54,7 +54,7 @@ pub fn run(a: InventoryArgs) -> i32 {
     if a.yaml {
         print!("{}", serde_saphyr::to_string(&out).unwrap_or_default());
     } else {
-        println!("{}", crate::template::py_json(&out, Some(4), true));
+        println!("{}", crate::pytext::py_json(&out, Some(4), true));
     }
     0
 }
@@ -108,7 +108,7 @@ fn graph(inv: &Inventory, group: &str, depth: usize, vars: bool, out: &mut Strin
         if vars {
             if let Some(host) = inv.hosts.get(h) {
                 for (k, v) in &host.vars {
-                    out.push_str(&format!("{inner}  |--{{{k} = {}}}\n", crate::template::to_text(v)));
+                    out.push_str(&format!("{inner}  |--{{{k} = {}}}\n", crate::pytext::to_text(v)));
                 }
             }
         }

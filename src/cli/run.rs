@@ -135,15 +135,15 @@ fn answer_prompts(books: &mut [Playbook], extra: &serde_json::Map<String, serde_
             }
             let mut p = (**play).clone();
             for entry in &play.vars_prompt {
-                let name = entry.get("name").map(crate::template::to_text).unwrap_or_default();
+                let name = entry.get("name").map(crate::pytext::to_text).unwrap_or_default();
                 if extra.contains_key(&name) {
                     continue;
                 }
                 let flag = |k: &str, d: bool| entry.get(k).map(crate::template::filters_bool).unwrap_or(d);
-                let default = entry.get("default").filter(|v| !v.is_null()).map(crate::template::to_text);
+                let default = entry.get("default").filter(|v| !v.is_null()).map(crate::pytext::to_text);
                 let mut answer: Option<String> = None;
                 if !listing && std::io::stdin().is_terminal() {
-                    let prompt = entry.get("prompt").map(crate::template::to_text).unwrap_or_default();
+                    let prompt = entry.get("prompt").map(crate::pytext::to_text).unwrap_or_default();
                     let msg = match (&default, prompt.is_empty()) {
                         (Some(d), false) => format!("{prompt} [{d}]: "),
                         (None, false) => format!("{prompt}: "),
@@ -165,8 +165,8 @@ fn answer_prompts(books: &mut [Playbook], extra: &serde_json::Map<String, serde_
                     None => Value::Null,
                 };
                 if let (Some(scheme), Value::String(s)) = (entry.get("encrypt").filter(|v| !v.is_null()), &value) {
-                    let salt = entry.get("salt").map(crate::template::to_text);
-                    value = Value::String(crate::crypt::hash_password(s, &crate::template::to_text(scheme), salt.as_deref(), None)?);
+                    let salt = entry.get("salt").map(crate::pytext::to_text);
+                    value = Value::String(crate::crypt::hash_password(s, &crate::pytext::to_text(scheme), salt.as_deref(), None)?);
                 }
                 if let (true, Value::String(s)) = (flag("unsafe", false), &value) {
                     value = Value::String(crate::template::literal_template(s));
@@ -380,8 +380,8 @@ fn list(a: &RunArgs, books: &[Playbook], inv: &Inventory) -> i32 {
         println!("\nplaybook: {}", path.display());
         for (i, p) in b.plays.iter().enumerate() {
             let pattern = match &p.hosts {
-                serde_json::Value::Array(x) => x.iter().map(crate::template::to_text).collect::<Vec<_>>().join(","),
-                v => crate::template::to_text(v),
+                serde_json::Value::Array(x) => x.iter().map(crate::pytext::to_text).collect::<Vec<_>>().join(","),
+                v => crate::pytext::to_text(v),
             };
             println!("\n  play #{} ({pattern}): {}\tTAGS: [{}]", i + 1, p.name, p.kw.tags.join(","));
             if a.list_hosts {

@@ -95,7 +95,7 @@ impl Become {
     /// Wrap a shell command so it runs as the target user, after printing a marker that tells
     /// the command's output from a password prompt.
     pub fn wrap(&self, cmd: &str) -> String {
-        let q = crate::template::shell_quote;
+        let q = crate::pytext::shell_quote;
         let inner = q(&format!("echo {BECOME_SUCCESS}; {cmd}"));
         let flags = self.flags.clone().unwrap_or_default();
         let words = |parts: &[&str]| parts.iter().filter(|p| !p.is_empty()).copied().collect::<Vec<_>>().join(" ");
@@ -187,10 +187,10 @@ impl ExecRequest {
     pub fn command_line(&self) -> String {
         let mut inner = String::new();
         for (k, v) in &self.env {
-            inner += &format!("{k}={}; export {k}; ", crate::template::shell_quote(v));
+            inner += &format!("{k}={}; export {k}; ", crate::pytext::shell_quote(v));
         }
         if let Some(d) = &self.cwd {
-            inner += &format!("cd {} || exit 1; ", crate::template::shell_quote(d));
+            inner += &format!("cd {} || exit 1; ", crate::pytext::shell_quote(d));
         }
         inner += &self.cmd;
         match &self.become_ {
@@ -460,7 +460,7 @@ mod tests {
 
     #[test]
     fn sudo_command_lines() {
-        let inner = crate::template::shell_quote(&format!("echo {BECOME_SUCCESS}; id"));
+        let inner = crate::pytext::shell_quote(&format!("echo {BECOME_SUCCESS}; id"));
         assert_eq!(sudo(None, None).wrap("id"), format!("sudo -H -S -n -u app /bin/sh -c {inner}"));
         // A password to type: no -n, alone or among short flags; sudo's prompt asked for.
         assert_eq!(
@@ -483,7 +483,7 @@ mod tests {
         assert_eq!(b.prompted("no prompt here"), 0);
         b.prompts = vec!["NOT_A_VALID_PROMPT".into()];
         assert_eq!(b.prompted("Password: "), 0);
-        assert_eq!(b.wrap("id"), format!("su app -c {}", crate::template::shell_quote(&format!("echo {BECOME_SUCCESS}; id"))));
+        assert_eq!(b.wrap("id"), format!("su app -c {}", crate::pytext::shell_quote(&format!("echo {BECOME_SUCCESS}; id"))));
     }
 
     #[test]

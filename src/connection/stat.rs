@@ -2,7 +2,7 @@
 //! what a link points to, the link's target, optionally a checksum and the content. The shell
 //! fragment uses only POSIX sh and coreutils, so any host can answer it.
 
-use crate::template::shell_quote as q;
+use crate::pytext::shell_quote as q;
 
 /// What `stat` says about a path.
 #[derive(Clone, Debug, Default)]

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 
 use super::local::{run_in, Place};
 use super::{ConnError, Connection, ExecOutput, ExecRequest};
-use crate::template::shell_quote as q;
+use crate::pytext::shell_quote as q;
 
 pub struct Wrapped {
     place: Place,

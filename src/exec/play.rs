@@ -433,7 +433,7 @@ impl Walker {
             }
         }
         let rendered = template::render_value(&Value::String(name.to_string()), &scope)
-            .map(|v| template::to_text(&v))
+            .map(|v| crate::pytext::to_text(&v))
             .map_err(|e| Box::new(task::failed_result(&self.host.name, e.message)))?;
         let found = crate::modules::find(&rendered).or_else(|| {
             let mut role_dirs: Vec<&std::path::Path> = t.role.iter().map(|r| r.path.as_path()).collect();
@@ -512,7 +512,7 @@ impl Walker {
             Err(e) => return (self.finish(t, task::failed_result(&self.host.name, e), c, false, true), false),
             Ok(None) => {}
         }
-        let action = template::render_value(action, &scope).map(|v| template::to_text(&v)).unwrap_or_default();
+        let action = template::render_value(action, &scope).map(|v| crate::pytext::to_text(&v)).unwrap_or_default();
         match action.as_str() {
             "flush_handlers" => {
                 // This step ends before the handlers take steps of their own.
@@ -593,7 +593,7 @@ impl Walker {
                 }
                 Ok(None) => {}
             }
-            let label = item.as_ref().map(|x| format!(" => (item={})", template::py_str(x))).unwrap_or_default();
+            let label = item.as_ref().map(|x| format!(" => (item={})", crate::pytext::py_str(x))).unwrap_or_default();
             match &t.kind {
                 TaskKind::IncludeTasks { file, preloaded, base, deferred } => {
                     let tasks = match (preloaded, item, deferred) {
@@ -648,7 +648,7 @@ impl Walker {
     }
 
     fn include_path(&self, file: &Value, base: &std::path::Path, scope: &Arc<template::Scope>, t: &Task) -> String {
-        let name = template::render_value(file, scope).map(|v| template::to_text(&v)).unwrap_or_default();
+        let name = template::render_value(file, scope).map(|v| crate::pytext::to_text(&v)).unwrap_or_default();
         self.find_include(&name, base, t).map(|p| p.display().to_string()).unwrap_or(name)
     }
 
@@ -670,7 +670,7 @@ impl Walker {
         t: &Task,
     ) -> Result<(Vec<Arc<Task>>, String), String> {
         let name = template::render_value(file, scope).map_err(|e| e.message)?;
-        let name = template::to_text(&name);
+        let name = crate::pytext::to_text(&name);
         let path = self.find_include(&name, base, t).ok_or_else(|| format!("Could not find or access '{name}'"))?;
         let mut ctx = crate::playbook::LoadCtx::new(&self.play.dir, self.play.load_env.clone());
         let tasks = crate::playbook::load_task_file(&path, &mut ctx, t.role.clone()).map_err(|d| d.runtime_message())?;
@@ -808,8 +808,8 @@ pub fn batches(hosts: &[String], serial: Option<&Value>) -> Vec<Vec<String>> {
 fn play_hosts(run: &Arc<Run>, play: &Play) -> Result<Vec<String>, Diagnostic> {
     let scope = template::Scope::new(vec![Arc::new(run.opts.extra_vars.clone())], None);
     let pattern = match template::render_value(&play.hosts, &scope) {
-        Ok(Value::Array(a)) => a.iter().map(template::to_text).collect::<Vec<_>>().join(","),
-        Ok(v) => template::to_text(&v),
+        Ok(Value::Array(a)) => a.iter().map(crate::pytext::to_text).collect::<Vec<_>>().join(","),
+        Ok(v) => crate::pytext::to_text(&v),
         Err(e) => return Err(Diagnostic::new(format!("hosts: {}", e.message)).at(play.loc.clone(), "in this play")),
     };
     let mut hosts = run.inv().select(&pattern)?;
@@ -858,7 +858,7 @@ fn play_value(run: &Run, play: &Play, v: &Value) -> Value {
 
 pub async fn run_play(run: &Arc<Run>, play: &Arc<Play>) -> Result<PlayEnd, Diagnostic> {
     let hosts = play_hosts(run, play)?;
-    let name = template::to_text(&play_value(run, play, &Value::String(play.name.clone())));
+    let name = crate::pytext::to_text(&play_value(run, play, &Value::String(play.name.clone())));
     run.reporter.play_start(&name);
     run.reporter.progress_play(&name, hosts.len());
     if hosts.is_empty() {

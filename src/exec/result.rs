@@ -82,7 +82,7 @@ impl HostResult {
     }
 
     pub fn msg(&self) -> String {
-        self.result.get("msg").map(crate::template::to_text).unwrap_or_default()
+        self.result.get("msg").map(crate::pytext::to_text).unwrap_or_default()
     }
 }
 

@@ -54,7 +54,7 @@ fn var_string(scope: &Arc<Scope>, names: &[&str]) -> Option<String> {
     for n in names {
         if let Ok(Some(v)) = scope.resolve(n) {
             if !v.is_null() {
-                return Some(template::to_text(&v));
+                return Some(crate::pytext::to_text(&v));
             }
         }
     }
@@ -97,7 +97,7 @@ pub fn first_false(conds: &[Value], scope: &Arc<Scope>) -> Result<Option<Value>,
         match template::eval_condition(c, scope) {
             Ok(true) => {}
             Ok(false) => return Ok(Some(c.clone())),
-            Err(e) => return Err(format!("The conditional check '{}' failed. The error was: {}", template::to_text(c), e.message)),
+            Err(e) => return Err(format!("The conditional check '{}' failed. The error was: {}", crate::pytext::to_text(c), e.message)),
         }
     }
     Ok(None)
@@ -114,7 +114,7 @@ pub fn loop_items(lp: &Loop, scope: &Arc<Scope>, action: &str) -> Result<Vec<Val
                 Value::Array(a) => Ok(a),
                 Value::String(s) if *flatten => Ok(vec![Value::String(s)]),
                 Value::Null if *flatten => Ok(vec![]),
-                other => Err(format!("Invalid data passed to 'loop', it requires a list, got this instead: {}. Hint: If you passed a list/dict of just one element, try adding wantlist=True to your lookup invocation or use q/query instead of lookup.", template::py_str(&other))),
+                other => Err(format!("Invalid data passed to 'loop', it requires a list, got this instead: {}. Hint: If you passed a list/dict of just one element, try adding wantlist=True to your lookup invocation or use q/query instead of lookup.", crate::pytext::py_str(&other))),
             }
         }
         Loop::Lookup { name, terms } => template::with_loop(name, terms, scope, action),
@@ -138,7 +138,7 @@ async fn connection(env: &Env<'_>, scope: &Arc<Scope>, delegate: Option<&str>) -
     let conn_type = match delegate {
         Some(d) => get(&["ansible_connection"]).or_else(|| (d == "localhost" || d == "127.0.0.1").then(|| "local".to_string())),
         None => get(&["ansible_connection"])
-            .or_else(|| env.chain.get(|k| &k.connection).map(template::to_text))
+            .or_else(|| env.chain.get(|k| &k.connection).map(crate::pytext::to_text))
             .or_else(|| env.run.opts.connection.clone()),
     }
     .unwrap_or_else(|| "ssh".into());
@@ -183,7 +183,7 @@ fn spec(env: &Env<'_>, name: &str, conn_type: &str, get: &(dyn Fn(&[&str]) -> Op
         "ssh" | "paramiko" | "smart" => {
             let o = &env.run.opts;
             let user = get(&["ansible_user", "ansible_ssh_user"])
-                .or_else(|| env.chain.get(|k| &k.remote_user).map(template::to_text))
+                .or_else(|| env.chain.get(|k| &k.remote_user).map(crate::pytext::to_text))
                 .or_else(|| o.remote_user.clone());
             let args = [get(&["ansible_ssh_common_args"]), get(&["ansible_ssh_extra_args"]), o.ssh_args.clone()];
             let settings = crate::connection::ssh::Settings {
@@ -238,7 +238,7 @@ fn become_for(env: &Env<'_>, scope: &Arc<Scope>) -> Result<Option<Become>, Strin
     }
     let render = |v: Option<&Value>| -> Result<Option<String>, String> {
         match v {
-            Some(v) => Ok(Some(template::to_text(&template::render_value(v, scope).map_err(|e| e.message)?))),
+            Some(v) => Ok(Some(crate::pytext::to_text(&template::render_value(v, scope).map_err(|e| e.message)?))),
             None => Ok(None),
         }
     };
@@ -261,7 +261,7 @@ fn become_for(env: &Env<'_>, scope: &Arc<Scope>) -> Result<Option<Become>, Strin
     let exe = become_var(scope, &names(&["exe"], &["exe"])).or(render(env.chain.get(|k| &k.become_exe))?);
     let chdir = if short == "sudo" { var_string(scope, &["ansible_sudo_chdir"]).filter(|d| !d.is_empty()) } else { None };
     let prompts = match (short.as_str(), scope.resolve("ansible_su_prompt_l10n")) {
-        ("su", Ok(Some(Value::Array(a)))) => a.iter().map(template::to_text).collect(),
+        ("su", Ok(Some(Value::Array(a)))) => a.iter().map(crate::pytext::to_text).collect(),
         ("su", Ok(Some(Value::String(s)))) => s.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect(),
         _ => vec![],
     };
@@ -297,7 +297,7 @@ fn environment(env: &Env<'_>, scope: &Arc<Scope>) -> Result<Vec<(String, String)
             if let Value::Object(m) = m {
                 for (k, v) in m {
                     out.retain(|(x, _)| *x != k);
-                    out.push((k, template::to_text(&v)));
+                    out.push((k, crate::pytext::to_text(&v)));
                 }
             }
         }
@@ -413,7 +413,7 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
     };
     let delegate = match env.chain.get(|k| &k.delegate_to) {
         Some(d) => match template::render_value(d, scope) {
-            Ok(v) => Some(template::to_text(&v)),
+            Ok(v) => Some(crate::pytext::to_text(&v)),
             Err(e) => return fail(e.message),
         },
         None => None,
@@ -494,7 +494,7 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
                 None => {
                     return fail(format!(
                         "the field 'retries' has an invalid value ({}), and could not be converted to int",
-                        template::to_text(&v)
+                        crate::pytext::to_text(&v)
                     ))
                 }
             },
@@ -679,9 +679,9 @@ fn module_defaults(env: &Env<'_>, module: &dyn Module, scope: &Arc<Scope>) -> Re
 /// add_host and group_by change the running inventory; `changed` says whether they did.
 fn inventory_effects(env: &Env<'_>, map: &Map<String, Value>) -> Result<Option<bool>, String> {
     if let Some(h) = map.get("add_host") {
-        let name = h.get("host_name").map(template::to_text).unwrap_or_default();
+        let name = h.get("host_name").map(crate::pytext::to_text).unwrap_or_default();
         let groups: Vec<String> =
-            h.get("groups").and_then(Value::as_array).map(|a| a.iter().map(template::to_text).collect()).unwrap_or_default();
+            h.get("groups").and_then(Value::as_array).map(|a| a.iter().map(crate::pytext::to_text).collect()).unwrap_or_default();
         let vars = h.get("host_vars").and_then(Value::as_object).cloned().unwrap_or_default();
         let changed = env
             .run
@@ -690,9 +690,9 @@ fn inventory_effects(env: &Env<'_>, map: &Map<String, Value>) -> Result<Option<b
         return Ok(Some(changed));
     }
     if let Some(g) = map.get("add_group") {
-        let group = template::to_text(g);
+        let group = crate::pytext::to_text(g);
         let parents: Vec<String> =
-            map.get("parent_groups").and_then(Value::as_array).map(|a| a.iter().map(template::to_text).collect()).unwrap_or_default();
+            map.get("parent_groups").and_then(Value::as_array).map(|a| a.iter().map(crate::pytext::to_text).collect()).unwrap_or_default();
         let host = env.host.name.clone();
         let changed = env
             .run
@@ -709,7 +709,7 @@ fn async_settings(task: &Task, scope: &Arc<Scope>) -> Result<(u64, u64), String>
         let Some(v) = v else { return Ok(default) };
         let r = template::render_value(v, scope).map_err(|e| e.message)?;
         r.as_u64().or_else(|| r.as_str().and_then(|s| s.trim().parse().ok())).ok_or_else(|| {
-            format!("the field '{what}' has an invalid value ({}), and could not be converted to int", template::to_text(&r))
+            format!("the field '{what}' has an invalid value ({}), and could not be converted to int", crate::pytext::to_text(&r))
         })
     };
     Ok((num(&task.async_, "async", 0)?, num(&task.poll, "poll", 15)?))
@@ -734,7 +734,7 @@ fn apply_conditions(task: &Task, map: &mut Map<String, Value>, scope: &Arc<Scope
     let s = bind_result(task, scope, map);
     // A condition that cannot be evaluated fails the task; its `*_result` says why, as in Ansible.
     let failed = |key: &str, c: &Value, e: template::TemplateError, map: &mut Map<String, Value>| {
-        let msg = format!("The conditional check '{}' failed. The error was: {}", template::to_text(c), e.message);
+        let msg = format!("The conditional check '{}' failed. The error was: {}", crate::pytext::to_text(c), e.message);
         map.insert(key.into(), json!(msg));
         msg
     };
@@ -776,7 +776,7 @@ impl LoopNames {
             if !template::is_template(s) {
                 return Ok(s.to_string());
             }
-            template::render_value(&Value::String(s.to_string()), scope).map(|v| template::to_text(&v)).map_err(|e| e.message)
+            template::render_value(&Value::String(s.to_string()), scope).map(|v| crate::pytext::to_text(&v)).map_err(|e| e.message)
         };
         let lc = &task.loop_control;
         Ok(LoopNames { item: name(&lc.loop_var)?, index: lc.index_var.as_deref().map(name).transpose()? })
@@ -886,15 +886,15 @@ pub async fn run_module_task(env: &Env<'_>, task: &Task, module: &'static dyn Mo
                     None => s.clone(),
                 };
                 match template::render_value(l, &ls) {
-                    Ok(v) => template::py_str(&v),
+                    Ok(v) => crate::pytext::py_str(&v),
                     Err(e) => {
                         map.insert("failed".into(), json!(true));
                         map.insert("msg".into(), json!(format!("Failed to template loop_control.label: {}", e.message)));
-                        template::py_str(item)
+                        crate::pytext::py_str(item)
                     }
                 }
             }
-            None => template::py_str(item),
+            None => crate::pytext::py_str(item),
         };
         item_results.push(ItemResult { label, status: status_of(&map), result: map.clone(), diffs });
         for (k, v) in vars {
@@ -946,7 +946,7 @@ pub async fn run_module_task(env: &Env<'_>, task: &Task, module: &'static dyn Mo
 }
 
 fn delegated(env: &Env<'_>, scope: &Arc<Scope>) -> Option<String> {
-    env.chain.get(|k| &k.delegate_to).and_then(|d| template::render_value(d, scope).ok()).map(|v| template::to_text(&v))
+    env.chain.get(|k| &k.delegate_to).and_then(|d| template::render_value(d, scope).ok()).map(|v| crate::pytext::to_text(&v))
 }
 
 /// set_fact, include_vars and gathered facts change the host's variables at once, so later

@@ -125,7 +125,7 @@ pub fn play_shared(run: &Arc<Run>, play: &Play, play_hosts: &[String], batch: &[
         role_defaults: Arc::new(play.role_defaults.clone()),
         role_vars: Arc::new(play.role_vars.clone()),
         extra: Arc::new(run.opts.extra_vars.clone()),
-        connection: play.kw.connection.as_ref().map(crate::template::to_text).or_else(|| run.opts.connection.clone()),
+        connection: play.kw.connection.as_ref().map(crate::pytext::to_text).or_else(|| run.opts.connection.clone()),
     }
 }
 
@@ -238,7 +238,7 @@ pub fn load_vars_files(play: &Play, scope: &Arc<Scope>) -> Result<Map<String, Va
         for c in candidates {
             let name = crate::template::render_value(&c, scope)
                 .map_err(|e| crate::diag::Diagnostic::new(format!("vars_files: {}", e.message)).at(loc.clone(), "in this file name"))?;
-            let name = crate::template::to_text(&name);
+            let name = crate::pytext::to_text(&name);
             let path = if Path::new(&name).is_absolute() { Path::new(&name).to_path_buf() } else { play.dir.join(&name) };
             if path.is_file() {
                 out.extend(crate::inventory::read_vars_file(&path)?);

@@ -45,7 +45,7 @@ impl Module for AddHost {
                 args.entry(k).or_insert(v);
             }
         }
-        let name = ["name", "hostname", "host"].iter().find_map(|k| args.get(*k).filter(|v| !v.is_null()).map(crate::template::to_text));
+        let name = ["name", "hostname", "host"].iter().find_map(|k| args.get(*k).filter(|v| !v.is_null()).map(crate::pytext::to_text));
         let Some(name) = name else {
             return fail("name, host or hostname needs to be provided");
         };
@@ -58,7 +58,7 @@ impl Module for AddHost {
         let mut new_groups: Vec<String> = Vec::new();
         match groups {
             None => {}
-            Some(Value::Array(a)) => a.iter().map(crate::template::to_text).for_each(|g| push_unique(&mut new_groups, g.trim())),
+            Some(Value::Array(a)) => a.iter().map(crate::pytext::to_text).for_each(|g| push_unique(&mut new_groups, g.trim())),
             Some(Value::String(s)) => s.split(',').for_each(|g| push_unique(&mut new_groups, g.trim())),
             Some(_) => return fail("Groups must be specified as a list."),
         }

@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::{fail, Arg, Args, FileDiff, ModError, Module, Outcome, TaskCtx};
 use crate::connection::ssh::config::glob_match;
-use crate::template::shell_quote as q;
+use crate::pytext::shell_quote as q;
 
 pub struct Apt;
 

@@ -205,7 +205,7 @@ impl Args {
                     if !spec.choices.is_empty() && !v.is_null() {
                         let text = match &v {
                             Value::Bool(b) => if *b { "yes" } else { "no" }.to_string(),
-                            other => crate::template::to_text(other),
+                            other => crate::pytext::to_text(other),
                         };
                         if !spec.choices.contains(&text.as_str()) {
                             return fail(format!("value of {} must be one of: {}, got: {text}", spec.name, spec.choices.join(", ")));
@@ -247,8 +247,8 @@ impl Args {
         Ok(match self.raw(k) {
             None => None,
             Some(Value::String(s)) => Some(s.clone()),
-            Some(v @ (Value::Number(_) | Value::Bool(_))) => Some(crate::template::to_text(v)),
-            Some(v) => return fail(format!("argument {k} must be a string, got {}", crate::template::py_str(v))),
+            Some(v @ (Value::Number(_) | Value::Bool(_))) => Some(crate::pytext::to_text(v)),
+            Some(v) => return fail(format!("argument {k} must be a string, got {}", crate::pytext::py_str(v))),
         })
     }
 
@@ -265,7 +265,7 @@ impl Args {
                 None => return fail(format!("argument {k} must be a boolean, got '{s}'")),
             },
             Some(Value::Number(n)) => n.as_f64() == Some(1.0),
-            Some(v) => return fail(format!("argument {k} must be a boolean, got {}", crate::template::py_str(v))),
+            Some(v) => return fail(format!("argument {k} must be a boolean, got {}", crate::pytext::py_str(v))),
         })
     }
 
@@ -285,7 +285,7 @@ impl Args {
                 Ok(i) => Some(i),
                 Err(_) => return fail(format!("argument {k} must be an integer, got '{s}'")),
             },
-            Some(v) => return fail(format!("argument {k} must be an integer, got {}", crate::template::py_str(v))),
+            Some(v) => return fail(format!("argument {k} must be an integer, got {}", crate::pytext::py_str(v))),
         })
     }
 
@@ -300,6 +300,6 @@ impl Args {
     }
 
     pub fn str_list(&self, k: &str) -> Result<Vec<String>, ModError> {
-        Ok(self.list(k)?.iter().map(crate::template::to_text).collect())
+        Ok(self.list(k)?.iter().map(crate::pytext::to_text).collect())
     }
 }

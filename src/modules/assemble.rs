@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::common::Source;
 use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
-use crate::template::shell_quote as q;
+use crate::pytext::shell_quote as q;
 
 pub struct Assemble;
 

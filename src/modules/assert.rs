@@ -35,18 +35,18 @@ impl Module for Assert {
         };
         for cond in &that {
             let ok = crate::template::eval_condition(cond, &ctx.scope).map_err(|e| {
-                ModError::Fail(format!("The conditional check '{}' failed. The error was: {}", crate::template::to_text(cond), e.message))
+                ModError::Fail(format!("The conditional check '{}' failed. The error was: {}", crate::pytext::to_text(cond), e.message))
             })?;
             if !ok {
                 let msg = args.raw("fail_msg").cloned().unwrap_or(Value::from("Assertion failed"));
                 let mut o = Outcome { failed: true, ..Default::default() };
-                o.msg = Some(crate::template::to_text(&msg));
+                o.msg = Some(crate::pytext::to_text(&msg));
                 o.data.insert("assertion".into(), cond.clone());
                 o.data.insert("evaluated_to".into(), Value::Bool(false));
                 return Ok(o);
             }
         }
         let msg = args.raw("success_msg").cloned().unwrap_or(Value::from("All assertions passed"));
-        Ok(Outcome::ok().msg(crate::template::to_text(&msg)))
+        Ok(Outcome::ok().msg(crate::pytext::to_text(&msg)))
     }
 }

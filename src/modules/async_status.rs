@@ -102,7 +102,7 @@ impl Module for AsyncStatus {
                     match k.as_str() {
                         "changed" => o.changed = v == Value::Bool(true),
                         "failed" => o.failed = v == Value::Bool(true),
-                        "msg" => o.msg = Some(crate::template::to_text(&v)),
+                        "msg" => o.msg = Some(crate::pytext::to_text(&v)),
                         _ => {
                             o.data.insert(k, v);
                         }

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use super::common::{probe, write_file, Attrs, Source};
 use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
-use crate::template::shell_quote as q;
+use crate::pytext::shell_quote as q;
 
 pub struct AuthorizedKey;
 

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use serde_json::{json, Value};
 
 use super::{fail, Arg, Args, FreeForm, ModError, Module, Outcome, TaskCtx};
-use crate::template::shell_quote as q;
+use crate::pytext::shell_quote as q;
 
 pub struct Command;
 pub struct Shell;
@@ -203,7 +203,7 @@ async fn run_command(ctx: &TaskCtx, args: &Args, shell: bool) -> Result<Outcome,
     // command inherits it.
     match ctx.scope.resolve("ansible_python_module_rlimit_nofile") {
         Ok(Some(v)) => {
-            if let Ok(n) = crate::template::to_text(&v).trim().parse::<u64>() {
+            if let Ok(n) = crate::pytext::to_text(&v).trim().parse::<u64>() {
                 full += &format!("ulimit -S -n {n} 2>/dev/null\n");
             }
         }
@@ -233,7 +233,7 @@ async fn run_command(ctx: &TaskCtx, args: &Args, shell: bool) -> Result<Outcome,
     }
     if out.rc == 2 && out.stdout_str() == NO_PROGRAM {
         let p = program.unwrap_or_default();
-        let cmd = cmd_value.as_array().map(|a| a.iter().map(crate::template::to_text).collect::<Vec<_>>().join(" ")).unwrap_or_default();
+        let cmd = cmd_value.as_array().map(|a| a.iter().map(crate::pytext::to_text).collect::<Vec<_>>().join(" ")).unwrap_or_default();
         let mut o = ran(Outcome::ok().with("cmd", cmd), 2, String::new(), String::new());
         o.msg = Some(format!("[Errno 2] No such file or directory: b'{p}'"));
         o.warnings = warnings;

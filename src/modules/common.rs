@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 
 use super::{fail, Args, FileDiff, ModError, Outcome, TaskCtx};
 pub use crate::connection::stat::{parse_probe, probe_script, stat_after, Probe, Stat};
-use crate::template::shell_quote as q;
+use crate::pytext::shell_quote as q;
 
 pub async fn probe(ctx: &TaskCtx, path: &str, checksum: Option<&str>, content: bool) -> Result<Probe, ModError> {
     let out = ctx.sh(probe_script(path, checksum, content)).await?;
@@ -447,8 +447,8 @@ pub fn state_diff(path: &str, before: Map<String, Value>, after: Map<String, Val
     FileDiff {
         before_header: path.to_string(),
         after_header: path.to_string(),
-        before: crate::template::py_json(&Value::Object(b), Some(4), true) + "\n",
-        after: crate::template::py_json(&Value::Object(a), Some(4), true) + "\n",
+        before: crate::pytext::py_json(&Value::Object(b), Some(4), true) + "\n",
+        after: crate::pytext::py_json(&Value::Object(a), Some(4), true) + "\n",
     }
 }
 

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::common::{self, attr_changes, probe, sha1_hex, Attrs};
 use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
-use crate::template::shell_quote as q;
+use crate::pytext::shell_quote as q;
 
 pub struct Copy;
 
@@ -56,8 +56,8 @@ impl Module for Copy {
             }
             let text = match c {
                 serde_json::Value::String(s) => s.clone(),
-                serde_json::Value::Array(_) | serde_json::Value::Object(_) => crate::template::py_json(c, None, false),
-                other => crate::template::to_text(other),
+                serde_json::Value::Array(_) | serde_json::Value::Object(_) => crate::pytext::py_json(c, None, false),
+                other => crate::pytext::to_text(other),
             };
             (text.into_bytes(), None)
         } else {

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use super::common::{content_diff, probe, write_file, Attrs, Source};
 use super::FileDiff;
 use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
-use crate::template::shell_quote as q;
+use crate::pytext::shell_quote as q;
 
 pub struct Cron;
 

@@ -22,7 +22,7 @@ impl Module for Fail {
         true
     }
     async fn run(&self, _ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
-        let msg = args.raw("msg").map(crate::template::to_text).unwrap_or_else(|| "Failed as requested from task".into());
+        let msg = args.raw("msg").map(crate::pytext::to_text).unwrap_or_else(|| "Failed as requested from task".into());
         Ok(Outcome::failed(msg))
     }
 }

@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 
 use super::common::{parse_probe, probe_script, resolve_mode, Attrs, Probe, Stat};
 use super::{Arg, Args, ModError, Module, Outcome, TaskCtx};
-use crate::template::shell_quote as q;
+use crate::pytext::shell_quote as q;
 
 pub struct File;
 
@@ -152,7 +152,7 @@ impl Diff {
     }
     /// As the diff callback shows a dict diff: JSON, indented, keys sorted, no headers.
     fn display(&self) -> super::FileDiff {
-        let text = |m: &Map<String, Value>| crate::template::py_json(&Value::Object(m.clone()), Some(4), true) + "\n";
+        let text = |m: &Map<String, Value>| crate::pytext::py_json(&Value::Object(m.clone()), Some(4), true) + "\n";
         super::FileDiff { before: text(&self.before), after: text(&self.after), ..Default::default() }
     }
 }

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
 use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
-use crate::template::shell_quote as q;
+use crate::pytext::shell_quote as q;
 use crate::template::{PyAnchor, PyRegex};
 
 pub struct Find;

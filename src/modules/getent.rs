@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
 use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
-use crate::template::shell_quote as q;
+use crate::pytext::shell_quote as q;
 
 pub struct Getent;
 

@@ -31,8 +31,8 @@ impl Module for GroupBy {
         let key = args.req_str("key")?;
         let parents: Vec<String> = match args.raw("parents") {
             None => vec!["all".into()],
-            Some(Value::Array(a)) => a.iter().map(crate::template::to_text).collect(),
-            Some(v) => vec![crate::template::to_text(v)],
+            Some(Value::Array(a)) => a.iter().map(crate::pytext::to_text).collect(),
+            Some(v) => vec![crate::pytext::to_text(v)],
         };
         let parents: Vec<String> = parents.iter().map(|p| p.replace(' ', "-")).collect();
         Ok(Outcome::ok().with("add_group", key.replace(' ', "-")).with("parent_groups", json!(parents)))

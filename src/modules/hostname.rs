@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use serde_json::{json, Map};
 
 use super::{fail, Arg, Args, FileDiff, ModError, Module, Outcome, TaskCtx};
-use crate::template::shell_quote as q;
+use crate::pytext::shell_quote as q;
 
 pub struct Hostname;
 

@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::common::{attr_changes, parse_probe, stat_after, Attrs};
 use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
-use crate::template::shell_quote as q;
+use crate::pytext::shell_quote as q;
 
 pub struct GetUrl;
 pub struct Uri;
@@ -20,7 +20,7 @@ fn curl_opts(args: &Args, headers: &Map<String, Value>) -> Result<String, ModErr
     }
     o += &format!(" --max-time {}", args.int("timeout")?.unwrap_or(10));
     for (k, v) in headers {
-        o += &format!(" -H {}", q(&format!("{k}: {}", crate::template::to_text(v))));
+        o += &format!(" -H {}", q(&format!("{k}: {}", crate::pytext::to_text(v))));
     }
     if let Some(u) = args.str("url_username")? {
         let p = args.str("url_password")?.unwrap_or_default();
@@ -260,13 +260,13 @@ impl Module for Uri {
                 Some(match b {
                     Value::Object(m) => m
                         .iter()
-                        .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(&crate::template::to_text(v))))
+                        .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(&crate::pytext::to_text(v))))
                         .collect::<Vec<_>>()
                         .join("&"),
-                    v => crate::template::to_text(v),
+                    v => crate::pytext::to_text(v),
                 })
             }
-            (Some(b), _) => Some(crate::template::to_text(b)),
+            (Some(b), _) => Some(crate::pytext::to_text(b)),
         };
         let mut opts = curl_opts(args, &hdrs)?.replace(" --max-time 10", &format!(" --max-time {}", args.int("timeout")?.unwrap_or(30)));
         match args.str("follow_redirects")?.as_deref().unwrap_or("safe") {
@@ -311,7 +311,7 @@ impl Module for Uri {
         let ok_codes: Vec<i64> = match args.raw("status_code") {
             None => vec![200],
             Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))).collect(),
-            Some(v) => crate::template::to_text(v).split(',').filter_map(|s| s.trim().parse().ok()).collect(),
+            Some(v) => crate::pytext::to_text(v).split(',').filter_map(|s| s.trim().parse().ok()).collect(),
         };
         let is_json = out.data.get("content_type").and_then(Value::as_str).is_some_and(|c| c.contains("json"));
         if is_json {

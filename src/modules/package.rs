@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 
 use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
-use crate::template::shell_quote as q;
+use crate::pytext::shell_quote as q;
 
 /// The command lines of a package manager other than apt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -198,7 +198,7 @@ impl Module for Package {
         // a look at the host.
         let var = |name: &str| ctx.scope.resolve(name).ok().flatten();
         let from_vars =
-            var("ansible_package_use").map(|v| crate::template::to_text(&v)).filter(|u| !u.is_empty() && u != "auto").or_else(|| {
+            var("ansible_package_use").map(|v| crate::pytext::to_text(&v)).filter(|u| !u.is_empty() && u != "auto").or_else(|| {
                 var("ansible_facts").and_then(|f| f.get("pkg_mgr").and_then(|p| p.as_str()).map(str::to_string)).filter(|p| p != "unknown")
             });
         let module = match args.str("use")?.filter(|u| u != "auto").or(from_vars) {

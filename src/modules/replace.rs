@@ -43,7 +43,7 @@ impl Module for Replace {
             Some(c) => c,
             // Not a regular file (a device such as /dev/null): read it as Python's open() does.
             None if p.exists => {
-                let r = ctx.sh(format!("cat -- {}", crate::template::shell_quote(&path))).await?;
+                let r = ctx.sh(format!("cat -- {}", crate::pytext::shell_quote(&path))).await?;
                 if r.rc != 0 {
                     return super::fail(format!("Unable to read the contents of '{path}': {}", r.stderr_str().trim()));
                 }

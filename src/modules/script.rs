@@ -1,7 +1,7 @@
 //! `script`: copy a local script to the host and run it there.
 
 use super::{fail, Arg, Args, FreeForm, ModError, Module, Outcome, TaskCtx};
-use crate::template::shell_quote as q;
+use crate::pytext::shell_quote as q;
 use async_trait::async_trait;
 
 pub struct Script;

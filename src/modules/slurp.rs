@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use base64::Engine as _;
 
 use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
-use crate::template::shell_quote as q;
+use crate::pytext::shell_quote as q;
 
 pub struct Slurp;
 

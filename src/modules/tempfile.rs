@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
-use crate::template::shell_quote as q;
+use crate::pytext::shell_quote as q;
 
 pub struct Tempfile;
 
@@ -33,10 +33,7 @@ impl Module for Tempfile {
         let suffix = args.str("suffix")?.unwrap_or_default();
         for (what, v) in [("prefix", &prefix), ("suffix", &suffix)] {
             if v.contains('/') {
-                return fail(format!(
-                    "{what} must be a valid file name component, got {}",
-                    crate::template::py_repr(&serde_json::json!(v))
-                ));
+                return fail(format!("{what} must be a valid file name component, got {}", crate::pytext::py_repr(&serde_json::json!(v))));
             }
         }
         let parent = match args.str("path")? {

@@ -80,7 +80,7 @@ impl Module for Template {
         let mut bytes = rendered.into_bytes();
         if let Some(enc) = args.str("output_encoding")?.filter(|e| !e.is_empty() && !is_utf8(e)) {
             // The host's iconv knows the encodings Python does, by much the same names.
-            let r = ctx.sh_in(format!("iconv -f UTF-8 -t {}", crate::template::shell_quote(&enc)), Some(bytes)).await?;
+            let r = ctx.sh_in(format!("iconv -f UTF-8 -t {}", crate::pytext::shell_quote(&enc)), Some(bytes)).await?;
             if r.rc != 0 {
                 return fail(format!("cannot encode the result in {enc}: {}", r.stderr_str().trim()));
             }

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use serde_json::{json, Map};
 
 use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
-use crate::template::shell_quote as q;
+use crate::pytext::shell_quote as q;
 
 pub struct Timezone;
 
@@ -82,8 +82,8 @@ impl Module for Timezone {
                 let after = Map::from_iter([("name".to_string(), json!(n))]);
                 if ctx.diff {
                     out.diffs.push(super::FileDiff {
-                        before: crate::template::py_json(&serde_json::Value::Object(before), Some(4), true) + "\n",
-                        after: crate::template::py_json(&serde_json::Value::Object(after), Some(4), true) + "\n",
+                        before: crate::pytext::py_json(&serde_json::Value::Object(before), Some(4), true) + "\n",
+                        after: crate::pytext::py_json(&serde_json::Value::Object(after), Some(4), true) + "\n",
                         ..Default::default()
                     });
                 }

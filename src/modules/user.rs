@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
 use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
-use crate::template::shell_quote as q;
+use crate::pytext::shell_quote as q;
 
 pub struct User;
 
@@ -508,8 +508,8 @@ impl Module for User {
         if let Some(g) = args.raw("groups") {
             out = out.with(
                 "groups",
-                crate::template::to_text(&match g {
-                    Value::Array(a) => json!(a.iter().map(crate::template::to_text).collect::<Vec<_>>().join(",")),
+                crate::pytext::to_text(&match g {
+                    Value::Array(a) => json!(a.iter().map(crate::pytext::to_text).collect::<Vec<_>>().join(",")),
                     v => v.clone(),
                 }),
             );

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
 use crate::connection::{Connection, ExecRequest};
-use crate::template::shell_quote as q;
+use crate::pytext::shell_quote as q;
 
 pub struct WaitFor;
 pub struct WaitForConnection;
@@ -119,8 +119,11 @@ impl Module for WaitFor {
         } else {
             let cond = condition(args, &state)?;
             format!(
-                "start=$(date +%s); sleep {delay}\nwhile :; do\n  if {cond}; then echo $(( $(date +%s) - start )); exit 0; fi\n  \
-                 [ $(( $(date +%s) - start )) -ge {timeout} ] && {{ echo TIMEOUT $(( $(date +%s) - start )); exit 3; }}\n  sleep {sleep}\ndone\n"
+                // Milliseconds, so a probe that starts late in a second does not round the
+                // elapsed time up (Ansible reports whole seconds of the real time taken).
+                "ms() {{ echo $(( $(date +%s%N) / 1000000 )); }}\nstart=$(ms); sleep {delay}\nwhile :; do\n  \
+                 if {cond}; then echo $(( ($(ms) - start) / 1000 )); exit 0; fi\n  \
+                 [ $(( $(ms) - start )) -ge {timeout}000 ] && {{ echo TIMEOUT $(( ($(ms) - start) / 1000 )); exit 3; }}\n  sleep {sleep}\ndone\n"
             )
         };
         let r = ctx.sh(script).await?;

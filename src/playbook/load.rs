@@ -179,8 +179,8 @@ fn load_play(node: &Node, ctx: &mut LoadCtx) -> R<Play> {
     let name = match node.get("name").filter(|n| !n.is_null()) {
         Some(n) => scalar_string(n, "name")?,
         None => match &hosts_v {
-            Value::Array(a) => a.iter().map(crate::template::to_text).collect::<Vec<_>>().join(","),
-            v => crate::template::to_text(v),
+            Value::Array(a) => a.iter().map(crate::pytext::to_text).collect::<Vec<_>>().join(","),
+            v => crate::pytext::to_text(v),
         },
     };
     let vars = match node.get("vars") {
@@ -388,7 +388,7 @@ pub(super) fn load_tasks(node: &Node, ctx: &mut LoadCtx, base: &Path, role: Opti
 fn scalar_string(n: &Node, what: &str) -> R<String> {
     match &n.kind {
         NodeKind::Str(s) => Ok(s.clone()),
-        NodeKind::Int(_) | NodeKind::Float(_) | NodeKind::Bool(_) => Ok(crate::template::to_text(&n.to_value())),
+        NodeKind::Int(_) | NodeKind::Float(_) | NodeKind::Bool(_) => Ok(crate::pytext::to_text(&n.to_value())),
         _ => Err(Diagnostic::new(format!("`{what}` must be a string")).at(n.loc.clone(), format!("found {}", n.type_name()))),
     }
 }
@@ -887,7 +887,7 @@ fn build_action(
                 let mut name = match &v.kind {
                     NodeKind::Str(s) => {
                         let kv = parse_kv(s, None);
-                        kv.get("name").or(kv.get("role")).map(crate::template::to_text).unwrap_or_default()
+                        kv.get("name").or(kv.get("role")).map(crate::pytext::to_text).unwrap_or_default()
                     }
                     _ => v.get("name").or(v.get("role")).map(|n| n.key_string()).unwrap_or_default(),
                 };
@@ -973,7 +973,7 @@ pub(super) fn load_time_render(ctx: &LoadCtx, role: Option<&Role>, s: &str) -> R
         layers.push(Arc::new(r.defaults.clone()));
     }
     let scope = crate::template::Scope::new(layers, None);
-    crate::template::render_value(&Value::String(s.to_string()), &scope).map(|v| crate::template::to_text(&v)).map_err(|e| e.message)
+    crate::template::render_value(&Value::String(s.to_string()), &scope).map(|v| crate::pytext::to_text(&v)).map_err(|e| e.message)
 }
 
 /// Where a relative task file is: beside the including file, the role's tasks/, the playbook.

@@ -72,7 +72,7 @@ impl HtmlReport {
 
     pub fn result(&self, play: &str, r: &HostResult) {
         let word = r.word();
-        let text = |k: &str| r.result.get(k).map(crate::template::to_text).unwrap_or_default();
+        let text = |k: &str| r.result.get(k).map(crate::pytext::to_text).unwrap_or_default();
         let mut diffs: Vec<String> = r.diffs.iter().map(super::terminal::unified_diff).collect();
         for item in &r.items {
             diffs.extend(item.diffs.iter().map(super::terminal::unified_diff));

@@ -118,7 +118,7 @@ impl Reporter {
         let line = if let (Some(rc), false) = (r.result.get("rc"), r.status == Status::Unreachable) {
             let text = match r.status {
                 Status::Failed if r.result.get("stdout").is_none_or(|s| s.as_str() == Some("")) => r.msg(),
-                _ => r.result.get("stdout").map(crate::template::to_text).unwrap_or_default(),
+                _ => r.result.get("stdout").map(crate::pytext::to_text).unwrap_or_default(),
             };
             let text = if r.no_log { HIDDEN.to_string() } else { text };
             if one_line {
@@ -290,7 +290,7 @@ impl Reporter {
     fn shown_tight(&self, r: &Map<String, Value>, no_log: bool) -> String {
         let text = self.shown(r, no_log, false);
         let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        crate::template::py_json_spaced(&v, None, true, false)
+        crate::pytext::py_json_spaced(&v, None, true, false)
     }
 
     /// What a result shows after `=>`, as sorted JSON without steward's internal keys.
@@ -313,7 +313,7 @@ impl Reporter {
         let mut keys: Vec<&String> = m.keys().collect();
         keys.sort();
         let sorted: Map<String, Value> = keys.into_iter().map(|k| (k.clone(), m[k].clone())).collect();
-        crate::template::py_json(&Value::Object(sorted), indent.then_some(4), true)
+        crate::pytext::py_json(&Value::Object(sorted), indent.then_some(4), true)
     }
 
     pub fn host_result(&self, r: &HostResult, task_loc: Option<&Loc>) {

@@ -10,7 +10,6 @@
 
 mod data;
 mod ipaddr;
-mod json;
 mod mathstuff;
 pub(super) mod paths;
 pub(super) mod pyformat;
@@ -26,8 +25,9 @@ use minijinja::{Environment, Error, ErrorKind, Value as JValue};
 use serde_json::{Map, Value};
 
 use super::{to_jinja, to_json};
+pub use crate::pytext::{json, py_float_repr, py_json, py_json_spaced, shell_quote};
 pub use data::PyTuple;
-pub use text::{format_time, hex_digest, shell_quote};
+pub use text::{format_time, hex_digest};
 
 pub(crate) fn err(msg: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidOperation, msg.into())
@@ -152,34 +152,6 @@ pub(super) fn py_eq(a: &Value, b: &Value) -> bool {
             _ => a == b,
         },
     }
-}
-
-/// Python's `repr(float)`: shortest round-trip digits, exponent form below 1e-4 and from 1e16.
-pub fn py_float_repr(f: f64) -> String {
-    if f == 0.0 {
-        return if f.is_sign_negative() { "-0.0" } else { "0.0" }.into();
-    }
-    let sci = format!("{:e}", f.abs());
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    let sign = if f < 0.0 { "-" } else { "" };
-    let point = exp + 1;
-    if !(-4 < point && point <= 16) {
-        let (first, rest) = digits.split_at(1);
-        let m = if rest.is_empty() { first.to_string() } else { format!("{first}.{rest}") };
-        let es = if exp < 0 { '-' } else { '+' };
-        return format!("{sign}{m}e{es}{:02}", exp.abs());
-    }
-    let n = digits.len() as i32;
-    let body = if point <= 0 {
-        format!("0.{}{digits}", "0".repeat((-point) as usize))
-    } else if point >= n {
-        format!("{digits}{}.0", "0".repeat((point - n) as usize))
-    } else {
-        format!("{}.{}", &digits[..point as usize], &digits[point as usize..])
-    };
-    format!("{sign}{body}")
 }
 
 /// A filter's arguments bound as Python binds them: by position, then by keyword.
@@ -402,16 +374,6 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("ipv6", |v: JValue, q: Option<String>| ipaddr::ipfamily(v, q, 6));
     env.add_filter("json_query", json_query);
     env.add_filter("version_compare", |a: String, b: String, op: Option<String>| super::tests::version(a, b, op));
-}
-
-/// Python's `json.dumps` with its default separators, so rendered files match Ansible's.
-pub fn py_json(v: &Value, indent: Option<usize>, sort: bool) -> String {
-    py_json_spaced(v, indent, sort, true)
-}
-
-/// As [`py_json`]; `space` false leaves out the space after commas (`ansible -o` prints that).
-pub fn py_json_spaced(v: &Value, indent: Option<usize>, sort: bool, space: bool) -> String {
-    json::dumps(v, &json::Layout::python(indent, sort, space))
 }
 
 fn json_layout(a: &PyArgs, mut l: json::Layout) -> Result<json::Layout, Error> {

@@ -309,13 +309,7 @@ pub fn to_jinja(v: &Value) -> JValue {
     JValue::from(minijinja::value::Serde(v))
 }
 
-/// Text of a rendered value, as Ansible would print it into a string.
-pub fn to_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => py_str(other),
-    }
-}
+pub use crate::pytext::to_text;
 
 /// Render a template file's text (the `template` module, `lookup('template')`).
 pub fn render_file(text: &str, name: &str, scope: &Arc<Scope>) -> Result<String, TemplateError> {

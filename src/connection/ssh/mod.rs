@@ -305,7 +305,7 @@ impl Shell {
     async fn run(&mut self, cmd: &str) -> Result<(i32, Vec<u8>, Vec<u8>), String> {
         let line = format!(
             "( eval {} ) </dev/null; printf '%s %d\\n' '{m}' $?; printf '%s\\n' '{m}' >&2\n",
-            crate::template::shell_quote(cmd),
+            crate::pytext::shell_quote(cmd),
             m = self.mark
         );
         self.wr.data_bytes(line.into_bytes()).await.map_err(|e| e.to_string())?;
@@ -700,7 +700,7 @@ impl Connection for Ssh {
         if plain {
             return self.exec_in_shell(&req).await;
         }
-        let line = format!("/bin/sh -c {}", crate::template::shell_quote(&req.command_line()));
+        let line = format!("/bin/sh -c {}", crate::pytext::shell_quote(&req.command_line()));
         let (ch, _guard) = self.channel().await?;
         if req.become_.as_ref().is_some_and(|b| b.needs_tty()) {
             ch.request_pty(true, "xterm", 200, 50, 0, 0, &[]).await.map_err(|e| self.dropped(e))?;
@@ -816,7 +816,7 @@ impl Connection for Ssh {
             Err(_) => {
                 // No SFTP on the server: stream through `cat` on an exec channel.
                 let req = ExecRequest {
-                    cmd: format!("cat > {}", crate::template::shell_quote(dest)),
+                    cmd: format!("cat > {}", crate::pytext::shell_quote(dest)),
                     stdin_file: Some(local.to_path_buf()),
                     ..Default::default()
                 };
@@ -836,7 +836,7 @@ impl Connection for Ssh {
                 return Ok(data);
             }
         }
-        let out = self.exec(ExecRequest { cmd: format!("cat {}", crate::template::shell_quote(path)), ..Default::default() }).await?;
+        let out = self.exec(ExecRequest { cmd: format!("cat {}", crate::pytext::shell_quote(path)), ..Default::default() }).await?;
         if out.rc != 0 {
             return Err(ConnError::Io(format!("cannot read {path}: {}", out.stderr_str().trim())));
         }

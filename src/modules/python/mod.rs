@@ -258,7 +258,7 @@ fn internals(ctx: &TaskCtx, name: &str) -> Map<String, Value> {
     m.insert("_ansible_verbosity".into(), json!(ctx.verbosity));
     m.insert("_ansible_version".into(), json!("2.19.0"));
     m.insert("_ansible_module_name".into(), json!(name));
-    let facility = ctx.scope.resolve("ansible_syslog_facility").ok().flatten().map(|v| crate::template::to_text(&v));
+    let facility = ctx.scope.resolve("ansible_syslog_facility").ok().flatten().map(|v| crate::pytext::to_text(&v));
     m.insert("_ansible_syslog_facility".into(), json!(facility.unwrap_or_else(|| "LOG_USER".into())));
     m.insert("_ansible_selinux_special_fs".into(), json!(["fuse", "nfs", "vboxsf", "ramfs", "9p", "vfat"]));
     m.insert("_ansible_socket".into(), Value::Null);
@@ -285,7 +285,7 @@ const PYTHONS: &str = "/usr/bin/python3 python3.14 python3.13 python3.12 python3
 
 impl PyModule {
     fn var(ctx: &TaskCtx, name: &str) -> Option<String> {
-        ctx.scope.resolve(name).ok().flatten().filter(|v| !v.is_null()).map(|v| crate::template::to_text(&v))
+        ctx.scope.resolve(name).ok().flatten().filter(|v| !v.is_null()).map(|v| crate::pytext::to_text(&v))
     }
 
     /// The shell words that start the host's Python on a script read from stdin.
@@ -418,7 +418,7 @@ _steward_run({digest}, {zip}, {fqn}, {name}, {params}, {rlimit})
     /// A script or program module: written to a private folder on the host with its
     /// arguments file, run, and removed, in one round trip.
     fn file_cmd(&self, ctx: &TaskCtx, args_text: Option<&str>) -> String {
-        let q = crate::template::shell_quote;
+        let q = crate::pytext::shell_quote;
         let short = self.path.file_name().and_then(|s| s.to_str()).unwrap_or(self.name);
         let run = match (self.style, self.interpreter(ctx)) {
             (Style::Binary, _) | (_, None) => format!("\"$d\"/{}", q(short)),
@@ -446,7 +446,7 @@ fn old_style_args(m: &Map<String, Value>) -> String {
                 Value::Null => "None".to_string(),
                 other => other.to_string(),
             };
-            format!("{k}={} ", crate::template::shell_quote(&text))
+            format!("{k}={} ", crate::pytext::shell_quote(&text))
         })
         .collect()
 }
@@ -503,7 +503,7 @@ fn outcome_of(mut data: Map<String, Value>) -> Outcome {
     data.remove("failed");
     o.skipped = truthy(data.remove("skipped"));
     if let Some(m) = data.remove("msg") {
-        o.msg = Some(crate::template::to_text(&m));
+        o.msg = Some(crate::pytext::to_text(&m));
     }
     if o.failed && o.msg.is_none() {
         // A module that raised: the loader reports the error's summary.
@@ -515,7 +515,7 @@ fn outcome_of(mut data: Map<String, Value>) -> Outcome {
     }
     // A warning is text, or (ansible-core 2.19) a summary whose event carries the text.
     let text = |w: &Value| {
-        w.pointer("/event/msg").or_else(|| w.get("msg")).map(crate::template::to_text).unwrap_or_else(|| crate::template::to_text(w))
+        w.pointer("/event/msg").or_else(|| w.get("msg")).map(crate::pytext::to_text).unwrap_or_else(|| crate::pytext::to_text(w))
     };
     if let Some(Value::Array(w)) = data.remove("warnings") {
         o.warnings.extend(w.iter().map(text));

@@ -191,7 +191,7 @@ fn select(gather_subset: &[String]) -> Result<Vec<&'static str>, String> {
 
 /// The shell script for these collectors: settings, the functions, then the calls.
 fn script(collectors: &[&str], fact_path: &str, timeout: i64, python: Option<&str>) -> String {
-    let q = crate::template::shell_quote;
+    let q = crate::pytext::shell_quote;
     let mut s = format!("FACT_PATH={}\nGATHER_TIMEOUT={}\nSTEWARD_PY={}\n", q(fact_path), timeout.max(1), q(python.unwrap_or("")));
     // fact_path is a `path` argument: Ansible expands `~` on the host.
     s.push_str("case $FACT_PATH in \"~\"|\"~/\"*) FACT_PATH=$HOME${FACT_PATH#\\~} ;; esac\n");

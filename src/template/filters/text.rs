@@ -1,6 +1,7 @@
 //! String filters: base64 and hashes, `to_uuid`, `quote`, `comment`, `split`, the `regex_*`
 //! family (Python regex semantics, see `pyregex`), `strftime` and `to_datetime`.
 
+use crate::pytext::shell_quote;
 use base64::Engine as _;
 use minijinja::value::{Kwargs, Rest};
 use minijinja::{Error, Value as JValue};
@@ -129,17 +130,6 @@ pub fn to_uuid(v: JValue, rest: Rest<JValue>, kw: Kwargs) -> Result<JValue, Erro
     b[8] = (b[8] & 0x3f) | 0x80;
     let x: String = b.iter().map(|x| format!("{x:02x}")).collect();
     Ok(JValue::from(format!("{}-{}-{}-{}-{}", &x[0..8], &x[8..12], &x[12..16], &x[16..20], &x[20..32])))
-}
-
-/// `shlex.quote`.
-pub fn shell_quote(s: &str) -> String {
-    if s.is_empty() {
-        return "''".into();
-    }
-    if s.chars().all(|c| c.is_ascii_alphanumeric() || "@%+=:,./-_".contains(c)) {
-        return s.to_string();
-    }
-    format!("'{}'", s.replace('\'', "'\"'\"'"))
 }
 
 pub fn quote(v: JValue) -> Result<String, Error> {
