@@ -26,12 +26,12 @@ pub fn run(a: DocArgs) -> i32 {
 }
 
 pub fn render(m: &dyn modules::Module) -> String {
-    let doc = m.doc();
-    let (desc, example) = match doc.split_once("\nexample:\n") {
-        Some((d, e)) => (d.trim_end(), Some(e)),
-        None => (doc.trim_end(), None),
-    };
-    let mut out = format!("{}\n\n{desc}\n\narguments:\n", m.name());
+    let (desc, examples) = modules::doc_parts(m.doc());
+    let mut out = format!("{}\n\n{desc}\n\n", m.name());
+    if m.collection() != "ansible.builtin" {
+        out += &format!("collection: {}\n\n", m.collection());
+    }
+    out += "arguments:\n";
     if modules::args::all_args(m).next().is_none() {
         out += "  (none)\n";
     }
@@ -60,8 +60,11 @@ pub fn render(m: &dyn modules::Module) -> String {
     if m.any_args() {
         out += "  (any other name)       any      a variable to set\n";
     }
-    if let Some(e) = example {
-        out += &format!("\nexample:\n{e}");
+    if !examples.is_empty() {
+        out += "\nexample:\n";
+        for line in examples.iter().flat_map(|e| e.lines()) {
+            out += &format!("  {line}\n");
+        }
     }
     out
 }

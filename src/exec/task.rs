@@ -539,7 +539,7 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
         if poll == 0 {
             // Fire and forget: the job goes on in the background; async_status reports on it.
             let jid = crate::modules::async_status::start(async_secs, async move {
-                match module.run(&ctx, &args).await {
+                match crate::modules::execute(module, &ctx, &args).await {
                     Ok(o) => outcome_map(&o),
                     Err(e) => failed_result("", e.to_string()).result,
                 }
@@ -558,9 +558,9 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
         n += 1;
         let run = async {
             if async_secs == 0 {
-                return Some(module.run(&ctx, &args).await);
+                return Some(crate::modules::execute(module, &ctx, &args).await);
             }
-            tokio::time::timeout(Duration::from_secs(async_secs), module.run(&ctx, &args)).await.ok()
+            tokio::time::timeout(Duration::from_secs(async_secs), crate::modules::execute(module, &ctx, &args)).await.ok()
         };
         let run = async {
             if timeout == 0 {

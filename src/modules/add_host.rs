@@ -16,7 +16,7 @@ impl Module for AddHost {
         "add_host"
     }
     fn doc(&self) -> &'static str {
-        "Add a host to the running inventory (and to groups), with variables for it.\n\nexample:\n  - add_host:\n      name: \"{{ new_ip }}\"\n      groups: just_created\n      ansible_user: admin\n"
+        include_str!("add_host.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[

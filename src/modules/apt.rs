@@ -139,10 +139,7 @@ impl Module for Apt {
         "apt"
     }
     fn doc(&self) -> &'static str {
-        "Manage Debian packages with apt-get: install (a version with name=VERSION, globs allowed),\n\
-         upgrade to the latest, remove or purge, install .deb files, refresh the package lists,\n\
-         autoremove, and upgrade the system. A task's packages go to apt-get in one call.\n\n\
-         example:\n  - apt:\n      name: [nginx, \"openssl=3.0*\"]\n      update_cache: true\n      cache_valid_time: 3600\n  - apt:\n      name: telnet\n      state: absent\n      purge: true\n  - apt:\n      deb: /tmp/agent_2.1_amd64.deb\n  - apt:\n      autoremove: true\n"
+        include_str!("apt.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[

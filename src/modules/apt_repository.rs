@@ -78,9 +78,7 @@ impl Module for AptRepository {
         "apt_repository"
     }
     fn doc(&self) -> &'static str {
-        "Add or remove an APT source line (in /etc/apt/sources.list.d/NAME.list), then refresh the\n\
-         package lists. Use `signed-by=` in the line with a key file (see get_url) rather than apt-key.\n\n\
-         example:\n  - apt_repository:\n      repo: \"deb [signed-by=/etc/apt/keyrings/app.asc] https://repo.example.com/apt stable main\"\n      filename: app\n"
+        include_str!("apt_repository.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[

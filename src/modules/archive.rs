@@ -57,11 +57,11 @@ impl Module for Archive {
     fn name(&self) -> &'static str {
         "archive"
     }
+    fn collection(&self) -> &'static str {
+        "community.general"
+    }
     fn doc(&self) -> &'static str {
-        "Pack files and folders on the host into a tar (gz, bz2, xz, plain) or zip archive\n\
-         (community.general.archive); a single file is compressed on its own unless force_archive.\n\
-         The archive is replaced only when its members changed.\n\n\
-         example:\n  - archive:\n      path: /home/alice\n      dest: /var/backups/alice-{{ ansible_date_time.date }}.tar.gz\n      exclusion_patterns: ['*.cache']\n"
+        include_str!("archive.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[
@@ -200,10 +200,7 @@ impl Module for Unarchive {
         "unarchive"
     }
     fn doc(&self) -> &'static str {
-        "Unpack a tar (plain, gz, bz2, xz) or zip archive into a folder on the host. The archive comes\n\
-         from the controller, from the host (remote_src) or from a URL. Nothing is unpacked when the\n\
-         folder already matches the archive.\n\n\
-         example:\n  - unarchive:\n      src: app-2.1.tar.gz\n      dest: /opt/app\n  - unarchive:\n      src: /var/backups/alice.tar.gz\n      dest: /home\n      remote_src: true\n"
+        include_str!("unarchive.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[

@@ -31,7 +31,7 @@ impl Module for Assemble {
         "assemble"
     }
     fn doc(&self) -> &'static str {
-        "Assemble a file from the fragments in a folder, sorted by name.\n\nexample:\n  - assemble:\n      src: /etc/someapp/fragments\n      dest: /etc/someapp/someapp.conf\n      delimiter: '### START FRAGMENT ###'\n"
+        include_str!("assemble.md")
     }
     fn args(&self) -> &'static [Arg] {
         ARGS

@@ -13,7 +13,7 @@ impl Module for Assert {
         "assert"
     }
     fn doc(&self) -> &'static str {
-        "Check that expressions are true; the task fails at the first one that is not.\n\nexample:\n  - assert:\n      that:\n        - ansible_memtotal_mb >= 1024\n        - \"'ok' in health.stdout\"\n      fail_msg: not enough memory\n"
+        include_str!("assert.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[

@@ -66,7 +66,7 @@ impl Module for AsyncStatus {
         "async_status"
     }
     fn doc(&self) -> &'static str {
-        "Report on a job started with `async:` and `poll: 0`: `finished` is 1 once it is done, and then\nthe job's own result is returned. `mode: cleanup` forgets the job.\n\nexample:\n  - command: /usr/local/bin/long-backup\n    async: 3600\n    poll: 0\n    register: backup\n  - async_status:\n      jid: \"{{ backup.ansible_job_id }}\"\n    register: job\n    until: job.finished\n    retries: 120\n    delay: 30\n"
+        include_str!("async_status.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[

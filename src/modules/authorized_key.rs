@@ -146,10 +146,11 @@ impl Module for AuthorizedKey {
     fn name(&self) -> &'static str {
         "authorized_key"
     }
+    fn collection(&self) -> &'static str {
+        "ansible.posix"
+    }
     fn doc(&self) -> &'static str {
-        "Add or remove SSH public keys in an account's authorized_keys file (ansible.posix.authorized_key).\n\
-         `key` may hold several keys, one per line; with `exclusive`, they become the only ones.\n\n\
-         example:\n  - authorized_key:\n      user: alice\n      key: \"{{ lookup('file', 'keys/alice.pub') }}\"\n  - authorized_key:\n      user: deploy\n      key: \"{{ deploy_keys | join('\\n') }}\"\n      exclusive: true\n      key_options: 'from=\"10.0.0.0/8\"'\n"
+        include_str!("authorized_key.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[

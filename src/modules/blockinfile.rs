@@ -33,7 +33,7 @@ impl Module for BlockInFile {
         "blockinfile"
     }
     fn doc(&self) -> &'static str {
-        "Insert, update or remove a block of lines surrounded by marker lines.\n\nexample:\n  - blockinfile:\n      path: /etc/hosts\n      block: |\n        10.0.0.5 db1\n        10.0.0.6 db2\n"
+        include_str!("blockinfile.md")
     }
     fn args(&self) -> &'static [Arg] {
         ARGS

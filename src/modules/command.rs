@@ -273,7 +273,7 @@ impl Module for Command {
         "command"
     }
     fn doc(&self) -> &'static str {
-        "Run a command on the host, without a shell (no pipes, redirections or $VARS).\n\nexample:\n  - command: /usr/bin/make install chdir=/src creates=/usr/local/bin/app\n"
+        include_str!("command.md")
     }
     fn args(&self) -> &'static [Arg] {
         COMMAND_ARGS
@@ -292,7 +292,7 @@ impl Module for Shell {
         "shell"
     }
     fn doc(&self) -> &'static str {
-        "Run a command through the host's shell (/bin/sh), with pipes, redirections and $VARS.\n\nexample:\n  - shell: df -h / | tail -1\n    register: disk\n"
+        include_str!("shell.md")
     }
     fn args(&self) -> &'static [Arg] {
         COMMAND_ARGS
@@ -311,7 +311,7 @@ impl Module for Raw {
         "raw"
     }
     fn doc(&self) -> &'static str {
-        "Run a command as written, through the shell, with nothing in between.\n\nexample:\n  - raw: uptime\n"
+        include_str!("raw.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[Arg::str("executable", "the shell to use")];

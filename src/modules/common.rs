@@ -4,7 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{fail, Args, FileDiff, ModError, Outcome, TaskCtx};
+use super::{fail, Args, Change, FileDiff, ModError, Outcome, Plan, TaskCtx};
 pub use crate::connection::stat::{parse_probe, probe_script, stat_after, Probe, Stat};
 use crate::pytext::shell_quote as q;
 
@@ -187,6 +187,27 @@ impl AttrChanges {
     }
 }
 
+impl AttrChanges {
+    /// Put the changes into a plan: one command, the diff, the result changed. A mode asked
+    /// for a link itself counts as a change in the prediction only ([`AttrChanges::link_mode`]):
+    /// the real run finds nothing to do.
+    pub fn plan_into(self, path: &str, plan: &mut Plan) {
+        if self.cmds.is_empty() && !self.link_mode {
+            return;
+        }
+        plan.outcome.diffs.push(state_diff(path, self.before, self.after));
+        if self.cmds.is_empty() {
+            plan.outcome.changed = true;
+            plan.changes.push(Change::own(LinkModeOnly));
+            return;
+        }
+        plan.change(Change::sh(self.cmds.join(" && "), format!("cannot set attributes of {path}")));
+    }
+}
+
+/// The step a mode asked for a link leaves: nothing to run, and the real run is unchanged.
+pub struct LinkModeOnly;
+
 pub fn attr_changes(path: &str, st: Option<&Stat>, attrs: &Attrs, is_dir: bool, follow: bool) -> Result<AttrChanges, ModError> {
     let mut ch = AttrChanges::default();
     let h = if follow { "" } else { "-h " };
@@ -301,6 +322,86 @@ impl Edit<'_> {
             None => Source::Bytes(self.new),
         };
         write_file(ctx, self.path, src, &attrs, self.st).await
+    }
+}
+
+impl Edit<'_> {
+    /// Decide the edit: when the content changed, the diff and a [`Write`] (backup named in
+    /// the result under `backup_key`, validate, missing parents made); otherwise only owner,
+    /// group and mode brought to what is asked.
+    pub fn plan_into(self, args: &Args, plan: &mut Plan, backup_key: &'static str) -> Result<(), ModError> {
+        let attrs = Attrs::from_args(args)?;
+        if !self.changed {
+            if self.st.is_some() {
+                attr_changes(self.path, self.st, &attrs, false, true)?.plan_into(self.path, plan);
+            }
+            return Ok(());
+        }
+        plan.outcome.diffs.push(content_diff(self.path, self.original, &self.new));
+        let content = match self.from_file {
+            Some(p) => Content::File(p.to_path_buf()),
+            None => Content::Bytes(self.new),
+        };
+        let backup = (args.bool("backup", false)? && self.st.is_some()).then_some(backup_key);
+        plan.change(Change::Write(Box::new(Write {
+            path: self.path.to_string(),
+            content,
+            attrs,
+            existed: self.st.cloned(),
+            backup,
+            validate: args.str("validate")?,
+            make_parents: self.make_parents && self.original.is_none(),
+        })));
+        Ok(())
+    }
+}
+
+/// A planned write of a file's whole content.
+pub struct Write {
+    pub path: String,
+    pub content: Content,
+    pub attrs: Attrs,
+    /// What is there now (its mode and owner are kept unless the task sets them).
+    pub existed: Option<Stat>,
+    /// Keep a timestamped copy first; the result names it under this key.
+    pub backup: Option<&'static str>,
+    /// A command that must accept the new content (`%s` is its path) before it goes in place.
+    pub validate: Option<String>,
+    /// Create the missing parent folders.
+    pub make_parents: bool,
+}
+
+/// A planned file's new content, owned by the plan.
+pub enum Content {
+    Bytes(Vec<u8>),
+    /// A file on the controller, streamed.
+    File(std::path::PathBuf),
+}
+
+impl Write {
+    /// Backup, validate, make parents, write atomically; returns the file's state after.
+    pub async fn apply(self, ctx: &TaskCtx, out: &mut Outcome) -> Result<Option<Stat>, ModError> {
+        if let Some(key) = self.backup {
+            out.data.insert(key.into(), json!(backup(ctx, &self.path).await?));
+        }
+        if let Some(v) = &self.validate {
+            let content = match &self.content {
+                Content::File(f) => std::fs::read(f).map_err(|e| ModError::Fail(format!("cannot read {}: {e}", f.display())))?,
+                Content::Bytes(b) => b.clone(),
+            };
+            validate(ctx, &content, v).await?;
+        }
+        if self.make_parents {
+            let dir = parent_dir(&self.path);
+            let r = ctx.sh(format!("[ -d {0} ] || mkdir -p -- {0}", q(&dir))).await?;
+            if r.rc != 0 {
+                return fail(format!("Error creating {dir} ({})", r.stderr_str().trim()));
+            }
+        }
+        match self.content {
+            Content::File(p) => write_file(ctx, &self.path, Source::File(&p), &self.attrs, self.existed.as_ref()).await,
+            Content::Bytes(b) => write_file(ctx, &self.path, Source::Bytes(b), &self.attrs, self.existed.as_ref()).await,
+        }
     }
 }
 

@@ -35,7 +35,7 @@ impl Module for Copy {
         "copy"
     }
     fn doc(&self) -> &'static str {
-        "Copy a file, a folder or inline content to the host. Only changed files are written, each to a\ntemporary name in the target folder and renamed into place.\n\nexample:\n  - copy:\n      content: \"APP_ENV=production\\n\"\n      dest: /etc/app.env\n      mode: \"0600\"\n"
+        include_str!("copy.md")
     }
     fn args(&self) -> &'static [Arg] {
         ARGS
@@ -295,12 +295,11 @@ impl Module for Synchronize {
     fn name(&self) -> &'static str {
         "synchronize"
     }
+    fn collection(&self) -> &'static str {
+        "ansible.posix"
+    }
     fn doc(&self) -> &'static str {
-        "Make a folder on the host match one on the controller (ansible.posix.synchronize, push mode):\n\
-         changed files are copied, unchanged ones skipped after one checksum listing, and with\n\
-         `delete` files the source does not have are removed. `src: dir/` syncs the contents,\n\
-         `src: dir` the folder itself. rsync is not needed on either side.\n\n\
-         example:\n  - synchronize:\n      src: site/\n      dest: /srv/www/\n      delete: true\n"
+        include_str!("synchronize.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[
@@ -334,7 +333,7 @@ impl Module for Synchronize {
         let copy_args =
             Args::prepare(&Copy, serde_json::Map::from_iter([("src".to_string(), json!(src)), ("dest".to_string(), json!(dest))]))?;
         if !root.is_dir() {
-            return Copy.run(ctx, &copy_args).await;
+            return super::execute(&Copy, ctx, &copy_args).await;
         }
         let mut out = copy_dir(ctx, &copy_args, &root, &src, &dest, true).await?;
         if args.bool("delete", false)? {

@@ -68,9 +68,7 @@ impl Module for Cron {
         "cron"
     }
     fn doc(&self) -> &'static str {
-        "Manage a named entry in a user's crontab, or in a file under /etc/cron.d (cron_file).\n\
-         Entries are marked `#Ansible: NAME`, as Ansible marks them.\n\n\
-         example:\n  - cron:\n      name: nightly backup\n      minute: \"30\"\n      hour: \"2\"\n      job: /usr/local/bin/backup-home\n  - cron:\n      name: PATH\n      env: true\n      job: /usr/local/bin:/usr/bin:/bin\n  - cron:\n      name: cleanup\n      special_time: weekly\n      user: root\n      cron_file: cleanup\n      job: find /tmp -mtime +7 -delete\n"
+        include_str!("cron.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[

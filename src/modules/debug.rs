@@ -13,7 +13,7 @@ impl Module for Debug {
         "debug"
     }
     fn doc(&self) -> &'static str {
-        "Print a message (msg) or a variable's value (var) in the task's output.\n\nexample:\n  - debug:\n      msg: \"deploying {{ app_version }} to {{ inventory_hostname }}\"\n  - debug:\n      var: result.stdout_lines\n"
+        include_str!("debug.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[

@@ -12,7 +12,7 @@ impl Module for Fail {
         "fail"
     }
     fn doc(&self) -> &'static str {
-        "Fail the task, with a message; usually with `when`.\n\nexample:\n  - fail:\n      msg: \"unsupported distribution {{ ansible_distribution }}\"\n    when: ansible_os_family != 'Debian'\n"
+        include_str!("fail.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[Arg::raw("msg", "the message (default: Failed as requested from task)")];

@@ -21,7 +21,7 @@ impl Module for Fetch {
         "fetch"
     }
     fn doc(&self) -> &'static str {
-        "Copy a file from the host to the controller: to DEST/HOSTNAME/SRC, or to DEST itself with\nflat: true. Nothing is written when the local copy is already the same.\n\nexample:\n  - fetch:\n      src: /var/log/app.log\n      dest: collected/\n"
+        include_str!("fetch.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[

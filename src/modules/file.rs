@@ -45,7 +45,7 @@ impl Module for File {
         "file"
     }
     fn doc(&self) -> &'static str {
-        "Make a path a file, a folder, a link or absent, with the owner, group and mode asked for.\n\nexample:\n  - file:\n      path: /srv/app/releases\n      state: directory\n      mode: \"0755\"\n  - file:\n      src: /srv/app/releases/1.4.2\n      dest: /srv/app/current\n      state: link\n"
+        include_str!("file.md")
     }
     fn args(&self) -> &'static [Arg] {
         ARGS

@@ -544,9 +544,7 @@ impl Module for Find {
         "find"
     }
     fn doc(&self) -> &'static str {
-        "Find files on the host by name (globs or regexes), type, age, size, mode or content; the list\n\
-         comes back in `files` (path, size, mode, mtime, owner, ...).\n\n\
-         example:\n  - find:\n      paths: /var/log\n      patterns: \"*.log\"\n      age: 2w\n      recurse: true\n    register: old_logs\n"
+        include_str!("find.md")
     }
     fn args(&self) -> &'static [Arg] {
         ARGS

@@ -13,7 +13,7 @@ impl Module for GatherFacts {
         "gather_facts"
     }
     fn doc(&self) -> &'static str {
-        "Gather the host's facts, as a play does before its tasks (steward runs `setup`).\n\nexample:\n  - gather_facts:\n      gather_subset: [network]\n"
+        include_str!("gather_facts.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[
@@ -26,6 +26,6 @@ impl Module for GatherFacts {
         A
     }
     async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
-        super::setup::Setup.run(ctx, args).await
+        super::execute(&super::setup::Setup, ctx, args).await
     }
 }

@@ -44,8 +44,7 @@ impl Module for Getent {
         "getent"
     }
     fn doc(&self) -> &'static str {
-        "Look entries up with getent; they become the fact getent_DATABASE (key -> other fields).\n\n\
-         example:\n  - getent:\n      database: passwd\n      key: alice\n  - debug:\n      msg: \"home is {{ getent_passwd.alice[4] }}\"\n"
+        include_str!("getent.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[

@@ -14,8 +14,7 @@ impl Module for Group {
         "group"
     }
     fn doc(&self) -> &'static str {
-        "Manage a local group: create it (with a gid, or as a system group), change its gid, or remove it.\n\n\
-         example:\n  - group:\n      name: support\n      gid: 2500\n  - group:\n      name: oldteam\n      state: absent\n"
+        include_str!("group.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[

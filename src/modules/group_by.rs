@@ -14,7 +14,7 @@ impl Module for GroupBy {
         "group_by"
     }
     fn doc(&self) -> &'static str {
-        "Add the host to a group made from a key (spaces become dashes), under parent groups (default all).\n\nexample:\n  - group_by:\n      key: os_{{ ansible_distribution }}\n      parents: [linux]\n"
+        include_str!("group_by.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] =

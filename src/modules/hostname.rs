@@ -16,8 +16,7 @@ impl Module for Hostname {
         "hostname"
     }
     fn doc(&self) -> &'static str {
-        "Set the host's name: with hostnamectl where systemd runs, else in /etc/hostname.\n\n\
-         example:\n  - hostname:\n      name: web01.example.com\n"
+        include_str!("hostname.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[

@@ -58,9 +58,7 @@ impl Module for GetUrl {
         "get_url"
     }
     fn doc(&self) -> &'static str {
-        "Download a file over HTTP(S) or FTP on the host (with curl, or wget). An existing file is\n\
-         left alone unless `force` or its checksum differs from `checksum`.\n\n\
-         example:\n  - get_url:\n      url: https://repo.example.com/app.asc\n      dest: /etc/apt/keyrings/app.asc\n      mode: \"0644\"\n      checksum: sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae\n"
+        include_str!("get_url.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[
@@ -194,10 +192,7 @@ impl Module for Uri {
         "uri"
     }
     fn doc(&self) -> &'static str {
-        "Make an HTTP request from the host (with curl): any method, a body (raw, JSON or form),\n\
-         headers and authentication; fails unless the status is one of status_code. JSON responses\n\
-         come back parsed in `json`.\n\n\
-         example:\n  - uri:\n      url: http://localhost:8080/health\n      return_content: true\n    register: health\n    until: health.json.status == 'ok'\n    retries: 10\n  - uri:\n      url: https://api.example.com/v1/deploys\n      method: POST\n      body_format: json\n      body: {version: \"2.1\"}\n      status_code: [200, 201]\n"
+        include_str!("uri.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[

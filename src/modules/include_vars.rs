@@ -15,7 +15,7 @@ impl Module for IncludeVars {
         "include_vars"
     }
     fn doc(&self) -> &'static str {
-        "Load variables from a YAML/JSON file (or every file of a folder), searched in the role's vars/\nand the playbook's folder.\n\nexample:\n  - include_vars: \"{{ ansible_os_family }}.yml\"\n  - include_vars:\n      dir: vars/sites\n      name: sites\n"
+        include_str!("include_vars.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[

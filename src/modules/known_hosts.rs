@@ -27,7 +27,7 @@ impl Module for KnownHosts {
         "known_hosts"
     }
     fn doc(&self) -> &'static str {
-        "Add or remove a host's key in a known_hosts file. A key of the same type for the same host\nis replaced; with state=absent and no key, all of the host's keys go.\n\nexample:\n  - known_hosts:\n      name: git.example.com\n      key: \"git.example.com ssh-ed25519 AAAAC3Nza...\"\n"
+        include_str!("known_hosts.md")
     }
     fn args(&self) -> &'static [Arg] {
         ARGS

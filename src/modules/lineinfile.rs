@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::common::{self, probe};
-use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
+use super::{fail, Arg, Args, ModError, Module, Outcome, Plan, TaskCtx};
 use crate::template::{PyRegex, PyTemplate};
 
 pub struct LineInFile;
@@ -31,7 +31,7 @@ impl Module for LineInFile {
         "lineinfile"
     }
     fn doc(&self) -> &'static str {
-        "Ensure a line is present in a file (replacing the line a regexp matches), or absent.\n\nexample:\n  - lineinfile:\n      path: /etc/ssh/sshd_config\n      regexp: '^#?PermitRootLogin'\n      line: PermitRootLogin no\n"
+        include_str!("lineinfile.md")
     }
     fn args(&self) -> &'static [Arg] {
         ARGS
@@ -39,7 +39,7 @@ impl Module for LineInFile {
     fn file_attrs(&self) -> bool {
         true
     }
-    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+    async fn plan(&self, ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
         let path = super::common::req_path(ctx, args, "path").await?;
         let present = args.str("state")?.as_deref() != Some("absent");
         let mut warnings = Vec::new();
@@ -56,15 +56,15 @@ impl Module for LineInFile {
         }
         let p = probe(ctx, &path, None, true).await?;
         if p.effective(true).is_some_and(|s| s.is_dir()) {
-            return Ok(Outcome::failed(format!("Path {path} is a directory !")).with("rc", 256));
+            return Ok(Plan::done(Outcome::failed(format!("Path {path} is a directory !")).with("rc", 256)));
         }
         let original = p.content.clone();
         if original.is_none() {
             if !present {
-                return Ok(Outcome::ok().msg("file not present").with("found", 0));
+                return Ok(Plan::done(Outcome::ok().msg("file not present").with("found", 0)));
             }
             if !args.bool("create", false)? {
-                return Ok(Outcome::failed(format!("Destination {path} does not exist !")).with("rc", 257));
+                return Ok(Plan::done(Outcome::failed(format!("Destination {path} does not exist !")).with("rc", 257)));
             }
         }
         let regexp = match args.str("regexp")? {
@@ -99,13 +99,11 @@ impl Module for LineInFile {
             (n > 0, if n > 0 { format!("{n} line(s) removed") } else { String::new() }, Some(n))
         };
         let after: Vec<u8> = lines.concat();
-        let mut out = Outcome { warnings, ..Outcome::ok() };
-        out.msg = Some(msg);
+        let mut plan = Plan::done(Outcome { warnings, msg: Some(msg), ..Outcome::ok() });
         if let Some(n) = found {
-            out.data.insert("found".into(), json!(n));
+            plan.outcome.data.insert("found".into(), json!(n));
         }
         let st = p.effective(true).cloned();
-        let was_changed = out.changed;
         let edit = common::Edit {
             path: &path,
             original: original.as_deref(),
@@ -115,14 +113,14 @@ impl Module for LineInFile {
             st: st.as_ref(),
             make_parents: true,
         };
-        edit.commit(ctx, args, &mut out, "backup").await?;
-        if out.changed && !was_changed && !changed_lines && original.is_some() {
-            out.msg = Some("ownership, perms or SE linux context changed".into());
+        edit.plan_into(args, &mut plan, "backup")?;
+        if plan.outcome.changed && !changed_lines && original.is_some() {
+            plan.outcome.msg = Some("ownership, perms or SE linux context changed".into());
         }
-        if out.changed && original.is_none() && present {
-            out.msg = Some("line added".into());
+        if plan.outcome.changed && original.is_none() && present {
+            plan.outcome.msg = Some("line added".into());
         }
-        Ok(out)
+        Ok(plan)
     }
 }
 
@@ -283,4 +281,100 @@ fn present_edit(
     }
     lines.insert(i, with_nl(bline.to_vec()));
     Ok(added)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{args, probe_reply, Scripted, PROBE, WRITE};
+    use super::super::{execute, Change, Module};
+    use super::LineInFile;
+
+    async fn plan(host: &std::sync::Arc<Scripted>, yaml: &str) -> super::Plan {
+        LineInFile.plan(&host.ctx(false, true), &args(&LineInFile, yaml)).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn replaces_the_last_matching_line() {
+        let host = Scripted::new().on(PROBE, 0, &probe_reply(Some((0o644, b"a=1\n#b=2\nc=3\n#b=4\n"))));
+        let p = plan(&host, "{path: /etc/x, regexp: '^#?b=', line: b=5}").await;
+        assert!(p.outcome.changed);
+        assert_eq!(p.outcome.msg.as_deref(), Some("line replaced"));
+        let [Change::Write(w)] = p.changes.as_slice() else { panic!("one write expected") };
+        let super::super::common::Content::Bytes(b) = &w.content else { panic!() };
+        assert_eq!(b, b"a=1\n#b=2\nc=3\nb=5\n");
+        assert_eq!(p.outcome.diffs[0].after, "a=1\n#b=2\nc=3\nb=5\n");
+        assert!(w.backup.is_none() && !w.make_parents);
+    }
+
+    #[tokio::test]
+    async fn a_line_already_there_changes_nothing() {
+        let host = Scripted::new().on(PROBE, 0, &probe_reply(Some((0o644, b"x\nb=5\n"))));
+        let p = plan(&host, "{path: /etc/x, regexp: '^b=', line: b=5}").await;
+        assert!(!p.outcome.changed && p.changes.is_empty() && p.outcome.diffs.is_empty());
+    }
+
+    #[tokio::test]
+    async fn inserts_after_the_last_match_or_at_the_end() {
+        let host = Scripted::new().on(PROBE, 0, &probe_reply(Some((0o644, b"[a]\nk=1\n[b]\nk=2"))));
+        let p = plan(&host, "{path: /etc/x, line: new, insertafter: '^\\[a\\]'}").await;
+        assert_eq!(p.outcome.diffs[0].after, "[a]\nnew\nk=1\n[b]\nk=2");
+        let p = plan(&host, "{path: /etc/x, line: new}").await;
+        assert_eq!(p.outcome.diffs[0].after, "[a]\nk=1\n[b]\nk=2\nnew\n");
+        let p = plan(&host, "{path: /etc/x, line: new, insertbefore: BOF}").await;
+        assert_eq!(p.outcome.diffs[0].after, "new\n[a]\nk=1\n[b]\nk=2");
+    }
+
+    #[tokio::test]
+    async fn backrefs_without_a_match_change_nothing() {
+        let host = Scripted::new().on(PROBE, 0, &probe_reply(Some((0o644, b"a\n"))));
+        let p = plan(&host, "{path: /etc/x, regexp: '^(z)=', line: '\\1=1', backrefs: true}").await;
+        assert!(!p.outcome.changed);
+        let host = Scripted::new().on(PROBE, 0, &probe_reply(Some((0o644, b"z=0\n"))));
+        let p = plan(&host, "{path: /etc/x, regexp: '^(z)=', line: '\\1=1', backrefs: true}").await;
+        assert_eq!(p.outcome.diffs[0].after, "z=1\n");
+    }
+
+    #[tokio::test]
+    async fn absent_removes_every_match_and_counts_them() {
+        let host = Scripted::new().on(PROBE, 0, &probe_reply(Some((0o600, b"a\nb\na\n"))));
+        let p = plan(&host, "{path: /etc/x, line: a, state: absent}").await;
+        assert_eq!(p.outcome.data["found"], 2);
+        assert_eq!(p.outcome.msg.as_deref(), Some("2 line(s) removed"));
+        assert_eq!(p.outcome.diffs[0].after, "b\n");
+    }
+
+    #[tokio::test]
+    async fn a_missing_file_fails_unless_create() {
+        let host = Scripted::new().on(PROBE, 0, &probe_reply(None));
+        let p = plan(&host, "{path: /etc/x, line: a}").await;
+        assert!(p.outcome.failed && p.outcome.msg.as_deref() == Some("Destination /etc/x does not exist !"));
+        let p = plan(&host, "{path: /etc/x, line: a, create: true, backup: true}").await;
+        let [Change::Write(w)] = p.changes.as_slice() else { panic!("one write expected") };
+        // Nothing to back up, and the folder may be missing.
+        assert!(w.backup.is_none() && w.make_parents);
+        assert_eq!(p.outcome.msg.as_deref(), Some("line added"));
+    }
+
+    #[tokio::test]
+    async fn only_the_mode_differs() {
+        let host = Scripted::new().on(PROBE, 0, &probe_reply(Some((0o644, b"a\n"))));
+        let p = plan(&host, "{path: /etc/x, line: a, mode: '0600'}").await;
+        assert_eq!(p.outcome.msg.as_deref(), Some("ownership, perms or SE linux context changed"));
+        let [Change::Sh { script, .. }] = p.changes.as_slice() else { panic!("one command expected") };
+        assert_eq!(script, "chmod 0600 -- /etc/x");
+    }
+
+    #[tokio::test]
+    async fn check_mode_predicts_and_sends_nothing_but_the_probe() {
+        let host = Scripted::new().on(PROBE, 0, &probe_reply(Some((0o644, b"a\n"))));
+        let a = args(&LineInFile, "{path: /etc/x, line: b}");
+        let out = execute(&LineInFile, &host.ctx(true, false), &a).await.unwrap();
+        assert!(out.changed && out.diffs.is_empty());
+        assert_eq!(host.commands().len(), 1);
+        // A real run writes the new content through a temporary file.
+        let host = host.on(WRITE, 0, b"");
+        let out = execute(&LineInFile, &host.ctx(false, true), &a).await.unwrap();
+        assert!(out.changed && out.diffs.len() == 1);
+        assert_eq!(host.stdin_of(WRITE).as_deref(), Some(&b"a\nb\n"[..]));
+    }
 }

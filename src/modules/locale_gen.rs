@@ -56,10 +56,11 @@ impl Module for LocaleGen {
     fn name(&self) -> &'static str {
         "locale_gen"
     }
+    fn collection(&self) -> &'static str {
+        "community.general"
+    }
     fn doc(&self) -> &'static str {
-        "Create or remove locales (community.general.locale_gen): enables them in /etc/locale.gen and\n\
-         runs locale-gen (Debian and Ubuntu, package `locales`).\n\n\
-         example:\n  - locale_gen:\n      name: [de_CH.UTF-8, en_GB.UTF-8]\n"
+        include_str!("locale_gen.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[

@@ -26,7 +26,7 @@ impl Module for Meta {
         "meta"
     }
     fn doc(&self) -> &'static str {
-        "Tell the executor to do something: flush_handlers, noop, clear_facts, clear_host_errors,\nend_play, end_host, end_batch, end_role, refresh_inventory, reset_connection.\n\nexample:\n  - meta: flush_handlers\n"
+        include_str!("meta.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[];

@@ -1,10 +1,17 @@
 //! Modules: what a task does. One file per module, registered with one line in [`MODULES`].
 //!
-//! Each module declares its arguments ([`Arg`]), so a playbook is checked before it runs
-//! (unknown arguments get a did-you-mean, literal values of the wrong type are refused); its
-//! doc text is what `steward doc NAME` prints. At run time a module first asks the host for its
-//! state (one round trip where it can), decides on the controller, and changes the host only if
-//! needed and not in check mode. Modules never print: they return an [`Outcome`].
+//! A module is a file `NAME.rs` with a type that implements [`Module`], and its documentation
+//! `NAME.md` beside it (a description, then `## Example` with YAML tasks, which a test checks).
+//! It declares its arguments ([`Arg`]), so a playbook is checked before it runs (unknown
+//! arguments get a did-you-mean, literal values of the wrong type are refused), and the
+//! collection it answers to.
+//!
+//! At run time a module works in two steps. [`Module::plan`] asks the host for its state (one
+//! round trip where it can) and decides, changing nothing: it returns a [`Plan`], the result
+//! to report and the [`Change`]s still to make. [`Module::apply`] makes them. The executor
+//! alone decides what check mode and `--diff` mean (see [`execute`]): in check mode the plan
+//! is the result, and diffs are dropped unless asked for. Modules never print: they return an
+//! [`Outcome`].
 
 pub mod args;
 pub mod common;
@@ -53,6 +60,8 @@ mod stat;
 mod sysctl;
 mod tempfile;
 mod template;
+#[cfg(test)]
+pub mod testing;
 mod timezone;
 mod ufw;
 mod user;
@@ -130,16 +139,28 @@ pub static MODULES: &[&dyn Module] = &[
     &wait_for::WaitFor,
 ];
 
-/// Find a module by its short name or its `ansible.builtin.` name.
+/// Find a module by its short name, an alias, or its fully qualified name: under
+/// `ansible.builtin` or `ansible.legacy` every module (ansible-core's routing also sends the
+/// builtin names of modules that moved to a collection there), under another collection the
+/// modules that declare it. A collection module steward does not implement is not found, so
+/// the playbook check names it.
 pub fn find(name: &str) -> Option<&'static dyn Module> {
-    let short = crate::playbook::collections::short_name(name)?;
-    // Names Ansible's routing sends to another module.
-    let short = match short {
-        "systemd_service" => "systemd",
-        "yum" => "dnf",
-        other => other,
+    let (ns, short) = match name.rsplit_once('.') {
+        Some((ns, short)) => (Some(ns), short),
+        None => (None, name),
     };
-    MODULES.iter().copied().find(|m| m.name() == short)
+    MODULES.iter().copied().find(|m| {
+        (m.name() == short || m.aliases().contains(&short))
+            && match ns {
+                None | Some("ansible.builtin" | "ansible.legacy") => true,
+                Some(ns) => m.collection() == ns,
+            }
+    })
+}
+
+/// `copy` for `copy`, `ansible.builtin.copy` and `ansible.legacy.copy`; other names as they are.
+pub fn builtin_short(name: &str) -> &str {
+    name.strip_prefix("ansible.builtin.").or_else(|| name.strip_prefix("ansible.legacy.")).unwrap_or(name)
 }
 
 pub fn names() -> impl Iterator<Item = &'static str> {
@@ -162,7 +183,17 @@ pub enum FreeForm {
 #[async_trait]
 pub trait Module: Send + Sync {
     fn name(&self) -> &'static str;
-    /// What it does, its arguments and an example, for `steward doc`.
+    /// The collection whose fully qualified name also finds the module (`ansible.posix` for
+    /// `ansible.posix.mount`); `ansible.builtin.NAME` and `ansible.legacy.NAME` always do.
+    fn collection(&self) -> &'static str {
+        "ansible.builtin"
+    }
+    /// Other names Ansible's routing sends to this module (`yum` is `dnf`).
+    fn aliases(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// Its Markdown documentation (`include_str!("NAME.md")`): what it does, then examples
+    /// under `## Example`, for `steward doc`.
     fn doc(&self) -> &'static str;
     fn args(&self) -> &'static [Arg];
     fn free_form(&self) -> FreeForm {
@@ -195,7 +226,124 @@ pub trait Module: Send + Sync {
     fn controller_only(&self) -> bool {
         false
     }
-    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError>;
+    /// Ask the host and decide, changing nothing on it: the result to report and the changes
+    /// still to make (none when the host is already as asked). In check mode the executor
+    /// reports this plan as the result, so `outcome.changed` is the prediction.
+    async fn plan(&self, ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
+        // TRANSITION: modules not yet split into plan and apply.
+        Ok(Plan::done(self.run(ctx, args).await?))
+    }
+    /// TRANSITION: the old one-step form; goes when every module plans.
+    async fn run(&self, _ctx: &TaskCtx, _args: &Args) -> Result<Outcome, ModError> {
+        fail("internal error: a module with neither plan nor run")
+    }
+    /// Make the planned changes and return the result. The executor calls it only outside
+    /// check mode and only when the plan holds changes. The default carries out
+    /// [`Change::Sh`] and [`Change::Write`] in order and reports the plan's outcome; a module
+    /// with [`Change::Own`] steps, or whose result comes from doing the work (a command's
+    /// output), implements its own.
+    async fn apply(&self, ctx: &TaskCtx, args: &Args, plan: Plan) -> Result<Outcome, ModError> {
+        let _ = args;
+        plan.apply_all(ctx).await
+    }
+}
+
+/// What a module decided for one host before anything on it changed.
+#[derive(Default)]
+pub struct Plan {
+    /// The result to report: as it stands in check mode; `apply` may add to it (or replace it
+    /// when the work itself gives the result).
+    pub outcome: Outcome,
+    /// What is still to do on the host, in order.
+    pub changes: Vec<Change>,
+}
+
+/// One step of a [`Plan`].
+pub enum Change {
+    /// A shell script, run with the task's become and environment; a non-zero exit fails the
+    /// task with `failure` and the script's stderr.
+    Sh { script: String, failure: String },
+    /// A file's new content ([`common::Write`]: backup, validate, temporary name, rename).
+    Write(Box<common::Write>),
+    /// Work only the module itself knows how to do, carried out by its own `apply`.
+    Own(Box<dyn std::any::Any + Send + Sync>),
+}
+
+impl Change {
+    pub fn sh(script: impl Into<String>, failure: impl Into<String>) -> Change {
+        Change::Sh { script: script.into(), failure: failure.into() }
+    }
+    pub fn own<T: std::any::Any + Send + Sync>(step: T) -> Change {
+        Change::Own(Box::new(step))
+    }
+}
+
+impl Plan {
+    /// Nothing to change: the outcome is the whole result.
+    pub fn done(outcome: Outcome) -> Plan {
+        Plan { outcome, changes: Vec::new() }
+    }
+    /// A change that makes the result changed (the usual case).
+    pub fn change(&mut self, c: Change) {
+        self.outcome.changed = true;
+        self.changes.push(c);
+    }
+    /// The module's own steps of type `T`, in order.
+    pub fn own<T: 'static>(&self) -> impl Iterator<Item = &T> {
+        self.changes.iter().filter_map(|c| match c {
+            Change::Own(b) => b.downcast_ref::<T>(),
+            _ => None,
+        })
+    }
+    /// Carry out the [`Change::Sh`] and [`Change::Write`] steps in order; the outcome is the
+    /// plan's, with what the writes report (a backup's name). An [`Change::Own`] step here is
+    /// a module that forgot its `apply`.
+    pub async fn apply_all(self, ctx: &TaskCtx) -> Result<Outcome, ModError> {
+        let mut out = self.outcome;
+        for c in self.changes {
+            match c {
+                Change::Sh { script, failure } => {
+                    ctx.sh(script).await?.ok_or_fail(&failure)?;
+                }
+                Change::Write(w) => {
+                    w.apply(ctx, &mut out).await?;
+                }
+                Change::Own(_) => return fail("internal error: a module step without the module's apply"),
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Run a module on one host as the executor does: plan; outside check mode, apply what was
+/// planned; the diffs only when `--diff` (or the task's `diff:`) asks for them. The one place
+/// check mode and diff mode are decided for every module.
+pub async fn execute(m: &dyn Module, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+    let plan = m.plan(ctx, args).await?;
+    let mut out = if ctx.check || plan.changes.is_empty() { plan.outcome } else { m.apply(ctx, args, plan).await? };
+    if !ctx.diff {
+        out.diffs.clear();
+    }
+    Ok(out)
+}
+
+/// A module's Markdown documentation split into its description and its YAML examples.
+pub fn doc_parts(doc: &str) -> (&str, Vec<&str>) {
+    let (desc, rest) = doc.split_once("\n## Example").unwrap_or((doc, ""));
+    let mut examples = Vec::new();
+    let mut rest = rest;
+    while let Some(start) = rest.find("```yaml\n") {
+        let body = &rest[start + 8..];
+        let end = body.find("\n```").unwrap_or(body.len());
+        examples.push(&body[..end]);
+        rest = &body[end..];
+        if rest.len() > 4 {
+            rest = &rest[4..];
+        } else {
+            break;
+        }
+    }
+    (desc.trim_end(), examples)
 }
 
 /// A unified diff's two sides, as Ansible's `diff` result carries them.
@@ -265,6 +413,23 @@ impl From<ConnError> for ModError {
 
 pub fn fail<T>(msg: impl Into<String>) -> Result<T, ModError> {
     Err(ModError::Fail(msg.into()))
+}
+
+/// The check most commands a module runs need: a non-zero exit fails the task with
+/// `what: STDERR`.
+pub trait ExecCheck: Sized {
+    fn ok_or_fail(self, what: &str) -> Result<ExecOutput, ModError>;
+}
+
+impl ExecCheck for ExecOutput {
+    fn ok_or_fail(self, what: &str) -> Result<ExecOutput, ModError> {
+        if self.rc == 0 {
+            return Ok(self);
+        }
+        let err = self.stderr_str();
+        let err = err.trim();
+        fail(if err.is_empty() { format!("{what} (rc {})", self.rc) } else { format!("{what}: {err}") })
+    }
 }
 
 /// Everything a module may use while it runs on one host.
@@ -352,7 +517,8 @@ mod doc_tests {
     #[test]
     fn every_module_documents_its_arguments_and_an_example() {
         for m in MODULES {
-            assert!(m.doc().contains("\nexample:\n"), "{} has no example", m.name());
+            let (desc, examples) = doc_parts(m.doc());
+            assert!(!desc.is_empty() && !examples.is_empty(), "{}.md has no description or no example", m.name());
             for a in args::all_args(*m) {
                 assert!(!a.help.is_empty(), "{}: argument {} has no help", m.name(), a.name);
             }
@@ -362,5 +528,41 @@ mod doc_tests {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), MODULES.len(), "two modules share a name");
+    }
+
+    /// Every example in a module's documentation is a task list that loads and passes the
+    /// checks a playbook gets before it runs.
+    #[test]
+    fn every_doc_example_is_a_valid_task() {
+        let dir = std::env::temp_dir().join(format!("steward-doc-examples-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let env = Arc::new(crate::playbook::LoadEnv { roles_path: vec![], extra_vars: Map::new() });
+        for m in MODULES {
+            for (i, ex) in doc_parts(m.doc()).1.into_iter().enumerate() {
+                let tasks: String = ex.lines().map(|l| format!("    {l}\n")).collect();
+                let path = dir.join(format!("{}-{i}.yml", m.name()));
+                std::fs::write(&path, format!("- hosts: all\n  gather_facts: false\n  tasks:\n{tasks}")).unwrap();
+                let pb = crate::playbook::load_playbook(&path, &env)
+                    .unwrap_or_else(|d| panic!("{}.md, example {}: {}\n{ex}", m.name(), i + 1, d.message));
+                if let Err(d) = crate::graph::check(&pb.plays) {
+                    panic!("{}.md, example {}: {}", m.name(), i + 1, d.message);
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn routes_known_collection_modules_only() {
+        let found = |n: &str| find(n).map(|m| m.name());
+        assert_eq!(found("ansible.builtin.copy"), Some("copy"));
+        assert_eq!(found("ansible.posix.authorized_key"), Some("authorized_key"));
+        assert_eq!(found("ansible.builtin.sysctl"), Some("sysctl"));
+        assert_eq!(found("community.general.ufw"), Some("ufw"));
+        assert_eq!(found("copy"), Some("copy"));
+        assert_eq!(found("yum"), Some("dnf"));
+        assert_eq!(found("ansible.builtin.systemd_service"), Some("systemd"));
+        assert_eq!(found("community.general.copy"), None);
+        assert_eq!(found("community.mysql.mysql_user"), None);
     }
 }

@@ -67,11 +67,11 @@ impl Module for Mount {
     fn name(&self) -> &'static str {
         "mount"
     }
+    fn collection(&self) -> &'static str {
+        "ansible.posix"
+    }
     fn doc(&self) -> &'static str {
-        "Manage a file system's fstab entry and whether it is mounted (ansible.posix.mount).\n\
-         state: mounted (in fstab and mounted), present (in fstab only), unmounted, absent (neither),\n\
-         remounted, ephemeral (mounted, not in fstab).\n\n\
-         example:\n  - mount:\n      path: /srv/scratch\n      src: tmpfs\n      fstype: tmpfs\n      opts: size=512m,mode=1777\n      state: mounted\n"
+        include_str!("mount.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[

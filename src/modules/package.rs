@@ -139,9 +139,11 @@ impl Module for Dnf {
     fn name(&self) -> &'static str {
         "dnf"
     }
+    fn aliases(&self) -> &'static [&'static str] {
+        &["yum"]
+    }
     fn doc(&self) -> &'static str {
-        "Manage packages with dnf (Fedora, RHEL and their kin). A task's packages go to dnf in one call.\n\n\
-         example:\n  - dnf:\n      name: [httpd, mod_ssl]\n      state: latest\n"
+        include_str!("dnf.md")
     }
     fn args(&self) -> &'static [Arg] {
         MANAGER_ARGS
@@ -159,8 +161,7 @@ impl Module for Apk {
         "apk"
     }
     fn doc(&self) -> &'static str {
-        "Manage packages with apk (Alpine). A task's packages go to apk in one call.\n\n\
-         example:\n  - apk:\n      name: [curl, openssh]\n      update_cache: true\n"
+        include_str!("apk.md")
     }
     fn args(&self) -> &'static [Arg] {
         MANAGER_ARGS
@@ -178,9 +179,7 @@ impl Module for Package {
         "package"
     }
     fn doc(&self) -> &'static str {
-        "Manage packages with whatever manager the host has (apt, dnf or yum, apk); other arguments\n\
-         go to that module.\n\n\
-         example:\n  - package:\n      name: [rsync, htop]\n      state: present\n"
+        include_str!("package.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[
@@ -220,7 +219,7 @@ impl Module for Package {
         let mut raw = args.map.clone();
         raw.remove("use");
         let a = Args::prepare(target, raw)?;
-        target.run(ctx, &a).await
+        super::execute(target, ctx, &a).await
     }
 }
 

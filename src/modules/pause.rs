@@ -15,7 +15,7 @@ impl Module for Pause {
         "pause"
     }
     fn doc(&self) -> &'static str {
-        "Wait a number of seconds or minutes, or until Enter is pressed at a prompt. Without a\nterminal, a prompt does not wait (as in Ansible).\n\nexample:\n  - pause:\n      seconds: 30\n"
+        include_str!("pause.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[

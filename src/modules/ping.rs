@@ -12,7 +12,7 @@ impl Module for Ping {
         "ping"
     }
     fn doc(&self) -> &'static str {
-        "Log in to the host and run a trivial command; returns ping: pong.\n\nexample:\n  - ping:\n"
+        include_str!("ping.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[Arg::str("data", "what to return instead of pong; `crash` makes the module fail")];

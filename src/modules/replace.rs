@@ -25,7 +25,7 @@ impl Module for Replace {
         "replace"
     }
     fn doc(&self) -> &'static str {
-        "Replace all matches of a regular expression in a file.\n\nexample:\n  - replace:\n      path: /etc/app.conf\n      regexp: '^(listen\\s*=\\s*).*$'\n      replace: '\\g<1>0.0.0.0:8080'\n"
+        include_str!("replace.md")
     }
     fn args(&self) -> &'static [Arg] {
         ARGS

@@ -15,7 +15,7 @@ impl Module for Script {
         "script"
     }
     fn doc(&self) -> &'static str {
-        "Transfer a script from the controller (the role's or playbook's files/) and run it on the host.\n\nexample:\n  - script: files/cleanup.sh --days 7\n    args:\n      creates: /var/log/cleaned\n"
+        include_str!("script.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[

@@ -206,9 +206,7 @@ impl Module for Service {
         "service"
     }
     fn doc(&self) -> &'static str {
-        "Start, stop, restart or reload a service, and enable it at boot: with systemctl where\n\
-         systemd runs, otherwise with its init script (`service`, update-rc.d).\n\n\
-         example:\n  - service:\n      name: ssh\n      state: started\n      enabled: true\n  - service:\n      name: nginx\n      state: reloaded\n"
+        include_str!("service.md")
     }
     fn args(&self) -> &'static [Arg] {
         SERVICE_ARGS
@@ -238,10 +236,11 @@ impl Module for Systemd {
     fn name(&self) -> &'static str {
         "systemd"
     }
+    fn aliases(&self) -> &'static [&'static str] {
+        &["systemd_service"]
+    }
     fn doc(&self) -> &'static str {
-        "Control systemd units with systemctl: state, enabled, masked, daemon_reload (also known as\n\
-         systemd_service). Fails clearly on hosts where systemd does not run; use `service` there.\n\n\
-         example:\n  - systemd:\n      name: app.service\n      state: restarted\n      enabled: true\n      daemon_reload: true\n"
+        include_str!("systemd.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[

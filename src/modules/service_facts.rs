@@ -287,10 +287,7 @@ impl Module for ServiceFacts {
         "service_facts"
     }
     fn doc(&self) -> &'static str {
-        "Gather the host's services into the fact `services`: each by name, with its state\n\
-         (running, stopped, ...), its source (sysv, upstart, openrc, systemd) and, where the\n\
-         source tells, its status (enabled, disabled, ...). Takes no arguments.\n\n\
-         example:\n  - service_facts:\n  - debug:\n      msg: \"ssh is {{ ansible_facts.services['ssh'].state }}\"\n"
+        include_str!("service_facts.md")
     }
     fn args(&self) -> &'static [Arg] {
         &[]

@@ -13,7 +13,7 @@ impl Module for SetFact {
         "set_fact"
     }
     fn doc(&self) -> &'static str {
-        "Set host variables (facts) from values or expressions; they stay for the rest of the run.\n\nexample:\n  - set_fact:\n      release_dir: \"/srv/app/{{ app_version }}\"\n      cacheable: false\n"
+        include_str!("set_fact.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[Arg::bool("cacheable", "accepted; facts are kept for the run")];

@@ -14,7 +14,7 @@ impl Module for Slurp {
         "slurp"
     }
     fn doc(&self) -> &'static str {
-        "Read a file from the host; its content comes back base64-encoded (use `b64decode`).\n\nexample:\n  - slurp:\n      src: /etc/hostname\n    register: h\n  - debug:\n      msg: \"{{ h.content | b64decode }}\"\n"
+        include_str!("slurp.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[Arg::str("src", "the file to read").aliases(&["path"]).required()];

@@ -14,7 +14,7 @@ impl Module for Stat {
         "stat"
     }
     fn doc(&self) -> &'static str {
-        "Report on a path: exists, isdir, isreg, islnk, mode, owner, size, checksum, ...\nNever changes the host.\n\nexample:\n  - stat:\n      path: /etc/app.conf\n    register: conf\n  - debug: msg=\"present\"\n    when: conf.stat.exists\n"
+        include_str!("stat.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[

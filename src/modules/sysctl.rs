@@ -66,9 +66,11 @@ impl Module for Sysctl {
     fn name(&self) -> &'static str {
         "sysctl"
     }
+    fn collection(&self) -> &'static str {
+        "ansible.posix"
+    }
     fn doc(&self) -> &'static str {
-        "Manage a kernel parameter in a sysctl file and reload it (ansible.posix.sysctl).\n\n\
-         example:\n  - sysctl:\n      name: net.ipv4.ip_forward\n      value: \"1\"\n      sysctl_set: true\n  - sysctl:\n      name: vm.swappiness\n      value: \"10\"\n      sysctl_file: /etc/sysctl.d/90-tuning.conf\n"
+        include_str!("sysctl.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[

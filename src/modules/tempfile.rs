@@ -13,7 +13,7 @@ impl Module for Tempfile {
         "tempfile"
     }
     fn doc(&self) -> &'static str {
-        "Create a temporary file or folder (mode 0600 or 0700) with a random name and return its\npath. Always changed; skipped in check mode, as Ansible's is.\n\nexample:\n  - tempfile:\n      state: directory\n      suffix: .build\n    register: workdir\n"
+        include_str!("tempfile.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[

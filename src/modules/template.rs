@@ -34,7 +34,7 @@ impl Module for Template {
         "template"
     }
     fn doc(&self) -> &'static str {
-        "Render a Jinja template with the host's variables and put it on the host, atomically,\nonly when the result differs.\n\nexample:\n  - template:\n      src: app.conf.j2\n      dest: /etc/app.conf\n      mode: \"0644\"\n    notify: restart app\n"
+        include_str!("template.md")
     }
     fn args(&self) -> &'static [Arg] {
         ARGS

@@ -25,10 +25,11 @@ impl Module for Timezone {
     fn name(&self) -> &'static str {
         "timezone"
     }
+    fn collection(&self) -> &'static str {
+        "community.general"
+    }
     fn doc(&self) -> &'static str {
-        "Set the host's time zone (community.general.timezone): timedatectl under systemd; on Debian\n\
-         without systemd /etc/timezone, the /etc/localtime link and `dpkg-reconfigure tzdata`.\n\n\
-         example:\n  - timezone:\n      name: Europe/Berlin\n"
+        include_str!("timezone.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[

@@ -77,10 +77,11 @@ impl Module for Ufw {
     fn name(&self) -> &'static str {
         "ufw"
     }
+    fn collection(&self) -> &'static str {
+        "community.general"
+    }
     fn doc(&self) -> &'static str {
-        "Manage the Uncomplicated Firewall (community.general.ufw): rules, default policies, logging,\n\
-         and whether it is enabled. Allow SSH before enabling it with a deny policy.\n\n\
-         example:\n  - ufw:\n      rule: allow\n      port: \"22\"\n      proto: tcp\n  - ufw:\n      default: deny\n      direction: incoming\n  - ufw:\n      state: enabled\n"
+        include_str!("ufw.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[

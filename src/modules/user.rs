@@ -362,9 +362,7 @@ impl Module for User {
         "user"
     }
     fn doc(&self) -> &'static str {
-        "Manage a local user account: create, change or remove it; its groups, shell, home,\n\
-         password (a crypt hash: use the password_hash filter), password ageing, lock, expiry and an SSH key.\n\n\
-         example:\n  - user:\n      name: alice\n      uid: 2001\n      comment: Alice Admin\n      shell: /bin/bash\n      groups: [sudo, support]\n      append: true\n      password: \"{{ initial_password | password_hash('sha512') }}\"\n      update_password: on_create\n      password_expire_max: 90\n  - user:\n      name: bob\n      state: absent\n      remove: true\n"
+        include_str!("user.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[

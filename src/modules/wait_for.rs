@@ -74,9 +74,7 @@ impl Module for WaitFor {
         "wait_for"
     }
     fn doc(&self) -> &'static str {
-        "Wait, on the host, until a port opens or closes, a file appears or disappears or holds a\n\
-         pattern, or a number of seconds passes. Ports are tested with bash's /dev/tcp.\n\n\
-         example:\n  - wait_for:\n      port: 8080\n      timeout: 60\n  - wait_for:\n      path: /var/log/app.log\n      search_regex: started\n  - wait_for:\n      timeout: 10\n"
+        include_str!("wait_for.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[
@@ -206,8 +204,7 @@ impl Module for WaitForConnection {
         "wait_for_connection"
     }
     fn doc(&self) -> &'static str {
-        "Wait until the host can be reached and runs a command again (after a reboot, or for a\n\
-         machine that is still booting).\n\nexample:\n  - wait_for_connection:\n      delay: 5\n      timeout: 300\n"
+        include_str!("wait_for_connection.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[
@@ -244,8 +241,7 @@ impl Module for Reboot {
         "reboot"
     }
     fn doc(&self) -> &'static str {
-        "Reboot the host, wait for it to go down and come back (its boot id changes), then check it\n\
-         runs a command.\n\nexample:\n  - reboot:\n      msg: kernel update\n      reboot_timeout: 600\n"
+        include_str!("reboot.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[

@@ -662,7 +662,7 @@ fn find_module(name: &str, ctx: &LoadCtx, role: Option<&Role>) -> Option<&'stati
 }
 
 fn is_special_action(name: &str) -> bool {
-    let short = super::collections::short_name(name).unwrap_or(name);
+    let short = crate::modules::builtin_short(name);
     matches!(short, "include_tasks" | "import_tasks" | "include_role" | "import_role" | "include" | "import_playbook")
 }
 
@@ -691,7 +691,7 @@ fn unknown_action(k: &Node) -> Diagnostic {
 /// A task action that no module of steward's has: an action plugin the playbook or a role
 /// ships, when it only re-exports a builtin action steward implements.
 fn plugin_action(name: &str, loc: &Loc, ctx: &LoadCtx, role: Option<&Role>, task: &mut Task) -> R<&'static dyn modules::Module> {
-    let short = super::collections::short_name(name).unwrap_or(name);
+    let short = crate::modules::builtin_short(name);
     let dirs = super::action_plugins::search_dirs(&ctx.playbook_dir, &ctx.role_dirs, role);
     let unknown = || unknown_action(&Node::new(NodeKind::Str(name.to_string()), loc.clone()));
     match super::action_plugins::find(&dirs, short) {
@@ -820,7 +820,7 @@ fn build_action(
     role: Option<Arc<Role>>,
     task: &mut Task,
 ) -> R<TaskKind> {
-    let short = super::collections::short_name(name).unwrap_or(name);
+    let short = crate::modules::builtin_short(name);
     match short {
         "include" => Err(Diagnostic::new("`include` was removed from Ansible")
             .at(loc.clone(), "removed keyword")

@@ -6,7 +6,6 @@
 //! loaded here too when their name is literal (so they are checked), and run by the executor.
 
 pub mod action_plugins;
-pub mod collections;
 pub mod keywords;
 pub mod kv;
 mod load;

@@ -244,7 +244,7 @@ fn doc_of(name: &str, path: &Path, source: &[u8]) -> String {
             doc.push_str(body[..end].lines().skip(1).collect::<Vec<_>>().join("\n").trim_end());
         }
     }
-    doc.push_str(&format!("\n\nexample:\n  - {name}:\n"));
+    doc.push_str(&format!("\n\n## Example\n\n```yaml\n- {name}:\n```\n"));
     doc
 }
 

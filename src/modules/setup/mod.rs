@@ -285,7 +285,7 @@ impl Module for Setup {
         "setup"
     }
     fn doc(&self) -> &'static str {
-        "Gather facts about the host as Ansible's setup module does (distribution, hostname, interfaces,\nmounts, devices, date_time, ansible_local from facts.d, ...) with one shell script in one round trip,\nno Python needed. Runs as `Gathering Facts` unless gather_facts: false.\n\nexample:\n  - setup:\n      gather_subset: [network, '!hardware']\n      filter: ansible_distribution*\n"
+        include_str!("setup.md")
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[
