@@ -340,7 +340,7 @@ fn check_notify(b: &Playbook) -> Result<(), Diagnostic> {
                 if crate::template::is_template(n) {
                     continue;
                 }
-                if !handlers.iter().any(|h| crate::exec::handler_matches(h, n)) {
+                if !handlers.iter().any(|h| h.handler_matches(n)) {
                     let names: Vec<String> =
                         handlers.iter().filter_map(|h| h.name.clone()).chain(handlers.iter().flat_map(|h| h.listen.clone())).collect();
                     let mut d = Diagnostic::new(format!("the handler `{n}` notified by task `{}` was not found", t.display_name()))

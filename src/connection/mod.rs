@@ -247,6 +247,24 @@ pub trait Connection: Send + Sync {
     fn transport(&self) -> &'static str;
 }
 
+/// Where a host's open connection is kept, so later tasks use it and a reboot can replace it.
+#[derive(Default)]
+pub struct Slot(std::sync::Mutex<Option<std::sync::Arc<dyn Connection>>>);
+
+impl Slot {
+    pub fn get(&self) -> Option<std::sync::Arc<dyn Connection>> {
+        self.0.lock().ok().and_then(|c| c.clone())
+    }
+    pub fn set(&self, c: Option<std::sync::Arc<dyn Connection>>) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = c;
+        }
+    }
+    pub fn take(&self) -> Option<std::sync::Arc<dyn Connection>> {
+        self.0.lock().ok().and_then(|mut c| c.take())
+    }
+}
+
 /// The start of a command run with become: until the marker appears, output may be a password
 /// prompt (answered once; a second prompt means the password was wrong) or an error from
 /// sudo/su/doas. After the marker, everything is the command's own output and its stdin may flow.

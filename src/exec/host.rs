@@ -2,11 +2,9 @@
 //! and whether it has failed or become unreachable.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
 use serde_json::{Map, Value};
-
-use crate::connection::Connection;
 
 pub struct HostState {
     pub name: String,
@@ -17,7 +15,7 @@ pub struct HostState {
     /// `set_fact` and `register` results.
     pub set_facts: RwLock<Arc<Map<String, Value>>>,
     pub include_vars: RwLock<Arc<Map<String, Value>>>,
-    pub conn: Mutex<Option<Arc<dyn Connection>>>,
+    pub conn: Arc<crate::connection::Slot>,
     /// Held while the connection is being opened, so it is opened once.
     pub connecting: tokio::sync::Mutex<()>,
     pub failed: AtomicBool,
@@ -33,7 +31,7 @@ impl HostState {
             facts: RwLock::new(Arc::new([("ansible_facts".to_string(), Value::Object(Map::new()))].into_iter().collect())),
             set_facts: RwLock::new(Arc::new(Map::new())),
             include_vars: RwLock::new(Arc::new(Map::new())),
-            conn: Mutex::new(None),
+            conn: Arc::default(),
             connecting: tokio::sync::Mutex::new(()),
             failed: AtomicBool::new(false),
             unreachable: AtomicBool::new(false),
@@ -89,14 +87,12 @@ impl HostState {
 
     /// Drop the connection (the next task opens a new one).
     pub fn close(&self) {
-        if let Ok(mut c) = self.conn.lock() {
-            *c = None;
-        }
+        self.conn.set(None);
     }
 
     /// Close the connection cleanly at the end of the run.
     pub async fn disconnect(&self) {
-        let conn = self.conn.lock().ok().and_then(|mut c| c.take());
+        let conn = self.conn.take();
         if let Some(c) = conn {
             c.close().await;
         }

@@ -23,7 +23,7 @@ use crate::playbook::Playbook;
 use crate::report::Reporter;
 
 pub use host::HostState;
-pub use play::{handler_matches, tags_selected};
+pub use play::tags_selected;
 use result::Stats;
 
 /// What the command line asks of a run.

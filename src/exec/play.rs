@@ -360,7 +360,7 @@ impl Walker {
         };
         for name in &t.notify {
             for (j, h) in self.play.handlers.iter().enumerate() {
-                if handler_matches(h, name) {
+                if h.handler_matches(name) {
                     n.insert(j);
                     let same_role = matches!((&h.role, &inh.role), (Some(a), Some(b)) if Arc::ptr_eq(a, b) || a.path == b.path);
                     if same_role && !inh.vars.is_empty() {
@@ -741,16 +741,6 @@ impl Walker {
         }
         Flow::Continue
     }
-}
-
-pub fn handler_matches(h: &Task, name: &str) -> bool {
-    if h.name.as_deref() == Some(name) || h.listen.iter().any(|l| l == name) {
-        return true;
-    }
-    if let (Some(r), Some(n)) = (&h.role, &h.name) {
-        return format!("{} : {n}", r.name) == name;
-    }
-    false
 }
 
 fn gather_task(play: &Play) -> Arc<Task> {

@@ -143,13 +143,13 @@ async fn connection(env: &Env<'_>, scope: &Arc<Scope>, delegate: Option<&str>) -
     }
     .unwrap_or_else(|| "ssh".into());
     let spec = spec(env, &name, &conn_type, &get)?;
-    let reconnect = Reconnect { spec: spec.clone(), host: state.clone() };
+    let reconnect = Reconnect { spec: spec.clone(), slot: state.as_ref().map(|s| s.conn.clone()) };
     let Some(st) = state else {
         return Ok((spec.open().await?, reconnect));
     };
     // One connection per host for the whole run; concurrent tasks wait for the first to open it.
     let _opening = st.connecting.lock().await;
-    if let Some(c) = st.conn.lock().ok().and_then(|c| c.clone()) {
+    if let Some(c) = st.conn.get() {
         return Ok((c, reconnect));
     }
     if env.run.opts.verbosity >= 3 {
@@ -165,9 +165,7 @@ async fn connection(env: &Env<'_>, scope: &Arc<Scope>, delegate: Option<&str>) -
         env.run.reporter.trace(&name, &how);
     }
     let conn = conn?;
-    if let Ok(mut c) = st.conn.lock() {
-        *c = Some(conn.clone());
-    }
+    st.conn.set(Some(conn.clone()));
     Ok((conn, reconnect))
 }
 

@@ -383,7 +383,7 @@ pub fn dot(plays: &[Arc<Play>]) -> Result<String, Diagnostic> {
             for (i, t) in sec.iter().enumerate() {
                 for n in &t.notify {
                     for (hi, h) in p.handlers.iter().enumerate() {
-                        if crate::exec::handler_matches(h, n) {
+                        if h.handler_matches(n) {
                             edges.push(format!(
                                 "    \"{pid}_{sname}{}\" -> \"{pid}_h{}\" [label=\"notify\", style=dashed];",
                                 i + 1,

@@ -85,6 +85,13 @@ pub const FILE_ATTRS: [Arg; 5] = [
     Arg::str("setype", "accepted for compatibility; SELinux contexts are not managed"),
 ];
 
+/// Arguments many file-editing modules share, declared once: a module lists the ones it takes
+/// in its own `ARGS` (`args::BACKUP,`).
+pub const BACKUP: Arg = Arg::bool("backup", "keep a timestamped copy of the old file");
+pub const VALIDATE: Arg = Arg::str("validate", "a command to check the new file before it is put in place; %s is its path");
+pub const CREATE: Arg = Arg::bool("create", "create the file if it is missing");
+pub const ENCODING: Arg = Arg::str("encoding", "accepted for compatibility (steward reads and writes UTF-8)");
+
 /// Every argument a module takes: its own, then the file attributes if it takes them.
 pub fn all_args(module: &dyn Module) -> impl Iterator<Item = &'static Arg> {
     let attrs: &'static [Arg] = if module.file_attrs() { &FILE_ATTRS } else { &[] };

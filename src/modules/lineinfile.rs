@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::common::{self, probe};
-use super::{fail, Arg, Args, ModError, Module, Outcome, Plan, TaskCtx};
+use super::{args, fail, Arg, Args, ModError, Module, Outcome, Plan, TaskCtx};
 use crate::template::{PyRegex, PyTemplate};
 
 pub struct LineInFile;
@@ -17,12 +17,12 @@ const ARGS: &[Arg] = &[
     Arg::str("state", "present (default) or absent").choices(&["present", "absent"]),
     Arg::str("insertafter", "EOF (default) or a regular expression: insert after its last match"),
     Arg::str("insertbefore", "BOF or a regular expression: insert before its last match"),
-    Arg::bool("create", "create the file if it is missing"),
-    Arg::bool("backup", "keep a timestamped copy of the old file"),
+    args::CREATE,
+    args::BACKUP,
     Arg::bool("backrefs", "expand \\1 groups of regexp in line; do nothing if regexp does not match"),
     Arg::bool("firstmatch", "use the first match of insertafter/insertbefore instead of the last"),
-    Arg::str("validate", "a command to check the new file; %s is its path"),
-    Arg::str("encoding", "accepted for compatibility (utf-8)"),
+    args::VALIDATE,
+    args::ENCODING,
 ];
 
 #[async_trait]

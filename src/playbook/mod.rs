@@ -209,6 +209,18 @@ pub struct Task {
 static UID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
 
 impl Task {
+    /// Whether a notification by this name reaches this handler: its name, a `listen` topic,
+    /// or `ROLE : NAME`.
+    pub fn handler_matches(&self, name: &str) -> bool {
+        if self.name.as_deref() == Some(name) || self.listen.iter().any(|l| l == name) {
+            return true;
+        }
+        if let (Some(r), Some(n)) = (&self.role, &self.name) {
+            return format!("{} : {n}", r.name) == name;
+        }
+        false
+    }
+
     /// A task with every keyword unset; each gets its own `uid`.
     pub fn new(kind: TaskKind, loc: Loc, base: PathBuf) -> Task {
         Task {
