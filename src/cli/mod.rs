@@ -9,8 +9,11 @@ mod vault_cmd;
 
 use clap::{Args as ClapArgs, CommandFactory, Parser, Subcommand};
 
+/// `steward --version`, on every subcommand: the release and the commit it was built from.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("STEWARD_COMMIT"), ")");
+
 #[derive(Parser, Debug)]
-#[command(name = "steward", version, about = "Run Ansible playbooks: a real dependency graph, no agent, no Python on the hosts", long_about = None)]
+#[command(name = "steward", version = VERSION, propagate_version = true, about = "Run Ansible playbooks: a real dependency graph, no agent, no Python on the hosts", long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -35,6 +38,8 @@ pub enum Command {
         /// bash, zsh, fish, elvish or powershell
         shell: clap_complete::Shell,
     },
+    /// Print the manual page (roff), as `man` reads it: `steward man > steward.1`
+    Man,
 }
 
 #[derive(ClapArgs, Debug, Clone, Default)]
@@ -252,6 +257,20 @@ pub fn main() -> i32 {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "steward", &mut std::io::stdout());
             0
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            match clap_mangen::Man::new(Cli::command()).render(&mut out) {
+                Ok(()) => {
+                    use std::io::Write as _;
+                    let _ = std::io::stdout().write_all(&out);
+                    0
+                }
+                Err(e) => {
+                    eprintln!("error: cannot render the manual page: {e}");
+                    1
+                }
+            }
         }
     }
 }
