@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
-use super::{fail, Arg, Args, FreeForm, ModError, Module, Outcome, TaskCtx};
+use super::{fail, Arg, Args, FreeForm, ModError, Module, Outcome, Plan, TaskCtx};
 
 pub struct AddHost;
 
@@ -38,37 +38,42 @@ impl Module for AddHost {
     fn bypass_host_loop(&self) -> bool {
         true
     }
-    async fn run(&self, _ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
-        let mut args = args.map.clone();
-        if let Some(Value::Object(raw)) = args.remove("_raw_params") {
-            for (k, v) in raw {
-                args.entry(k).or_insert(v);
-            }
-        }
-        let name = ["name", "hostname", "host"].iter().find_map(|k| args.get(*k).filter(|v| !v.is_null()).map(crate::pytext::to_text));
-        let Some(name) = name else {
-            return fail("name, host or hostname needs to be provided");
-        };
-        let mut host_vars = Map::new();
-        let (name, port) = split_port(&name);
-        if let Some(p) = port {
-            host_vars.insert("ansible_ssh_port".into(), json!(p));
-        }
-        let groups = ["groupname", "groups", "group"].iter().find_map(|k| args.get(*k).filter(|v| !v.is_null()).cloned());
-        let mut new_groups: Vec<String> = Vec::new();
-        match groups {
-            None => {}
-            Some(Value::Array(a)) => a.iter().map(crate::pytext::to_text).for_each(|g| push_unique(&mut new_groups, g.trim())),
-            Some(Value::String(s)) => s.split(',').for_each(|g| push_unique(&mut new_groups, g.trim())),
-            Some(_) => return fail("Groups must be specified as a list."),
-        }
-        for (k, v) in args {
-            if !["name", "hostname", "host", "groupname", "groups", "group"].contains(&k.as_str()) && !k.starts_with('_') {
-                host_vars.insert(k, v);
-            }
-        }
-        Ok(Outcome::ok().with("add_host", json!({"host_name": name, "groups": new_groups, "host_vars": host_vars})))
+    async fn plan(&self, _ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
+        Ok(Plan::done(outcome(args)?))
     }
+}
+
+/// The task's result, decided on the controller.
+fn outcome(args: &Args) -> Result<Outcome, ModError> {
+    let mut args = args.map.clone();
+    if let Some(Value::Object(raw)) = args.remove("_raw_params") {
+        for (k, v) in raw {
+            args.entry(k).or_insert(v);
+        }
+    }
+    let name = ["name", "hostname", "host"].iter().find_map(|k| args.get(*k).filter(|v| !v.is_null()).map(crate::pytext::to_text));
+    let Some(name) = name else {
+        return fail("name, host or hostname needs to be provided");
+    };
+    let mut host_vars = Map::new();
+    let (name, port) = split_port(&name);
+    if let Some(p) = port {
+        host_vars.insert("ansible_ssh_port".into(), json!(p));
+    }
+    let groups = ["groupname", "groups", "group"].iter().find_map(|k| args.get(*k).filter(|v| !v.is_null()).cloned());
+    let mut new_groups: Vec<String> = Vec::new();
+    match groups {
+        None => {}
+        Some(Value::Array(a)) => a.iter().map(crate::pytext::to_text).for_each(|g| push_unique(&mut new_groups, g.trim())),
+        Some(Value::String(s)) => s.split(',').for_each(|g| push_unique(&mut new_groups, g.trim())),
+        Some(_) => return fail("Groups must be specified as a list."),
+    }
+    for (k, v) in args {
+        if !["name", "hostname", "host", "groupname", "groups", "group"].contains(&k.as_str()) && !k.starts_with('_') {
+            host_vars.insert(k, v);
+        }
+    }
+    Ok(Outcome::ok().with("add_host", json!({"host_name": name, "groups": new_groups, "host_vars": host_vars})))
 }
 
 fn push_unique(out: &mut Vec<String>, g: &str) {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
-use super::{Arg, Args, ModError, Module, Outcome, TaskCtx};
+use super::{Arg, Args, ModError, Module, Outcome, Plan, TaskCtx};
 
 /// A job's result once it has finished; `None` while it runs.
 type Slot = Arc<Mutex<Option<Map<String, Value>>>>;
@@ -78,38 +78,43 @@ impl Module for AsyncStatus {
     fn controller_only(&self) -> bool {
         true
     }
-    async fn run(&self, _ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
-        let jid = args.req_str("jid")?;
-        let file = results_file(&jid);
-        let slot = JOBS.lock().ok().and_then(|j| j.get(&jid).cloned());
-        let mut o = Outcome::ok().with("ansible_job_id", jid.clone()).with("results_file", file.clone());
-        if args.str("mode")?.as_deref() == Some("cleanup") {
-            if let Ok(mut j) = JOBS.lock() {
-                j.remove(&jid);
-            }
-            return Ok(o.with("erased", file));
+    async fn plan(&self, _ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
+        Ok(Plan::done(outcome(args)?))
+    }
+}
+
+/// The task's result, decided on the controller.
+fn outcome(args: &Args) -> Result<Outcome, ModError> {
+    let jid = args.req_str("jid")?;
+    let file = results_file(&jid);
+    let slot = JOBS.lock().ok().and_then(|j| j.get(&jid).cloned());
+    let mut o = Outcome::ok().with("ansible_job_id", jid.clone()).with("results_file", file.clone());
+    if args.str("mode")?.as_deref() == Some("cleanup") {
+        if let Ok(mut j) = JOBS.lock() {
+            j.remove(&jid);
         }
-        let Some(slot) = slot else {
-            o.failed = true;
-            o.msg = Some("could not find job".into());
-            return Ok(o.with("started", 1).with("finished", 1));
-        };
-        let done = slot.lock().ok().and_then(|s| s.clone());
-        match done {
-            None => Ok(o.with("started", 1).with("finished", 0)),
-            Some(result) => {
-                for (k, v) in result {
-                    match k.as_str() {
-                        "changed" => o.changed = v == Value::Bool(true),
-                        "failed" => o.failed = v == Value::Bool(true),
-                        "msg" => o.msg = Some(crate::pytext::to_text(&v)),
-                        _ => {
-                            o.data.insert(k, v);
-                        }
+        return Ok(o.with("erased", file));
+    }
+    let Some(slot) = slot else {
+        o.failed = true;
+        o.msg = Some("could not find job".into());
+        return Ok(o.with("started", 1).with("finished", 1));
+    };
+    let done = slot.lock().ok().and_then(|s| s.clone());
+    match done {
+        None => Ok(o.with("started", 1).with("finished", 0)),
+        Some(result) => {
+            for (k, v) in result {
+                match k.as_str() {
+                    "changed" => o.changed = v == Value::Bool(true),
+                    "failed" => o.failed = v == Value::Bool(true),
+                    "msg" => o.msg = Some(crate::pytext::to_text(&v)),
+                    _ => {
+                        o.data.insert(k, v);
                     }
                 }
-                Ok(o.with("started", 1).with("finished", 1))
             }
+            Ok(o.with("started", 1).with("finished", 1))
         }
     }
 }

@@ -1,18 +1,17 @@
-//! `command`, `shell` and `raw`: run a command on the host.
+//! `command`: run a command on the host, without a shell. What `shell` (and, for the result,
+//! `raw` and `script`) share is here too.
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use serde_json::{json, Value};
 
-use super::{fail, Arg, Args, FreeForm, ModError, Module, Outcome, TaskCtx};
+use super::{fail, Arg, Args, Change, FreeForm, ModError, Module, Outcome, Plan, TaskCtx};
 use crate::pytext::shell_quote as q;
 
 pub struct Command;
-pub struct Shell;
-pub struct Raw;
 
-const COMMAND_ARGS: &[Arg] = &[
+pub(super) const COMMAND_ARGS: &[Arg] = &[
     Arg::str("cmd", "the command to run"),
     Arg::list("argv", "the command as a list of arguments (no shell quoting needed)"),
     Arg::str("chdir", "change into this folder before running"),
@@ -123,7 +122,41 @@ fn expand_word(w: &str, expand: bool) -> String {
     out
 }
 
-async fn run_command(ctx: &TaskCtx, args: &Args, shell: bool) -> Result<Outcome, ModError> {
+/// A command ready to run, as `plan` prepared it for `apply`.
+pub(super) struct Run {
+    /// The result's `cmd`: the text for shell, the words for command.
+    cmd_value: Value,
+    /// The whole script: chdir, the program check, the rlimit, the command.
+    script: String,
+    stdin: Option<Vec<u8>>,
+    /// command's program (checked before it runs); none for shell.
+    program: Option<String>,
+    strip: bool,
+    warnings: Vec<String>,
+}
+
+/// A step of command's and shell's plans.
+pub(super) enum Step {
+    /// Run the command.
+    Run(Run),
+    /// creates/removes said not to run: nothing to do on the host, but outside check mode
+    /// Ansible words the result differently ("Did not run" instead of "Would not run").
+    NotRun(Box<Outcome>),
+}
+
+/// `cd` into chdir for the script, or stop with the guard's mark when that fails.
+fn chdir_prefix(args: &Args) -> Result<String, ModError> {
+    // -P: the physical directory, as a process that chdir()s there sees it (Ansible's $PWD).
+    Ok(match args.str("chdir")? {
+        Some(d) => format!("cd -P {} 2>/dev/null || {{ printf '%s' {}; exit 0; }}\n", q(&d), q(&format!("{GUARD}chdir\t"))),
+        None => String::new(),
+    })
+}
+
+/// command's and shell's plan: the arguments checked and the script built; with chdir,
+/// creates or removes, one look-up on the host decides whether the command runs. The outcome
+/// is Ansible's check-mode result; the command itself waits for `apply`.
+pub(super) async fn plan_command(ctx: &TaskCtx, args: &Args, shell: bool) -> Result<Plan, ModError> {
     let raw = args.str("_raw_params")?.or(args.str("cmd")?).or(args.str("free_form")?);
     let argv = args.str_list("argv")?;
     if ["_raw_params", "cmd", "argv"].into_iter().filter(|k| args.has(k)).count() > 1 {
@@ -168,33 +201,26 @@ async fn run_command(ctx: &TaskCtx, args: &Args, shell: bool) -> Result<Outcome,
         let script = words.iter().map(|w| expand_word(w, expand)).collect::<Vec<_>>().join(" ");
         (json!(words), script)
     };
-    let mut full = String::new();
-    if let Some(d) = args.str("chdir")? {
-        // -P: the physical directory, as a process that chdir()s there sees it (Ansible's $PWD).
-        full += &format!("cd -P {} 2>/dev/null || {{ printf '%s' {}; exit 0; }}\n", q(&d), q(&format!("{GUARD}chdir\t")));
-    }
-    // creates/removes are checked in the same round trip as the command.
+    let chdir = chdir_prefix(args)?;
     let has_guard = args.has("creates") || args.has("removes");
-    full += &guard_script(args)?;
-    if ctx.check {
-        let out = ctx.sh(format!("{full}:")).await?;
+    if !chdir.is_empty() || has_guard {
+        // chdir, then creates/removes (globs relative to it), in one round trip.
+        let out = ctx.sh(format!("{chdir}{}:", guard_script(args)?)).await?;
         if let Some((path, why)) = guard_stopped(&out.stdout_str()) {
             if path == "chdir" {
-                return Ok(Outcome::failed("Unable to change directory before execution.").with("cmd", cmd_value).with("rc", 1));
+                return Ok(Plan::done(chdir_failed(cmd_value)));
             }
-            let mut o = guarded(cmd_value, &path, &why);
-            o.msg = Some(format!("Would not run command since '{path}' {why}"));
-            return Ok(o);
+            let mut would = guarded(cmd_value.clone(), &path, &why);
+            would.msg = Some(format!("Would not run command since '{path}' {why}"));
+            would.warnings.clone_from(&warnings);
+            let mut did = guarded(cmd_value, &path, &why);
+            did.warnings = warnings;
+            let mut plan = Plan::done(would);
+            plan.changes.push(Change::own(Step::NotRun(Box::new(did))));
+            return Ok(plan);
         }
-        // As Ansible: with creates/removes the command would change something; without them
-        // the task is skipped.
-        if has_guard {
-            return Ok(Outcome::changed(true).with("cmd", cmd_value).with("rc", 0).msg("Command would have run if not in check mode"));
-        }
-        return Ok(Outcome { skipped: true, msg: Some("Command would have run if not in check mode".into()), ..Default::default() }
-            .with("cmd", cmd_value)
-            .with("rc", 0));
     }
+    let mut full = chdir;
     if let Some(p) = &program {
         // command runs its program without a shell: one that does not exist is Python's error.
         full += &format!("command -v -- {} >/dev/null 2>&1 || {{ printf '%s' {}; exit 2; }}\n", q(p), q(NO_PROGRAM));
@@ -221,33 +247,65 @@ async fn run_command(ctx: &TaskCtx, args: &Args, shell: bool) -> Result<Outcome,
         }
         None => None,
     };
+    let strip = args.bool("strip_empty_ends", true)?;
+    // As Ansible in check mode: with creates/removes the command would change something;
+    // without them the task is skipped.
+    let mut would = Outcome::ok().with("cmd", cmd_value.clone()).with("rc", 0).msg("Command would have run if not in check mode");
+    would.warnings.clone_from(&warnings);
+    let run = Step::Run(Run { cmd_value, script: full, stdin, program, strip, warnings });
+    if has_guard {
+        let mut plan = Plan::done(would);
+        plan.change(Change::own(run));
+        Ok(plan)
+    } else {
+        would.skipped = true;
+        let mut plan = Plan::done(would);
+        plan.changes.push(Change::own(run));
+        Ok(plan)
+    }
+}
+
+fn chdir_failed(cmd_value: Value) -> Outcome {
+    Outcome::failed("Unable to change directory before execution.").with("cmd", cmd_value).with("rc", 1)
+}
+
+/// command's and shell's apply: run the command planned and report what it did.
+pub(super) async fn apply_command(ctx: &TaskCtx, plan: Plan) -> Result<Outcome, ModError> {
+    let mut plan = plan;
+    let Some(Change::Own(step)) = plan.changes.pop() else {
+        return fail("internal error: a command plan without its step");
+    };
+    let step = match step.downcast::<Step>() {
+        Ok(s) => *s,
+        Err(_) => return fail("internal error: a command plan with another module's step"),
+    };
+    let r = match step {
+        Step::NotRun(did) => return Ok(*did),
+        Step::Run(r) => r,
+    };
     let start = SystemTime::now();
     let t0 = Instant::now();
-    let out = ctx.sh_in(full, stdin).await?;
+    let out = ctx.sh_in(r.script, r.stdin).await?;
     let delta = t0.elapsed();
-    if let Some((path, why)) = guard_stopped(&out.stdout_str()) {
-        if path == "chdir" {
-            return Ok(Outcome::failed("Unable to change directory before execution.").with("cmd", cmd_value).with("rc", 1));
-        }
-        return Ok(guarded(cmd_value, &path, &why));
+    if guard_stopped(&out.stdout_str()).is_some_and(|(p, _)| p == "chdir") {
+        return Ok(chdir_failed(r.cmd_value));
     }
     if out.rc == 2 && out.stdout_str() == NO_PROGRAM {
-        let p = program.unwrap_or_default();
-        let cmd = cmd_value.as_array().map(|a| a.iter().map(crate::pytext::to_text).collect::<Vec<_>>().join(" ")).unwrap_or_default();
+        let p = r.program.unwrap_or_default();
+        let cmd = r.cmd_value.as_array().map(|a| a.iter().map(crate::pytext::to_text).collect::<Vec<_>>().join(" ")).unwrap_or_default();
         let mut o = ran(Outcome::ok().with("cmd", cmd), 2, String::new(), String::new());
         o.msg = Some(format!("[Errno 2] No such file or directory: b'{p}'"));
-        o.warnings = warnings;
+        o.warnings = r.warnings;
         return Ok(o);
     }
-    let strip = args.bool("strip_empty_ends", true)?;
-    let stdout = strip_end(out.stdout_str(), strip);
-    let stderr = strip_end(out.stderr_str(), strip);
-    let mut o = ran(Outcome::changed(true).with("cmd", cmd_value), out.rc, stdout, stderr)
+    let stdout = strip_end(out.stdout_str(), r.strip);
+    let stderr = strip_end(out.stderr_str(), r.strip);
+    let mut o = ran(Outcome::changed(true).with("cmd", r.cmd_value), out.rc, stdout, stderr)
         .with("start", now_string(start))
         .with("end", now_string(start + delta))
         .with("delta", delta_string(delta));
     o.msg.get_or_insert_with(String::new);
-    o.warnings = warnings;
+    o.warnings = r.warnings;
     Ok(o)
 }
 
@@ -281,57 +339,95 @@ impl Module for Command {
     fn free_form(&self) -> FreeForm {
         FreeForm::Raw
     }
-    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
-        run_command(ctx, args, false).await
+    async fn plan(&self, ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
+        plan_command(ctx, args, false).await
+    }
+    async fn apply(&self, ctx: &TaskCtx, _args: &Args, plan: Plan) -> Result<Outcome, ModError> {
+        apply_command(ctx, plan).await
     }
 }
 
-#[async_trait]
-impl Module for Shell {
-    fn name(&self) -> &'static str {
-        "shell"
-    }
-    fn doc(&self) -> &'static str {
-        include_str!("shell.md")
-    }
-    fn args(&self) -> &'static [Arg] {
-        COMMAND_ARGS
-    }
-    fn free_form(&self) -> FreeForm {
-        FreeForm::Raw
-    }
-    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
-        run_command(ctx, args, true).await
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{args, Scripted};
+    use super::super::{execute, Module};
+    use super::{Command, GUARD, NO_PROGRAM};
 
-#[async_trait]
-impl Module for Raw {
-    fn name(&self) -> &'static str {
-        "raw"
+    /// The look-up plan sends for creates/removes (its guard function).
+    const LOOKUP: &str = "steward_any()";
+
+    #[tokio::test]
+    async fn creates_satisfied_does_not_run_in_ansibles_words() {
+        let host = Scripted::new().on(LOOKUP, 0, format!("{GUARD}/opt/app\texists").as_bytes());
+        let a = args(&Command, "{_raw_params: make install, creates: /opt/app}");
+        let p = Command.plan(&host.ctx(false, false), &a).await.unwrap();
+        assert!(!p.outcome.changed && !p.outcome.skipped);
+        assert_eq!(p.outcome.msg.as_deref(), Some("Would not run command since '/opt/app' exists"));
+        assert_eq!(p.outcome.data["stdout"], "skipped, since /opt/app exists");
+        assert_eq!(p.outcome.data["rc"], 0);
+        // Outside check mode: the same decision, Ansible's other words, and nothing run.
+        let out = execute(&Command, &host.ctx(false, false), &a).await.unwrap();
+        assert!(!out.changed && !out.failed);
+        assert_eq!(out.msg.as_deref(), Some("Did not run command since '/opt/app' exists"));
+        assert_eq!(host.commands().len(), 2);
+        assert!(host.commands().iter().all(|c| c.contains(LOOKUP) && !c.contains("make")));
     }
-    fn doc(&self) -> &'static str {
-        include_str!("raw.md")
+
+    #[tokio::test]
+    async fn removes_missing_does_not_run() {
+        let host = Scripted::new().on(LOOKUP, 0, format!("{GUARD}/tmp/x*\tdoes not exist").as_bytes());
+        let a = args(&Command, "{_raw_params: rm /tmp/x, removes: '/tmp/x*'}");
+        let out = execute(&Command, &host.ctx(true, false), &a).await.unwrap();
+        assert_eq!(out.msg.as_deref(), Some("Would not run command since '/tmp/x*' does not exist"));
+        // The glob stays a glob for the shell.
+        assert!(host.commands()[0].contains("for f in /tmp/x*;"));
     }
-    fn args(&self) -> &'static [Arg] {
-        const A: &[Arg] = &[Arg::str("executable", "the shell to use")];
-        A
+
+    #[tokio::test]
+    async fn check_mode_without_creates_or_removes_sends_nothing() {
+        // No scripted answers: any command would panic.
+        let host = Scripted::new();
+        let a = args(&Command, "{_raw_params: touch /tmp/y}");
+        let out = execute(&Command, &host.ctx(true, false), &a).await.unwrap();
+        assert!(out.skipped && !out.changed);
+        assert_eq!(out.msg.as_deref(), Some("Command would have run if not in check mode"));
+        assert_eq!(out.data["cmd"], serde_json::json!(["touch", "/tmp/y"]));
+        assert!(host.commands().is_empty());
     }
-    fn free_form(&self) -> FreeForm {
-        FreeForm::Whole
+
+    #[tokio::test]
+    async fn creates_unmet_would_run_and_then_runs() {
+        let host = Scripted::new().on("/usr/bin/make install", 0, b"built\n\n").on(LOOKUP, 0, b"");
+        let a = args(&Command, "{_raw_params: /usr/bin/make install, creates: /opt/app}");
+        let out = execute(&Command, &host.ctx(true, false), &a).await.unwrap();
+        assert!(out.changed && !out.skipped);
+        assert_eq!(out.msg.as_deref(), Some("Command would have run if not in check mode"));
+        assert_eq!(host.commands().len(), 1, "check mode sends the look-up only");
+        let out = execute(&Command, &host.ctx(false, false), &a).await.unwrap();
+        assert!(out.changed && !out.failed);
+        assert_eq!(out.data["stdout"], "built");
+        assert_eq!(out.data["rc"], 0);
+        let run = host.commands().pop().unwrap();
+        assert!(run.contains("command -v -- /usr/bin/make") && !run.contains(LOOKUP), "{run}");
     }
-    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
-        let Some(raw) = args.str("_raw_params")? else {
-            return fail("no command given");
-        };
-        if ctx.check {
-            return Ok(Outcome { skipped: true, msg: Some("raw does not support check mode".into()), ..Default::default() });
-        }
-        let script = match args.str("executable")? {
-            Some(exe) => format!("{} -c {}", q(&exe), q(&raw)),
-            None => raw,
-        };
-        let out = ctx.sh(script).await?;
-        Ok(ran(Outcome::changed(true), out.rc, out.stdout_str(), out.stderr_str()))
+
+    #[tokio::test]
+    async fn a_missing_chdir_fails_before_anything_runs() {
+        let host = Scripted::new().on("cd -P", 0, format!("{GUARD}chdir\t").as_bytes());
+        let a = args(&Command, "{_raw_params: ls, chdir: /nope}");
+        let out = execute(&Command, &host.ctx(true, false), &a).await.unwrap();
+        assert!(out.failed);
+        assert_eq!(out.msg.as_deref(), Some("Unable to change directory before execution."));
+        assert_eq!(out.data["rc"], 1);
+    }
+
+    #[tokio::test]
+    async fn a_missing_program_is_pythons_error() {
+        let host = Scripted::new().on("nosuch", 2, NO_PROGRAM.as_bytes());
+        let a = args(&Command, "{_raw_params: nosuch --flag}");
+        let out = execute(&Command, &host.ctx(false, false), &a).await.unwrap();
+        assert!(out.failed);
+        assert_eq!(out.msg.as_deref(), Some("[Errno 2] No such file or directory: b'nosuch'"));
+        assert_eq!(out.data["cmd"], "nosuch --flag");
     }
 }

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{Arg, Args, ModError, Module, Outcome, TaskCtx};
+use super::{Arg, Args, ModError, Module, Outcome, Plan, TaskCtx};
 
 pub struct Fail;
 
@@ -21,8 +21,8 @@ impl Module for Fail {
     fn controller_only(&self) -> bool {
         true
     }
-    async fn run(&self, _ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+    async fn plan(&self, _ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
         let msg = args.raw("msg").map(crate::pytext::to_text).unwrap_or_else(|| "Failed as requested from task".into());
-        Ok(Outcome::failed(msg))
+        Ok(Plan::done(Outcome::failed(msg)))
     }
 }

@@ -3,7 +3,8 @@
 
 use async_trait::async_trait;
 
-use super::{Arg, Args, ModError, Module, Outcome, TaskCtx};
+use super::setup::Setup;
+use super::{Arg, Args, ModError, Module, Outcome, Plan, TaskCtx};
 
 pub struct GatherFacts;
 
@@ -25,7 +26,10 @@ impl Module for GatherFacts {
         ];
         A
     }
-    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
-        super::execute(&super::setup::Setup, ctx, args).await
+    async fn plan(&self, ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
+        Setup.plan(ctx, args).await
+    }
+    async fn apply(&self, ctx: &TaskCtx, args: &Args, plan: Plan) -> Result<Outcome, ModError> {
+        Setup.apply(ctx, args, plan).await
     }
 }

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use serde_json::{json, Value};
 
-use super::{Arg, Args, FreeForm, ModError, Module, Outcome, TaskCtx};
+use super::{Arg, Args, FreeForm, ModError, Module, Outcome, Plan, TaskCtx};
 
 pub struct GroupBy;
 
@@ -27,7 +27,7 @@ impl Module for GroupBy {
     fn controller_only(&self) -> bool {
         true
     }
-    async fn run(&self, _ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+    async fn plan(&self, _ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
         let key = args.req_str("key")?;
         let parents: Vec<String> = match args.raw("parents") {
             None => vec!["all".into()],
@@ -35,6 +35,6 @@ impl Module for GroupBy {
             Some(v) => vec![crate::pytext::to_text(v)],
         };
         let parents: Vec<String> = parents.iter().map(|p| p.replace(' ', "-")).collect();
-        Ok(Outcome::ok().with("add_group", key.replace(' ', "-")).with("parent_groups", json!(parents)))
+        Ok(Plan::done(Outcome::ok().with("add_group", key.replace(' ', "-")).with("parent_groups", json!(parents))))
     }
 }

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use super::{Arg, Args, FreeForm, ModError, Module, Outcome, TaskCtx};
+use super::{Arg, Args, FreeForm, ModError, Module, Outcome, Plan, TaskCtx};
 
 pub struct Meta;
 
@@ -38,7 +38,7 @@ impl Module for Meta {
     fn controller_only(&self) -> bool {
         true
     }
-    async fn run(&self, _ctx: &TaskCtx, _args: &Args) -> Result<Outcome, ModError> {
-        Ok(Outcome::ok())
+    async fn plan(&self, _ctx: &TaskCtx, _args: &Args) -> Result<Plan, ModError> {
+        Ok(Plan::done(Outcome::ok()))
     }
 }

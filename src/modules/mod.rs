@@ -49,12 +49,15 @@ mod package;
 mod pause;
 mod ping;
 pub mod python;
+mod raw;
+mod reboot;
 mod replace;
 mod script;
 mod service;
 mod service_facts;
 mod set_fact;
 mod setup;
+mod shell;
 mod slurp;
 mod stat;
 mod sysctl;
@@ -66,6 +69,7 @@ mod timezone;
 mod ufw;
 mod user;
 mod wait_for;
+mod wait_for_connection;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -91,8 +95,6 @@ pub static MODULES: &[&dyn Module] = &[
     &authorized_key::AuthorizedKey,
     &blockinfile::BlockInFile,
     &command::Command,
-    &command::Raw,
-    &command::Shell,
     &copy::Synchronize,
     &copy::Copy,
     &cron::Cron,
@@ -119,6 +121,8 @@ pub static MODULES: &[&dyn Module] = &[
     &package::Package,
     &pause::Pause,
     &ping::Ping,
+    &raw::Raw,
+    &reboot::Reboot,
     &replace::Replace,
     &script::Script,
     &service::Systemd,
@@ -126,6 +130,7 @@ pub static MODULES: &[&dyn Module] = &[
     &service_facts::ServiceFacts,
     &set_fact::SetFact,
     &setup::Setup,
+    &shell::Shell,
     &slurp::Slurp,
     &stat::Stat,
     &sysctl::Sysctl,
@@ -134,9 +139,8 @@ pub static MODULES: &[&dyn Module] = &[
     &timezone::Timezone,
     &ufw::Ufw,
     &user::User,
-    &wait_for::WaitForConnection,
-    &wait_for::Reboot,
     &wait_for::WaitFor,
+    &wait_for_connection::WaitForConnection,
 ];
 
 /// Find a module by its short name, an alias, or its fully qualified name: under

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use super::{Arg, Args, ModError, Module, Outcome, TaskCtx};
+use super::{Arg, Args, ModError, Module, Outcome, Plan, TaskCtx};
 
 pub struct Pause;
 
@@ -29,7 +29,9 @@ impl Module for Pause {
     fn controller_only(&self) -> bool {
         true
     }
-    async fn run(&self, _ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+    /// Ansible's pause waits in check mode too, so the waiting is the plan; nothing is left
+    /// to apply.
+    async fn plan(&self, _ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
         let secs = args.int("seconds")?.unwrap_or(0) + args.int("minutes")?.unwrap_or(0) * 60;
         let started = Instant::now();
         let start_text = super::command::now_string(std::time::SystemTime::now());
@@ -49,12 +51,13 @@ impl Module for Pause {
             out.warnings.push("Not waiting for response to prompt as stdin is not interactive".into());
         }
         let delta = started.elapsed().as_secs();
-        Ok(out
-            .with("start", start_text)
-            .with("stop", super::command::now_string(std::time::SystemTime::now()))
-            .with("delta", delta)
-            .with("user_input", input)
-            .with("echo", args.bool("echo", true)?)
-            .with("stdout", format!("Paused for {delta} seconds")))
+        Ok(Plan::done(
+            out.with("start", start_text)
+                .with("stop", super::command::now_string(std::time::SystemTime::now()))
+                .with("delta", delta)
+                .with("user_input", input)
+                .with("echo", args.bool("echo", true)?)
+                .with("stdout", format!("Paused for {delta} seconds")),
+        ))
     }
 }

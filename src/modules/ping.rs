@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
+use super::{fail, Arg, Args, ExecCheck, ModError, Module, Outcome, Plan, TaskCtx};
 
 pub struct Ping;
 
@@ -18,16 +18,14 @@ impl Module for Ping {
         const A: &[Arg] = &[Arg::str("data", "what to return instead of pong; `crash` makes the module fail")];
         A
     }
-    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+    /// Ping changes nothing: the round trip is the plan, in check mode too (as Ansible's).
+    async fn plan(&self, ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
         let data = args.str("data")?.unwrap_or_else(|| "pong".into());
         if data == "crash" {
             // Ansible's ping raises an exception here; its result reads as a module crash.
             return fail("Task failed: Module failed: boom");
         }
-        let out = ctx.sh("echo pong").await?;
-        if out.rc != 0 {
-            return fail(format!("ping failed: {}", out.stderr_str().trim()));
-        }
-        Ok(Outcome::ok().with("ping", data))
+        ctx.sh("echo pong").await?.ok_or_fail("ping failed")?;
+        Ok(Plan::done(Outcome::ok().with("ping", data)))
     }
 }

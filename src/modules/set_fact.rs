@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-use super::{Arg, Args, FreeForm, ModError, Module, Outcome, TaskCtx};
+use super::{Arg, Args, FreeForm, ModError, Module, Outcome, Plan, TaskCtx};
 
 pub struct SetFact;
 
@@ -28,27 +28,32 @@ impl Module for SetFact {
     fn controller_only(&self) -> bool {
         true
     }
-    async fn run(&self, _ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
-        let mut facts = Map::new();
-        for (k, v) in &args.map {
-            // Variables may start with `_`; only steward's internal arguments are left out.
-            if k == "cacheable" || k == "_raw_params" || k == "_variable_params" || k.starts_with("_ansible_") {
-                continue;
-            }
-            if !valid_name(k) {
-                return Ok(Outcome::failed(format!("The variable name '{k}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores.")));
-            }
-            facts.insert(k.clone(), v.clone());
-        }
-        if facts.is_empty() {
-            return Ok(Outcome::failed("No key/value pairs provided, at least one is required for this action to succeed"));
-        }
-        let mut o = Outcome::ok();
-        o.data.insert("ansible_facts".into(), Value::Object(facts.clone()));
-        o.facts = Some(facts);
-        o.cacheable = args.bool("cacheable", false)?;
-        Ok(o)
+    async fn plan(&self, _ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
+        Ok(Plan::done(outcome(args)?))
     }
+}
+
+/// The task's result, decided on the controller.
+fn outcome(args: &Args) -> Result<Outcome, ModError> {
+    let mut facts = Map::new();
+    for (k, v) in &args.map {
+        // Variables may start with `_`; only steward's internal arguments are left out.
+        if k == "cacheable" || k == "_raw_params" || k == "_variable_params" || k.starts_with("_ansible_") {
+            continue;
+        }
+        if !valid_name(k) {
+            return Ok(Outcome::failed(format!("The variable name '{k}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores.")));
+        }
+        facts.insert(k.clone(), v.clone());
+    }
+    if facts.is_empty() {
+        return Ok(Outcome::failed("No key/value pairs provided, at least one is required for this action to succeed"));
+    }
+    let mut o = Outcome::ok();
+    o.data.insert("ansible_facts".into(), Value::Object(facts.clone()));
+    o.facts = Some(facts);
+    o.cacheable = args.bool("cacheable", false)?;
+    Ok(o)
 }
 
 pub fn valid_name(k: &str) -> bool {

@@ -1,20 +1,19 @@
-//! `wait_for`, `wait_for_connection` and `reboot`: waiting for a port, a file or the host itself.
-//! `wait_for` runs its whole loop on the host in one command (ports through bash's /dev/tcp, so
-//! no extra tool is needed); the other two open the connection again until the host answers.
-
-use std::time::{Duration, Instant};
+//! `wait_for`: waiting for a port or a file (or some time). It runs its whole loop on the host
+//! in one command (ports through bash's /dev/tcp, so no extra tool is needed).
+//! `wait_for_connection` and `reboot`, which wait for the host itself, are beside it.
 
 use async_trait::async_trait;
 
-use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
-use crate::connection::{Connection, ExecRequest};
+use super::{Arg, Args, Change, ModError, Module, Outcome, Plan, TaskCtx};
 use crate::pytext::shell_quote as q;
 
 pub struct WaitFor;
-pub struct WaitForConnection;
-pub struct Reboot;
 
-fn secs(args: &Args, k: &str, default: i64) -> Result<i64, ModError> {
+/// The wait itself, which `apply` does (check mode skips it).
+struct Wait;
+
+/// An integer argument, or its default.
+pub(super) fn secs(args: &Args, k: &str, default: i64) -> Result<i64, ModError> {
     Ok(args.int(k)?.unwrap_or(default))
 }
 
@@ -94,23 +93,22 @@ impl Module for WaitFor {
         ];
         A
     }
-    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+    /// As Ansible: wait_for does not run in check mode; the plan is that skip, and the wait
+    /// is left to `apply`.
+    async fn plan(&self, _ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
+        let mut out = base(args)?;
+        out.skipped = true;
+        let mut plan = Plan::done(out.msg("skipped, running in check mode"));
+        plan.changes.push(Change::own(Wait));
+        Ok(plan)
+    }
+    async fn apply(&self, ctx: &TaskCtx, args: &Args, _plan: Plan) -> Result<Outcome, ModError> {
         let state = args.str("state")?.unwrap_or_else(|| "started".into());
         let timeout = secs(args, "timeout", 300)?;
         let delay = secs(args, "delay", 0)?;
         let sleep = secs(args, "sleep", 1)?.max(1);
         let only_time = !args.has("port") && !args.has("path");
-        let mut out = Outcome::ok().with("state", state.clone());
-        for k in ["port", "path", "search_regex"] {
-            if let Some(v) = args.raw(k) {
-                out.data.insert(k.into(), v.clone());
-            }
-        }
-        if ctx.check {
-            // As Ansible: wait_for does not run in check mode.
-            out.skipped = true;
-            return Ok(out.msg("skipped, running in check mode"));
-        }
+        let mut out = base(args)?;
         let script = if only_time {
             // As Ansible: the delay, then the whole timeout.
             format!("sleep {0}; echo {0}", timeout.max(0) + delay.max(0))
@@ -157,140 +155,47 @@ impl Module for WaitFor {
     }
 }
 
-/// Probe the host through a fresh connection until it answers `probe`, or time runs out;
-/// returns the connection and the probe's output.
-async fn until_up(
-    ctx: &TaskCtx,
-    probe: &str,
-    timeout: Duration,
-    sleep: Duration,
-    connect_timeout: Duration,
-    accept: &(dyn Fn(&str) -> bool + Sync),
-) -> Result<String, String> {
-    let Some(re) = &ctx.reconnect else {
-        return Err("this task has no connection to wait for".into());
-    };
-    let start = Instant::now();
-    let mut last: String;
-    loop {
-        let attempt = async {
-            let conn: std::sync::Arc<dyn Connection> = re.open().await.map_err(|e| e.to_string())?;
-            let req = ExecRequest { cmd: probe.to_string(), become_: ctx.become_.clone(), ..Default::default() };
-            let o = conn.exec(req).await.map_err(|e| e.to_string())?;
-            if o.rc != 0 {
-                return Err(format!("rc {}: {}", o.rc, o.stderr_str().trim()));
-            }
-            Ok(o.stdout_str())
-        };
-        match tokio::time::timeout(connect_timeout + Duration::from_secs(5), attempt).await {
-            Ok(Ok(s)) if accept(&s) => return Ok(s),
-            Ok(Ok(s)) => last = format!("the host answered, but not as expected yet ({})", s.trim()),
-            Ok(Err(e)) => last = e,
-            Err(_) => last = "timed out connecting".into(),
+/// What every result of wait_for holds: the state and the arguments that say what it waits for.
+fn base(args: &Args) -> Result<Outcome, ModError> {
+    let state = args.str("state")?.unwrap_or_else(|| "started".into());
+    let mut out = Outcome::ok().with("state", state);
+    for k in ["port", "path", "search_regex"] {
+        if let Some(v) = args.raw(k) {
+            out.data.insert(k.into(), v.clone());
         }
-        if start.elapsed() >= timeout {
-            return Err(last);
-        }
-        tokio::time::sleep(sleep).await;
     }
+    Ok(out)
 }
 
-#[async_trait]
-impl Module for WaitForConnection {
-    fn supports_async(&self) -> bool {
-        false
-    }
-    fn name(&self) -> &'static str {
-        "wait_for_connection"
-    }
-    fn doc(&self) -> &'static str {
-        include_str!("wait_for_connection.md")
-    }
-    fn args(&self) -> &'static [Arg] {
-        const A: &[Arg] = &[
-            Arg::int("timeout", "give up after this many seconds (default 600)"),
-            Arg::int("delay", "seconds to wait first"),
-            Arg::int("sleep", "seconds between attempts (default 1)"),
-            Arg::int("connect_timeout", "seconds for one attempt (default 5)"),
-        ];
-        A
-    }
-    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
-        let start = Instant::now();
-        tokio::time::sleep(Duration::from_secs(secs(args, "delay", 0)?.max(0) as u64)).await;
-        if ctx.check {
-            // As Ansible: not run in check mode.
-            return Ok(Outcome { skipped: true, ..Outcome::ok() }.msg("skipped, running in check mode"));
-        }
-        let timeout = Duration::from_secs(secs(args, "timeout", 600)?.max(0) as u64);
-        let sleep = Duration::from_secs(secs(args, "sleep", 1)?.max(1) as u64);
-        let ct = Duration::from_secs(secs(args, "connect_timeout", 5)?.max(1) as u64);
-        match until_up(ctx, "echo pong", timeout, sleep, ct, &|s| s.trim() == "pong").await {
-            Ok(_) => Ok(Outcome::ok().with("elapsed", start.elapsed().as_secs())),
-            Err(e) => Ok(Outcome::failed(format!("timed out waiting for connection: {e}")).with("elapsed", start.elapsed().as_secs())),
-        }
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{args, Scripted};
+    use super::super::{execute, Module};
+    use super::WaitFor;
 
-#[async_trait]
-impl Module for Reboot {
-    fn supports_async(&self) -> bool {
-        false
+    #[tokio::test]
+    async fn check_mode_skips_without_running_anything() {
+        let host = Scripted::new();
+        let a = args(&WaitFor, "{port: 8080, timeout: 2}");
+        let out = execute(&WaitFor, &host.ctx(true, false), &a).await.unwrap();
+        assert!(out.skipped && !out.changed && !out.failed);
+        assert_eq!(out.msg.as_deref(), Some("skipped, running in check mode"));
+        assert_eq!(out.data["port"], 8080);
+        assert_eq!(out.data["state"], "started");
+        assert!(host.commands().is_empty());
     }
-    fn name(&self) -> &'static str {
-        "reboot"
-    }
-    fn doc(&self) -> &'static str {
-        include_str!("reboot.md")
-    }
-    fn args(&self) -> &'static [Arg] {
-        const A: &[Arg] = &[
-            Arg::str("msg", "the message shown to logged-in users"),
-            Arg::int("pre_reboot_delay", "seconds before rebooting"),
-            Arg::int("post_reboot_delay", "seconds to wait after the host is back"),
-            Arg::int("reboot_timeout", "seconds to wait for it to come back (default 600)"),
-            Arg::int("connect_timeout", "seconds for one connection attempt"),
-            Arg::str("test_command", "run after the reboot to check the host (default `whoami`)"),
-            Arg::str("reboot_command", "the command that reboots (default `shutdown -r now`)"),
-            Arg::str("boot_time_command", "prints something that changes with each boot (default: the boot id)"),
-            Arg::list("search_paths", "accepted for compatibility"),
-        ];
-        A
-    }
-    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
-        if ctx.check {
-            return Ok(Outcome::changed(true).with("rebooted", true));
-        }
-        let boot_cmd = args.str("boot_time_command")?.unwrap_or_else(|| "cat /proc/sys/kernel/random/boot_id".into());
-        let before = ctx.sh(boot_cmd.clone()).await?;
-        if before.rc != 0 {
-            return fail(format!("cannot read the boot id: {}", before.stderr_str().trim()));
-        }
-        let before = before.stdout_str().trim().to_string();
-        let start = Instant::now();
-        let msg = args.str("msg")?.unwrap_or_else(|| "Reboot initiated by steward".into());
-        let delay_min = (secs(args, "pre_reboot_delay", 0)?.max(0) / 60).max(0);
-        let cmd = args.str("reboot_command")?.unwrap_or_else(|| format!("shutdown -r +{delay_min} {}", q(&msg)));
-        // Detached, so the command's end does not wait on the reboot.
-        let r = ctx.sh(format!("( sleep 1; {cmd} ) >/dev/null 2>&1 </dev/null &\necho started")).await;
-        if let Err(ModError::Fail(e)) = r {
-            return fail(format!("Reboot command failed: {e}"));
-        }
-        let timeout = Duration::from_secs(secs(args, "reboot_timeout", 600)?.max(1) as u64);
-        let ct = Duration::from_secs(secs(args, "connect_timeout", 10)?.max(1) as u64);
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        let changed = |s: &str| !s.trim().is_empty() && s.trim() != before;
-        if let Err(e) = until_up(ctx, &boot_cmd, timeout, Duration::from_secs(1), ct, &changed).await {
-            return Ok(Outcome::failed(format!("Timed out waiting for the host to come back after reboot: {e}")).with("rebooted", true));
-        }
-        let test = args.str("test_command")?.unwrap_or_else(|| "whoami".into());
-        if let Err(e) =
-            until_up(ctx, &test, timeout.saturating_sub(start.elapsed()).max(Duration::from_secs(5)), Duration::from_secs(1), ct, &|_| true)
-                .await
-        {
-            return Ok(Outcome::failed(format!("The test command failed after reboot: {e}")).with("rebooted", true));
-        }
-        tokio::time::sleep(Duration::from_secs(secs(args, "post_reboot_delay", 0)?.max(0) as u64)).await;
-        Ok(Outcome::changed(true).with("rebooted", true).with("elapsed", start.elapsed().as_secs()))
+
+    #[tokio::test]
+    async fn a_run_waits_on_the_host_and_times_out_in_ansibles_words() {
+        let host = Scripted::new().on("[ -e /tmp/ready ]", 3, b"TIMEOUT 2\n");
+        let a = args(&WaitFor, "{path: /tmp/ready, timeout: 2}");
+        let p = WaitFor.plan(&host.ctx(false, false), &a).await.unwrap();
+        assert!(host.commands().is_empty(), "the plan asks nothing");
+        let out = WaitFor.apply(&host.ctx(false, false), &a, p).await.unwrap();
+        assert!(out.failed && !out.skipped);
+        assert_eq!(out.msg.as_deref(), Some("Timeout when waiting for file /tmp/ready"));
+        assert_eq!(out.data["elapsed"], 2);
+        let script = &host.commands()[0];
+        assert!(script.contains("-ge 2000 ]"), "{script}");
     }
 }

@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use base64::Engine;
 use serde_json::{json, Map, Value};
 
-use super::{Arg, Args, FileDiff, ModError, Module, Outcome, TaskCtx};
+use super::{Arg, Args, Change, FileDiff, ModError, Module, Outcome, Plan, TaskCtx};
 
 /// How a module file takes its arguments (Ansible's module formats).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -549,7 +549,31 @@ impl Module for PyModule {
     fn supports_check_mode(&self) -> bool {
         true
     }
-    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+    /// The remote program decides what check mode means (AnsibleModule skips itself unless it
+    /// supports it), so in check mode the plan is the module's own run with
+    /// `_ansible_check_mode`; otherwise the run is the one step left for `apply`. The one place
+    /// a module reads `ctx.check`.
+    async fn plan(&self, ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
+        if ctx.check {
+            return Ok(Plan::done(self.run_remote(ctx, args).await?));
+        }
+        // Nothing is known before the module runs: the outcome is left as it is, and `apply`
+        // replaces it with the module's result.
+        let mut plan = Plan::done(Outcome::ok());
+        plan.changes.push(Change::own(RunRemote));
+        Ok(plan)
+    }
+    async fn apply(&self, ctx: &TaskCtx, args: &Args, _plan: Plan) -> Result<Outcome, ModError> {
+        self.run_remote(ctx, args).await
+    }
+}
+
+/// The module's run on the host, left by `plan` for `apply`.
+struct RunRemote;
+
+impl PyModule {
+    /// Send the module with its arguments (and Ansible's `_ansible_*` ones) and read its result.
+    async fn run_remote(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
         let mut params = args.map.clone();
         params.retain(|k, _| !k.starts_with("_ansible_"));
         params.extend(internals(ctx, self.name));
@@ -569,9 +593,7 @@ impl Module for PyModule {
         let out = ctx.sh_in(cmd, Some(stdin)).await?;
         Ok(self.result_of(ctx, &out))
     }
-}
 
-impl PyModule {
     /// Run a Python module from its zip: only the digest when this host and account have the
     /// zip already, the zip too the first time (or when the copy there is gone).
     async fn run_ansiballz(&self, ctx: &TaskCtx, params: &Map<String, Value>) -> Result<Outcome, ModError> {
@@ -665,5 +687,40 @@ mod tests {
     fn old_style_arguments_are_quoted_words() {
         let m = json!({"name": "a b", "force": true, "n": 3}).as_object().unwrap().clone();
         assert_eq!(old_style_args(&m), "name='a b' force=True n=3 ");
+    }
+
+    /// A WANT_JSON module (no controller Python needed to send it).
+    fn want_json() -> PyModule {
+        PyModule {
+            name: "mymod",
+            path: PathBuf::from("/x/library/mymod"),
+            fqn: "ansible.legacy.mymod".into(),
+            style: Style::WantJson,
+            source: b"#!/bin/sh\n# WANT_JSON\necho '{}'\n".to_vec(),
+            playbook_dir: PathBuf::from("/x"),
+            payload: OnceLock::new(),
+            doc: "",
+        }
+    }
+
+    #[tokio::test]
+    async fn check_mode_asks_the_module_and_a_real_run_waits_for_apply() {
+        use super::super::testing::Scripted;
+        let m = want_json();
+        let a = Args::prepare(&m, json!({"name": "x"}).as_object().unwrap().clone()).unwrap();
+        let host = Scripted::new().on("ansible-tmp-", 0, b"{\"changed\": true, \"msg\": \"would change\"}\n");
+        // Check mode: the module runs, told so, and its answer is the result.
+        let p = m.plan(&host.ctx(true, false), &a).await.unwrap();
+        assert!(p.changes.is_empty() && p.outcome.changed);
+        assert_eq!(p.outcome.msg.as_deref(), Some("would change"));
+        let cmd = &host.commands()[0];
+        assert!(cmd.contains("\"_ansible_check_mode\":true") && cmd.contains("\"name\":\"x\""), "{cmd}");
+        // Otherwise the plan sends nothing; apply runs the module, not in check mode.
+        let p = m.plan(&host.ctx(false, true), &a).await.unwrap();
+        assert_eq!((p.changes.len(), host.commands().len()), (1, 1));
+        let out = m.apply(&host.ctx(false, true), &a, p).await.unwrap();
+        assert!(out.changed);
+        let cmd = &host.commands()[1];
+        assert!(cmd.contains("\"_ansible_check_mode\":false") && cmd.contains("\"_ansible_diff\":true"), "{cmd}");
     }
 }

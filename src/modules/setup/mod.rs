@@ -30,7 +30,7 @@ mod virt;
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
-use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
+use super::{fail, Arg, Args, ModError, Module, Outcome, Plan, TaskCtx};
 use sections::Sections;
 use system::Facts;
 
@@ -296,7 +296,8 @@ impl Module for Setup {
         ];
         A
     }
-    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+    /// Gathering reads the host and changes nothing: the plan is the whole result.
+    async fn plan(&self, ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
         let subset = args.str_list("gather_subset")?;
         let collectors = match select(&subset) {
             Ok(c) => c,
@@ -317,7 +318,7 @@ impl Module for Setup {
         o.data.insert("ansible_facts".into(), Value::Object(facts.clone()));
         o.facts = Some(facts);
         o.warnings = warnings;
-        Ok(o)
+        Ok(Plan::done(o))
     }
 }
 
