@@ -77,3 +77,80 @@ impl<W: Write + Send> Sink for JsonLines<W> {
         self.write(json!({"event": "end", "exit_code": exit_code}));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use indexmap::IndexMap;
+    use serde_json::json;
+
+    use super::*;
+    use crate::report::event::{HostResult, Stats, Status};
+
+    fn result(host: &str, task: &str, status: Status, result: Value) -> HostResult {
+        let Value::Object(m) = result else { panic!("not an object") };
+        let mut r = HostResult::new(host, status, m);
+        r.task = task.into();
+        r
+    }
+
+    fn lines(sink: JsonLines<Vec<u8>>) -> Vec<String> {
+        String::from_utf8(sink.into_inner()).unwrap().lines().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn a_run_as_json_lines() {
+        let sink = JsonLines::new(Vec::new());
+        let mut ok = result("web1", "write it", Status::Changed, json!({"changed": true, "dest": "/etc/x", "_ansible_no_log": false}));
+        ok.duration = 0.12345;
+        let mut failed = result("web2", "write it", Status::Failed, json!({"changed": false, "msg": "boom", "rc": 1}));
+        failed.ignored = true;
+        failed.delegated_to = Some("db1".into());
+        let mut stats = IndexMap::new();
+        let mut s = Stats::default();
+        s.count(&ok);
+        stats.insert("web1".to_string(), s);
+        let events = [
+            Event::PlayStart { name: "site" },
+            Event::PlayHosts { name: "site", total: 2 },
+            Event::TaskStart { name: "write it", handler: false },
+            Event::HostTask { host: "web1", task: "write it" },
+            Event::Result { result: &ok, loc: None },
+            Event::Result { result: &failed, loc: None },
+            Event::Message("NO MORE HOSTS LEFT"),
+            Event::Trace { host: "web1", text: "EXEC: true" },
+            Event::TaskStart { name: "restart", handler: true },
+            Event::Recap(&stats),
+        ];
+        for e in &events {
+            sink.event(e);
+        }
+        sink.finish(2);
+        assert_eq!(
+            lines(sink),
+            [
+                r#"{"event":"play_start","play":"site"}"#,
+                r#"{"event":"task_start","task":"write it","handler":false}"#,
+                r#"{"event":"result","host":"web1","task":"write it","status":"changed","changed":true,"duration":0.123,"delegated_to":null,"result":{"changed":true,"dest":"/etc/x"}}"#,
+                r#"{"event":"result","host":"web2","task":"write it","status":"ignored","changed":false,"duration":0.0,"delegated_to":"db1","result":{"changed":false,"msg":"boom","rc":1}}"#,
+                r#"{"event":"task_start","task":"restart","handler":true}"#,
+                r#"{"event":"recap","hosts":{"web1":{"ok":1,"changed":1,"unreachable":0,"failed":0,"skipped":0,"rescued":0,"ignored":0}}}"#,
+                r#"{"event":"end","exit_code":2}"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn no_log_results_are_censored() {
+        let sink = JsonLines::new(Vec::new());
+        let mut r = result("h", "secret", Status::Ok, json!({"changed": false, "stdout": "hunter2"}));
+        r.no_log = true;
+        sink.event(&Event::Result { result: &r, loc: None });
+        let got = lines(sink);
+        assert_eq!(
+            got,
+            [format!(
+                r#"{{"event":"result","host":"h","task":"secret","status":"ok","changed":false,"duration":0.0,"delegated_to":null,"result":{{"censored":"{HIDDEN}","changed":false}}}}"#
+            )]
+        );
+    }
+}

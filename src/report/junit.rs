@@ -101,3 +101,70 @@ impl Sink for JUnit {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::report::event::{HostResult, Status};
+
+    fn result(host: &str, task: &str, status: Status, result: Value, duration: f64) -> HostResult {
+        let Value::Object(m) = result else { panic!("not an object") };
+        let mut r = HostResult::new(host, status, m);
+        r.task = task.into();
+        r.duration = duration;
+        r
+    }
+
+    #[test]
+    fn a_suite_per_play_and_a_case_per_task_on_a_host() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("report.xml");
+        let sink = JUnit::new(path.clone());
+        let ok = result("web1", "install <nginx>", Status::Changed, json!({"changed": true}), 0.5);
+        let failed = result("web2", "install <nginx>", Status::Failed, json!({"msg": "no \"nginx\" & no luck"}), 0.25);
+        let mut hidden = result("web2", "secret", Status::Failed, json!({"msg": "the password is hunter2"}), 0.0);
+        hidden.no_log = true;
+        let mut ignored = result("web1", "probe", Status::Failed, json!({"msg": "nope"}), 0.125);
+        ignored.ignored = true;
+        let skipped = result("db1", "migrate", Status::Skipped, json!({"skipped": true}), 0.001);
+        let down = result("db2", "migrate", Status::Unreachable, json!({"msg": "no route"}), 1.0);
+        for e in [
+            Event::PlayStart { name: "web & co" },
+            Event::TaskStart { name: "install <nginx>", handler: false },
+            Event::Result { result: &ok, loc: None },
+            Event::Result { result: &failed, loc: None },
+            Event::Result { result: &hidden, loc: None },
+            Event::Result { result: &ignored, loc: None },
+            Event::Message("ignored by JUnit"),
+            Event::PlayStart { name: "db" },
+            Event::Result { result: &skipped, loc: None },
+            Event::Result { result: &down, loc: None },
+        ] {
+            sink.event(&e);
+        }
+        sink.finish(2);
+        let want = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>
+<testsuites name=\"steward\">
+  <testsuite name=\"web &amp; co\" tests=\"4\" failures=\"2\" skipped=\"0\" time=\"0.875\">
+    <testcase classname=\"web1\" name=\"install &lt;nginx&gt;\" time=\"0.500\"></testcase>
+    <testcase classname=\"web2\" name=\"install &lt;nginx&gt;\" time=\"0.250\"><failure message=\"no &quot;nginx&quot; &amp; no luck\" type=\"failed\">no &quot;nginx&quot; &amp; no luck</failure></testcase>
+    <testcase classname=\"web2\" name=\"secret\" time=\"0.000\"><failure message=\"hidden (no_log)\" type=\"failed\">hidden (no_log)</failure></testcase>
+    <testcase classname=\"web1\" name=\"probe\" time=\"0.125\"></testcase>
+  </testsuite>
+  <testsuite name=\"db\" tests=\"2\" failures=\"1\" skipped=\"1\" time=\"1.001\">
+    <testcase classname=\"db1\" name=\"migrate\" time=\"0.001\"><skipped/></testcase>
+    <testcase classname=\"db2\" name=\"migrate\" time=\"1.000\"><failure message=\"no route\" type=\"unreachable\">no route</failure></testcase>
+  </testsuite>
+</testsuites>
+";
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), want);
+    }
+
+    #[test]
+    fn an_empty_run_is_an_empty_report() {
+        let sink = JUnit::new(PathBuf::new());
+        assert_eq!(sink.render(), "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"steward\">\n</testsuites>\n");
+    }
+}

@@ -142,3 +142,50 @@ pub fn quiet_warnings(q: bool) {
 pub fn install_warnings() {
     crate::diag::set_warning_sink(warning);
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// A sink that notes what it was told, as `name:what`.
+    struct Note(&'static str, Arc<Mutex<Vec<String>>>);
+
+    impl Sink for Note {
+        fn event(&self, e: &Event<'_>) {
+            let what = match e {
+                Event::PlayStart { name } => format!("play {name}"),
+                Event::Message(m) => format!("message {m}"),
+                other => format!("{other:?}"),
+            };
+            self.1.lock().unwrap().push(format!("{}:{what}", self.0));
+        }
+
+        fn finish(&self, exit_code: i32) {
+            self.1.lock().unwrap().push(format!("{}:finish {exit_code}", self.0));
+        }
+    }
+
+    #[test]
+    fn every_sink_hears_every_event_in_the_order_added() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let r = Reporter::new().with(Note("a", log.clone())).with(Note("b", log.clone()));
+        r.play_start("site");
+        r.message("hello");
+        r.finish(0);
+        assert_eq!(*log.lock().unwrap(), ["a:play site", "b:play site", "a:message hello", "b:message hello", "a:finish 0", "b:finish 0"]);
+    }
+
+    #[test]
+    fn warnings_before_the_sink_are_kept_and_given_first() {
+        let got = Arc::new(Mutex::new(Vec::new()));
+        crate::diag::warn("report-test: early one");
+        crate::diag::warn("report-test: early two");
+        let g = got.clone();
+        crate::diag::set_warning_sink(move |m| g.lock().unwrap().push(m.to_string()));
+        crate::diag::warn("report-test: late");
+        let mine: Vec<String> = got.lock().unwrap().iter().filter(|m| m.starts_with("report-test:")).cloned().collect();
+        assert_eq!(mine, ["report-test: early one", "report-test: early two", "report-test: late"]);
+    }
+}
