@@ -34,9 +34,40 @@ fn source_line(path: &Path, line: u32) -> Option<String> {
     text.lines().nth(line.checked_sub(1)? as usize).map(str::to_string)
 }
 
-/// A warning for the person running steward. Printed by the report layer.
+/// Where warnings go: a printer that the report layer installs when the program starts
+/// ([`set_warning_sink`]). Warnings given before it is installed are kept, and handed to it, in
+/// order, when it comes.
+type WarningSink = Box<dyn Fn(&str) + Send + Sync>;
+
+struct Warnings {
+    sink: std::sync::RwLock<Option<WarningSink>>,
+    pending: Mutex<Vec<String>>,
+}
+
+fn warnings() -> &'static Warnings {
+    static W: OnceLock<Warnings> = OnceLock::new();
+    W.get_or_init(|| Warnings { sink: std::sync::RwLock::new(None), pending: Mutex::new(Vec::new()) })
+}
+
+/// Send every warning to `sink` from now on, after the ones given so far.
+pub fn set_warning_sink(sink: impl Fn(&str) + Send + Sync + 'static) {
+    let w = warnings();
+    let mut slot = w.sink.write().unwrap_or_else(|e| e.into_inner());
+    let pending = std::mem::take(&mut *w.pending.lock().unwrap_or_else(|e| e.into_inner()));
+    for msg in &pending {
+        sink(msg);
+    }
+    *slot = Some(Box::new(sink));
+}
+
+/// A warning for the person running steward, printed by the sink the report layer installed.
 pub fn warn(msg: &str) {
-    crate::report::warning(msg);
+    let w = warnings();
+    let slot = w.sink.read().unwrap_or_else(|e| e.into_inner());
+    match slot.as_ref() {
+        Some(sink) => sink(msg),
+        None => w.pending.lock().unwrap_or_else(|e| e.into_inner()).push(msg.to_string()),
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -245,6 +245,7 @@ pub struct DocArgs {
 
 /// Parse the command line, run, and return the process's exit code.
 pub fn main() -> i32 {
+    crate::report::install_warnings();
     let cli = Cli::parse();
     match cli.command {
         Command::Run(a) => run::run(*a),

@@ -9,7 +9,7 @@ use crate::diag::Diagnostic;
 use crate::exec::{exit, Run, RunOptions};
 use crate::inventory::Inventory;
 use crate::playbook::{Playbook, Task, TaskKind};
-use crate::report::Reporter;
+use crate::report::{Adhoc, HtmlReport, JUnit, JsonLines, Reporter, Terminal};
 
 /// The inventory from `-i`, else from ansible.cfg (`inventory`, `ANSIBLE_INVENTORY`), else this
 /// machine alone.
@@ -294,8 +294,7 @@ pub fn run_loaded(a: RunArgs, mut books: Vec<Playbook>, adhoc: bool, cfg: &Confi
         Some(o) => o == "json",
         None => cfg.get("defaults", "stdout_callback").is_some_and(|c| c.ends_with("json")),
     };
-    let reporter =
-        Reporter::new(a.verbose, a.diff).json(json).junit(a.junit.clone()).html(a.report.clone()).adhoc(adhoc.then_some(a.one_line));
+    let reporter = reporter(&a, json, adhoc);
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -330,6 +329,28 @@ pub fn run_loaded(a: RunArgs, mut books: Vec<Playbook>, adhoc: bool, cfg: &Confi
         }
         code
     })
+}
+
+/// The outputs the command line chose: one on stdout (JSON lines, `ansible`'s ad-hoc lines, or
+/// ansible-playbook's text with the progress display), and the file reports. The JUnit file is
+/// written after the HTML page, as their errors are printed.
+fn reporter(a: &RunArgs, json: bool, adhoc: bool) -> Reporter {
+    let r = Reporter::new();
+    let r = if json {
+        r.with(JsonLines::stdout())
+    } else if adhoc {
+        r.with(Adhoc::new(a.one_line))
+    } else {
+        r.with(Terminal::new(a.verbose, a.diff))
+    };
+    let r = match &a.report {
+        Some(p) => r.with(HtmlReport::new(p.clone())),
+        None => r,
+    };
+    match &a.junit {
+        Some(p) => r.with(JUnit::new(p.clone())),
+        None => r,
+    }
 }
 
 /// Every literal `notify` names a handler of its play.

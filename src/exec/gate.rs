@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{oneshot, watch};
 
-use super::result::HostResult;
+use crate::report::event::HostResult;
 use crate::report::Reporter;
 
 /// A run_once task's result, published by the first host of the group for the others.

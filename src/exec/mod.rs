@@ -8,7 +8,6 @@
 pub mod gate;
 mod host;
 mod play;
-pub mod result;
 mod task;
 mod vars;
 
@@ -20,11 +19,11 @@ use serde_json::{Map, Value};
 
 use crate::inventory::Inventory;
 use crate::playbook::Playbook;
+use crate::report::event::{HostResult, Stats};
 use crate::report::Reporter;
 
 pub use host::HostState;
 pub use play::tags_selected;
-use result::Stats;
 
 /// What the command line asks of a run.
 #[derive(Clone, Debug, Default)]
@@ -184,7 +183,7 @@ impl Run {
         Ok(true)
     }
 
-    pub fn count(&self, r: &result::HostResult) {
+    pub fn count(&self, r: &HostResult) {
         if let Ok(mut s) = self.stats.lock() {
             s.entry(r.host.clone()).or_default().count(r);
         }

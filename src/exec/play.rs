@@ -11,12 +11,12 @@ use indexmap::IndexSet;
 use serde_json::{json, Map, Value};
 
 use super::gate::{Gate, Release};
-use super::result::{HostResult, Status};
 use super::task::{self, Chain, Env};
 use super::vars::{self, Inherited, PlayScope};
 use super::{HostState, Run};
 use crate::diag::Diagnostic;
 use crate::playbook::{Kw, Play, Task, TaskKind};
+use crate::report::event::{HostResult, Status};
 use crate::template;
 use crate::yaml::Node;
 

@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
-use super::result::{HostResult, ItemResult, Status};
 use super::vars::{task_scope, Inherited, PlayScope};
 use super::{HostState, Run};
 use crate::connection::{local::Local, Become, Connection, Spec};
 use crate::modules::{Args, ModError, Module, Outcome, Reconnect, TaskCtx};
 use crate::playbook::{Kw, Loop, Task};
+use crate::report::event::{HostResult, ItemResult, Status};
 use crate::template::{self, Scope};
 
 /// The keywords in force for a task: its own, then its blocks', role's and play's (innermost first).

@@ -8,7 +8,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use indexmap::IndexMap;
 
-use crate::exec::result::{HostResult, Stats};
+use super::event::{Event, HostResult, Stats};
+use super::Sink;
 
 struct Rec {
     play: String,
@@ -26,6 +27,8 @@ pub struct HtmlReport {
     path: std::path::PathBuf,
     started: Instant,
     started_at: i64,
+    /// The play running now.
+    play: Mutex<String>,
     recs: Mutex<Vec<Rec>>,
     stats: Mutex<IndexMap<String, Stats>>,
 }
@@ -64,13 +67,44 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}pre{background:#f8f8f8;b
 pre .a{color:#116611}pre .d{color:#aa1111}pre .u{color:#6a4ea1}pre .h{color:#555;font-weight:600}\
 details{margin:.3em 0}summary{cursor:pointer}.bar{background:#5b8def;height:.7em;display:inline-block;border-radius:2px}";
 
+impl Sink for HtmlReport {
+    fn event(&self, e: &Event<'_>) {
+        match *e {
+            Event::PlayStart { name } => {
+                if let Ok(mut p) = self.play.lock() {
+                    *p = name.to_string();
+                }
+            }
+            Event::Result { result, .. } => {
+                let play = self.play.lock().map(|p| p.clone()).unwrap_or_default();
+                self.result(&play, result);
+            }
+            Event::Recap(stats) => self.recap(stats),
+            _ => {}
+        }
+    }
+
+    fn finish(&self, exit_code: i32) {
+        if let Err(e) = self.write(exit_code) {
+            eprintln!("[ERROR]: cannot write the HTML report: {e}");
+        }
+    }
+}
+
 impl HtmlReport {
     pub fn new(path: std::path::PathBuf) -> HtmlReport {
         let started_at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-        HtmlReport { path, started: Instant::now(), started_at, recs: Mutex::new(Vec::new()), stats: Mutex::new(IndexMap::new()) }
+        HtmlReport {
+            path,
+            started: Instant::now(),
+            started_at,
+            play: Mutex::new(String::new()),
+            recs: Mutex::new(Vec::new()),
+            stats: Mutex::new(IndexMap::new()),
+        }
     }
 
-    pub fn result(&self, play: &str, r: &HostResult) {
+    fn result(&self, play: &str, r: &HostResult) {
         let word = r.word();
         let text = |k: &str| r.result.get(k).map(crate::pytext::to_text).unwrap_or_default();
         let mut diffs: Vec<String> = r.diffs.iter().map(super::terminal::unified_diff).collect();
@@ -93,13 +127,13 @@ impl HtmlReport {
         }
     }
 
-    pub fn recap(&self, stats: &IndexMap<String, Stats>) {
+    fn recap(&self, stats: &IndexMap<String, Stats>) {
         if let Ok(mut s) = self.stats.lock() {
             *s = stats.clone();
         }
     }
 
-    pub fn write(&self, exit_code: i32) -> std::io::Result<()> {
+    fn write(&self, exit_code: i32) -> std::io::Result<()> {
         let recs = self.recs.lock().map(|mut r| std::mem::take(&mut *r)).unwrap_or_default();
         let stats = self.stats.lock().map(|s| s.clone()).unwrap_or_default();
         let took = self.started.elapsed().as_secs_f64();

@@ -1,8 +1,43 @@
-//! What running a task on a host produced, and the per-host counts of the recap.
+//! The events of a run, as the outputs consume them: what the executor tells the report layer
+//! (a play starts, a task starts, a host's result, the recap), and the values they carry: what
+//! running a task on a host produced ([`HostResult`]) and the per-host counts of the recap
+//! ([`Stats`]). The executor builds these; every [`super::Sink`] reads them.
 
+use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
 use crate::modules::FileDiff;
+use crate::yaml::Loc;
+
+/// One thing that happened in a run, sent to every sink of the [`super::Reporter`].
+#[derive(Clone, Copy, Debug)]
+pub enum Event<'a> {
+    /// A play starts (its banner).
+    PlayStart { name: &'a str },
+    /// A play starts its work on `total` hosts (live progress).
+    PlayHosts { name: &'a str, total: usize },
+    /// The play's pattern matched no host.
+    NoHosts,
+    /// A task (or a handler) starts: its banner, printed once for all its hosts.
+    TaskStart { name: &'a str, handler: bool },
+    /// A host starts a task (live progress).
+    HostTask { host: &'a str, task: &'a str },
+    /// A host is through the play (live progress).
+    HostDone { host: &'a str },
+    /// An include was loaded for these hosts.
+    Included { what: &'a str, hosts: &'a [String] },
+    /// A task failed on a host and will be tried again (`until`).
+    Retry { host: &'a str, task: &'a str, left: i64 },
+    /// A task's outcome on a host. `loc` is the task's place, for a failure's origin line.
+    Result { result: &'a HostResult, loc: Option<&'a Loc> },
+    /// A line of text for the person reading the run (`NO MORE HOSTS LEFT`, a rendered error).
+    Message(&'a str),
+    /// `-vv` and `-vvv` detail about one host: a command and its output, how the connection was
+    /// made.
+    Trace { host: &'a str, text: &'a str },
+    /// The recap: every host's counts.
+    Recap(&'a IndexMap<String, Stats>),
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {

@@ -1,0 +1,156 @@
+//! `--output json`: one JSON event per line on stdout, for a script to read (play and task
+//! starts, each host's result, the recap, and the end with the exit code). Nothing else goes to
+//! stdout; known secrets are masked and `no_log` results censored.
+
+use std::io::Write;
+use std::sync::Mutex;
+
+use serde_json::{json, Value};
+
+use super::event::Event;
+use super::terminal::HIDDEN;
+use super::Sink;
+
+pub struct JsonLines<W: Write + Send> {
+    out: Mutex<W>,
+}
+
+impl JsonLines<std::io::Stdout> {
+    pub fn stdout() -> Self {
+        JsonLines::new(std::io::stdout())
+    }
+}
+
+impl<W: Write + Send> JsonLines<W> {
+    pub fn new(out: W) -> Self {
+        JsonLines { out: Mutex::new(out) }
+    }
+
+    /// The writer back (a test's buffer).
+    pub fn into_inner(self) -> W {
+        self.out.into_inner().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self, v: Value) {
+        let line = v.to_string();
+        let line = crate::vault::mask(&line);
+        if let Ok(mut o) = self.out.lock() {
+            let _ = writeln!(o, "{line}");
+        }
+    }
+}
+
+impl<W: Write + Send> Sink for JsonLines<W> {
+    fn event(&self, e: &Event<'_>) {
+        match *e {
+            Event::PlayStart { name } => self.write(json!({"event": "play_start", "play": name})),
+            Event::TaskStart { name, handler } => self.write(json!({"event": "task_start", "task": name, "handler": handler})),
+            Event::Result { result: r, .. } => {
+                let changed = r.result.get("changed").cloned().unwrap_or(Value::Bool(false));
+                let result = if r.no_log {
+                    json!({"censored": HIDDEN, "changed": changed})
+                } else {
+                    Value::Object(
+                        r.result.iter().filter(|(k, _)| !k.starts_with("_ansible")).map(|(k, v)| (k.clone(), v.clone())).collect(),
+                    )
+                };
+                self.write(json!({
+                    "event": "result", "host": r.host, "task": r.task, "status": r.word(),
+                    "changed": changed,
+                    "duration": (r.duration * 1000.0).round() / 1000.0, "delegated_to": r.delegated_to, "result": result,
+                }));
+            }
+            Event::Recap(stats) => {
+                let hosts: serde_json::Map<String, Value> = stats
+                    .iter()
+                    .map(|(h, s)| {
+                        (h.clone(), json!({"ok": s.ok, "changed": s.changed, "unreachable": s.unreachable, "failed": s.failed, "skipped": s.skipped, "rescued": s.rescued, "ignored": s.ignored}))
+                    })
+                    .collect();
+                self.write(json!({"event": "recap", "hosts": hosts}));
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(&self, exit_code: i32) {
+        self.write(json!({"event": "end", "exit_code": exit_code}));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use indexmap::IndexMap;
+    use serde_json::json;
+
+    use super::*;
+    use crate::report::event::{HostResult, Stats, Status};
+
+    fn result(host: &str, task: &str, status: Status, result: Value) -> HostResult {
+        let Value::Object(m) = result else { panic!("not an object") };
+        let mut r = HostResult::new(host, status, m);
+        r.task = task.into();
+        r
+    }
+
+    fn lines(sink: JsonLines<Vec<u8>>) -> Vec<String> {
+        String::from_utf8(sink.into_inner()).unwrap().lines().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn a_run_as_json_lines() {
+        let sink = JsonLines::new(Vec::new());
+        let mut ok = result("web1", "write it", Status::Changed, json!({"changed": true, "dest": "/etc/x", "_ansible_no_log": false}));
+        ok.duration = 0.12345;
+        let mut failed = result("web2", "write it", Status::Failed, json!({"changed": false, "msg": "boom", "rc": 1}));
+        failed.ignored = true;
+        failed.delegated_to = Some("db1".into());
+        let mut stats = IndexMap::new();
+        let mut s = Stats::default();
+        s.count(&ok);
+        stats.insert("web1".to_string(), s);
+        let events = [
+            Event::PlayStart { name: "site" },
+            Event::PlayHosts { name: "site", total: 2 },
+            Event::TaskStart { name: "write it", handler: false },
+            Event::HostTask { host: "web1", task: "write it" },
+            Event::Result { result: &ok, loc: None },
+            Event::Result { result: &failed, loc: None },
+            Event::Message("NO MORE HOSTS LEFT"),
+            Event::Trace { host: "web1", text: "EXEC: true" },
+            Event::TaskStart { name: "restart", handler: true },
+            Event::Recap(&stats),
+        ];
+        for e in &events {
+            sink.event(e);
+        }
+        sink.finish(2);
+        assert_eq!(
+            lines(sink),
+            [
+                r#"{"event":"play_start","play":"site"}"#,
+                r#"{"event":"task_start","task":"write it","handler":false}"#,
+                r#"{"event":"result","host":"web1","task":"write it","status":"changed","changed":true,"duration":0.123,"delegated_to":null,"result":{"changed":true,"dest":"/etc/x"}}"#,
+                r#"{"event":"result","host":"web2","task":"write it","status":"ignored","changed":false,"duration":0.0,"delegated_to":"db1","result":{"changed":false,"msg":"boom","rc":1}}"#,
+                r#"{"event":"task_start","task":"restart","handler":true}"#,
+                r#"{"event":"recap","hosts":{"web1":{"ok":1,"changed":1,"unreachable":0,"failed":0,"skipped":0,"rescued":0,"ignored":0}}}"#,
+                r#"{"event":"end","exit_code":2}"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn no_log_results_are_censored() {
+        let sink = JsonLines::new(Vec::new());
+        let mut r = result("h", "secret", Status::Ok, json!({"changed": false, "stdout": "hunter2"}));
+        r.no_log = true;
+        sink.event(&Event::Result { result: &r, loc: None });
+        let got = lines(sink);
+        assert_eq!(
+            got,
+            [format!(
+                r#"{{"event":"result","host":"h","task":"secret","status":"ok","changed":false,"duration":0.0,"delegated_to":null,"result":{{"censored":"{HIDDEN}","changed":false}}}}"#
+            )]
+        );
+    }
+}
