@@ -188,6 +188,45 @@ pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 mod tests {
     use super::*;
 
+    fn loc(file: &Path, line: u32, col: u32, len: u32) -> Loc {
+        Loc { file: Arc::new(file.to_path_buf()), line, col, len }
+    }
+
+    #[test]
+    fn one_span_renders_as_before() {
+        let file = Path::new("/nonexistent/steward-diag-one.yml");
+        remember_source(file, "- hosts: all\n  taks: []\n");
+        let d = Diagnostic::new("unknown play keyword `taks`").at(loc(file, 2, 3, 4), "here").help("did you mean `tasks`?");
+        assert_eq!(
+            d.render(),
+            "error: unknown play keyword `taks`\n --> /nonexistent/steward-diag-one.yml:2:3\n  |\n2 |   taks: []\n  |   ^^^^ here\n   = help: did you mean `tasks`?\n"
+        );
+        assert_eq!(d.runtime_message(), "unknown play keyword `taks` (/nonexistent/steward-diag-one.yml:2:3)");
+    }
+
+    #[test]
+    fn several_spans_render_one_after_the_other_in_one_gutter() {
+        let file = Path::new("/nonexistent/steward-diag-many.yml");
+        let text: String = (1..=12).map(|i| format!("line{i}\n")).collect();
+        remember_source(file, &text);
+        let d = Diagnostic::new("m").at(loc(file, 3, 1, 5), "first").at(loc(file, 12, 2, 2), "second");
+        assert_eq!(d.spans.len(), 2);
+        assert_eq!(
+            d.render(),
+            "error: m\n  --> /nonexistent/steward-diag-many.yml:3:1\n   |\n3  | line3\n   | ^^^^^ first\n   |\n  ::: /nonexistent/steward-diag-many.yml:12:2\n   |\n12 | line12\n   |  ^^ second\n"
+        );
+    }
+
+    #[test]
+    fn an_unknown_place_gives_way_to_a_known_one() {
+        let file = Path::new("/nonexistent/steward-diag-unknown.yml");
+        let d = Diagnostic::new("m").at(Loc::new(file, 0, 0), "somewhere").at(loc(file, 1, 1, 1), "here");
+        assert_eq!(d.spans.len(), 1);
+        assert_eq!(d.loc().map(|l| l.line), Some(1));
+        let d = d.at(Loc::new(file, 0, 0), "anywhere");
+        assert_eq!(d.spans.len(), 1, "an unknown place adds nothing to a known one");
+    }
+
     #[test]
     fn suggests_close_words() {
         assert_eq!(suggest("desst", ["dest", "src", "mode"]), Some("dest"));
