@@ -1,7 +1,8 @@
 //! Diagnostics: errors that point at the file, line and column of the value that caused them.
 //!
 //! A [`Diagnostic`] is a value, not a print: the layer that finds a fault builds one, and the
-//! report layer renders it (with the offending line and a caret) when it reaches the top.
+//! report layer renders it (with the offending line and a caret) when it reaches the top. It may
+//! point at several places (a cycle of tasks points at each of them), each with its own label.
 
 use std::collections::HashMap;
 use std::fmt;
