@@ -1,7 +1,8 @@
 //! Diagnostics: errors that point at the file, line and column of the value that caused them.
 //!
 //! A [`Diagnostic`] is a value, not a print: the layer that finds a fault builds one, and the
-//! report layer renders it (with the offending line and a caret) when it reaches the top.
+//! report layer renders it (with the offending line and a caret) when it reaches the top. It may
+//! point at several places (a cycle of tasks points at each of them), each with its own label.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -70,11 +71,20 @@ pub fn warn(msg: &str) {
     }
 }
 
+/// One place a diagnostic points at: a file, line and column (and length), and what to say
+/// there.
+#[derive(Clone, Debug)]
+pub struct Span {
+    pub loc: Loc,
+    pub label: Box<str>,
+}
+
 #[derive(Clone, Debug)]
 pub struct Diagnostic {
     pub message: String,
-    pub loc: Option<Loc>,
-    pub label: Box<str>,
+    /// The places of the fault, the main one first; rendered one after the other, each with its
+    /// source line, as rustc prints an error that spans several places.
+    pub spans: Vec<Span>,
     pub help: Vec<String>,
     pub notes: Vec<String>,
     /// A fault Ansible would only meet when the task runs (an unknown module, a bad argument):
@@ -85,15 +95,27 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(message: impl Into<String>) -> Diagnostic {
-        Diagnostic { message: message.into(), loc: None, label: Box::from(""), help: vec![], notes: vec![], deferrable: false }
+        Diagnostic { message: message.into(), spans: vec![], help: vec![], notes: vec![], deferrable: false }
     }
 
+    /// Point at one more place. A place whose line is unknown only stands in until a known one
+    /// comes: it replaces nothing and adds nothing once the diagnostic has a known place.
     pub fn at(mut self, loc: Loc, label: impl Into<String>) -> Diagnostic {
-        if loc.is_known() || self.loc.is_none() {
-            self.loc = Some(loc);
+        let span = Span { loc, label: label.into().into_boxed_str() };
+        if span.loc.is_known() {
+            self.spans.retain(|s| s.loc.is_known());
+            self.spans.push(span);
+        } else if self.spans.is_empty() {
+            self.spans.push(span);
+        } else if let Some(last) = self.spans.last_mut().filter(|s| !s.loc.is_known()) {
+            last.label = span.label;
         }
-        self.label = label.into().into_boxed_str();
         self
+    }
+
+    /// The main place of the fault (the first one given).
+    pub fn loc(&self) -> Option<&Loc> {
+        self.spans.first().map(|s| &s.loc)
     }
 
     pub fn deferrable(mut self) -> Diagnostic {
@@ -114,29 +136,43 @@ impl Diagnostic {
     /// The message for a task that fails at run time with this fault (a dynamic include's):
     /// one line with the place, as a task failure's `msg` carries it.
     pub fn runtime_message(&self) -> String {
-        match &self.loc {
+        match self.loc() {
             Some(loc) if loc.is_known() => format!("{} ({}:{}:{})", self.message, relative(&loc.file), loc.line, loc.col),
             _ => self.message.clone(),
         }
     }
 
-    /// Render as text, quoting the source line with a caret under the fault.
+    /// Render as text: the message, then each place with its source line and a caret under the
+    /// fault (`-->` before the main place, `:::` before the others), then notes and help.
     pub fn render(&self) -> String {
         let mut out = format!("error: {}\n", self.message);
-        if let Some(loc) = &self.loc {
+        // One gutter for all the places, as wide as the longest line number.
+        let width = self.spans.iter().filter(|s| s.loc.is_known()).map(|s| s.loc.line.to_string().len()).max().unwrap_or(1);
+        let pad = " ".repeat(width);
+        for (i, span) in self.spans.iter().enumerate() {
+            let loc = &span.loc;
+            let arrow = if i == 0 { "-->" } else { ":::" };
             if loc.is_known() {
-                let num = loc.line.to_string();
-                let pad = " ".repeat(num.len());
-                out += &format!("{pad}--> {}:{}:{}\n", relative(&loc.file), loc.line, loc.col);
+                if i > 0 {
+                    out += &format!("{pad} |\n");
+                }
+                out += &format!("{pad}{arrow} {}:{}:{}\n", relative(&loc.file), loc.line, loc.col);
                 if let Some(text) = source_line(&loc.file, loc.line) {
                     let text = text.replace('\t', " ");
                     let col = (loc.col.max(1) - 1) as usize;
                     let width = text.chars().count().saturating_sub(col).max(1);
                     let len = (loc.len as usize).clamp(1, width);
-                    out += &format!("{pad} |\n{num} | {text}\n{pad} | {}{} {}\n", " ".repeat(col), "^".repeat(len), self.label);
+                    out += &format!(
+                        "{pad} |\n{:<w$} | {text}\n{pad} | {}{} {}\n",
+                        loc.line,
+                        " ".repeat(col),
+                        "^".repeat(len),
+                        span.label,
+                        w = pad.len()
+                    );
                 }
             } else if !loc.file.as_os_str().is_empty() {
-                out += &format!("  --> {}\n", relative(&loc.file));
+                out += &format!("  {arrow} {}\n", relative(&loc.file));
             }
         }
         for n in &self.notes {
@@ -183,6 +219,45 @@ pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn loc(file: &Path, line: u32, col: u32, len: u32) -> Loc {
+        Loc { file: Arc::new(file.to_path_buf()), line, col, len }
+    }
+
+    #[test]
+    fn one_span_renders_as_before() {
+        let file = Path::new("/nonexistent/steward-diag-one.yml");
+        remember_source(file, "- hosts: all\n  taks: []\n");
+        let d = Diagnostic::new("unknown play keyword `taks`").at(loc(file, 2, 3, 4), "here").help("did you mean `tasks`?");
+        assert_eq!(
+            d.render(),
+            "error: unknown play keyword `taks`\n --> /nonexistent/steward-diag-one.yml:2:3\n  |\n2 |   taks: []\n  |   ^^^^ here\n   = help: did you mean `tasks`?\n"
+        );
+        assert_eq!(d.runtime_message(), "unknown play keyword `taks` (/nonexistent/steward-diag-one.yml:2:3)");
+    }
+
+    #[test]
+    fn several_spans_render_one_after_the_other_in_one_gutter() {
+        let file = Path::new("/nonexistent/steward-diag-many.yml");
+        let text: String = (1..=12).map(|i| format!("line{i}\n")).collect();
+        remember_source(file, &text);
+        let d = Diagnostic::new("m").at(loc(file, 3, 1, 5), "first").at(loc(file, 12, 2, 2), "second");
+        assert_eq!(d.spans.len(), 2);
+        assert_eq!(
+            d.render(),
+            "error: m\n  --> /nonexistent/steward-diag-many.yml:3:1\n   |\n3  | line3\n   | ^^^^^ first\n   |\n  ::: /nonexistent/steward-diag-many.yml:12:2\n   |\n12 | line12\n   |  ^^ second\n"
+        );
+    }
+
+    #[test]
+    fn an_unknown_place_gives_way_to_a_known_one() {
+        let file = Path::new("/nonexistent/steward-diag-unknown.yml");
+        let d = Diagnostic::new("m").at(Loc::new(file, 0, 0), "somewhere").at(loc(file, 1, 1, 1), "here");
+        assert_eq!(d.spans.len(), 1);
+        assert_eq!(d.loc().map(|l| l.line), Some(1));
+        let d = d.at(Loc::new(file, 0, 0), "anywhere");
+        assert_eq!(d.spans.len(), 1, "an unknown place adds nothing to a known one");
+    }
 
     #[test]
     fn suggests_close_words() {

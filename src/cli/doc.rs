@@ -1,9 +1,9 @@
 //! `steward doc MODULE`: a module's description, arguments and example.
 
-use super::DocArgs;
+use super::{DocArgs, Error};
 use crate::modules::{self, Kind};
 
-pub fn run(a: DocArgs) -> i32 {
+pub fn run(a: DocArgs) -> Result<(), Error> {
     let Some(name) = a.module.filter(|_| !a.list) else {
         let mut all: Vec<_> = modules::MODULES.iter().collect();
         all.sort_by_key(|m| m.name());
@@ -11,18 +11,17 @@ pub fn run(a: DocArgs) -> i32 {
             let first = m.doc().lines().next().unwrap_or("");
             println!("{:<20} {first}", m.name());
         }
-        return 0;
+        return Ok(());
     };
     // Installed modules too (library/ here, collections, the controller's ansible-core).
     let here = std::env::current_dir().unwrap_or_default();
     let search = modules::python::Search { playbook_dir: &here, role_dirs: vec![] };
     let Some(m) = modules::find(&name).or_else(|| modules::python::resolve(&name, &search)) else {
         let hint = crate::diag::suggest(&name, modules::names()).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
-        eprintln!("error: no module `{name}`{hint}");
-        return 1;
+        return Err(Error::command(format!("no module `{name}`{hint}")));
     };
     print!("{}", render(m));
-    0
+    Ok(())
 }
 
 pub fn render(m: &dyn modules::Module) -> String {

@@ -2,61 +2,37 @@
 
 use serde_json::{json, Map, Value};
 
-use super::InventoryArgs;
+use super::{Error, InventoryArgs};
 use crate::inventory::Inventory;
 
-pub fn run(a: InventoryArgs) -> i32 {
+pub fn run(a: InventoryArgs) -> Result<(), Error> {
     let cfg = crate::config::Config::load();
-    if let Err(e) = super::vault_cmd::setup(&a.inv.vault, &cfg) {
-        eprintln!("error: {e}");
-        return 1;
-    }
-    let inv = match super::run::load_inventory(&a.inv.inventory, &cfg) {
-        Ok(i) => i,
-        Err(d) => {
-            eprint!("{}", d.render());
-            return 1;
-        }
-    };
+    super::vault_cmd::setup(&a.inv.vault, &cfg)?;
+    let inv = super::run::load_inventory(&a.inv.inventory, &cfg)?;
     let out = if let Some(h) = &a.host {
         if !inv.hosts.contains_key(h) || (inv.implicit_localhost && h == "localhost" && !a.inv.inventory.is_empty()) {
-            eprintln!("error: you must pass a single valid host to --host parameter (`{h}` is not in the inventory)");
-            return 1;
+            return Err(Error::command(format!("you must pass a single valid host to --host parameter (`{h}` is not in the inventory)")));
         }
-        match inv.host_vars(h) {
-            Ok(v) => Value::Object(v),
-            Err(d) => {
-                eprint!("{}", d.render());
-                return 1;
-            }
-        }
+        Value::Object(inv.host_vars(h)?)
     } else if let Some(g) = &a.graph {
         if !inv.groups.contains_key(g) {
-            eprintln!("error: no group `{g}` in the inventory");
-            return 1;
+            return Err(Error::command(format!("no group `{g}` in the inventory")));
         }
         let mut s = String::new();
         graph(&inv, g, 0, a.vars, &mut s);
         print!("{s}");
-        return 0;
+        return Ok(());
     } else if a.list {
-        match list(&inv) {
-            Ok(v) => v,
-            Err(d) => {
-                eprint!("{}", d.render());
-                return 1;
-            }
-        }
+        list(&inv)?
     } else {
-        eprintln!("error: one of --list, --graph or --host is required");
-        return 1;
+        return Err(Error::command("one of --list, --graph or --host is required"));
     };
     if a.yaml {
         print!("{}", serde_saphyr::to_string(&out).unwrap_or_default());
     } else {
         println!("{}", crate::pytext::py_json(&out, Some(4), true));
     }
-    0
+    Ok(())
 }
 
 fn list(inv: &Inventory) -> Result<Value, crate::diag::Diagnostic> {

@@ -9,6 +9,9 @@ mod vault_cmd;
 
 use clap::{Args as ClapArgs, CommandFactory, Parser, Subcommand};
 
+use crate::diag::Diagnostic;
+use crate::exec::exit;
+
 /// `steward --version`, on every subcommand: the release and the commit it was built from.
 pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("STEWARD_COMMIT"), ")");
 
@@ -243,35 +246,97 @@ pub struct DocArgs {
     pub list: bool,
 }
 
-/// Parse the command line, run, and return the process's exit code.
+/// What stops a command. Subcommands return it instead of printing; [`main`] prints it once, in
+/// one format (a [`Diagnostic`]'s), and exits with its code.
+#[derive(Debug)]
+pub enum Error {
+    /// A fault in the playbooks, found loading or checking them before anything runs:
+    /// ansible-playbook's exit code 4.
+    Playbook(Diagnostic),
+    /// Anything else that stops a command: a bad option, a file that is not there, no terminal
+    /// to ask a password on, an inventory that does not load. Exit code 1.
+    Command(Diagnostic),
+    /// Ctrl-C during a run: exit code 99, in ansible-playbook's words.
+    Interrupted,
+}
+
+impl Error {
+    /// A [`Error::Command`] with a message only.
+    pub fn command(message: impl Into<String>) -> Error {
+        Error::Command(Diagnostic::new(message))
+    }
+
+    /// The process's exit code for this error, as ansible-playbook's.
+    pub fn code(&self) -> i32 {
+        match self {
+            Error::Playbook(_) => exit::PARSE,
+            Error::Command(_) => exit::ERROR,
+            Error::Interrupted => exit::INTERRUPTED,
+        }
+    }
+
+    /// The text for stderr.
+    pub fn render(&self) -> String {
+        match self {
+            Error::Playbook(d) | Error::Command(d) => d.render(),
+            Error::Interrupted => "\n[ERROR]: User interrupted execution\n".into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.render())
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<Diagnostic> for Error {
+    fn from(d: Diagnostic) -> Error {
+        Error::Command(d)
+    }
+}
+
+impl From<String> for Error {
+    fn from(message: String) -> Error {
+        Error::command(message)
+    }
+}
+
+/// Parse the command line, run, and return the process's exit code: the command's own (a run's
+/// outcome), or, when it stopped with an [`Error`], that error's, printed here and only here.
 pub fn main() -> i32 {
     crate::report::install_warnings();
     let cli = Cli::parse();
-    match cli.command {
+    let result = match cli.command {
         Command::Run(a) => run::run(*a),
-        Command::Inventory(a) => inventory_cmd::run(a),
-        Command::Doc(a) => doc::run(a),
-        Command::Graph(a) => run::graph(a),
+        Command::Inventory(a) => inventory_cmd::run(a).map(|()| exit::OK),
+        Command::Doc(a) => doc::run(a).map(|()| exit::OK),
+        Command::Graph(a) => run::graph(a).map(|()| exit::OK),
         Command::Adhoc(a) => run::adhoc(a),
-        Command::Vault(a) => vault_cmd::run(a),
+        Command::Vault(a) => vault_cmd::run(a).map(|()| exit::OK),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "steward", &mut std::io::stdout());
-            0
+            Ok(exit::OK)
         }
-        Command::Man => {
-            let mut out = Vec::new();
-            match clap_mangen::Man::new(Cli::command()).render(&mut out) {
-                Ok(()) => {
-                    use std::io::Write as _;
-                    let _ = std::io::stdout().write_all(&out);
-                    0
-                }
-                Err(e) => {
-                    eprintln!("error: cannot render the manual page: {e}");
-                    1
-                }
-            }
+        Command::Man => man(),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprint!("{}", e.render());
+            e.code()
         }
     }
+}
+
+/// The manual page, from the same definitions as `--help`.
+fn man() -> Result<i32, Error> {
+    use std::io::Write as _;
+    let mut out = Vec::new();
+    clap_mangen::Man::new(Cli::command()).render(&mut out).map_err(|e| Error::command(format!("cannot render the manual page: {e}")))?;
+    let _ = std::io::stdout().write_all(&out);
+    Ok(exit::OK)
 }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::RunArgs;
+use super::{Error, RunArgs};
 use crate::config::Config;
 use crate::diag::Diagnostic;
 use crate::exec::{exit, Run, RunOptions};
@@ -25,15 +25,10 @@ pub fn load_inventory(sources: &[String], cfg: &Config) -> Result<Inventory, Dia
 }
 
 /// What loading playbooks needs: the roles path, and the extra vars (static imports may name
-/// their files with them). An error in `-e` is printed here.
-fn load_env(cfg: &Config, extra: &[String]) -> Option<Arc<crate::playbook::LoadEnv>> {
-    match super::vars::parse_extra_vars(extra) {
-        Ok(extra_vars) => Some(Arc::new(crate::playbook::LoadEnv { roles_path: roles_path(cfg), extra_vars })),
-        Err(d) => {
-            eprint!("{}", d.render());
-            None
-        }
-    }
+/// their files with them).
+fn load_env(cfg: &Config, extra: &[String]) -> Result<Arc<crate::playbook::LoadEnv>, Error> {
+    let extra_vars = super::vars::parse_extra_vars(extra)?;
+    Ok(Arc::new(crate::playbook::LoadEnv { roles_path: roles_path(cfg), extra_vars }))
 }
 
 fn roles_path(cfg: &Config) -> Vec<PathBuf> {
@@ -50,73 +45,40 @@ fn split_list(v: &[String]) -> Vec<String> {
     v.iter().flat_map(|s| s.split(',')).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
 }
 
-/// Read a password from the terminal without echoing it.
+/// Read a password from the terminal (not stdin, which may be a pipe) without echoing it; the
+/// prompt goes to the terminal too. None when there is no terminal to ask on.
 pub fn prompt_password(prompt: &str) -> Option<String> {
-    use std::io::{BufRead, Write};
-    let tty = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty").ok()?;
-    let fd = std::os::unix::io::AsRawFd::as_raw_fd(&tty);
-    let mut term: libc::termios = unsafe { std::mem::zeroed() };
-    // SAFETY: fd is an open terminal; term is a valid termios buffer.
-    let have = unsafe { libc::tcgetattr(fd, &mut term) } == 0;
-    let old = term;
-    if have {
-        term.c_lflag &= !libc::ECHO;
-        // SAFETY: as above.
-        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &term) };
+    match rpassword::prompt_password(prompt) {
+        Ok(p) => Some(p),
+        // End of input at the prompt (Ctrl-D): an empty answer, as a line read would give.
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Some(String::new()),
+        Err(_) => None,
     }
-    let mut w = &tty;
-    let _ = write!(w, "{prompt}");
-    let _ = w.flush();
-    let mut line = String::new();
-    let _ = std::io::BufReader::new(&tty).read_line(&mut line);
-    if have {
-        // SAFETY: restores the settings read above.
-        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &old) };
-    }
-    let _ = writeln!(w);
-    Some(line.trim_end_matches(['\n', '\r']).to_string())
 }
 
 /// Vault passwords first: playbooks, inventories and variable files may be encrypted.
-fn vault_setup(o: &super::VaultOpts, cfg: &Config) -> bool {
-    match super::vault_cmd::setup(o, cfg) {
-        Ok(_) => true,
-        Err(e) => {
-            eprintln!("error: {e}");
-            false
-        }
-    }
+fn vault_setup(o: &super::VaultOpts, cfg: &Config) -> Result<(), Error> {
+    super::vault_cmd::setup(o, cfg)?;
+    Ok(())
 }
 
-pub fn run(a: RunArgs) -> i32 {
+pub fn run(a: RunArgs) -> Result<i32, Error> {
     let cfg = Config::load();
-    if !vault_setup(&a.inv.vault, &cfg) {
-        return exit::ERROR;
-    }
+    vault_setup(&a.inv.vault, &cfg)?;
     if a.playbooks.is_empty() {
-        eprintln!("error: a playbook is required: steward run PLAYBOOK...");
-        return exit::ERROR;
+        return Err(Error::command("a playbook is required: steward run PLAYBOOK..."));
     }
     crate::modules::python::set_module_path(
         a.module_path.iter().flat_map(|p| p.split(':')).filter(|p| !p.is_empty()).map(PathBuf::from).collect(),
     );
     // The whole of every playbook is checked before anything runs.
-    let Some(env) = load_env(&cfg, &a.inv.extra_vars) else {
-        return exit::ERROR;
-    };
+    let env = load_env(&cfg, &a.inv.extra_vars)?;
     let mut books: Vec<Playbook> = Vec::new();
     for p in &a.playbooks {
         if !p.exists() {
-            eprintln!("error: the playbook {} could not be found", p.display());
-            return exit::ERROR;
+            return Err(Error::command(format!("the playbook {} could not be found", p.display())));
         }
-        match crate::playbook::load_playbook(p, &env) {
-            Ok(b) => books.push(b),
-            Err(d) => {
-                eprint!("{}", d.render());
-                return exit::PARSE;
-            }
-        }
+        books.push(crate::playbook::load_playbook(p, &env).map_err(Error::Playbook)?);
     }
     run_loaded(a, books, false, &cfg)
 }
@@ -191,65 +153,36 @@ fn ask(msg: &str, private: bool) -> Option<String> {
     Some(line.trim_end_matches(['\n', '\r']).to_string())
 }
 
-pub fn run_loaded(a: RunArgs, mut books: Vec<Playbook>, adhoc: bool, cfg: &Config) -> i32 {
-    let mut inv = match load_inventory(&a.inv.inventory, cfg) {
-        Ok(i) => i,
-        Err(d) => {
-            eprint!("{}", d.render());
-            return exit::ERROR;
-        }
-    };
-    let extra_vars = match super::vars::parse_extra_vars(&a.inv.extra_vars) {
-        Ok(v) => v,
-        Err(d) => {
-            eprint!("{}", d.render());
-            return exit::ERROR;
-        }
-    };
+pub fn run_loaded(a: RunArgs, mut books: Vec<Playbook>, adhoc: bool, cfg: &Config) -> Result<i32, Error> {
+    let mut inv = load_inventory(&a.inv.inventory, cfg)?;
+    let extra_vars = super::vars::parse_extra_vars(&a.inv.extra_vars)?;
     for b in &books {
-        if let Err(d) = check_notify(b).and_then(|_| crate::graph::check(&b.plays)) {
-            eprint!("{}", d.render());
-            return exit::PARSE;
-        }
+        check_notify(b).and_then(|_| crate::graph::check(&b.plays)).map_err(Error::Playbook)?;
     }
     if a.syntax_check {
         for p in &a.playbooks {
             println!("\nplaybook: {}", p.display());
         }
-        return exit::OK;
+        return Ok(exit::OK);
     }
     let listing = a.list_hosts || a.list_tasks || a.list_tags;
-    if let Err(e) = answer_prompts(&mut books, &extra_vars, listing) {
-        eprintln!("error: vars_prompt: {e}");
-        return exit::ERROR;
-    }
+    answer_prompts(&mut books, &extra_vars, listing).map_err(|e| Error::command(format!("vars_prompt: {e}")))?;
     for b in &books {
         inv.add_playbook_dir(&b.dir);
     }
     if a.list_hosts || a.list_tasks || a.list_tags {
-        return list(&a, &books, &inv);
+        list(&a, &books, &inv);
+        return Ok(exit::OK);
     }
     let become_password = if a.ask_become_pass
         || (cfg.get_bool("privilege_escalation", "become_ask_pass") == Some(true) && std::io::IsTerminal::is_terminal(&std::io::stdin()))
     {
-        match prompt_password("BECOME password: ") {
-            Some(p) => Some(p),
-            None => {
-                eprintln!("error: -K needs a terminal to ask for the password");
-                return exit::ERROR;
-            }
-        }
+        Some(prompt_password("BECOME password: ").ok_or_else(|| Error::command("-K needs a terminal to ask for the password"))?)
     } else {
         None
     };
     let ssh_password = if a.ask_pass {
-        match prompt_password("SSH password: ") {
-            Some(p) => Some(p),
-            None => {
-                eprintln!("error: -k needs a terminal to ask for the password");
-                return exit::ERROR;
-            }
-        }
+        Some(prompt_password("SSH password: ").ok_or_else(|| Error::command("-k needs a terminal to ask for the password"))?)
     } else {
         None
     };
@@ -295,23 +228,14 @@ pub fn run_loaded(a: RunArgs, mut books: Vec<Playbook>, adhoc: bool, cfg: &Confi
         None => cfg.get("defaults", "stdout_callback").is_some_and(|c| c.ends_with("json")),
     };
     let reporter = reporter(&a, json, adhoc);
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return exit::ERROR;
-        }
-    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::command(format!("cannot start the runtime: {e}")))?;
     let dir = books.first().map(|b| b.dir.clone()).unwrap_or_default();
-    let run = match Run::new(inv, opts, reporter, dir) {
-        Ok(r) => r,
-        Err(d) => {
-            eprint!("{}", d.render());
-            return exit::ERROR;
-        }
-    };
+    let run = Run::new(inv, opts, reporter, dir)?;
     rt.block_on(async move {
-        let mut code = exit::OK;
+        let mut code = Ok(exit::OK);
         let mut books = books.into_iter();
         if let Some(b) = books.next() {
             let mut all = b.plays.clone();
@@ -320,11 +244,8 @@ pub fn run_loaded(a: RunArgs, mut books: Vec<Playbook>, adhoc: bool, cfg: &Confi
             }
             let merged = Playbook { path: b.path, dir: b.dir, plays: all };
             tokio::select! {
-                c = run.run_playbook(&merged) => code = c,
-                _ = tokio::signal::ctrl_c() => {
-                    eprintln!("\n[ERROR]: User interrupted execution");
-                    code = exit::INTERRUPTED;
-                }
+                c = run.run_playbook(&merged) => code = Ok(c),
+                _ = tokio::signal::ctrl_c() => code = Err(Error::Interrupted),
             }
         }
         code
@@ -394,7 +315,7 @@ fn check_notify(b: &Playbook) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn list(a: &RunArgs, books: &[Playbook], inv: &Inventory) -> i32 {
+fn list(a: &RunArgs, books: &[Playbook], inv: &Inventory) {
     let tags = split_list(&a.tags);
     let skip = split_list(&a.skip_tags);
     for (b, path) in books.iter().zip(&a.playbooks) {
@@ -465,67 +386,37 @@ fn list(a: &RunArgs, books: &[Playbook], inv: &Inventory) -> i32 {
             }
         }
     }
-    exit::OK
 }
 
 /// `steward graph PLAYBOOK...`: the task graph as DOT.
-pub fn graph(a: super::GraphArgs) -> i32 {
+pub fn graph(a: super::GraphArgs) -> Result<(), Error> {
     let cfg = Config::load();
-    if !vault_setup(&a.inv.vault, &cfg) {
-        return exit::ERROR;
-    }
+    vault_setup(&a.inv.vault, &cfg)?;
+    let env = load_env(&cfg, &a.inv.extra_vars)?;
     let mut plays = Vec::new();
-    let Some(env) = load_env(&cfg, &a.inv.extra_vars) else {
-        return exit::ERROR;
-    };
     for p in &a.playbooks {
-        match crate::playbook::load_playbook(p, &env) {
-            Ok(b) => plays.extend(b.plays),
-            Err(d) => {
-                eprint!("{}", d.render());
-                return exit::PARSE;
-            }
-        }
+        plays.extend(crate::playbook::load_playbook(p, &env).map_err(Error::Playbook)?.plays);
     }
-    match crate::graph::dot(&plays) {
-        Ok(text) => {
-            print!("{text}");
-            exit::OK
-        }
-        Err(d) => {
-            eprint!("{}", d.render());
-            exit::PARSE
-        }
-    }
+    print!("{}", crate::graph::dot(&plays).map_err(Error::Playbook)?);
+    Ok(())
 }
 
 /// `steward adhoc PATTERN -m MODULE -a ARGS`: one task on the hosts of a pattern, as `ansible`.
-pub fn adhoc(a: super::AdhocArgs) -> i32 {
+pub fn adhoc(a: super::AdhocArgs) -> Result<i32, Error> {
     let mut task = serde_json::Map::new();
     task.insert(a.module.clone(), serde_json::Value::String(a.args.clone().unwrap_or_default()));
     let play = serde_json::json!([{ "name": format!("Ad-hoc command on {}", a.pattern), "hosts": a.pattern, "gather_facts": false, "tasks": [task] }]);
     let cwd = std::env::current_dir().unwrap_or_default();
     let origin = cwd.join("<ad-hoc>");
     let cfg = Config::load();
-    if !vault_setup(&a.run.inv.vault, &cfg) {
-        return exit::ERROR;
-    }
-    let Some(env) = load_env(&cfg, &a.run.inv.extra_vars) else {
-        return exit::ERROR;
-    };
-    let book =
-        crate::yaml::parse_str(&play.to_string(), &origin).and_then(|root| crate::playbook::load_playbook_node(&root, &origin, &cwd, &env));
-    let book = match book {
-        Ok(b) => b,
-        Err(d) => {
-            eprint!("{}", d.render());
-            return exit::PARSE;
-        }
-    };
+    vault_setup(&a.run.inv.vault, &cfg)?;
+    let env = load_env(&cfg, &a.run.inv.extra_vars)?;
+    let book = crate::yaml::parse_str(&play.to_string(), &origin)
+        .and_then(|root| crate::playbook::load_playbook_node(&root, &origin, &cwd, &env))
+        .map_err(Error::Playbook)?;
     let mut run = a.run;
     if !run.playbooks.is_empty() {
-        eprintln!("error: steward adhoc takes one host pattern, not playbooks (use steward run)");
-        return exit::ERROR;
+        return Err(Error::command("steward adhoc takes one host pattern, not playbooks (use steward run)"));
     }
     run.one_line = a.one_line;
     run_loaded(*run, vec![book], true, &cfg)

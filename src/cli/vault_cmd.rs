@@ -1,7 +1,7 @@
 //! `steward vault`: encrypt, decrypt, view, edit and encrypt_string, as ansible-vault; and the
 //! setup of vault passwords for every command.
 
-use super::{VaultArgs, VaultOpts};
+use super::{Error, VaultArgs, VaultOpts};
 use crate::config::Config;
 use crate::vault;
 
@@ -42,22 +42,10 @@ fn encryption_password(label: Option<&str>) -> Result<(String, Option<String>), 
     vault::first_secret(label).ok_or_else(|| "no vault password given: use --vault-password-file, --ask-vault-pass or --vault-id".into())
 }
 
-pub fn run(a: VaultArgs) -> i32 {
+pub fn run(a: VaultArgs) -> Result<(), Error> {
     let cfg = Config::load();
-    let label = match setup(&a.vault, &cfg) {
-        Ok(l) => a.encrypt_vault_id.clone().or(l),
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 1;
-        }
-    };
-    match act(&a, label.as_deref()) {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("error: {e}");
-            1
-        }
-    }
+    let label = a.encrypt_vault_id.clone().or(setup(&a.vault, &cfg)?);
+    Ok(act(&a, label.as_deref())?)
 }
 
 fn write_out(a: &VaultArgs, file: &str, text: &[u8]) -> Result<(), String> {

@@ -236,12 +236,18 @@ fn check_cycles(g: &DiGraph<usize, Edge>, tasks: &[Arc<Task>]) -> Result<(), Dia
                 format!("`{}` ({})", task_label(t), loc_text(&t.loc))
             })
             .collect();
-        let first = &tasks[g[cycle[0]]];
-        let mut d = Diagnostic::new(format!("the tasks wait for each other in a cycle: {} -> back to the first", steps.join(" -> ")))
-            .at(first.loc.clone(), "this task is in the cycle");
-        for n in &cycle {
-            let t = &tasks[g[*n]];
-            d = d.note(format!("{} at {}", task_label(t), loc_text(&t.loc)));
+        // Every step of the cycle, each with the edge that makes it wait for the step before.
+        let mut d = Diagnostic::new(format!("the tasks wait for each other in a cycle: {} -> back to the first", steps.join(" -> ")));
+        for (k, n) in cycle.iter().enumerate() {
+            let prev = cycle[(k + cycle.len() - 1) % cycle.len()];
+            let (t, before) = (&tasks[g[*n]], task_label(&tasks[g[prev]]));
+            let why = match g.find_edge(prev, *n).map(|e| &g[e]) {
+                Some(Edge::Data(v)) => format!("reads `{v}`, which `{before}` sets"),
+                Some(Edge::Order) => format!("comes after `{before}` in the written order"),
+                Some(Edge::After) => format!("is `after:` `{before}`"),
+                None => format!("waits for `{before}`"),
+            };
+            d = d.at(t.loc.clone(), format!("step {} of {}: `{}` {why}", k + 1, cycle.len(), task_label(t)));
         }
         return Err(d.help("remove one of the `after:` entries (or, under linear, an `after:` on a task written later)"));
     }
@@ -415,4 +421,52 @@ pub fn dot(plays: &[Arc<Play>]) -> Result<String, Diagnostic> {
     }
     out += "}\n";
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A cycle error points at every task of the cycle, in cycle order, each with the edge
+    /// that makes it wait for the one before, and quotes each task's line.
+    #[test]
+    fn a_cycle_error_names_every_step() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("cycle.yml");
+        std::fs::write(
+            &file,
+            "- hosts: localhost
+  strategy: graph
+  tasks:
+    - name: one
+      after: [three]
+      command: \"true\"
+      register: r1
+    - name: two
+      debug:
+        msg: \"{{ r1 }}\"
+    - name: three
+      after: [two]
+      command: \"true\"
+",
+        )
+        .unwrap();
+        let book = crate::playbook::load_playbook(&file, &Arc::new(crate::playbook::LoadEnv::default())).unwrap();
+        let d = check(&book.plays).unwrap_err();
+        let places: Vec<(u32, &str)> = d.spans.iter().map(|s| (s.loc.line, &*s.label)).collect();
+        assert_eq!(
+            places,
+            [
+                (4, "step 1 of 3: `one` is `after:` `three`"),
+                (8, "step 2 of 3: `two` reads `r1`, which `one` sets"),
+                (11, "step 3 of 3: `three` is `after:` `two`"),
+            ]
+        );
+        let text = d.render();
+        for line in ["4  |     - name: one", "8  |     - name: two", "11 |     - name: three"] {
+            assert!(text.contains(line), "{line:?} is not quoted:\n{text}");
+        }
+        assert_eq!(text.matches("-->").count(), 1, "{text}");
+        assert_eq!(text.matches(":::").count(), 2, "{text}");
+    }
 }

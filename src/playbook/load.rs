@@ -118,7 +118,7 @@ pub fn load_playbook_node(root: &Node, abs: &Path, dir: &Path, env: &Arc<LoadEnv
                 return Err(Diagnostic::new("import_playbook takes a file name").at(imp.loc.clone(), "expected a string"));
             };
             let p = dir.join(file);
-            let sub = load_playbook(&p, env).map_err(|d| if d.loc.is_none() { d.at(imp.loc.clone(), "imported here") } else { d })?;
+            let sub = load_playbook(&p, env).map_err(|d| if d.spans.is_empty() { d.at(imp.loc.clone(), "imported here") } else { d })?;
             // `vars:` on the import apply to every imported play, over the plays' own.
             let vars = match item.get("vars") {
                 Some(v) => vars_map(v)?,
