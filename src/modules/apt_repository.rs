@@ -205,4 +205,44 @@ mod tests {
         );
         assert_eq!(parse("# deb http://a b c # note"), (true, false, "deb http://a b c".into(), "note".into()));
     }
+
+    use super::super::testing::{args, probe_reply, Scripted, PROBE};
+
+    const SOURCES: &str = "for f in /etc/apt/sources.list";
+
+    #[tokio::test]
+    async fn a_new_source_goes_to_its_own_file_then_the_lists_are_refreshed() {
+        let host = Scripted::new().on(SOURCES, 0, b"#FILE /etc/apt/sources.list\ndeb http://deb.debian.org/debian bookworm main\n\n");
+        let a = args(&AptRepository, "{repo: 'deb [trusted=yes] file:/srv/repo ./'}");
+        let p = AptRepository.plan(&host.ctx(false, false), &a).await.unwrap();
+        assert!(p.outcome.changed);
+        let [Change::Write(w), Change::Sh { script, .. }] = p.changes.as_slice() else { panic!("a write and the refresh expected") };
+        assert_eq!(w.path, "/etc/apt/sources.list.d/file_srv_repo.list");
+        let Content::Bytes(b) = &w.content else { panic!() };
+        assert_eq!(b, b"deb [trusted=yes] file:/srv/repo ./\n");
+        assert!(w.existed.is_none() && w.attrs.mode.as_deref() == Some("0644"));
+        assert_eq!(script, "LC_ALL=C apt-get update -q >/dev/null");
+        assert_eq!(host.commands().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn absent_removes_the_line_and_a_file_left_empty() {
+        let host = Scripted::new()
+            .on(
+                SOURCES,
+                0,
+                b"#FILE /etc/apt/sources.list\ndeb http://a b c\n\n#FILE /etc/apt/sources.list.d/x.list\n# deb http://x y z\n\n",
+            )
+            .on(PROBE, 0, &probe_reply(Some((0o644, b""))));
+        let p = AptRepository
+            .plan(&host.ctx(false, false), &args(&AptRepository, "{repo: 'deb http://x y z', state: absent, update_cache: false}"))
+            .await
+            .unwrap();
+        let [Change::Sh { script, .. }] = p.changes.as_slice() else { panic!("one removal expected") };
+        assert_eq!(script, "rm -f -- /etc/apt/sources.list.d/x.list");
+        assert_eq!(p.outcome.diffs[0].before, "# deb http://x y z\n");
+        // Already there (enabled): nothing to do.
+        let p = AptRepository.plan(&host.ctx(false, false), &args(&AptRepository, "{repo: 'deb http://a b c'}")).await.unwrap();
+        assert!(!p.outcome.changed && p.changes.is_empty());
+    }
 }

@@ -206,3 +206,37 @@ struct Run {
     /// Requests Ansible counts as a change whatever they did (logging set, reload, reset).
     always: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::execute;
+    use super::super::testing::{args, Scripted};
+    use super::*;
+
+    const ACTIVE: &[u8] = b"Status: active\nLogging: on (low)\nDefault: deny (incoming), allow (outgoing), disabled (routed)\n#RULES\n";
+
+    #[tokio::test]
+    async fn check_mode_predicts_from_the_status_and_a_dry_run() {
+        let host = Scripted::new().on("ufw status verbose", 0, ACTIVE).on("ufw --dry-run", 0, b"Skipping adding existing rule\n");
+        let a = args(&Ufw, "{rule: allow, port: '22', proto: tcp}");
+        let out = execute(&Ufw, &host.ctx(true, false), &a).await.unwrap();
+        assert!(!out.changed);
+        assert_eq!(host.commands()[1], "LC_ALL=C ufw --dry-run allow from any to any port 22 proto tcp");
+        let out = execute(&Ufw, &host.ctx(true, false), &args(&Ufw, "{state: enabled, logging: low}")).await.unwrap();
+        assert!(!out.changed, "active, and logging already low");
+        let out = execute(&Ufw, &host.ctx(true, false), &args(&Ufw, "{default: allow, direction: incoming}")).await.unwrap();
+        assert!(out.changed);
+    }
+
+    #[tokio::test]
+    async fn a_real_run_compares_the_rules_before_and_after() {
+        let host = Scripted::new().once("ufw status verbose", 0, ACTIVE).on("ufw --dry-run", 0, b"Rule added\n").on("set -e", 0, b"").on(
+            "ufw status verbose",
+            0,
+            b"Status: active\n#RULES\n### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in\n",
+        );
+        let out = execute(&Ufw, &host.ctx(false, true), &args(&Ufw, "{rule: allow, port: '22', proto: tcp}")).await.unwrap();
+        assert!(out.changed && out.diffs[0].after.contains("### tuple ### allow tcp 22"));
+        assert!(host.commands()[2].contains("LC_ALL=C ufw allow from any to any port 22 proto tcp >/dev/null"));
+    }
+}
