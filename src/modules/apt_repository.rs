@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 
-use super::common::{content_diff, write_file, Attrs, Source};
-use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
+use super::common::{content_diff, probe, Attrs, Content, Write};
+use super::{fail, Arg, Args, Change, ModError, Module, Outcome, Plan, TaskCtx};
 use crate::pytext::shell_quote as q;
 
 pub struct AptRepository;
@@ -95,7 +95,7 @@ impl Module for AptRepository {
         ];
         A
     }
-    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+    async fn plan(&self, ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
         let repo = args.req_str("repo")?;
         if repo.starts_with("ppa:") {
             return fail("PPA sources are not supported; give the deb line with signed-by instead");
@@ -152,52 +152,42 @@ impl Module for AptRepository {
                 None => new_files.push((file.clone(), vec![source.clone()])),
             }
         }
-        let mut out = Outcome::ok()
+        let out = Outcome::ok()
             .with("repo", repo.clone())
             .with("state", if present { "present" } else { "absent" })
             .with("sources_added", Vec::<String>::new())
             .with("sources_removed", Vec::<String>::new());
-        let mut writes = Vec::new();
+        let mut plan = Plan::done(out);
         for (f, lines) in &new_files {
             let text = render(lines);
             let before = originals.iter().find(|(o, _)| o == f).map(|(_, t)| t.clone());
-            if before.as_deref() != Some(text.as_str()) {
-                writes.push((f.clone(), before, text));
-            }
-        }
-        if writes.is_empty() {
-            return Ok(out);
-        }
-        out.changed = true;
-        if ctx.diff {
-            for (f, before, after) in &writes {
-                out.diffs.push(content_diff(f, before.as_ref().map(|b| b.as_bytes()), after.as_bytes()));
-            }
-        }
-        if ctx.check {
-            return Ok(out);
-        }
-        for (f, before, text) in writes {
-            if text.trim().is_empty() && before.is_some() {
-                // A file left with no sources goes, as Ansible removes it.
-                let r = ctx.sh(format!("rm -f -- {}", q(&f))).await?;
-                if r.rc != 0 {
-                    return fail(format!("cannot remove {f}: {}", r.stderr_str().trim()));
-                }
+            if before.as_deref() == Some(text.as_str()) {
                 continue;
             }
-            let st = if before.is_some() { crate::modules::common::probe(ctx, &f, None, false).await?.lstat } else { None };
-            let mode = args.str("mode")?.unwrap_or_else(|| "0644".into());
-            let attrs = if st.is_none() { Attrs { mode: Some(mode), ..Default::default() } } else { Attrs::default() };
-            write_file(ctx, &f, Source::Bytes(text.into_bytes()), &attrs, st.as_ref()).await?;
-        }
-        if args.bool("update_cache", true)? {
-            let r = ctx.sh("LC_ALL=C apt-get update -q >/dev/null").await?;
-            if r.rc != 0 {
-                return fail(format!("Failed to update apt cache: {}", r.stderr_str().trim()));
+            plan.outcome.diffs.push(content_diff(f, before.as_ref().map(|b| b.as_bytes()), text.as_bytes()));
+            if text.trim().is_empty() && before.is_some() {
+                // A file left with no sources goes, as Ansible removes it.
+                plan.change(Change::sh(format!("rm -f -- {}", q(f)), format!("cannot remove {f}")));
+                continue;
             }
+            // A new file gets the task's mode; one there keeps its own.
+            let existed = if before.is_some() { probe(ctx, f, None, false).await?.lstat } else { None };
+            let mode = args.str("mode")?.unwrap_or_else(|| "0644".into());
+            let attrs = if existed.is_none() { Attrs { mode: Some(mode), ..Default::default() } } else { Attrs::default() };
+            plan.change(Change::Write(Box::new(Write {
+                path: f.clone(),
+                content: Content::Bytes(text.into_bytes()),
+                attrs,
+                existed,
+                backup: None,
+                validate: None,
+                make_parents: false,
+            })));
         }
-        Ok(out)
+        if plan.outcome.changed && args.bool("update_cache", true)? {
+            plan.changes.push(Change::sh("LC_ALL=C apt-get update -q >/dev/null", "Failed to update apt cache"));
+        }
+        Ok(plan)
     }
 }
 
@@ -214,5 +204,45 @@ mod tests {
             "repo_example_com_apt.list"
         );
         assert_eq!(parse("# deb http://a b c # note"), (true, false, "deb http://a b c".into(), "note".into()));
+    }
+
+    use super::super::testing::{args, probe_reply, Scripted, PROBE};
+
+    const SOURCES: &str = "for f in /etc/apt/sources.list";
+
+    #[tokio::test]
+    async fn a_new_source_goes_to_its_own_file_then_the_lists_are_refreshed() {
+        let host = Scripted::new().on(SOURCES, 0, b"#FILE /etc/apt/sources.list\ndeb http://deb.debian.org/debian bookworm main\n\n");
+        let a = args(&AptRepository, "{repo: 'deb [trusted=yes] file:/srv/repo ./'}");
+        let p = AptRepository.plan(&host.ctx(false, false), &a).await.unwrap();
+        assert!(p.outcome.changed);
+        let [Change::Write(w), Change::Sh { script, .. }] = p.changes.as_slice() else { panic!("a write and the refresh expected") };
+        assert_eq!(w.path, "/etc/apt/sources.list.d/file_srv_repo.list");
+        let Content::Bytes(b) = &w.content else { panic!() };
+        assert_eq!(b, b"deb [trusted=yes] file:/srv/repo ./\n");
+        assert!(w.existed.is_none() && w.attrs.mode.as_deref() == Some("0644"));
+        assert_eq!(script, "LC_ALL=C apt-get update -q >/dev/null");
+        assert_eq!(host.commands().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn absent_removes_the_line_and_a_file_left_empty() {
+        let host = Scripted::new()
+            .on(
+                SOURCES,
+                0,
+                b"#FILE /etc/apt/sources.list\ndeb http://a b c\n\n#FILE /etc/apt/sources.list.d/x.list\n# deb http://x y z\n\n",
+            )
+            .on(PROBE, 0, &probe_reply(Some((0o644, b""))));
+        let p = AptRepository
+            .plan(&host.ctx(false, false), &args(&AptRepository, "{repo: 'deb http://x y z', state: absent, update_cache: false}"))
+            .await
+            .unwrap();
+        let [Change::Sh { script, .. }] = p.changes.as_slice() else { panic!("one removal expected") };
+        assert_eq!(script, "rm -f -- /etc/apt/sources.list.d/x.list");
+        assert_eq!(p.outcome.diffs[0].before, "# deb http://x y z\n");
+        // Already there (enabled): nothing to do.
+        let p = AptRepository.plan(&host.ctx(false, false), &args(&AptRepository, "{repo: 'deb http://a b c'}")).await.unwrap();
+        assert!(!p.outcome.changed && p.changes.is_empty());
     }
 }

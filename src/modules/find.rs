@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
-use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
+use super::{fail, Arg, Args, ModError, Module, Outcome, Plan, TaskCtx};
 use crate::pytext::shell_quote as q;
 use crate::template::{PyAnchor, PyRegex};
 
@@ -549,133 +549,137 @@ impl Module for Find {
     fn args(&self) -> &'static [Arg] {
         ARGS
     }
-    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
-        let paths = args.str_list("paths")?;
-        let regex = args.bool("use_regex", false)?;
-        let mut patterns = args.str_list("patterns")?;
-        if patterns.is_empty() {
-            patterns.push(if regex { ".*" } else { "*" }.into());
-        }
-        let excludes = args.str_list("excludes")?;
-        let mode = match args.raw("mode") {
-            None => None,
-            Some(Value::String(s)) => Some(super::common::resolve_mode(s, 0, false)? & 0o7777),
-            Some(v) => {
-                return fail(format!(
-                    "argument 'mode' is not a string and conversion is not allowed, value is of type {}",
-                    crate::template::py_type_name(v)
-                ))
-            }
-        };
-        let age = match args.str("age")? {
-            None => None,
-            Some(a) => match parse_age(&a) {
-                Some(v) => Some(v),
-                None => return Ok(Outcome::failed("failed to process age").with("age", a)),
-            },
-        };
-        let size = match args.str("size")? {
-            None => None,
-            Some(s) => match parse_size(&s) {
-                Some(v) => Some(v),
-                None => return Ok(Outcome::failed("failed to process size").with("size", s)),
-            },
-        };
-        let limit = args.int("limit")?;
-        if let Some(l) = limit.filter(|l| *l <= 0) {
-            return fail(format!("limit cannot be {l} (use None for unlimited)"));
-        }
-        let contains = match args.str("contains")? {
-            Some(c) => Some(
-                PyRegex::anchored(&c, false, false, if args.bool("read_whole_file", false)? { PyAnchor::Search } else { PyAnchor::Match })
-                    .map_err(|e| ModError::Fail(e.to_string()))?,
-            ),
-            None => None,
-        };
-        let recurse = args.bool("recurse", false)?;
-        let depth = args.int("depth")?.filter(|d| *d != 0).map(|d| d.max(0) as usize);
-        let f = Filters {
-            patterns: Patterns::new(&patterns, regex)?,
-            excludes: if excludes.is_empty() { None } else { Some(Patterns::new(&excludes, regex)?) },
-            file_type: args.str("file_type")?.unwrap_or_else(|| "file".into()),
-            hidden: args.bool("hidden", false)?,
-            age,
-            age_stamp: args.str("age_stamp")?.unwrap_or_else(|| "mtime".into()),
-            size,
-            mode,
-            exact_mode: args.bool("exact_mode", true)?,
-            depth,
-            recurse,
-            limit: limit.map(|l| l as usize),
-            contains,
-            whole: args.bool("read_whole_file", false)?,
-            encoding: args.str("encoding")?,
-            get_checksum: args.bool("get_checksum", false)?,
-        };
-        let algo = args.str("checksum_algorithm")?.unwrap_or_else(|| "sha1".into());
-        let max = if !recurse { Some(1) } else { depth.map(|d| d + 1) };
-        let r = ctx.sh(list_script(&paths, args.bool("follow", false)?, max)).await?;
-        if r.rc != 0 {
-            return fail(format!("find failed: {}", r.stderr_str().trim()));
-        }
-        let (now, listings) = parse_listing(&r.stdout);
-
-        // Files whose content or checksum may be needed.
-        let mut wanted = Vec::new();
-        if f.contains.is_some() || f.get_checksum {
-            for l in listings.iter().filter(|l| l.is_dir) {
-                for e in l.children.values().flatten() {
-                    if f.candidate(e, now) || (f.get_checksum && e.kind == 'f') {
-                        wanted.push(normpath(&format!("{}/{}", l.path, e.rel)));
-                    }
-                }
-            }
-        }
-        let (data, enc_error) = match read_files(ctx, &wanted, &f, &algo).await {
-            Ok(d) => (d, None),
-            Err(ModError::Fail(m)) => (HashMap::new(), Some(m)),
-            Err(e) => return Err(e),
-        };
-
-        let mut files = Vec::new();
-        let mut skipped = Map::new();
-        let mut warnings = Vec::new();
-        let mut looked = 0;
-        let mut limit_hit = false;
-        for l in &listings {
-            let result = if !l.is_dir {
-                Err(format!("'{}' is not a directory", l.path))
-            } else if let (Some(m), true) = (&enc_error, f.contains.is_some() && l.children.values().flatten().any(|e| f.candidate(e, now)))
-            {
-                Err(m.clone())
-            } else {
-                for (p, text) in &l.errors {
-                    skipped.insert(p.clone(), json!(text));
-                }
-                walk(l, &f, now, &data, &mut files, &mut looked, &mut limit_hit)
-            };
-            if let Err(e) = result {
-                warnings.push(format!("Skipped '{}' path due to this access issue: {e}\n", l.path));
-                skipped.insert(l.path.clone(), json!(e));
-            }
-        }
-        let msg = if !warnings.is_empty() {
-            "Not all paths examined, check warnings for details"
-        } else if limit_hit {
-            "Limit of matches reached"
-        } else {
-            "All paths examined"
-        };
-        let n = files.len();
-        let mut out = Outcome::ok()
-            .with("files", Value::Array(files))
-            .with("matched", n)
-            .with("examined", looked)
-            .with("skipped_paths", Value::Object(skipped))
-            .msg(msg);
-        out.warnings = warnings;
-        Ok(out)
+    async fn plan(&self, ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
+        Ok(Plan::done(search(ctx, args).await?))
     }
+}
+
+/// The whole task is a look-up: nothing on the host changes.
+async fn search(ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+    let paths = args.str_list("paths")?;
+    let regex = args.bool("use_regex", false)?;
+    let mut patterns = args.str_list("patterns")?;
+    if patterns.is_empty() {
+        patterns.push(if regex { ".*" } else { "*" }.into());
+    }
+    let excludes = args.str_list("excludes")?;
+    let mode = match args.raw("mode") {
+        None => None,
+        Some(Value::String(s)) => Some(super::common::resolve_mode(s, 0, false)? & 0o7777),
+        Some(v) => {
+            return fail(format!(
+                "argument 'mode' is not a string and conversion is not allowed, value is of type {}",
+                crate::template::py_type_name(v)
+            ))
+        }
+    };
+    let age = match args.str("age")? {
+        None => None,
+        Some(a) => match parse_age(&a) {
+            Some(v) => Some(v),
+            None => return Ok(Outcome::failed("failed to process age").with("age", a)),
+        },
+    };
+    let size = match args.str("size")? {
+        None => None,
+        Some(s) => match parse_size(&s) {
+            Some(v) => Some(v),
+            None => return Ok(Outcome::failed("failed to process size").with("size", s)),
+        },
+    };
+    let limit = args.int("limit")?;
+    if let Some(l) = limit.filter(|l| *l <= 0) {
+        return fail(format!("limit cannot be {l} (use None for unlimited)"));
+    }
+    let contains = match args.str("contains")? {
+        Some(c) => Some(
+            PyRegex::anchored(&c, false, false, if args.bool("read_whole_file", false)? { PyAnchor::Search } else { PyAnchor::Match })
+                .map_err(|e| ModError::Fail(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let recurse = args.bool("recurse", false)?;
+    let depth = args.int("depth")?.filter(|d| *d != 0).map(|d| d.max(0) as usize);
+    let f = Filters {
+        patterns: Patterns::new(&patterns, regex)?,
+        excludes: if excludes.is_empty() { None } else { Some(Patterns::new(&excludes, regex)?) },
+        file_type: args.str("file_type")?.unwrap_or_else(|| "file".into()),
+        hidden: args.bool("hidden", false)?,
+        age,
+        age_stamp: args.str("age_stamp")?.unwrap_or_else(|| "mtime".into()),
+        size,
+        mode,
+        exact_mode: args.bool("exact_mode", true)?,
+        depth,
+        recurse,
+        limit: limit.map(|l| l as usize),
+        contains,
+        whole: args.bool("read_whole_file", false)?,
+        encoding: args.str("encoding")?,
+        get_checksum: args.bool("get_checksum", false)?,
+    };
+    let algo = args.str("checksum_algorithm")?.unwrap_or_else(|| "sha1".into());
+    let max = if !recurse { Some(1) } else { depth.map(|d| d + 1) };
+    let r = ctx.sh(list_script(&paths, args.bool("follow", false)?, max)).await?;
+    if r.rc != 0 {
+        return fail(format!("find failed: {}", r.stderr_str().trim()));
+    }
+    let (now, listings) = parse_listing(&r.stdout);
+
+    // Files whose content or checksum may be needed.
+    let mut wanted = Vec::new();
+    if f.contains.is_some() || f.get_checksum {
+        for l in listings.iter().filter(|l| l.is_dir) {
+            for e in l.children.values().flatten() {
+                if f.candidate(e, now) || (f.get_checksum && e.kind == 'f') {
+                    wanted.push(normpath(&format!("{}/{}", l.path, e.rel)));
+                }
+            }
+        }
+    }
+    let (data, enc_error) = match read_files(ctx, &wanted, &f, &algo).await {
+        Ok(d) => (d, None),
+        Err(ModError::Fail(m)) => (HashMap::new(), Some(m)),
+        Err(e) => return Err(e),
+    };
+
+    let mut files = Vec::new();
+    let mut skipped = Map::new();
+    let mut warnings = Vec::new();
+    let mut looked = 0;
+    let mut limit_hit = false;
+    for l in &listings {
+        let result = if !l.is_dir {
+            Err(format!("'{}' is not a directory", l.path))
+        } else if let (Some(m), true) = (&enc_error, f.contains.is_some() && l.children.values().flatten().any(|e| f.candidate(e, now))) {
+            Err(m.clone())
+        } else {
+            for (p, text) in &l.errors {
+                skipped.insert(p.clone(), json!(text));
+            }
+            walk(l, &f, now, &data, &mut files, &mut looked, &mut limit_hit)
+        };
+        if let Err(e) = result {
+            warnings.push(format!("Skipped '{}' path due to this access issue: {e}\n", l.path));
+            skipped.insert(l.path.clone(), json!(e));
+        }
+    }
+    let msg = if !warnings.is_empty() {
+        "Not all paths examined, check warnings for details"
+    } else if limit_hit {
+        "Limit of matches reached"
+    } else {
+        "All paths examined"
+    };
+    let n = files.len();
+    let mut out = Outcome::ok()
+        .with("files", Value::Array(files))
+        .with("matched", n)
+        .with("examined", looked)
+        .with("skipped_paths", Value::Object(skipped))
+        .msg(msg);
+    out.warnings = warnings;
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub mod args;
 pub mod common;
 
 mod add_host;
+mod apk;
 mod apt;
 mod apt_repository;
 mod archive;
@@ -29,16 +30,17 @@ mod command;
 mod copy;
 mod cron;
 mod debug;
+mod dnf;
 mod fail;
 mod fetch;
 mod file;
 mod find;
 mod gather_facts;
+mod get_url;
 mod getent;
 mod group;
 mod group_by;
 mod hostname;
-mod http;
 mod include_vars;
 mod known_hosts;
 mod lineinfile;
@@ -61,12 +63,15 @@ mod shell;
 mod slurp;
 mod stat;
 mod sysctl;
+mod systemd;
 mod tempfile;
 mod template;
 #[cfg(test)]
 pub mod testing;
 mod timezone;
 mod ufw;
+mod unarchive;
+mod uri;
 mod user;
 mod wait_for;
 mod wait_for_connection;
@@ -85,9 +90,9 @@ pub use args::{Arg, Args, Kind};
 /// Every module steward knows, by its short name. Adding a module: one file, one line here.
 pub static MODULES: &[&dyn Module] = &[
     &add_host::AddHost,
+    &apk::Apk,
     &apt::Apt,
     &apt_repository::AptRepository,
-    &archive::Unarchive,
     &archive::Archive,
     &assemble::Assemble,
     &assert::Assert,
@@ -99,25 +104,23 @@ pub static MODULES: &[&dyn Module] = &[
     &copy::Copy,
     &cron::Cron,
     &debug::Debug,
+    &dnf::Dnf,
     &fail::Fail,
     &fetch::Fetch,
     &file::File,
     &find::Find,
     &gather_facts::GatherFacts,
+    &get_url::GetUrl,
     &getent::Getent,
     &group::Group,
     &group_by::GroupBy,
     &hostname::Hostname,
-    &http::Uri,
-    &http::GetUrl,
     &include_vars::IncludeVars,
     &known_hosts::KnownHosts,
     &lineinfile::LineInFile,
     &locale_gen::LocaleGen,
     &meta::Meta,
     &mount::Mount,
-    &package::Apk,
-    &package::Dnf,
     &package::Package,
     &pause::Pause,
     &ping::Ping,
@@ -125,7 +128,6 @@ pub static MODULES: &[&dyn Module] = &[
     &reboot::Reboot,
     &replace::Replace,
     &script::Script,
-    &service::Systemd,
     &service::Service,
     &service_facts::ServiceFacts,
     &set_fact::SetFact,
@@ -134,10 +136,13 @@ pub static MODULES: &[&dyn Module] = &[
     &slurp::Slurp,
     &stat::Stat,
     &sysctl::Sysctl,
+    &systemd::Systemd,
     &template::Template,
     &tempfile::Tempfile,
     &timezone::Timezone,
     &ufw::Ufw,
+    &unarchive::Unarchive,
+    &uri::Uri,
     &user::User,
     &wait_for::WaitFor,
     &wait_for_connection::WaitForConnection,

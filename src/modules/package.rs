@@ -1,88 +1,51 @@
-//! `package` (the host's own manager), and `dnf` and `apk`, which share one way of working:
-//! read which of the task's packages are installed (and, for `latest`, which have updates) in one
-//! round trip, then hand the ones that need work to the manager in one call.
+//! `package`: the host's own package manager's module (apt, dnf, apk), chosen as Ansible
+//! chooses it, with the task's other arguments. Also what `dnf` and `apk` share: read which of
+//! the task's packages are installed (and, for `latest`, which have updates) in one round
+//! trip, then hand the ones that need work to the manager in one call.
 
 use async_trait::async_trait;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
+use super::{fail, Arg, Args, Change, ModError, Module, Outcome, Plan, TaskCtx};
 use crate::pytext::shell_quote as q;
 
-/// The command lines of a package manager other than apt.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Manager {
-    Dnf,
-    Apk,
-}
-
-impl Manager {
+/// The command lines of a package manager other than apt (`dnf`, `apk`).
+pub(super) trait Manager: Sync {
     /// Prints `NAME<TAB>VERSION` for each installed package of `names`.
-    pub fn query(self, names: &[String]) -> String {
-        let n = quoted(names);
-        match self {
-            Manager::Dnf => {
-                format!("rpm -q --qf '%{{NAME}}\\t%{{VERSION}}-%{{RELEASE}}\\n' {n} 2>/dev/null | grep -v 'is not installed'; true")
-            }
-            Manager::Apk => {
-                format!("for p in {n}; do v=$(apk info -e -v \"$p\" 2>/dev/null) && printf '%s\\t%s\\n' \"$p\" \"${{v#$p-}}\"; done; true")
-            }
-        }
-    }
-
+    fn query(&self, names: &[String]) -> String;
     /// Prints the names among `names` that have an update.
-    pub fn outdated(self, names: &[String]) -> String {
-        let n = quoted(names);
-        match self {
-            Manager::Dnf => format!("dnf -q check-update {n} 2>/dev/null | awk 'NF == 3 {{ split($1, a, \".\"); print a[1] }}'; true"),
-            Manager::Apk => format!("apk version -l '<' {n} 2>/dev/null | awk 'NR > 1 {{ sub(/-[0-9].*/, \"\", $1); print $1 }}'; true"),
-        }
-    }
-
-    pub fn install(self, items: &[String], latest: bool) -> String {
-        let n = quoted(items);
-        match (self, latest) {
-            (Manager::Dnf, false) => format!("dnf -y install {n}"),
-            (Manager::Dnf, true) => format!("dnf -y install {n} && dnf -y upgrade {n}"),
-            (Manager::Apk, false) => format!("apk add {n}"),
-            (Manager::Apk, true) => format!("apk add --upgrade {n}"),
-        }
-    }
-
-    pub fn remove(self, items: &[String], autoremove: bool) -> String {
-        let n = quoted(items);
-        match self {
-            Manager::Dnf if autoremove => format!("dnf -y remove {n} && dnf -y autoremove"),
-            Manager::Dnf => format!("dnf -y remove {n}"),
-            Manager::Apk => format!("apk del {n}"),
-        }
-    }
-
-    pub fn update_cache(self) -> &'static str {
-        match self {
-            Manager::Dnf => "dnf -y makecache",
-            Manager::Apk => "apk update",
-        }
-    }
+    fn outdated(&self, names: &[String]) -> String;
+    fn install(&self, items: &[String], latest: bool) -> String;
+    fn remove(&self, items: &[String], autoremove: bool) -> String;
+    /// Refreshes the package metadata.
+    fn update_cache(&self) -> &'static str;
 }
 
-fn quoted(names: &[String]) -> String {
+pub(super) fn quoted(names: &[String]) -> String {
     names.iter().map(|n| q(n)).collect::<Vec<_>>().join(" ")
 }
 
-/// A dnf or apk task: `name`, `state` (present, installed, latest, absent, removed),
-/// `update_cache`, `autoremove`.
-async fn run_manager(m: Manager, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+/// The arguments of `dnf` and `apk`.
+pub(super) const MANAGER_ARGS: &[Arg] = &[
+    Arg::list("name", "package names").aliases(&["pkg"]).required(),
+    Arg::str("state", "present (default), latest or absent").choices(&["present", "installed", "latest", "absent", "removed"]),
+    Arg::bool("update_cache", "refresh the package metadata first").aliases(&["update-cache"]),
+    Arg::bool("autoremove", "with state=absent, also remove what nothing needs any more"),
+];
+
+/// The metadata refresh (`update_cache`). What has updates depends on it, so after it
+/// [`apply_with`] looks at the packages again.
+struct Refresh;
+
+/// The one call to the manager that installs or removes the packages.
+struct Run(String);
+
+/// Which packages need the manager: one round trip, changing nothing.
+async fn decide(m: &dyn Manager, ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
     let names = args.str_list("name")?;
     let state = args.str("state")?.unwrap_or_else(|| "present".into());
-    let mut out = Outcome::ok();
-    if args.bool("update_cache", false)? && !ctx.check {
-        let r = ctx.sh(m.update_cache()).await?;
-        if r.rc != 0 {
-            return fail(format!("{} failed: {}", m.update_cache(), r.stderr_str().trim()));
-        }
-    }
     if names.is_empty() {
-        return Ok(out);
+        return Ok(Plan::done(Outcome::ok()));
     }
     let latest = state == "latest";
     let mut script = m.query(&names);
@@ -107,71 +70,55 @@ async fn run_manager(m: Manager, ctx: &TaskCtx, args: &Args) -> Result<Outcome, 
             (items, cmd)
         }
     };
-    if items.is_empty() {
-        return Ok(out.with("results", Vec::<Value>::new()));
+    let mut plan = Plan::done(Outcome::ok().with("results", items.iter().map(|i| Value::String(i.clone())).collect::<Vec<_>>()));
+    if !items.is_empty() {
+        plan.change(Change::own(Run(cmd)));
     }
-    out.changed = true;
-    out = out.with("results", items.iter().map(|i| Value::String(i.clone())).collect::<Vec<_>>());
-    if !ctx.check {
-        let r = ctx.sh(cmd.clone()).await?;
+    Ok(plan)
+}
+
+/// A dnf or apk task's plan: `name`, `state` (present, installed, latest, absent, removed),
+/// `update_cache`, `autoremove`. The refresh alone is no change.
+pub(super) async fn plan_with(m: &dyn Manager, ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
+    let mut plan = decide(m, ctx, args).await?;
+    if args.bool("update_cache", false)? {
+        plan.changes.insert(0, Change::own(Refresh));
+    }
+    Ok(plan)
+}
+
+/// Carry out a dnf or apk plan; the manager's output is the result's stdout and stderr.
+pub(super) async fn apply_with(m: &dyn Manager, ctx: &TaskCtx, args: &Args, plan: Plan) -> Result<Outcome, ModError> {
+    let mut plan = plan;
+    if plan.own::<Refresh>().next().is_some() {
+        let r = ctx.sh(m.update_cache()).await?;
         if r.rc != 0 {
-            return fail(format!("'{cmd}' failed: {}", r.stderr_str().trim()));
+            return fail(format!("{} failed: {}", m.update_cache(), r.stderr_str().trim()));
         }
-        let mut m = Map::new();
-        m.insert("stdout".into(), Value::String(r.stdout_str()));
-        m.insert("stderr".into(), Value::String(r.stderr_str()));
-        out.data.extend(m);
+        plan = decide(m, ctx, args).await?;
+    }
+    let mut out = plan.outcome;
+    for c in plan.changes {
+        let Change::Own(b) = c else { continue };
+        let Ok(run) = b.downcast::<Run>() else { continue };
+        let r = ctx.sh(run.0.clone()).await?;
+        if r.rc != 0 {
+            return fail(format!("'{}' failed: {}", run.0, r.stderr_str().trim()));
+        }
+        out.data.insert("stdout".into(), Value::String(r.stdout_str()));
+        out.data.insert("stderr".into(), Value::String(r.stderr_str()));
     }
     Ok(out)
 }
 
-const MANAGER_ARGS: &[Arg] = &[
-    Arg::list("name", "package names").aliases(&["pkg"]).required(),
-    Arg::str("state", "present (default), latest or absent").choices(&["present", "installed", "latest", "absent", "removed"]),
-    Arg::bool("update_cache", "refresh the package metadata first").aliases(&["update-cache"]),
-    Arg::bool("autoremove", "with state=absent, also remove what nothing needs any more"),
-];
-
-pub struct Dnf;
-
-#[async_trait]
-impl Module for Dnf {
-    fn name(&self) -> &'static str {
-        "dnf"
-    }
-    fn aliases(&self) -> &'static [&'static str] {
-        &["yum"]
-    }
-    fn doc(&self) -> &'static str {
-        include_str!("dnf.md")
-    }
-    fn args(&self) -> &'static [Arg] {
-        MANAGER_ARGS
-    }
-    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
-        run_manager(Manager::Dnf, ctx, args).await
-    }
-}
-
-pub struct Apk;
-
-#[async_trait]
-impl Module for Apk {
-    fn name(&self) -> &'static str {
-        "apk"
-    }
-    fn doc(&self) -> &'static str {
-        include_str!("apk.md")
-    }
-    fn args(&self) -> &'static [Arg] {
-        MANAGER_ARGS
-    }
-    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
-        run_manager(Manager::Apk, ctx, args).await
-    }
-}
-
 pub struct Package;
+
+/// The module a `package` task goes to, its arguments, and its plan.
+struct Delegated {
+    target: &'static dyn Module,
+    args: Args,
+    plan: Plan,
+}
 
 #[async_trait]
 impl Module for Package {
@@ -192,7 +139,7 @@ impl Module for Package {
     fn any_args(&self) -> bool {
         true
     }
-    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+    async fn plan(&self, ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
         // As Ansible: `use`, else the ansible_package_use variable, else the pkg_mgr fact, else
         // a look at the host.
         let var = |name: &str| ctx.scope.resolve(name).ok().flatten();
@@ -219,25 +166,49 @@ impl Module for Package {
         let mut raw = args.map.clone();
         raw.remove("use");
         let a = Args::prepare(target, raw)?;
-        super::execute(target, ctx, &a).await
+        let plan = target.plan(ctx, &a).await?;
+        if plan.changes.is_empty() {
+            return Ok(plan);
+        }
+        // The target's prediction is this task's; its steps are carried to its own apply.
+        let outcome = plan.outcome.clone();
+        Ok(Plan { outcome, changes: vec![Change::own(Delegated { target, args: a, plan })] })
+    }
+    async fn apply(&self, ctx: &TaskCtx, _args: &Args, plan: Plan) -> Result<Outcome, ModError> {
+        let Some(Change::Own(b)) = plan.changes.into_iter().next() else {
+            return Ok(plan.outcome);
+        };
+        match b.downcast::<Delegated>() {
+            Ok(d) => d.target.apply(ctx, &d.args, d.plan).await,
+            Err(_) => fail("internal error: a package step that is not the target module's"),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::super::execute;
+    use super::super::testing::{args, Scripted};
+    use super::Package;
 
-    #[test]
-    fn dnf_and_apk_command_lines() {
-        let p = vec!["httpd".to_string(), "mod ssl".to_string()];
-        assert_eq!(Manager::Dnf.install(&p, false), "dnf -y install httpd 'mod ssl'");
-        assert_eq!(Manager::Dnf.install(&p[..1], true), "dnf -y install httpd && dnf -y upgrade httpd");
-        assert_eq!(Manager::Dnf.remove(&p[..1], true), "dnf -y remove httpd && dnf -y autoremove");
-        assert!(Manager::Dnf.query(&p[..1]).starts_with("rpm -q --qf '%{NAME}\\t%{VERSION}-%{RELEASE}\\n' httpd"));
-        assert_eq!(Manager::Apk.install(&p[..1], false), "apk add httpd");
-        assert_eq!(Manager::Apk.install(&p[..1], true), "apk add --upgrade httpd");
-        assert_eq!(Manager::Apk.remove(&p[..1], false), "apk del httpd");
-        assert_eq!(Manager::Apk.update_cache(), "apk update");
-        assert!(Manager::Apk.outdated(&p[..1]).starts_with("apk version -l '<' httpd"));
+    #[tokio::test]
+    async fn delegates_to_the_host_manager_and_applies_its_plan() {
+        let host = Scripted::new()
+            .on("command -v apt-get", 0, b"dnf\n")
+            .once("rpm -q", 0, b"")
+            .once("rpm -q", 0, b"")
+            .on("dnf -y install", 0, b"Installed: htop\n")
+            .on("rpm -q", 0, b"htop\t3.2-1\n");
+        let a = args(&Package, "{name: htop}");
+        let out = execute(&Package, &host.ctx(true, false), &a).await.unwrap();
+        assert!(out.changed && out.data["results"] == serde_json::json!(["htop"]));
+        assert_eq!(host.commands().len(), 2, "check mode: the detection and the query only");
+        let out = execute(&Package, &host.ctx(false, false), &a).await.unwrap();
+        assert!(out.changed && out.data["stdout"] == "Installed: htop\n");
+        assert_eq!(host.commands().last().unwrap(), "dnf -y install htop");
+        // Installed now: nothing to do, and no dnf call.
+        let out = execute(&Package, &host.ctx(false, false), &a).await.unwrap();
+        assert!(!out.changed);
+        assert_eq!(host.commands().iter().filter(|c| c.starts_with("dnf -y")).count(), 1);
     }
 }

@@ -8,7 +8,7 @@
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
-use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
+use super::{fail, Arg, Args, ModError, Module, Outcome, Plan, TaskCtx};
 use crate::pytext::shell_quote as q;
 
 pub struct ServiceFacts;
@@ -292,63 +292,68 @@ impl Module for ServiceFacts {
     fn args(&self) -> &'static [Arg] {
         &[]
     }
-    async fn run(&self, ctx: &TaskCtx, _args: &Args) -> Result<Outcome, ModError> {
-        let d = ctx.sh(DETECT).await?;
-        let h = parse_detect(&d.stdout_str());
-        let mut services = Map::new();
-        let mut warnings = Vec::new();
-        let (service_path, chkconfig, initctl) = (h.tool("service"), h.tool("chkconfig"), h.tool("initctl"));
-        let (rc_status, rc_update) = (h.tool("rc-status"), h.tool("rc-update"));
-        if let (Some(s), None, None) = (&service_path, &chkconfig, &rc_status) {
-            let r = run_each(ctx, &h.locale, &[format!("{s} --status-all")]).await?.remove(0);
-            // `service` on RHEL 9 says 4 when there is no /etc/init.d: nothing to list.
-            if r.rc != 4 || h.init_d {
-                if r.rc != 0 {
-                    warnings.push(format!("Unable to query 'service' tool ({}): {}", r.rc, r.err));
-                }
-                parse_sysv(&r.out, &mut services);
-            }
-        }
-        match (&initctl, &chkconfig, &rc_status, &rc_update) {
-            (Some(i), None, _, _) => {
-                let r = run_each(ctx, &h.locale, &[format!("{i} list")]).await?.remove(0);
-                if r.rc != 0 {
-                    warnings.push(format!("Unable to query upstart for service data: {}", r.err));
-                } else {
-                    parse_upstart(&r.out, &mut services);
-                }
-            }
-            (_, Some(c), _, _) => list_rh(ctx, &h, c, &mut services, &mut warnings).await?,
-            (_, None, Some(s), Some(u)) => {
-                let cmds = [format!("{s} -a -s -m 2>&1 | grep '^ ' | tr -d '[]'"), format!("{u} show -v 2>&1 | grep '|'")];
-                let r = run_each(ctx, &h.locale, &cmds).await?;
-                parse_openrc(&r[0].out, &r[1].out, &mut services, &mut warnings);
-            }
-            _ => {}
-        }
-        if h.systemd {
-            if let Some(sc) = h.tool("systemctl") {
-                let r = run_each(ctx, &h.locale, &[format!("{sc} list-units --no-pager --type service --all --plain")]).await?.remove(0);
-                if r.rc != 0 {
-                    warnings.push(format!("Could not list units from systemd: {}", r.err));
-                } else {
-                    parse_units(&r.out, &mut services);
-                }
-                list_unit_files(ctx, &h, &sc, &mut services, &mut warnings).await?;
-            }
-        }
-        let mut out = Outcome::ok();
-        out.warnings = warnings;
-        if services.is_empty() {
-            out.skipped = true;
-            out.msg = Some("Failed to find any services. This can be due to privileges or some other configuration issue.".into());
-            return Ok(out);
-        }
-        let facts: Map<String, Value> = [("services".to_string(), Value::Object(services))].into_iter().collect();
-        out.data.insert("ansible_facts".into(), Value::Object(facts.clone()));
-        out.facts = Some(facts);
-        Ok(out)
+    async fn plan(&self, ctx: &TaskCtx, _args: &Args) -> Result<Plan, ModError> {
+        Ok(Plan::done(gather(ctx).await?))
     }
+}
+
+/// The whole task is a look-up: nothing on the host changes.
+async fn gather(ctx: &TaskCtx) -> Result<Outcome, ModError> {
+    let d = ctx.sh(DETECT).await?;
+    let h = parse_detect(&d.stdout_str());
+    let mut services = Map::new();
+    let mut warnings = Vec::new();
+    let (service_path, chkconfig, initctl) = (h.tool("service"), h.tool("chkconfig"), h.tool("initctl"));
+    let (rc_status, rc_update) = (h.tool("rc-status"), h.tool("rc-update"));
+    if let (Some(s), None, None) = (&service_path, &chkconfig, &rc_status) {
+        let r = run_each(ctx, &h.locale, &[format!("{s} --status-all")]).await?.remove(0);
+        // `service` on RHEL 9 says 4 when there is no /etc/init.d: nothing to list.
+        if r.rc != 4 || h.init_d {
+            if r.rc != 0 {
+                warnings.push(format!("Unable to query 'service' tool ({}): {}", r.rc, r.err));
+            }
+            parse_sysv(&r.out, &mut services);
+        }
+    }
+    match (&initctl, &chkconfig, &rc_status, &rc_update) {
+        (Some(i), None, _, _) => {
+            let r = run_each(ctx, &h.locale, &[format!("{i} list")]).await?.remove(0);
+            if r.rc != 0 {
+                warnings.push(format!("Unable to query upstart for service data: {}", r.err));
+            } else {
+                parse_upstart(&r.out, &mut services);
+            }
+        }
+        (_, Some(c), _, _) => list_rh(ctx, &h, c, &mut services, &mut warnings).await?,
+        (_, None, Some(s), Some(u)) => {
+            let cmds = [format!("{s} -a -s -m 2>&1 | grep '^ ' | tr -d '[]'"), format!("{u} show -v 2>&1 | grep '|'")];
+            let r = run_each(ctx, &h.locale, &cmds).await?;
+            parse_openrc(&r[0].out, &r[1].out, &mut services, &mut warnings);
+        }
+        _ => {}
+    }
+    if h.systemd {
+        if let Some(sc) = h.tool("systemctl") {
+            let r = run_each(ctx, &h.locale, &[format!("{sc} list-units --no-pager --type service --all --plain")]).await?.remove(0);
+            if r.rc != 0 {
+                warnings.push(format!("Could not list units from systemd: {}", r.err));
+            } else {
+                parse_units(&r.out, &mut services);
+            }
+            list_unit_files(ctx, &h, &sc, &mut services, &mut warnings).await?;
+        }
+    }
+    let mut out = Outcome::ok();
+    out.warnings = warnings;
+    if services.is_empty() {
+        out.skipped = true;
+        out.msg = Some("Failed to find any services. This can be due to privileges or some other configuration issue.".into());
+        return Ok(out);
+    }
+    let facts: Map<String, Value> = [("services".to_string(), Value::Object(services))].into_iter().collect();
+    out.data.insert("ansible_facts".into(), Value::Object(facts.clone()));
+    out.facts = Some(facts);
+    Ok(out)
 }
 
 #[cfg(test)]

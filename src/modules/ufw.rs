@@ -1,10 +1,10 @@
 //! `ufw` (community.general): the Uncomplicated Firewall's rules, default policies, logging and
 //! state, through the `ufw` command. A change is what differs in ufw's status and rule files
-//! before and after, as Ansible tells it; check mode asks `ufw --dry-run`.
+//! before and after, as Ansible tells it; the prediction (check mode) asks `ufw --dry-run`.
 
 use async_trait::async_trait;
 
-use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
+use super::{fail, Arg, Args, Change, ModError, Module, Outcome, Plan, TaskCtx};
 use crate::pytext::shell_quote as q;
 
 pub struct Ufw;
@@ -109,7 +109,7 @@ impl Module for Ufw {
         ];
         A
     }
-    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+    async fn plan(&self, ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
         let state = args.str("state")?;
         let default = args.str("default")?;
         let logging = args.str("logging")?;
@@ -123,18 +123,18 @@ impl Module for Ufw {
         }
         let active = status_line(&before, "Status:") == "active";
         let mut cmds = Vec::new();
-        let mut would = false;
+        // Ansible predicts from the status (and ufw's dry run); a real run compares the status
+        // and rules before and after, and counts some requests as changes whatever they did.
+        let mut predicted = false;
+        let mut always = false;
         if let Some(d) = &default {
             let dir = match args.str("direction")?.as_deref() {
                 Some("out" | "outgoing") => "outgoing",
                 Some("routed") => "routed",
                 _ => "incoming",
             };
-            // Told from the status only in check mode; otherwise by comparing before and after.
             let cur = status_line(&before, "Default:");
-            if ctx.check && !cur.contains(&format!("{d} ({dir})")) && !cur.contains(&format!("disabled ({dir})")) {
-                would = true;
-            }
+            predicted |= !cur.contains(&format!("{d} ({dir})")) && !cur.contains(&format!("disabled ({dir})"));
             cmds.push(format!("ufw default {} {dir}", q(d)));
         }
         if let Some(l) = &logging {
@@ -146,56 +146,97 @@ impl Module for Ufw {
                 "on" => cur.starts_with("on"),
                 lvl => cur == format!("on ({lvl})"),
             };
-            would |= !same;
+            always |= !same;
             cmds.push(format!("ufw logging {}", q(l)));
         }
-        if rule.is_some() {
-            if ctx.check {
-                let dry = rule_cmd(args, true)?.unwrap_or_default();
-                let r = ctx.sh(format!("LC_ALL=C {dry}")).await?;
-                let text = r.stdout_str();
-                if r.rc != 0 {
-                    return fail(format!("ufw failed: {}", r.stderr_str().trim()));
-                }
-                would |= !(text.contains("Skipping") || text.contains("Could not delete non-existent rule"));
-            } else if let Some(c) = rule_cmd(args, false)? {
-                cmds.push(c);
+        if let Some(c) = rule_cmd(args, false)? {
+            let dry = rule_cmd(args, true)?.unwrap_or_default();
+            let r = ctx.sh(format!("LC_ALL=C {dry}")).await?;
+            if r.rc != 0 {
+                return fail(format!("ufw failed: {}", r.stderr_str().trim()));
             }
+            let text = r.stdout_str();
+            predicted |= !(text.contains("Skipping") || text.contains("Could not delete non-existent rule"));
+            cmds.push(c);
         }
         match state.as_deref() {
             Some("enabled") => {
-                would |= ctx.check && !active;
+                predicted |= !active;
                 cmds.push("ufw --force enable".into());
             }
             Some("disabled") => {
-                would |= ctx.check && active;
+                predicted |= active;
                 cmds.push("ufw disable".into());
             }
             Some("reloaded") => {
-                would = true;
+                always = true;
                 cmds.push("ufw reload".into());
             }
             Some("reset") => {
-                would = true;
+                always = true;
                 cmds.push("ufw --force reset".into());
             }
             _ => {}
         }
-        let mut out = Outcome::ok();
-        if ctx.check {
-            out.changed = would;
-            return Ok(out);
-        }
-        let r =
-            ctx.sh(format!("set -e\n{}\n", cmds.iter().map(|c| format!("LC_ALL=C {c} >/dev/null")).collect::<Vec<_>>().join("\n"))).await?;
+        Ok(Plan { outcome: Outcome::changed(predicted || always), changes: vec![Change::own(Run { cmds, before, always })] })
+    }
+    async fn apply(&self, ctx: &TaskCtx, _args: &Args, plan: Plan) -> Result<Outcome, ModError> {
+        let Some(run) = plan.own::<Run>().next() else {
+            return Ok(plan.outcome);
+        };
+        let script = run.cmds.iter().map(|c| format!("LC_ALL=C {c} >/dev/null")).collect::<Vec<_>>().join("\n");
+        let r = ctx.sh(format!("set -e\n{script}\n")).await?;
         if r.rc != 0 {
             return fail(format!("ufw failed: {}", r.stderr_str().trim()));
         }
         let after = ctx.sh(STATE).await?.stdout_str();
-        out.changed = would || before != after;
-        if out.changed && ctx.diff {
-            out.diffs.push(super::FileDiff { before, after, before_header: "ufw".into(), after_header: "ufw".into() });
+        let mut out = Outcome::changed(run.always || run.before != after);
+        if out.changed {
+            out.diffs.push(super::FileDiff { before: run.before.clone(), after, before_header: "ufw".into(), after_header: "ufw".into() });
         }
         Ok(out)
+    }
+}
+
+/// ufw's commands, run in one go; the change is what differs in its status and rules after.
+struct Run {
+    cmds: Vec<String>,
+    /// ufw's status and rules before.
+    before: String,
+    /// Requests Ansible counts as a change whatever they did (logging set, reload, reset).
+    always: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::execute;
+    use super::super::testing::{args, Scripted};
+    use super::*;
+
+    const ACTIVE: &[u8] = b"Status: active\nLogging: on (low)\nDefault: deny (incoming), allow (outgoing), disabled (routed)\n#RULES\n";
+
+    #[tokio::test]
+    async fn check_mode_predicts_from_the_status_and_a_dry_run() {
+        let host = Scripted::new().on("ufw status verbose", 0, ACTIVE).on("ufw --dry-run", 0, b"Skipping adding existing rule\n");
+        let a = args(&Ufw, "{rule: allow, port: '22', proto: tcp}");
+        let out = execute(&Ufw, &host.ctx(true, false), &a).await.unwrap();
+        assert!(!out.changed);
+        assert_eq!(host.commands()[1], "LC_ALL=C ufw --dry-run allow from any to any port 22 proto tcp");
+        let out = execute(&Ufw, &host.ctx(true, false), &args(&Ufw, "{state: enabled, logging: low}")).await.unwrap();
+        assert!(!out.changed, "active, and logging already low");
+        let out = execute(&Ufw, &host.ctx(true, false), &args(&Ufw, "{default: allow, direction: incoming}")).await.unwrap();
+        assert!(out.changed);
+    }
+
+    #[tokio::test]
+    async fn a_real_run_compares_the_rules_before_and_after() {
+        let host = Scripted::new().once("ufw status verbose", 0, ACTIVE).on("ufw --dry-run", 0, b"Rule added\n").on("set -e", 0, b"").on(
+            "ufw status verbose",
+            0,
+            b"Status: active\n#RULES\n### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in\n",
+        );
+        let out = execute(&Ufw, &host.ctx(false, true), &args(&Ufw, "{rule: allow, port: '22', proto: tcp}")).await.unwrap();
+        assert!(out.changed && out.diffs[0].after.contains("### tuple ### allow tcp 22"));
+        assert!(host.commands()[2].contains("LC_ALL=C ufw allow from any to any port 22 proto tcp >/dev/null"));
     }
 }
