@@ -510,8 +510,11 @@ fn outcome_of(mut data: Map<String, Value>) -> Outcome {
         let summary = data.get("exception").and_then(|e| e.pointer("/event/msg")).and_then(Value::as_str).map(str::to_string);
         o.msg = Some(summary.map(|m| format!("Module failed: {m}")).unwrap_or_else(|| "Module failed.".into()));
     }
-    if let Some(d) = data.remove("diff") {
-        o.diffs = diffs_of(&d);
+    // The result keeps the module's own `diff` as it returned it, in or out of diff mode (a
+    // Python module decides whether it returns one, and Ansible registers it either way); the
+    // executor keeps the displayed diffs for diff mode.
+    if let Some(d) = data.get("diff") {
+        o.diffs = diffs_of(d);
     }
     // A warning is text, or (ansible-core 2.19) a summary whose event carries the text.
     let text = |w: &Value| {
