@@ -4,8 +4,8 @@
 
 use async_trait::async_trait;
 
-use super::common::{probe, write_file, Attrs, Source};
-use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
+use super::common::{probe, Attrs, Content, Write};
+use super::{fail, Arg, Args, Change, ModError, Module, Outcome, Plan, TaskCtx};
 use crate::pytext::shell_quote as q;
 
 pub struct AuthorizedKey;
@@ -167,7 +167,7 @@ impl Module for AuthorizedKey {
         ];
         A
     }
-    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+    async fn plan(&self, ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
         let user = args.req_str("user")?;
         let mut key = args.req_str("key")?;
         let present = args.str("state")?.as_deref() != Some("absent");
@@ -208,40 +208,41 @@ impl Module for AuthorizedKey {
             .map(|l| parse_line(l).unwrap_or_else(|| Line::Other(l.to_string())))
             .collect();
         let lines = enforce(&existing, &new, present, args.bool("exclusive", false)?);
-        let mut out = Outcome::ok()
+        let out = Outcome::ok()
             .with("user", user.clone())
             .with("key", key.clone())
             .with("keyfile", path.clone())
             .with("exclusive", args.bool("exclusive", false)?);
+        let mut plan = Plan::done(out);
         if lines == existing {
-            return Ok(out);
+            return Ok(plan);
         }
         let after = render(&lines);
-        out.changed = true;
-        if ctx.diff {
-            out.diffs.push(super::common::content_diff(&path, Some(&before), after.as_bytes()));
-        }
-        if ctx.check {
-            return Ok(out);
-        }
+        plan.outcome.diffs.push(super::common::content_diff(&path, Some(&before), after.as_bytes()));
         if args.bool("manage_dir", true)? && !home.is_empty() {
             let dir = super::common::parent_dir(&path);
-            let r =
-                ctx.sh(format!("[ -d {d} ] || mkdir -p -m 0700 {d}; chown {u}: {d} && chmod 0700 {d}", d = q(&dir), u = q(&user))).await?;
-            if r.rc != 0 {
-                return fail(format!("Failed to create directory {dir}: {}", r.stderr_str().trim()));
-            }
+            plan.change(Change::sh(
+                format!("[ -d {d} ] || mkdir -p -m 0700 {d}; chown {u}: {d} && chmod 0700 {d}", d = q(&dir), u = q(&user)),
+                format!("Failed to create directory {dir}"),
+            ));
         }
-        let st = p.lstat.as_ref();
-        let attrs =
-            if st.is_none() { Attrs { mode: Some("0600".into()), owner: Some(user.clone()), group: None } } else { Attrs::default() };
-        write_file(ctx, &path, Source::Bytes(after.into_bytes()), &attrs, st).await?;
-        if st.is_none() {
+        let st = p.lstat.clone();
+        let new_file = st.is_none();
+        let attrs = if new_file { Attrs { mode: Some("0600".into()), owner: Some(user.clone()), group: None } } else { Attrs::default() };
+        plan.change(Change::Write(Box::new(Write {
+            path: path.clone(),
+            content: Content::Bytes(after.into_bytes()),
+            attrs,
+            existed: st,
+            backup: None,
+            validate: None,
+            make_parents: false,
+        })));
+        if new_file {
             // The user's primary group, as Ansible's chown to uid:gid.
-            let _ = ctx.sh(format!("chown {u}: {}", q(&path), u = q(&user))).await?;
+            plan.change(Change::sh(format!("chown {u}: {} || true", q(&path), u = q(&user)), "chown"));
         }
-        out.msg = None;
-        Ok(out)
+        Ok(plan)
     }
 }
 

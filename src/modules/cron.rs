@@ -4,9 +4,9 @@
 
 use async_trait::async_trait;
 
-use super::common::{content_diff, probe, write_file, Attrs, Source};
+use super::common::{content_diff, probe, Attrs, Content, Write};
 use super::FileDiff;
-use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
+use super::{fail, Arg, Args, Change, ExecCheck, ModError, Module, Outcome, Plan, TaskCtx};
 use crate::pytext::shell_quote as q;
 
 pub struct Cron;
@@ -62,6 +62,14 @@ fn job_line(args: &Args, user: Option<&str>, cron_file: bool) -> Result<String, 
     Ok(format!("{prefix}{} {} {} {} {} {user}{job}", f("minute")?, f("hour")?, f("day")?, f("month")?, f("weekday")?))
 }
 
+/// The steps only cron knows: they send content on stdin, or report what they did.
+enum Step {
+    /// Keep the old crontab in a temporary file, named in the result as `backup_file`.
+    Backup(Vec<u8>),
+    /// `crontab [-u USER] -` with the new table.
+    Install { cmd: String, table: Vec<u8> },
+}
+
 #[async_trait]
 impl Module for Cron {
     fn name(&self) -> &'static str {
@@ -92,7 +100,7 @@ impl Module for Cron {
         ];
         A
     }
-    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+    async fn plan(&self, ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
         let name = args.req_str("name")?;
         let present = args.str("state")?.as_deref() != Some("absent");
         let user = args.str("user")?;
@@ -217,44 +225,60 @@ impl Module for Cron {
         if let Some(f) = &cron_file {
             out = out.with("cron_file", f.clone());
         }
+        let mut plan = Plan::done(out);
         if !changed {
-            return Ok(out);
+            return Ok(plan);
         }
-        out.changed = true;
+        plan.outcome.changed = true;
         let after = render(&lines);
         // An emptied cron.d file goes away.
         let remove_file = cron_file.is_some() && !present && lines.iter().all(|l| l.trim().is_empty());
-        if ctx.diff {
-            let mut d: FileDiff = content_diff(&header, Some(existing.as_bytes()), if remove_file { b"" } else { after.as_bytes() });
-            if remove_file {
-                d.after_header = "/dev/null".into();
-            }
-            out.diffs.push(d);
+        let mut d: FileDiff = content_diff(&header, Some(existing.as_bytes()), if remove_file { b"" } else { after.as_bytes() });
+        if remove_file {
+            d.after_header = "/dev/null".into();
         }
-        if ctx.check {
-            return Ok(out);
-        }
+        plan.outcome.diffs.push(d);
         if args.bool("backup", false)? {
-            let r =
-                ctx.sh_in("f=$(mktemp /tmp/crontabXXXXXXXX) && cat > \"$f\" && echo \"$f\"", Some(existing.clone().into_bytes())).await?;
-            out = out.with("backup_file", r.stdout_str().trim().to_string());
+            plan.change(Change::own(Step::Backup(existing.into_bytes())));
         }
         match &cron_file {
-            Some(f) if remove_file => {
-                let r = ctx.sh(format!("rm -f -- {}", q(f))).await?;
-                if r.rc != 0 {
-                    return fail(format!("cannot remove {f}: {}", r.stderr_str().trim()));
-                }
-            }
+            Some(f) if remove_file => plan.change(Change::sh(format!("rm -f -- {}", q(f)), format!("cannot remove {f}"))),
             Some(f) => {
                 let attrs = if st.is_none() { Attrs { mode: Some("0644".into()), ..Default::default() } } else { Attrs::default() };
-                write_file(ctx, f, Source::Bytes(after.into_bytes()), &attrs, st.as_ref()).await?;
+                plan.change(Change::Write(Box::new(Write {
+                    path: f.clone(),
+                    content: Content::Bytes(after.into_bytes()),
+                    attrs,
+                    existed: st,
+                    backup: None,
+                    validate: None,
+                    make_parents: false,
+                })));
             }
-            None => {
-                let r = ctx.sh_in(format!("crontab {u}-"), Some(after.into_bytes())).await?;
-                if r.rc != 0 {
-                    return fail(format!("Failed to install new cronfile: {}", r.stderr_str().trim()));
+            None => plan.change(Change::own(Step::Install { cmd: format!("crontab {u}-"), table: after.into_bytes() })),
+        }
+        Ok(plan)
+    }
+    async fn apply(&self, ctx: &TaskCtx, _args: &Args, plan: Plan) -> Result<Outcome, ModError> {
+        let mut out = plan.outcome;
+        for c in plan.changes {
+            match c {
+                Change::Sh { script, failure } => {
+                    ctx.sh(script).await?.ok_or_fail(&failure)?;
                 }
+                Change::Write(w) => {
+                    w.apply(ctx, &mut out).await?;
+                }
+                Change::Own(step) => match step.downcast::<Step>().map(|b| *b) {
+                    Ok(Step::Backup(old)) => {
+                        let r = ctx.sh_in("f=$(mktemp /tmp/crontabXXXXXXXX) && cat > \"$f\" && echo \"$f\"", Some(old)).await?;
+                        out.data.insert("backup_file".into(), r.stdout_str().trim().into());
+                    }
+                    Ok(Step::Install { cmd, table }) => {
+                        ctx.sh_in(cmd, Some(table)).await?.ok_or_fail("Failed to install new cronfile")?;
+                    }
+                    Err(_) => return fail("internal error: a step cron did not plan"),
+                },
             }
         }
         Ok(out)

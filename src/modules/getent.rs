@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
-use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
+use super::{fail, Arg, Args, ModError, Module, Outcome, Plan, TaskCtx};
 use crate::pytext::shell_quote as q;
 
 pub struct Getent;
@@ -56,7 +56,7 @@ impl Module for Getent {
         ];
         A
     }
-    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+    async fn plan(&self, ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
         let db = args.req_str("database")?;
         let key = args.str("key")?;
         let mut cmd = format!("getent {}", q(&db));
@@ -87,7 +87,8 @@ impl Module for Getent {
             _ => return fail(format!("Unexpected failure! {}", r.stderr_str().trim())),
         }
         out.facts = Some(facts);
-        Ok(out)
+        // A look-up only: nothing to change.
+        Ok(Plan::done(out))
     }
 }
 

@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 
-use super::common::{parse_probe, probe_script, write_file, Attrs, Source};
-use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
+use super::common::{parse_probe, probe_script, Attrs, Content, Write};
+use super::{fail, Arg, Args, Change, ModError, Module, Outcome, Plan, TaskCtx};
 
 pub struct LocaleGen;
 
@@ -69,7 +69,7 @@ impl Module for LocaleGen {
         ];
         A
     }
-    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+    async fn plan(&self, ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
         let names = args.str_list("name")?;
         let present = args.str("state")?.as_deref() != Some("absent");
         let r = ctx
@@ -94,21 +94,22 @@ impl Module for LocaleGen {
             return fail(format!("The following locales you have entered are not available on your system: {}", unavailable.join(", ")));
         }
         let is_present = missing.is_empty();
-        let mut out = Outcome::ok().with("name", names.clone()).with("mechanism", "glibc");
+        let mut plan = Plan::done(Outcome::ok().with("name", names.clone()).with("mechanism", "glibc"));
         if is_present == present {
-            return Ok(out);
-        }
-        out.changed = true;
-        if ctx.check {
-            return Ok(out);
+            return Ok(plan);
         }
         let new = set_lines(&conf, &names, present);
-        write_file(ctx, "/etc/locale.gen", Source::Bytes(new.into_bytes()), &Attrs::default(), Some(&st)).await?;
-        let r = ctx.sh("locale-gen").await?;
-        if r.rc != 0 {
-            return fail(format!("locale-gen failed: {}", r.stderr_str().trim()));
-        }
-        Ok(out)
+        plan.change(Change::Write(Box::new(Write {
+            path: "/etc/locale.gen".into(),
+            content: Content::Bytes(new.into_bytes()),
+            attrs: Attrs::default(),
+            existed: Some(st),
+            backup: None,
+            validate: None,
+            make_parents: false,
+        })));
+        plan.change(Change::sh("locale-gen", "locale-gen failed"));
+        Ok(plan)
     }
 }
 
