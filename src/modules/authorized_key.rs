@@ -248,7 +248,73 @@ impl Module for AuthorizedKey {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::{args, probe_reply, Scripted, PROBE, WRITE};
+    use super::super::{execute, Change, Module, Plan};
     use super::*;
+    use std::sync::Arc;
+
+    const KEY: &str = "ssh-ed25519 AAAAC3Nza alice@laptop";
+
+    fn host(file: Option<&[u8]>) -> Arc<Scripted> {
+        Scripted::new().on("getent passwd alice", 0, b"/home/alice\n").on(PROBE, 0, &probe_reply(file.map(|c| (0o600, c))))
+    }
+
+    async fn plan(host: &Arc<Scripted>, yaml: &str) -> Plan {
+        AuthorizedKey.plan(&host.ctx(false, true), &args(&AuthorizedKey, yaml)).await.unwrap()
+    }
+
+    fn written(p: &Plan) -> (&Write, String) {
+        let w = p
+            .changes
+            .iter()
+            .find_map(|c| match c {
+                Change::Write(w) => Some(w),
+                _ => None,
+            })
+            .expect("a write");
+        let Content::Bytes(b) = &w.content else { panic!() };
+        (w, String::from_utf8_lossy(b).into_owned())
+    }
+
+    #[tokio::test]
+    async fn a_new_key_makes_the_folder_and_a_private_file() {
+        let h = host(None);
+        let p = plan(&h, &format!("{{user: alice, key: '{KEY}'}}")).await;
+        assert!(p.outcome.changed);
+        assert_eq!(p.outcome.data["keyfile"], "/home/alice/.ssh/authorized_keys");
+        let [Change::Sh { script: mkdir, .. }, Change::Write(_), Change::Sh { script: chown, .. }] = p.changes.as_slice() else {
+            panic!("folder, write, owner expected")
+        };
+        assert!(mkdir.starts_with("[ -d /home/alice/.ssh ] || mkdir -p -m 0700 /home/alice/.ssh"), "{mkdir}");
+        assert_eq!(chown, "chown alice: /home/alice/.ssh/authorized_keys || true");
+        let (w, text) = written(&p);
+        assert_eq!(text, format!("{KEY}\n"));
+        assert_eq!((w.attrs.mode.as_deref(), w.attrs.owner.as_deref()), (Some("0600"), Some("alice")));
+    }
+
+    #[tokio::test]
+    async fn a_key_already_there_changes_nothing_and_check_mode_only_looks() {
+        let h = host(Some(format!("# mine\n{KEY}\n").as_bytes()));
+        let p = plan(&h, &format!("{{user: alice, key: '{KEY}', manage_dir: false}}")).await;
+        assert!(!p.outcome.changed && p.changes.is_empty());
+        // Other options replace the line; exclusive drops the others.
+        let a = args(&AuthorizedKey, &format!("{{user: alice, key: '{KEY}', key_options: no-pty, exclusive: true, manage_dir: false}}"));
+        let h = host(Some(format!("ssh-rsa BBBB bob\n{KEY}\n").as_bytes()));
+        let out = execute(&AuthorizedKey, &h.ctx(true, true), &a).await.unwrap();
+        assert!(out.changed);
+        assert_eq!(out.diffs[0].after, format!("no-pty {KEY}\n"));
+        assert_eq!(h.commands().len(), 2);
+        let h = h.on(WRITE, 0, b"");
+        execute(&AuthorizedKey, &h.ctx(false, false), &a).await.unwrap();
+        assert_eq!(h.stdin_of(WRITE), Some(format!("no-pty {KEY}\n").into_bytes()));
+    }
+
+    #[tokio::test]
+    async fn absent_removes_the_key() {
+        let h = host(Some(format!("ssh-rsa BBBB bob\n{KEY}\n").as_bytes()));
+        let p = plan(&h, &format!("{{user: alice, key: '{KEY}', state: absent}}")).await;
+        assert_eq!(written(&p).1, "ssh-rsa BBBB bob\n");
+    }
 
     #[test]
     fn parses_options_and_keeps_order() {

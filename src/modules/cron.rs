@@ -287,7 +287,69 @@ impl Module for Cron {
 
 #[cfg(test)]
 mod tests {
+    use super::super::execute;
+    use super::super::testing::{args, probe_reply, Scripted, PROBE};
     use super::*;
+    use std::sync::Arc;
+
+    async fn plan(host: &Arc<Scripted>, yaml: &str) -> Plan {
+        Cron.plan(&host.ctx(false, true), &args(&Cron, yaml)).await.unwrap()
+    }
+
+    fn installed(p: &Plan) -> String {
+        match p.own::<Step>().find(|s| matches!(s, Step::Install { .. })) {
+            Some(Step::Install { cmd, table }) => format!("{cmd}\n{}", String::from_utf8_lossy(table)),
+            _ => panic!("an install expected"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_new_job_goes_under_its_marker() {
+        let h = Scripted::new().on("crontab -u bob -l", 0, b"PATH=/bin\n");
+        let p = plan(&h, "{name: backup, user: bob, minute: '5', hour: '2', job: /usr/local/bin/backup}").await;
+        assert!(p.outcome.changed);
+        assert_eq!(installed(&p), "crontab -u bob -\nPATH=/bin\n#Ansible: backup\n5 2 * * * /usr/local/bin/backup\n");
+        assert_eq!(p.outcome.diffs[0].before_header, "crontab for user \"bob\"");
+        assert_eq!(p.outcome.data["jobs"], serde_json::json!(["backup"]));
+    }
+
+    #[tokio::test]
+    async fn the_same_job_changes_nothing_and_check_mode_only_reads() {
+        let table = b"#Ansible: backup\n5 2 * * * /usr/local/bin/backup\n";
+        let h = Scripted::new().on("crontab -l", 0, table);
+        let p = plan(&h, "{name: backup, minute: '5', hour: '2', job: /usr/local/bin/backup}").await;
+        assert!(!p.outcome.changed && p.changes.is_empty());
+        let a = args(&Cron, "{name: backup, minute: '6', hour: '2', job: /usr/local/bin/backup, backup: true}");
+        let h = Scripted::new().on("crontab -l", 0, table);
+        let out = execute(&Cron, &h.ctx(true, true), &a).await.unwrap();
+        assert!(out.changed && out.diffs[0].after.starts_with("#Ansible: backup\n6 2 "));
+        assert_eq!(h.commands(), vec!["crontab -l"]);
+        // The real run keeps the old table, then installs the new one on stdin.
+        let h = h.on("mktemp /tmp/crontab", 0, b"/tmp/crontabXYZ\n").on("crontab -", 0, b"");
+        let out = execute(&Cron, &h.ctx(false, false), &a).await.unwrap();
+        assert_eq!(out.data["backup_file"], "/tmp/crontabXYZ");
+        assert_eq!(h.stdin_of("mktemp /tmp/crontab").as_deref(), Some(&table[..]));
+        let seen = h.seen.lock().unwrap();
+        let (cmd, stdin) = seen.last().unwrap();
+        assert_eq!(cmd, "crontab -");
+        assert_eq!(stdin.as_deref(), Some(&b"#Ansible: backup\n6 2 * * * /usr/local/bin/backup\n"[..]));
+    }
+
+    #[tokio::test]
+    async fn a_cron_file_is_written_and_removed_when_emptied() {
+        let h = Scripted::new().on(PROBE, 0, &probe_reply(None));
+        let p = plan(&h, "{name: job, user: root, cron_file: nightly, special_time: daily, job: 'true'}").await;
+        let [Change::Write(w)] = p.changes.as_slice() else { panic!("one write expected") };
+        assert_eq!(w.path, "/etc/cron.d/nightly");
+        assert_eq!(w.attrs.mode.as_deref(), Some("0644"));
+        let super::super::common::Content::Bytes(b) = &w.content else { panic!() };
+        assert_eq!(b, b"#Ansible: job\n@daily root true\n");
+        let h = Scripted::new().on(PROBE, 0, &probe_reply(Some((0o644, b"#Ansible: job\n@daily root true\n"))));
+        let p = plan(&h, "{name: job, cron_file: nightly, state: absent}").await;
+        let [Change::Sh { script, .. }] = p.changes.as_slice() else { panic!("one command expected") };
+        assert_eq!(script, "rm -f -- /etc/cron.d/nightly");
+        assert_eq!(p.outcome.diffs[0].after_header, "/dev/null");
+    }
 
     #[test]
     fn finds_and_removes_marked_jobs() {

@@ -94,7 +94,19 @@ impl Module for Getent {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::{args, Scripted};
+    use super::super::Module;
     use super::*;
+
+    #[tokio::test]
+    async fn a_missing_key_fails_unless_fail_key_is_off() {
+        let h = Scripted::new().on("getent passwd nobody2", 2, b"");
+        let err = Getent.plan(&h.ctx(false, false), &args(&Getent, "{database: passwd, key: nobody2}")).await.err().unwrap();
+        assert_eq!(err.to_string(), "One or more supplied key could not be found in the database.");
+        let p = Getent.plan(&h.ctx(false, false), &args(&Getent, "{database: passwd, key: nobody2, fail_key: false}")).await.unwrap();
+        assert!(!p.outcome.changed && p.changes.is_empty());
+        assert_eq!(p.outcome.facts.unwrap()["getent_passwd"], json!({"nobody2": null}));
+    }
 
     #[test]
     fn keys_the_records() {

@@ -126,3 +126,77 @@ impl Module for Group {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{args, Scripted};
+    use super::super::{execute, Module, Plan};
+    use super::{Cmd, Group};
+    use std::sync::Arc;
+
+    const LOOKUP: &str = "getent group devs";
+
+    async fn plan(host: &Arc<Scripted>, yaml: &str) -> Plan {
+        Group.plan(&host.ctx(false, true), &args(&Group, yaml)).await.unwrap()
+    }
+
+    fn cmd(p: &Plan) -> &str {
+        &p.own::<Cmd>().next().expect("a command").0
+    }
+
+    #[tokio::test]
+    async fn a_missing_group_is_added_and_reports_its_gid() {
+        let h = Scripted::new().on(LOOKUP, 0, b"");
+        let p = plan(&h, "{name: devs, gid: 3000, system: true}").await;
+        assert!(p.outcome.changed);
+        assert_eq!(cmd(&p), "groupadd -g 3000 -r devs");
+        assert_eq!(p.outcome.data["gid"], 3000);
+        let p = plan(&h, "{name: devs, gid_min: 1500, gid_max: 1501}").await;
+        assert_eq!(cmd(&p), "groupadd -K GID_MIN=1500 -K GID_MAX=1501 devs");
+        // Without a gid asked the prediction has none; the real run reads it back.
+        assert!(!p.outcome.data.contains_key("gid"));
+        let h = Scripted::new().on("groupadd", 0, b"devs:x:1500:\n").on(LOOKUP, 0, b"");
+        let out = execute(&Group, &h.ctx(false, false), &args(&Group, "{name: devs}")).await.unwrap();
+        assert!(out.changed);
+        assert_eq!(out.data["gid"], 1500);
+        assert_eq!(h.commands().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn the_same_gid_changes_nothing_another_is_groupmod() {
+        let h = Scripted::new().on(LOOKUP, 0, b"devs:x:3000:alice\n");
+        let p = plan(&h, "{name: devs, gid: 3000}").await;
+        assert!(!p.outcome.changed && p.changes.is_empty());
+        assert_eq!(p.outcome.data["gid"], 3000);
+        let p = plan(&h, "{name: devs, gid: 3001, non_unique: true}").await;
+        assert_eq!(cmd(&p), "groupmod -g 3001 -o devs");
+        assert!(p.outcome.diffs[0].before.contains("gid 3000") && p.outcome.diffs[0].after.contains("gid 3001"));
+        let p = plan(&h, "{name: devs, state: absent, force: true}").await;
+        assert_eq!(cmd(&p), "groupdel -f devs");
+    }
+
+    #[tokio::test]
+    async fn check_mode_only_looks_and_a_failing_command_reports_its_error() {
+        let h = Scripted::new().fails("groupdel", 8, b"groupdel: cannot remove the primary group of user 'bob'\n").on(
+            LOOKUP,
+            0,
+            b"devs:x:3000:\n",
+        );
+        let a = args(&Group, "{name: devs, state: absent}");
+        let out = execute(&Group, &h.ctx(true, false), &a).await.unwrap();
+        assert!(out.changed);
+        assert_eq!(h.commands().len(), 1);
+        let out = execute(&Group, &h.ctx(false, false), &a).await.unwrap();
+        assert!(out.failed);
+        assert_eq!(out.msg.as_deref(), Some("groupdel: cannot remove the primary group of user 'bob'"));
+        assert_eq!(out.data["rc"], 8);
+    }
+
+    #[tokio::test]
+    async fn non_unique_needs_a_gid() {
+        let h = Scripted::new();
+        let err = Group.plan(&h.ctx(false, false), &args(&Group, "{name: devs, non_unique: true}")).await.err().unwrap();
+        assert_eq!(err.to_string(), "non_unique is True but all of the following are missing: gid");
+        assert!(h.commands().is_empty());
+    }
+}

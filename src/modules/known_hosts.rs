@@ -282,7 +282,25 @@ fn hash_key(host: &str, key: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::{args, probe_reply, Scripted, PROBE};
+    use super::super::Change;
     use super::*;
+
+    #[tokio::test]
+    async fn a_new_key_of_the_same_type_replaces_the_old_line() {
+        let h = Scripted::new().on(PROBE, 0, &probe_reply(Some((0o644, b"a.example ssh-rsa OLD\nb.example ssh-rsa B\n"))));
+        let a = args(&KnownHosts, "{name: a.example, key: 'a.example ssh-rsa NEW', path: /etc/ssh/known}");
+        let p = KnownHosts.plan(&h.ctx(false, false), &a).await.unwrap();
+        assert!(p.outcome.changed);
+        let [Change::Write(w)] = p.changes.as_slice() else { panic!("one write expected") };
+        let super::super::common::Content::Bytes(b) = &w.content else { panic!() };
+        assert_eq!(b, b"b.example ssh-rsa B\na.example ssh-rsa NEW\n");
+        // The diff is always in the result, as Ansible's.
+        assert_eq!(p.outcome.data["diff"]["before"], "a.example ssh-rsa OLD\nb.example ssh-rsa B\n");
+        let a = args(&KnownHosts, "{name: b.example, key: 'b.example ssh-rsa B', path: /etc/ssh/known}");
+        let p = KnownHosts.plan(&h.ctx(false, false), &a).await.unwrap();
+        assert!(!p.outcome.changed && p.changes.is_empty());
+    }
 
     #[test]
     fn patterns_and_hashes() {

@@ -115,7 +115,23 @@ impl Module for LocaleGen {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::{args, probe_reply, Scripted};
+    use super::super::{Change, Module};
     use super::*;
+
+    #[tokio::test]
+    async fn a_missing_locale_is_enabled_then_built() {
+        let mut reply = b"C\nC.utf8\nen_US.utf8\n#SUPPORTED\nde_CH.UTF-8 UTF-8\n#GEN\n".to_vec();
+        reply.extend(probe_reply(Some((0o644, b"# de_CH.UTF-8 UTF-8\nen_US.UTF-8 UTF-8\n"))));
+        let h = Scripted::new().on("locale -a", 0, &reply);
+        let p = LocaleGen.plan(&h.ctx(false, false), &args(&LocaleGen, "{name: de_CH.UTF-8}")).await.unwrap();
+        let [Change::Write(w), Change::Sh { script, .. }] = p.changes.as_slice() else { panic!("write, then locale-gen") };
+        let super::super::common::Content::Bytes(b) = &w.content else { panic!() };
+        assert_eq!(b, b"de_CH.UTF-8 UTF-8\nen_US.UTF-8 UTF-8\n");
+        assert_eq!(script, "locale-gen");
+        let p = LocaleGen.plan(&h.ctx(false, false), &args(&LocaleGen, "{name: en_US.UTF-8}")).await.unwrap();
+        assert!(!p.outcome.changed && p.changes.is_empty());
+    }
 
     #[test]
     fn enables_and_disables_lines() {

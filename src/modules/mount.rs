@@ -191,7 +191,29 @@ impl Module for Mount {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::{args, probe_reply, Scripted};
+    use super::super::{Change, Module};
     use super::*;
+
+    #[tokio::test]
+    async fn mounted_writes_fstab_then_mounts() {
+        let mut reply = b"#FSTAB\n".to_vec();
+        reply.extend(probe_reply(Some((0o644, b"/dev/sda1 / ext4 defaults 0 1\n"))));
+        let h = Scripted::new().on("/proc/self/mounts", 0, &reply);
+        let a = args(&Mount, "{path: /mnt/x, src: tmpfs, fstype: tmpfs, opts: size=1m, state: mounted, backup: true}");
+        let p = Mount.plan(&h.ctx(false, true), &a).await.unwrap();
+        assert!(p.outcome.changed);
+        let [Change::Write(w), Change::Sh { script, .. }] = p.changes.as_slice() else { panic!("write, then mount") };
+        assert_eq!((w.path.as_str(), w.backup), ("/etc/fstab", Some("backup_file")));
+        assert_eq!(script, "set -e\nmkdir -p -- /mnt/x && mount /mnt/x\n");
+        assert_eq!(p.outcome.diffs[0].after, "/dev/sda1 / ext4 defaults 0 1\ntmpfs /mnt/x tmpfs size=1m 0 0\n");
+        // Mounted and in fstab already: nothing to do.
+        let mut reply = b"MOUNTED\n#FSTAB\n".to_vec();
+        reply.extend(probe_reply(Some((0o644, b"tmpfs /mnt/x tmpfs size=1m 0 0\n"))));
+        let h = Scripted::new().on("/proc/self/mounts", 0, &reply);
+        let p = Mount.plan(&h.ctx(false, true), &a).await.unwrap();
+        assert!(!p.outcome.changed && p.changes.is_empty());
+    }
 
     #[test]
     fn edits_fstab_lines() {

@@ -136,7 +136,8 @@ impl Module for Sysctl {
             return Ok(plan);
         }
         if set_proc {
-            let v = if value.split_whitespace().next().is_some() { format!("\"{value}\"") } else { value.clone() };
+            // As Ansible: a value of several words goes in quotes.
+            let v = if value.split_whitespace().nth(1).is_some() { format!("\"{value}\"") } else { value.clone() };
             let script = format!("LC_ALL=C sysctl {ignore}-w {}", q(&format!("{name}={v}")));
             plan.change(Change::own(Step::Set { name: name.clone(), script }));
         }
@@ -198,7 +199,47 @@ impl Module for Sysctl {
 
 #[cfg(test)]
 mod tests {
+    use super::super::execute;
+    use super::super::testing::{args, probe_reply, Scripted, WRITE};
     use super::*;
+    use std::sync::Arc;
+
+    fn host(kernel: &str, file: &[u8]) -> Arc<Scripted> {
+        let mut reply = format!("{kernel}\n#OK\n#END\n").into_bytes();
+        reply.extend(probe_reply(Some((0o644, file))));
+        Scripted::new().on("sysctl -e -n", 0, &reply)
+    }
+
+    #[tokio::test]
+    async fn a_new_value_is_written_set_and_reloaded() {
+        let h = host("0", b"vm.swappiness = 60\n");
+        let a = args(&Sysctl, "{name: vm.swappiness, value: '10', sysctl_set: true}");
+        let p = Sysctl.plan(&h.ctx(false, true), &a).await.unwrap();
+        assert!(p.outcome.changed);
+        assert_eq!(p.outcome.diffs[0].after, "vm.swappiness=10\n");
+        let steps: Vec<&str> = p
+            .own::<Step>()
+            .map(|s| match s {
+                Step::Set { script, .. } | Step::Reload(script) => script.as_str(),
+            })
+            .collect();
+        assert_eq!(steps, vec!["LC_ALL=C sysctl -w vm.swappiness=10", "LC_ALL=C sysctl -p /etc/sysctl.conf"]);
+        // A reload that trips over a read-only key fails the task.
+        let h = h.on("sysctl -w", 0, b"").on(WRITE, 0, b"").fails(
+            "sysctl -p",
+            0,
+            b"sysctl: setting key \"vm.swappiness\": Read-only file system\n",
+        );
+        let err = execute(&Sysctl, &h.ctx(false, false), &a).await.unwrap_err();
+        assert!(err.to_string().starts_with("Failed to reload sysctl: "), "{err}");
+    }
+
+    #[tokio::test]
+    async fn the_same_value_changes_nothing() {
+        let h = host("10", b"vm.swappiness=10\n");
+        let p = Sysctl.plan(&h.ctx(false, true), &args(&Sysctl, "{name: vm.swappiness, value: '10'}")).await.unwrap();
+        assert!(!p.outcome.changed && p.changes.is_empty());
+    }
 
     #[test]
     fn rewrites_lines_as_ansible() {
