@@ -103,7 +103,9 @@ fn parse_probe(out: &str) -> (Option<Account>, Vec<Group>) {
         a.min = num(get(3), -1);
         a.max = num(get(4), -1);
         a.warn = num(get(5), -1);
-        a.expire = num(get(7), -1);
+        // No shadow entry at all counts as expiring at day 0, as Ansible reads it (so
+        // `expires: -1` makes the entry).
+        a.expire = if shadow.is_empty() { 0 } else { num(get(7), -1) };
         a.home_exists = home_exists;
     }
     (acct, parse_groups(&groups))
@@ -776,6 +778,18 @@ mod tests {
             assert_eq!(h.commands().len(), 1, "{yaml}");
             assert!(h.commands()[0].contains(LOOKUP));
         }
+    }
+
+    #[tokio::test]
+    async fn never_expiring_makes_a_missing_shadow_entry() {
+        let p = plan(&host("P:bob:x:575:575::/home/dummy:/bin/bash\nS:\n"), "{name: bob, expires: -1, create_home: false}").await;
+        assert_eq!(the_script(&p), "set -e\nusermod -e '' bob\n");
+        let p = plan(
+            &host("P:bob:x:575:575::/home/dummy:/bin/bash\nS:bob:!:19000:0:99999:7:::\n"),
+            "{name: bob, expires: -1, create_home: false}",
+        )
+        .await;
+        assert!(!p.outcome.changed);
     }
 
     #[test]
