@@ -4,8 +4,8 @@
 
 use async_trait::async_trait;
 
-use super::common::{probe, write_file, Attrs, Source};
-use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
+use super::common::{probe, Attrs, Content, Write};
+use super::{fail, Arg, Args, Change, ModError, Module, Outcome, Plan, TaskCtx};
 use crate::pytext::shell_quote as q;
 
 pub struct AuthorizedKey;
@@ -167,7 +167,7 @@ impl Module for AuthorizedKey {
         ];
         A
     }
-    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+    async fn plan(&self, ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
         let user = args.req_str("user")?;
         let mut key = args.req_str("key")?;
         let present = args.str("state")?.as_deref() != Some("absent");
@@ -208,46 +208,113 @@ impl Module for AuthorizedKey {
             .map(|l| parse_line(l).unwrap_or_else(|| Line::Other(l.to_string())))
             .collect();
         let lines = enforce(&existing, &new, present, args.bool("exclusive", false)?);
-        let mut out = Outcome::ok()
+        let out = Outcome::ok()
             .with("user", user.clone())
             .with("key", key.clone())
             .with("keyfile", path.clone())
             .with("exclusive", args.bool("exclusive", false)?);
+        let mut plan = Plan::done(out);
         if lines == existing {
-            return Ok(out);
+            return Ok(plan);
         }
         let after = render(&lines);
-        out.changed = true;
-        if ctx.diff {
-            out.diffs.push(super::common::content_diff(&path, Some(&before), after.as_bytes()));
-        }
-        if ctx.check {
-            return Ok(out);
-        }
+        plan.outcome.diffs.push(super::common::content_diff(&path, Some(&before), after.as_bytes()));
         if args.bool("manage_dir", true)? && !home.is_empty() {
             let dir = super::common::parent_dir(&path);
-            let r =
-                ctx.sh(format!("[ -d {d} ] || mkdir -p -m 0700 {d}; chown {u}: {d} && chmod 0700 {d}", d = q(&dir), u = q(&user))).await?;
-            if r.rc != 0 {
-                return fail(format!("Failed to create directory {dir}: {}", r.stderr_str().trim()));
-            }
+            plan.change(Change::sh(
+                format!("[ -d {d} ] || mkdir -p -m 0700 {d}; chown {u}: {d} && chmod 0700 {d}", d = q(&dir), u = q(&user)),
+                format!("Failed to create directory {dir}"),
+            ));
         }
-        let st = p.lstat.as_ref();
-        let attrs =
-            if st.is_none() { Attrs { mode: Some("0600".into()), owner: Some(user.clone()), group: None } } else { Attrs::default() };
-        write_file(ctx, &path, Source::Bytes(after.into_bytes()), &attrs, st).await?;
-        if st.is_none() {
+        let st = p.lstat.clone();
+        let new_file = st.is_none();
+        let attrs = if new_file { Attrs { mode: Some("0600".into()), owner: Some(user.clone()), group: None } } else { Attrs::default() };
+        plan.change(Change::Write(Box::new(Write {
+            path: path.clone(),
+            content: Content::Bytes(after.into_bytes()),
+            attrs,
+            existed: st,
+            backup: None,
+            validate: None,
+            make_parents: false,
+        })));
+        if new_file {
             // The user's primary group, as Ansible's chown to uid:gid.
-            let _ = ctx.sh(format!("chown {u}: {}", q(&path), u = q(&user))).await?;
+            plan.change(Change::sh(format!("chown {u}: {} || true", q(&path), u = q(&user)), "chown"));
         }
-        out.msg = None;
-        Ok(out)
+        Ok(plan)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::{args, probe_reply, Scripted, PROBE, WRITE};
+    use super::super::{execute, Change, Module, Plan};
     use super::*;
+    use std::sync::Arc;
+
+    const KEY: &str = "ssh-ed25519 AAAAC3Nza alice@laptop";
+
+    fn host(file: Option<&[u8]>) -> Arc<Scripted> {
+        Scripted::new().on("getent passwd alice", 0, b"/home/alice\n").on(PROBE, 0, &probe_reply(file.map(|c| (0o600, c))))
+    }
+
+    async fn plan(host: &Arc<Scripted>, yaml: &str) -> Plan {
+        AuthorizedKey.plan(&host.ctx(false, true), &args(&AuthorizedKey, yaml)).await.unwrap()
+    }
+
+    fn written(p: &Plan) -> (&Write, String) {
+        let w = p
+            .changes
+            .iter()
+            .find_map(|c| match c {
+                Change::Write(w) => Some(w),
+                _ => None,
+            })
+            .expect("a write");
+        let Content::Bytes(b) = &w.content else { panic!() };
+        (w, String::from_utf8_lossy(b).into_owned())
+    }
+
+    #[tokio::test]
+    async fn a_new_key_makes_the_folder_and_a_private_file() {
+        let h = host(None);
+        let p = plan(&h, &format!("{{user: alice, key: '{KEY}'}}")).await;
+        assert!(p.outcome.changed);
+        assert_eq!(p.outcome.data["keyfile"], "/home/alice/.ssh/authorized_keys");
+        let [Change::Sh { script: mkdir, .. }, Change::Write(_), Change::Sh { script: chown, .. }] = p.changes.as_slice() else {
+            panic!("folder, write, owner expected")
+        };
+        assert!(mkdir.starts_with("[ -d /home/alice/.ssh ] || mkdir -p -m 0700 /home/alice/.ssh"), "{mkdir}");
+        assert_eq!(chown, "chown alice: /home/alice/.ssh/authorized_keys || true");
+        let (w, text) = written(&p);
+        assert_eq!(text, format!("{KEY}\n"));
+        assert_eq!((w.attrs.mode.as_deref(), w.attrs.owner.as_deref()), (Some("0600"), Some("alice")));
+    }
+
+    #[tokio::test]
+    async fn a_key_already_there_changes_nothing_and_check_mode_only_looks() {
+        let h = host(Some(format!("# mine\n{KEY}\n").as_bytes()));
+        let p = plan(&h, &format!("{{user: alice, key: '{KEY}', manage_dir: false}}")).await;
+        assert!(!p.outcome.changed && p.changes.is_empty());
+        // Other options replace the line; exclusive drops the others.
+        let a = args(&AuthorizedKey, &format!("{{user: alice, key: '{KEY}', key_options: no-pty, exclusive: true, manage_dir: false}}"));
+        let h = host(Some(format!("ssh-rsa BBBB bob\n{KEY}\n").as_bytes()));
+        let out = execute(&AuthorizedKey, &h.ctx(true, true), &a).await.unwrap();
+        assert!(out.changed);
+        assert_eq!(out.diffs[0].after, format!("no-pty {KEY}\n"));
+        assert_eq!(h.commands().len(), 2);
+        let h = h.on(WRITE, 0, b"");
+        execute(&AuthorizedKey, &h.ctx(false, false), &a).await.unwrap();
+        assert_eq!(h.stdin_of(WRITE), Some(format!("no-pty {KEY}\n").into_bytes()));
+    }
+
+    #[tokio::test]
+    async fn absent_removes_the_key() {
+        let h = host(Some(format!("ssh-rsa BBBB bob\n{KEY}\n").as_bytes()));
+        let p = plan(&h, &format!("{{user: alice, key: '{KEY}', state: absent}}")).await;
+        assert_eq!(written(&p).1, "ssh-rsa BBBB bob\n");
+    }
 
     #[test]
     fn parses_options_and_keeps_order() {

@@ -4,9 +4,9 @@
 
 use async_trait::async_trait;
 
-use super::common::{content_diff, probe, write_file, Attrs, Source};
+use super::common::{content_diff, probe, Attrs, Content, Write};
 use super::FileDiff;
-use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
+use super::{fail, Arg, Args, Change, ExecCheck, ModError, Module, Outcome, Plan, TaskCtx};
 use crate::pytext::shell_quote as q;
 
 pub struct Cron;
@@ -62,6 +62,14 @@ fn job_line(args: &Args, user: Option<&str>, cron_file: bool) -> Result<String, 
     Ok(format!("{prefix}{} {} {} {} {} {user}{job}", f("minute")?, f("hour")?, f("day")?, f("month")?, f("weekday")?))
 }
 
+/// The steps only cron knows: they send content on stdin, or report what they did.
+enum Step {
+    /// Keep the old crontab in a temporary file, named in the result as `backup_file`.
+    Backup(Vec<u8>),
+    /// `crontab [-u USER] -` with the new table.
+    Install { cmd: String, table: Vec<u8> },
+}
+
 #[async_trait]
 impl Module for Cron {
     fn name(&self) -> &'static str {
@@ -92,7 +100,7 @@ impl Module for Cron {
         ];
         A
     }
-    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+    async fn plan(&self, ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
         let name = args.req_str("name")?;
         let present = args.str("state")?.as_deref() != Some("absent");
         let user = args.str("user")?;
@@ -217,44 +225,60 @@ impl Module for Cron {
         if let Some(f) = &cron_file {
             out = out.with("cron_file", f.clone());
         }
+        let mut plan = Plan::done(out);
         if !changed {
-            return Ok(out);
+            return Ok(plan);
         }
-        out.changed = true;
+        plan.outcome.changed = true;
         let after = render(&lines);
         // An emptied cron.d file goes away.
         let remove_file = cron_file.is_some() && !present && lines.iter().all(|l| l.trim().is_empty());
-        if ctx.diff {
-            let mut d: FileDiff = content_diff(&header, Some(existing.as_bytes()), if remove_file { b"" } else { after.as_bytes() });
-            if remove_file {
-                d.after_header = "/dev/null".into();
-            }
-            out.diffs.push(d);
+        let mut d: FileDiff = content_diff(&header, Some(existing.as_bytes()), if remove_file { b"" } else { after.as_bytes() });
+        if remove_file {
+            d.after_header = "/dev/null".into();
         }
-        if ctx.check {
-            return Ok(out);
-        }
+        plan.outcome.diffs.push(d);
         if args.bool("backup", false)? {
-            let r =
-                ctx.sh_in("f=$(mktemp /tmp/crontabXXXXXXXX) && cat > \"$f\" && echo \"$f\"", Some(existing.clone().into_bytes())).await?;
-            out = out.with("backup_file", r.stdout_str().trim().to_string());
+            plan.change(Change::own(Step::Backup(existing.into_bytes())));
         }
         match &cron_file {
-            Some(f) if remove_file => {
-                let r = ctx.sh(format!("rm -f -- {}", q(f))).await?;
-                if r.rc != 0 {
-                    return fail(format!("cannot remove {f}: {}", r.stderr_str().trim()));
-                }
-            }
+            Some(f) if remove_file => plan.change(Change::sh(format!("rm -f -- {}", q(f)), format!("cannot remove {f}"))),
             Some(f) => {
                 let attrs = if st.is_none() { Attrs { mode: Some("0644".into()), ..Default::default() } } else { Attrs::default() };
-                write_file(ctx, f, Source::Bytes(after.into_bytes()), &attrs, st.as_ref()).await?;
+                plan.change(Change::Write(Box::new(Write {
+                    path: f.clone(),
+                    content: Content::Bytes(after.into_bytes()),
+                    attrs,
+                    existed: st,
+                    backup: None,
+                    validate: None,
+                    make_parents: false,
+                })));
             }
-            None => {
-                let r = ctx.sh_in(format!("crontab {u}-"), Some(after.into_bytes())).await?;
-                if r.rc != 0 {
-                    return fail(format!("Failed to install new cronfile: {}", r.stderr_str().trim()));
+            None => plan.change(Change::own(Step::Install { cmd: format!("crontab {u}-"), table: after.into_bytes() })),
+        }
+        Ok(plan)
+    }
+    async fn apply(&self, ctx: &TaskCtx, _args: &Args, plan: Plan) -> Result<Outcome, ModError> {
+        let mut out = plan.outcome;
+        for c in plan.changes {
+            match c {
+                Change::Sh { script, failure } => {
+                    ctx.sh(script).await?.ok_or_fail(&failure)?;
                 }
+                Change::Write(w) => {
+                    w.apply(ctx, &mut out).await?;
+                }
+                Change::Own(step) => match step.downcast::<Step>().map(|b| *b) {
+                    Ok(Step::Backup(old)) => {
+                        let r = ctx.sh_in("f=$(mktemp /tmp/crontabXXXXXXXX) && cat > \"$f\" && echo \"$f\"", Some(old)).await?;
+                        out.data.insert("backup_file".into(), r.stdout_str().trim().into());
+                    }
+                    Ok(Step::Install { cmd, table }) => {
+                        ctx.sh_in(cmd, Some(table)).await?.ok_or_fail("Failed to install new cronfile")?;
+                    }
+                    Err(_) => return fail("internal error: a step cron did not plan"),
+                },
             }
         }
         Ok(out)
@@ -263,7 +287,69 @@ impl Module for Cron {
 
 #[cfg(test)]
 mod tests {
+    use super::super::execute;
+    use super::super::testing::{args, probe_reply, Scripted, PROBE};
     use super::*;
+    use std::sync::Arc;
+
+    async fn plan(host: &Arc<Scripted>, yaml: &str) -> Plan {
+        Cron.plan(&host.ctx(false, true), &args(&Cron, yaml)).await.unwrap()
+    }
+
+    fn installed(p: &Plan) -> String {
+        match p.own::<Step>().find(|s| matches!(s, Step::Install { .. })) {
+            Some(Step::Install { cmd, table }) => format!("{cmd}\n{}", String::from_utf8_lossy(table)),
+            _ => panic!("an install expected"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_new_job_goes_under_its_marker() {
+        let h = Scripted::new().on("crontab -u bob -l", 0, b"PATH=/bin\n");
+        let p = plan(&h, "{name: backup, user: bob, minute: '5', hour: '2', job: /usr/local/bin/backup}").await;
+        assert!(p.outcome.changed);
+        assert_eq!(installed(&p), "crontab -u bob -\nPATH=/bin\n#Ansible: backup\n5 2 * * * /usr/local/bin/backup\n");
+        assert_eq!(p.outcome.diffs[0].before_header, "crontab for user \"bob\"");
+        assert_eq!(p.outcome.data["jobs"], serde_json::json!(["backup"]));
+    }
+
+    #[tokio::test]
+    async fn the_same_job_changes_nothing_and_check_mode_only_reads() {
+        let table = b"#Ansible: backup\n5 2 * * * /usr/local/bin/backup\n";
+        let h = Scripted::new().on("crontab -l", 0, table);
+        let p = plan(&h, "{name: backup, minute: '5', hour: '2', job: /usr/local/bin/backup}").await;
+        assert!(!p.outcome.changed && p.changes.is_empty());
+        let a = args(&Cron, "{name: backup, minute: '6', hour: '2', job: /usr/local/bin/backup, backup: true}");
+        let h = Scripted::new().on("crontab -l", 0, table);
+        let out = execute(&Cron, &h.ctx(true, true), &a).await.unwrap();
+        assert!(out.changed && out.diffs[0].after.starts_with("#Ansible: backup\n6 2 "));
+        assert_eq!(h.commands(), vec!["crontab -l"]);
+        // The real run keeps the old table, then installs the new one on stdin.
+        let h = h.on("mktemp /tmp/crontab", 0, b"/tmp/crontabXYZ\n").on("crontab -", 0, b"");
+        let out = execute(&Cron, &h.ctx(false, false), &a).await.unwrap();
+        assert_eq!(out.data["backup_file"], "/tmp/crontabXYZ");
+        assert_eq!(h.stdin_of("mktemp /tmp/crontab").as_deref(), Some(&table[..]));
+        let seen = h.seen.lock().unwrap();
+        let (cmd, stdin) = seen.last().unwrap();
+        assert_eq!(cmd, "crontab -");
+        assert_eq!(stdin.as_deref(), Some(&b"#Ansible: backup\n6 2 * * * /usr/local/bin/backup\n"[..]));
+    }
+
+    #[tokio::test]
+    async fn a_cron_file_is_written_and_removed_when_emptied() {
+        let h = Scripted::new().on(PROBE, 0, &probe_reply(None));
+        let p = plan(&h, "{name: job, user: root, cron_file: nightly, special_time: daily, job: 'true'}").await;
+        let [Change::Write(w)] = p.changes.as_slice() else { panic!("one write expected") };
+        assert_eq!(w.path, "/etc/cron.d/nightly");
+        assert_eq!(w.attrs.mode.as_deref(), Some("0644"));
+        let super::super::common::Content::Bytes(b) = &w.content else { panic!() };
+        assert_eq!(b, b"#Ansible: job\n@daily root true\n");
+        let h = Scripted::new().on(PROBE, 0, &probe_reply(Some((0o644, b"#Ansible: job\n@daily root true\n"))));
+        let p = plan(&h, "{name: job, cron_file: nightly, state: absent}").await;
+        let [Change::Sh { script, .. }] = p.changes.as_slice() else { panic!("one command expected") };
+        assert_eq!(script, "rm -f -- /etc/cron.d/nightly");
+        assert_eq!(p.outcome.diffs[0].after_header, "/dev/null");
+    }
 
     #[test]
     fn finds_and_removes_marked_jobs() {

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
-use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
+use super::{fail, Arg, Args, ModError, Module, Outcome, Plan, TaskCtx};
 use crate::pytext::shell_quote as q;
 
 pub struct Getent;
@@ -56,7 +56,7 @@ impl Module for Getent {
         ];
         A
     }
-    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+    async fn plan(&self, ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
         let db = args.req_str("database")?;
         let key = args.str("key")?;
         let mut cmd = format!("getent {}", q(&db));
@@ -87,13 +87,26 @@ impl Module for Getent {
             _ => return fail(format!("Unexpected failure! {}", r.stderr_str().trim())),
         }
         out.facts = Some(facts);
-        Ok(out)
+        // A look-up only: nothing to change.
+        Ok(Plan::done(out))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::{args, Scripted};
+    use super::super::Module;
     use super::*;
+
+    #[tokio::test]
+    async fn a_missing_key_fails_unless_fail_key_is_off() {
+        let h = Scripted::new().on("getent passwd nobody2", 2, b"");
+        let err = Getent.plan(&h.ctx(false, false), &args(&Getent, "{database: passwd, key: nobody2}")).await.err().unwrap();
+        assert_eq!(err.to_string(), "One or more supplied key could not be found in the database.");
+        let p = Getent.plan(&h.ctx(false, false), &args(&Getent, "{database: passwd, key: nobody2, fail_key: false}")).await.unwrap();
+        assert!(!p.outcome.changed && p.changes.is_empty());
+        assert_eq!(p.outcome.facts.unwrap()["getent_passwd"], json!({"nobody2": null}));
+    }
 
     #[test]
     fn keys_the_records() {

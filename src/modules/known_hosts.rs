@@ -8,8 +8,8 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use serde_json::json;
 
-use super::common::{expand_home, probe, write_file, Attrs, Source};
-use super::{fail, Arg, Args, FileDiff, ModError, Module, Outcome, TaskCtx};
+use super::common::{expand_home, probe, Attrs, Content, Write};
+use super::{fail, Arg, Args, Change, FileDiff, ModError, Module, Outcome, Plan, TaskCtx};
 
 pub struct KnownHosts;
 
@@ -32,7 +32,7 @@ impl Module for KnownHosts {
     fn args(&self) -> &'static [Arg] {
         ARGS
     }
-    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+    async fn plan(&self, ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
         let name = args.req_str("name")?;
         let host = name.to_lowercase();
         let key_arg = args.str("key")?.filter(|k| !k.is_empty());
@@ -46,7 +46,7 @@ impl Module for KnownHosts {
             .with("hash_host", hash_host)
             .with("state", if present { "present" } else { "absent" });
         if key_arg.is_none() && present {
-            return Ok(Outcome::failed("No key specified when adding a host"));
+            return Ok(Plan::done(Outcome::failed("No key specified when adding a host")));
         }
         let mut key = key_arg.clone();
         if let (Some(k), true) = (&key, hash_host) {
@@ -59,12 +59,12 @@ impl Module for KnownHosts {
         }
         if let Some(k) = &key {
             if regex::Regex::new(r"\S+(\s+)?,(\s+)?").is_ok_and(|re| re.is_match(&host)) {
-                return Ok(Outcome::failed(
+                return Ok(Plan::done(Outcome::failed(
                     "Comma separated list of names is not supported. Please pass a single name to lookup in the known_hosts file.",
-                ));
+                )));
             }
             if !k.lines().any(|l| line_matches(l, &host)) {
-                return Ok(Outcome::failed("Host parameter does not match hashed host field in supplied key"));
+                return Ok(Plan::done(Outcome::failed("Host parameter does not match hashed host field in supplied key")));
             }
         }
         let p = probe(ctx, &path, None, true).await?;
@@ -94,7 +94,7 @@ impl Module for KnownHosts {
             json!({"before_header": diff.before_header, "after_header": diff.after_header, "before": diff.before, "after": diff.after}),
         );
         if !present && found_line.is_none() && key.is_some() {
-            return Ok(out);
+            return Ok(Plan::done(out));
         }
         let new_content = if found && key.is_none() && !present {
             // Every line for the host goes (not @cert-authority or @revoked ones, as
@@ -106,19 +106,23 @@ impl Module for KnownHosts {
             None
         };
         out.changed = replace_or_add || present != found;
+        let mut plan = Plan::done(out);
         let Some(new_content) = new_content else {
-            return Ok(out);
+            return Ok(plan);
         };
-        if ctx.diff && out.changed {
-            out.diffs.push(diff);
+        if plan.outcome.changed {
+            plan.outcome.diffs.push(diff);
         }
-        if ctx.check {
-            return Ok(out);
-        }
-        out.changed = true;
-        write_file(ctx, &path, Source::Bytes(new_content.into_bytes()), &Attrs::default(), p.lstat.as_ref().filter(|s| s.is_file()))
-            .await?;
-        Ok(out)
+        plan.change(Change::Write(Box::new(Write {
+            path: path.clone(),
+            content: Content::Bytes(new_content.into_bytes()),
+            attrs: Attrs::default(),
+            existed: p.lstat.clone().filter(|s| s.is_file()),
+            backup: None,
+            validate: None,
+            make_parents: false,
+        })));
+        Ok(plan)
     }
 }
 
@@ -278,7 +282,25 @@ fn hash_key(host: &str, key: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::{args, probe_reply, Scripted, PROBE};
+    use super::super::Change;
     use super::*;
+
+    #[tokio::test]
+    async fn a_new_key_of_the_same_type_replaces_the_old_line() {
+        let h = Scripted::new().on(PROBE, 0, &probe_reply(Some((0o644, b"a.example ssh-rsa OLD\nb.example ssh-rsa B\n"))));
+        let a = args(&KnownHosts, "{name: a.example, key: 'a.example ssh-rsa NEW', path: /etc/ssh/known}");
+        let p = KnownHosts.plan(&h.ctx(false, false), &a).await.unwrap();
+        assert!(p.outcome.changed);
+        let [Change::Write(w)] = p.changes.as_slice() else { panic!("one write expected") };
+        let super::super::common::Content::Bytes(b) = &w.content else { panic!() };
+        assert_eq!(b, b"b.example ssh-rsa B\na.example ssh-rsa NEW\n");
+        // The diff is always in the result, as Ansible's.
+        assert_eq!(p.outcome.data["diff"]["before"], "a.example ssh-rsa OLD\nb.example ssh-rsa B\n");
+        let a = args(&KnownHosts, "{name: b.example, key: 'b.example ssh-rsa B', path: /etc/ssh/known}");
+        let p = KnownHosts.plan(&h.ctx(false, false), &a).await.unwrap();
+        assert!(!p.outcome.changed && p.changes.is_empty());
+    }
 
     #[test]
     fn patterns_and_hashes() {

@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 
-use super::common::{parse_probe, probe_script, write_file, Attrs, Source};
-use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
+use super::common::{parse_probe, probe_script, Attrs, Content, Write};
+use super::{fail, Arg, Args, Change, ModError, Module, Outcome, Plan, TaskCtx};
 
 pub struct LocaleGen;
 
@@ -69,7 +69,7 @@ impl Module for LocaleGen {
         ];
         A
     }
-    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+    async fn plan(&self, ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
         let names = args.str_list("name")?;
         let present = args.str("state")?.as_deref() != Some("absent");
         let r = ctx
@@ -94,27 +94,44 @@ impl Module for LocaleGen {
             return fail(format!("The following locales you have entered are not available on your system: {}", unavailable.join(", ")));
         }
         let is_present = missing.is_empty();
-        let mut out = Outcome::ok().with("name", names.clone()).with("mechanism", "glibc");
+        let mut plan = Plan::done(Outcome::ok().with("name", names.clone()).with("mechanism", "glibc"));
         if is_present == present {
-            return Ok(out);
-        }
-        out.changed = true;
-        if ctx.check {
-            return Ok(out);
+            return Ok(plan);
         }
         let new = set_lines(&conf, &names, present);
-        write_file(ctx, "/etc/locale.gen", Source::Bytes(new.into_bytes()), &Attrs::default(), Some(&st)).await?;
-        let r = ctx.sh("locale-gen").await?;
-        if r.rc != 0 {
-            return fail(format!("locale-gen failed: {}", r.stderr_str().trim()));
-        }
-        Ok(out)
+        plan.change(Change::Write(Box::new(Write {
+            path: "/etc/locale.gen".into(),
+            content: Content::Bytes(new.into_bytes()),
+            attrs: Attrs::default(),
+            existed: Some(st),
+            backup: None,
+            validate: None,
+            make_parents: false,
+        })));
+        plan.change(Change::sh("locale-gen", "locale-gen failed"));
+        Ok(plan)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::{args, probe_reply, Scripted};
+    use super::super::{Change, Module};
     use super::*;
+
+    #[tokio::test]
+    async fn a_missing_locale_is_enabled_then_built() {
+        let mut reply = b"C\nC.utf8\nen_US.utf8\n#SUPPORTED\nde_CH.UTF-8 UTF-8\n#GEN\n".to_vec();
+        reply.extend(probe_reply(Some((0o644, b"# de_CH.UTF-8 UTF-8\nen_US.UTF-8 UTF-8\n"))));
+        let h = Scripted::new().on("locale -a", 0, &reply);
+        let p = LocaleGen.plan(&h.ctx(false, false), &args(&LocaleGen, "{name: de_CH.UTF-8}")).await.unwrap();
+        let [Change::Write(w), Change::Sh { script, .. }] = p.changes.as_slice() else { panic!("write, then locale-gen") };
+        let super::super::common::Content::Bytes(b) = &w.content else { panic!() };
+        assert_eq!(b, b"de_CH.UTF-8 UTF-8\nen_US.UTF-8 UTF-8\n");
+        assert_eq!(script, "locale-gen");
+        let p = LocaleGen.plan(&h.ctx(false, false), &args(&LocaleGen, "{name: en_US.UTF-8}")).await.unwrap();
+        assert!(!p.outcome.changed && p.changes.is_empty());
+    }
 
     #[test]
     fn enables_and_disables_lines() {

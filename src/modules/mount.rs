@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 
-use super::common::{content_diff, parse_probe, probe_script, write_file, Attrs, Source};
-use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
+use super::common::{content_diff, parse_probe, probe_script, Attrs, Content, Write};
+use super::{args, fail, Arg, Args, Change, ModError, Module, Outcome, Plan, TaskCtx};
 use crate::pytext::shell_quote as q;
 
 pub struct Mount;
@@ -86,11 +86,11 @@ impl Module for Mount {
                 .required(),
             Arg::str("fstab", "the file (default /etc/fstab)"),
             Arg::bool("boot", "mount at boot (default yes); no adds noauto to the options"),
-            Arg::bool("backup", "keep a copy of fstab before changing it"),
+            args::BACKUP,
         ];
         A
     }
-    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+    async fn plan(&self, ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
         let path = args.req_str("path")?;
         let path = if path.len() > 1 { path.trim_end_matches('/').to_string() } else { path };
         let state = args.req_str("state")?;
@@ -165,29 +165,55 @@ impl Module for Mount {
             cmds.push(format!("rmdir -- {pq} 2>/dev/null || true"));
         }
         out.changed = fstab_changed || cmds.iter().any(|c| !c.starts_with("rmdir"));
-        if fstab_changed && ctx.diff {
-            out.diffs.push(content_diff(&fstab, Some(&before), new_fstab.as_bytes()));
-        }
-        if ctx.check || !out.changed {
-            return Ok(out);
+        let mut plan = Plan::done(out);
+        if !plan.outcome.changed {
+            return Ok(plan);
         }
         if fstab_changed {
-            if args.bool("backup", false)? && p.lstat.is_some() {
-                out.data.insert("backup_file".into(), serde_json::json!(super::common::backup(ctx, &fstab).await?));
-            }
+            plan.outcome.diffs.push(content_diff(&fstab, Some(&before), new_fstab.as_bytes()));
             let attrs = if p.lstat.is_none() { Attrs { mode: Some("0644".into()), ..Default::default() } } else { Attrs::default() };
-            write_file(ctx, &fstab, Source::Bytes(new_fstab.into_bytes()), &attrs, p.lstat.as_ref()).await?;
+            plan.change(Change::Write(Box::new(Write {
+                path: fstab.clone(),
+                content: Content::Bytes(new_fstab.into_bytes()),
+                attrs,
+                existed: p.lstat.clone(),
+                backup: (args.bool("backup", false)? && p.lstat.is_some()).then_some("backup_file"),
+                validate: None,
+                make_parents: false,
+            })));
         }
         if !cmds.is_empty() {
-            ctx.run_all(&cmds, &format!("Error mounting {path}")).await?;
+            plan.change(Change::sh(format!("set -e\n{}\n", cmds.join("\n")), format!("Error mounting {path}")));
         }
-        Ok(out)
+        Ok(plan)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::{args, probe_reply, Scripted};
+    use super::super::{Change, Module};
     use super::*;
+
+    #[tokio::test]
+    async fn mounted_writes_fstab_then_mounts() {
+        let mut reply = b"#FSTAB\n".to_vec();
+        reply.extend(probe_reply(Some((0o644, b"/dev/sda1 / ext4 defaults 0 1\n"))));
+        let h = Scripted::new().on("/proc/self/mounts", 0, &reply);
+        let a = args(&Mount, "{path: /mnt/x, src: tmpfs, fstype: tmpfs, opts: size=1m, state: mounted, backup: true}");
+        let p = Mount.plan(&h.ctx(false, true), &a).await.unwrap();
+        assert!(p.outcome.changed);
+        let [Change::Write(w), Change::Sh { script, .. }] = p.changes.as_slice() else { panic!("write, then mount") };
+        assert_eq!((w.path.as_str(), w.backup), ("/etc/fstab", Some("backup_file")));
+        assert_eq!(script, "set -e\nmkdir -p -- /mnt/x && mount /mnt/x\n");
+        assert_eq!(p.outcome.diffs[0].after, "/dev/sda1 / ext4 defaults 0 1\ntmpfs /mnt/x tmpfs size=1m 0 0\n");
+        // Mounted and in fstab already: nothing to do.
+        let mut reply = b"MOUNTED\n#FSTAB\n".to_vec();
+        reply.extend(probe_reply(Some((0o644, b"tmpfs /mnt/x tmpfs size=1m 0 0\n"))));
+        let h = Scripted::new().on("/proc/self/mounts", 0, &reply);
+        let p = Mount.plan(&h.ctx(false, true), &a).await.unwrap();
+        assert!(!p.outcome.changed && p.changes.is_empty());
+    }
 
     #[test]
     fn edits_fstab_lines() {

@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 
-use super::common::{content_diff, parse_probe, probe_script, write_file, Attrs, Source};
-use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
+use super::common::{content_diff, parse_probe, probe_script, Attrs, Content, Write};
+use super::{fail, Arg, Args, Change, ExecCheck, ModError, Module, Outcome, Plan, TaskCtx};
 use crate::pytext::shell_quote as q;
 
 pub struct Sysctl;
@@ -61,6 +61,14 @@ fn fix_lines(text: &str, name: &str, value: Option<&str>) -> (Option<String>, Ve
     (current, out)
 }
 
+/// The steps with sysctl's own checks of their output.
+enum Step {
+    /// `sysctl -w`: the running kernel's value.
+    Set { name: String, script: String },
+    /// `sysctl -p FILE` after the file changed.
+    Reload(String),
+}
+
 #[async_trait]
 impl Module for Sysctl {
     fn name(&self) -> &'static str {
@@ -84,7 +92,7 @@ impl Module for Sysctl {
         ];
         A
     }
-    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+    async fn plan(&self, ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
         let name = args.req_str("name")?.trim().to_string();
         let present = args.str("state")?.as_deref() != Some("absent");
         let value = args.str("value")?.map(|v| parse_value(&v));
@@ -97,7 +105,7 @@ impl Module for Sysctl {
         let file = args.str("sysctl_file")?.unwrap_or_else(|| "/etc/sysctl.conf".into());
         let reload = args.bool("reload", true)?;
         let set = args.bool("sysctl_set", false)?;
-        let ignore = args.bool("ignoreerrors", false)?;
+        let ignore = if args.bool("ignoreerrors", false)? { "-e " } else { "" };
         let r = ctx
             .sh(format!("LC_ALL=C sysctl -e -n {} 2>/dev/null && echo '#OK'; echo '#END'\n{}", q(&name), probe_script(&file, None, true)))
             .await?;
@@ -123,44 +131,115 @@ impl Module for Sysctl {
             changed = true;
             set_proc = proc_value.is_some();
         }
-        let mut out = Outcome::changed(changed);
-        let after: String = lines.iter().map(|l| format!("{l}\n")).collect();
-        if write && ctx.diff {
-            out.diffs.push(content_diff(&file, Some(&before), after.as_bytes()));
-        }
-        if ctx.check || !changed {
-            return Ok(out);
+        let mut plan = Plan::done(Outcome::changed(changed));
+        if !changed {
+            return Ok(plan);
         }
         if set_proc {
-            let v = if value.split_whitespace().next().is_some() { format!("\"{value}\"") } else { value.clone() };
-            let r = ctx.sh(format!("LC_ALL=C sysctl {}-w {}", if ignore { "-e " } else { "" }, q(&format!("{name}={v}")))).await?;
-            if r.rc != 0 || r.stderr_str().contains("setting key") {
-                return fail(format!("setting {name} failed: {}{}", r.stdout_str(), r.stderr_str()));
-            }
+            // As Ansible: a value of several words goes in quotes.
+            let v = if value.split_whitespace().nth(1).is_some() { format!("\"{value}\"") } else { value.clone() };
+            let script = format!("LC_ALL=C sysctl {ignore}-w {}", q(&format!("{name}={v}")));
+            plan.change(Change::own(Step::Set { name: name.clone(), script }));
         }
         if write {
+            let after: String = lines.iter().map(|l| format!("{l}\n")).collect();
+            plan.outcome.diffs.push(content_diff(&file, Some(&before), after.as_bytes()));
             let attrs = if p.lstat.is_none() { Attrs { mode: Some("0644".into()), ..Default::default() } } else { Attrs::default() };
-            write_file(ctx, &file, Source::Bytes(after.into_bytes()), &attrs, p.lstat.as_ref()).await?;
+            plan.change(Change::Write(Box::new(Write {
+                path: file.clone(),
+                content: Content::Bytes(after.into_bytes()),
+                attrs,
+                existed: p.lstat.clone(),
+                backup: None,
+                validate: None,
+                make_parents: false,
+            })));
         }
         if reload {
-            let r = ctx.sh(format!("LC_ALL=C sysctl {}-p {}", if ignore { "-e " } else { "" }, q(&file))).await?;
-            let err = r.stderr_str();
-            if r.rc != 0
-                || err.lines().any(|l| {
-                    l.starts_with("sysctl: setting key") && (l.ends_with("Invalid argument") || l.ends_with("Read-only file system"))
-                })
-            {
-                return fail(format!("Failed to reload sysctl: {}{}", r.stdout_str(), err));
+            plan.change(Change::own(Step::Reload(format!("LC_ALL=C sysctl {ignore}-p {}", q(&file)))));
+        }
+        Ok(plan)
+    }
+    async fn apply(&self, ctx: &TaskCtx, _args: &Args, plan: Plan) -> Result<Outcome, ModError> {
+        let mut out = plan.outcome;
+        for c in plan.changes {
+            match c {
+                Change::Write(w) => {
+                    w.apply(ctx, &mut out).await?;
+                }
+                Change::Sh { script, failure } => {
+                    ctx.sh(script).await?.ok_or_fail(&failure)?;
+                }
+                Change::Own(step) => match step.downcast::<Step>().map(|b| *b) {
+                    Ok(Step::Set { name, script }) => {
+                        let r = ctx.sh(script).await?;
+                        if r.rc != 0 || r.stderr_str().contains("setting key") {
+                            return fail(format!("setting {name} failed: {}{}", r.stdout_str(), r.stderr_str()));
+                        }
+                    }
+                    Ok(Step::Reload(script)) => {
+                        let r = ctx.sh(script).await?;
+                        let err = r.stderr_str();
+                        if r.rc != 0
+                            || err.lines().any(|l| {
+                                l.starts_with("sysctl: setting key")
+                                    && (l.ends_with("Invalid argument") || l.ends_with("Read-only file system"))
+                            })
+                        {
+                            return fail(format!("Failed to reload sysctl: {}{}", r.stdout_str(), err));
+                        }
+                    }
+                    Err(_) => return fail("internal error: a step sysctl did not plan"),
+                },
             }
         }
-        out.msg = None;
         Ok(out)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::execute;
+    use super::super::testing::{args, probe_reply, Scripted, WRITE};
     use super::*;
+    use std::sync::Arc;
+
+    fn host(kernel: &str, file: &[u8]) -> Arc<Scripted> {
+        let mut reply = format!("{kernel}\n#OK\n#END\n").into_bytes();
+        reply.extend(probe_reply(Some((0o644, file))));
+        Scripted::new().on("sysctl -e -n", 0, &reply)
+    }
+
+    #[tokio::test]
+    async fn a_new_value_is_written_set_and_reloaded() {
+        let h = host("0", b"vm.swappiness = 60\n");
+        let a = args(&Sysctl, "{name: vm.swappiness, value: '10', sysctl_set: true}");
+        let p = Sysctl.plan(&h.ctx(false, true), &a).await.unwrap();
+        assert!(p.outcome.changed);
+        assert_eq!(p.outcome.diffs[0].after, "vm.swappiness=10\n");
+        let steps: Vec<&str> = p
+            .own::<Step>()
+            .map(|s| match s {
+                Step::Set { script, .. } | Step::Reload(script) => script.as_str(),
+            })
+            .collect();
+        assert_eq!(steps, vec!["LC_ALL=C sysctl -w vm.swappiness=10", "LC_ALL=C sysctl -p /etc/sysctl.conf"]);
+        // A reload that trips over a read-only key fails the task.
+        let h = h.on("sysctl -w", 0, b"").on(WRITE, 0, b"").fails(
+            "sysctl -p",
+            0,
+            b"sysctl: setting key \"vm.swappiness\": Read-only file system\n",
+        );
+        let err = execute(&Sysctl, &h.ctx(false, false), &a).await.unwrap_err();
+        assert!(err.to_string().starts_with("Failed to reload sysctl: "), "{err}");
+    }
+
+    #[tokio::test]
+    async fn the_same_value_changes_nothing() {
+        let h = host("10", b"vm.swappiness=10\n");
+        let p = Sysctl.plan(&h.ctx(false, true), &args(&Sysctl, "{name: vm.swappiness, value: '10'}")).await.unwrap();
+        assert!(!p.outcome.changed && p.changes.is_empty());
+    }
 
     #[test]
     fn rewrites_lines_as_ansible() {

@@ -5,14 +5,14 @@
 use async_trait::async_trait;
 use serde_json::{json, Map};
 
-use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
+use super::{fail, Arg, Args, Change, ModError, Module, Outcome, Plan, TaskCtx};
 use crate::pytext::shell_quote as q;
 
 pub struct Timezone;
 
 /// Reads the zone: which mechanism, the zone file's existence, the configured zone and the
-/// zone /etc/localtime points at.
-const PROBE: &str = r#"if [ -d /run/systemd/system ] && command -v timedatectl >/dev/null; then echo M:systemd; echo "Z:$(timedatectl show -p Timezone --value 2>/dev/null)"
+/// zone /etc/localtime points at; under systemd whether the hardware clock keeps local time.
+const PROBE: &str = r#"if [ -d /run/systemd/system ] && command -v timedatectl >/dev/null; then echo M:systemd; echo "Z:$(timedatectl show -p Timezone --value 2>/dev/null)"; echo "R:$(timedatectl show -p LocalRTC --value 2>/dev/null)"
 else
   if command -v dpkg-reconfigure >/dev/null; then echo M:debian; else echo M:file; fi
   [ -f /etc/timezone ] && echo "Z:$(sed -n 's/^\([^[:space:]]*\).*/\1/p' /etc/timezone | head -1)"
@@ -38,7 +38,7 @@ impl Module for Timezone {
         ];
         A
     }
-    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+    async fn plan(&self, ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
         let name = args.str("name")?;
         let hwclock = args.str("hwclock")?;
         if name.is_none() && hwclock.is_none() {
@@ -65,11 +65,10 @@ impl Module for Timezone {
                 None => "n/a".into(),
             };
         }
-        let mut out = Outcome::ok();
+        let mut plan = Plan::done(Outcome::ok());
         let mut cmds = Vec::new();
         if let Some(n) = &name {
             if *n != current {
-                out.changed = true;
                 let z = q(n);
                 cmds.push(match mech.as_str() {
                     "systemd" => format!("timedatectl set-timezone {z}"),
@@ -81,29 +80,45 @@ impl Module for Timezone {
                 });
                 let before = Map::from_iter([("name".to_string(), json!(current))]);
                 let after = Map::from_iter([("name".to_string(), json!(n))]);
-                if ctx.diff {
-                    out.diffs.push(super::FileDiff {
-                        before: crate::pytext::py_json(&serde_json::Value::Object(before), Some(4), true) + "\n",
-                        after: crate::pytext::py_json(&serde_json::Value::Object(after), Some(4), true) + "\n",
-                        ..Default::default()
-                    });
-                }
+                plan.outcome.diffs.push(super::FileDiff {
+                    before: crate::pytext::py_json(&serde_json::Value::Object(before), Some(4), true) + "\n",
+                    after: crate::pytext::py_json(&serde_json::Value::Object(after), Some(4), true) + "\n",
+                    ..Default::default()
+                });
             }
         }
         if let Some(h) = &hwclock {
             if mech != "systemd" {
                 return fail("hwclock is only managed on hosts that run systemd (timedatectl)");
             }
-            let r = ctx.sh("timedatectl show -p LocalRTC --value").await?;
-            let local = r.stdout_str().trim() == "yes";
+            let local = pick("R:").is_some_and(|v| v.trim() == "yes");
             if local != (h == "local") {
-                out.changed = true;
                 cmds.push(format!("timedatectl set-local-rtc {}", if h == "local" { "yes" } else { "no" }));
             }
         }
-        if out.changed && !ctx.check {
-            ctx.run_all(&cmds, "could not set the time zone").await?;
+        if !cmds.is_empty() {
+            plan.change(Change::sh(format!("set -e\n{}\n", cmds.join("\n")), "could not set the time zone"));
         }
-        Ok(out)
+        Ok(plan)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{args, Scripted};
+    use super::super::{Change, Module};
+    use super::Timezone;
+
+    #[tokio::test]
+    async fn zone_and_hardware_clock_in_one_step() {
+        let host = Scripted::new().on("echo M:systemd", 0, b"M:systemd\nZ:Etc/UTC\nR:no\n");
+        let p = Timezone.plan(&host.ctx(false, true), &args(&Timezone, "{name: Europe/Berlin, hwclock: local}")).await.unwrap();
+        assert!(p.outcome.changed);
+        assert!(p.outcome.diffs[0].before.contains("Etc/UTC") && p.outcome.diffs[0].after.contains("Europe/Berlin"));
+        let [Change::Sh { script, .. }] = p.changes.as_slice() else { panic!("one step expected") };
+        assert_eq!(script, "set -e\ntimedatectl set-timezone Europe/Berlin\ntimedatectl set-local-rtc yes\n");
+        assert_eq!(host.commands().len(), 1);
+        let p = Timezone.plan(&host.ctx(false, true), &args(&Timezone, "{name: Etc/UTC, hwclock: UTC}")).await.unwrap();
+        assert!(!p.outcome.changed && p.changes.is_empty());
     }
 }
