@@ -254,8 +254,9 @@ impl Args {
         Ok(match self.raw(k) {
             None => None,
             Some(Value::String(s)) => Some(s.clone()),
-            Some(v @ (Value::Number(_) | Value::Bool(_))) => Some(crate::pytext::to_text(v)),
-            Some(v) => return fail(format!("argument {k} must be a string, got {}", crate::pytext::py_str(v))),
+            Some(Value::Null) => None,
+            // As Ansible's string conversion: any other value is its Python `str()`.
+            Some(v) => Some(crate::pytext::to_text(v)),
         })
     }
 
