@@ -45,6 +45,11 @@ pub async fn req_path(ctx: &TaskCtx, args: &Args, k: &str) -> Result<String, Mod
     expand_home(ctx, &args.req_str(k)?).await
 }
 
+/// As [`stat_after`], of what a link at the path leads to.
+pub fn stat_after_followed(path: &str) -> String {
+    format!("printf 'STAT '; stat -L -c '{}' -- {} 2>/dev/null || echo\n", crate::connection::stat::STAT_FMT, q(path))
+}
+
 /// Download a URL on the host (curl, else wget) to a new temporary file there; returns its
 /// path. `suffix` is kept on the name (apt-get wants `.deb`).
 pub async fn download(ctx: &TaskCtx, url: &str, suffix: &str, validate_certs: bool) -> Result<String, ModError> {

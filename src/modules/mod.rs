@@ -57,6 +57,7 @@ mod set_fact;
 mod setup;
 mod slurp;
 mod stat;
+mod synchronize;
 mod sysctl;
 mod tempfile;
 mod template;
@@ -93,7 +94,6 @@ pub static MODULES: &[&dyn Module] = &[
     &command::Command,
     &command::Raw,
     &command::Shell,
-    &copy::Synchronize,
     &copy::Copy,
     &cron::Cron,
     &debug::Debug,
@@ -128,6 +128,7 @@ pub static MODULES: &[&dyn Module] = &[
     &setup::Setup,
     &slurp::Slurp,
     &stat::Stat,
+    &synchronize::Synchronize,
     &sysctl::Sysctl,
     &template::Template,
     &tempfile::Tempfile,
