@@ -14,7 +14,8 @@ pub struct Copy;
 const ARGS: &[Arg] = &[
     Arg::str("src", "a file or folder on the controller (the role's files/ is searched), or on the host with remote_src"),
     Arg::raw("content", "the file's content, instead of src"),
-    Arg::str("dest", "where to put it on the host").required(),
+    // Required, with the action plugin's message when missing.
+    Arg::str("dest", "where to put it on the host (required)"),
     Arg::bool("force", "replace a file whose content differs (default yes); no: only create it"),
     args::BACKUP,
     Arg::bool("remote_src", "src is on the host, not the controller"),
@@ -31,8 +32,8 @@ enum Step {
     /// What a real run finds that check mode lets pass (Ansible's action plugin stops before
     /// the module in check mode): fail with this message.
     Fail(String),
-    /// Carry the steps out and report the plan's result as it is (a folder, a copy on the
-    /// host); without it, the result's path fields are the file's state after the change.
+    /// Carry the steps out and report the plan's result as it is (a folder); without it, the
+    /// result's path fields are the file's state after the change.
     Plain,
 }
 
@@ -54,7 +55,10 @@ impl Module for Copy {
         true
     }
     async fn plan(&self, ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
-        let dest = super::common::req_path(ctx, args, "dest").await?;
+        let Some(dest) = args.str("dest")? else {
+            return fail("dest is required");
+        };
+        let dest = super::common::expand_path(ctx, &dest).await?;
         let attrs = Attrs::from_args(args)?;
         let force = args.bool("force", true)?;
         if args.bool("remote_src", false)? {
@@ -71,7 +75,7 @@ impl Module for Copy {
             };
             (text.into_bytes(), None)
         } else {
-            let Some(src) = args.str("src")? else {
+            let Some(src) = args.str("src")?.filter(|s| !s.is_empty()) else {
                 return fail("src (or content) is required");
             };
             let Some(path) = ctx.find_local("files", &src) else {
@@ -141,8 +145,8 @@ pub async fn put_plan(
         dest = format!("{}/{name}", dest.trim_end_matches('/'));
         p = probe(ctx, &dest, Some("sha1"), with_content).await?;
     }
-    let (checksum, shown, md5) = match &content {
-        common::Source::Bytes(b) => (sha1_hex(b), b.clone(), crate::template::hex_digest("md5", b)),
+    let (checksum, shown) = match &content {
+        common::Source::Bytes(b) => (sha1_hex(b), b.clone()),
         common::Source::File(f) => {
             let sum = common::sha1_file(f).map_err(|e| ModError::Fail(format!("cannot read {}: {e}", f.display())))?;
             let size = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
@@ -153,7 +157,7 @@ pub async fn put_plan(
             } else {
                 Vec::new()
             };
-            (sum, shown, None)
+            (sum, shown)
         }
     };
     let st = p.effective(true).cloned();
@@ -164,6 +168,12 @@ pub async fn put_plan(
         plan.outcome.data.insert("checksum".into(), json!(p.checksum));
         return Ok(plan);
     }
+    // The legacy checksum, which the copy module reports of a file it writes.
+    let md5 = match &content {
+        _ if same => None,
+        common::Source::Bytes(b) => crate::template::hex_digest("md5", b),
+        common::Source::File(f) => Some(common::md5_file(f).map_err(|e| ModError::Fail(format!("cannot read {}: {e}", f.display())))?),
+    };
     let from_file = match content {
         common::Source::File(f) => Some(f),
         common::Source::Bytes(_) => None,
@@ -213,8 +223,9 @@ pub async fn apply_put(ctx: &TaskCtx, plan: Plan) -> Result<Outcome, ModError> {
             },
             Change::Sh { script, failure } => match &dest {
                 Some(d) => {
-                    // Only owner, group or mode change: the state after comes back with them.
-                    let r = ctx.sh(format!("{script} || exit 1\n{}", common::stat_after_followed(d))).await?.ok_or_fail(&failure)?;
+                    // The state after comes back with the change; a failing script stops first.
+                    let look = common::stat_after_followed(d);
+                    let r = ctx.sh(format!("{script}\nrc=$?; [ $rc -eq 0 ] || exit $rc\n{look}")).await?.ok_or_fail(&failure)?;
                     after = Some(parse_probe(&r.stdout).lstat);
                 }
                 None => {
@@ -239,17 +250,23 @@ pub fn as_planned(plan: &mut Plan) {
     }
 }
 
-/// `remote_src`: a file (or folder) on the host copied to `dest` when it differs.
+/// `remote_src`: a file (or folder) on the host copied to `dest` when it differs. The result
+/// has the path fields of `dest` (as the module's `add_path_info` gives them).
 async fn remote_plan(ctx: &TaskCtx, args: &Args, dest: &str, attrs: &Attrs, force: bool) -> Result<Plan, ModError> {
-    let src = args.req_str("src")?;
+    let src = common::expand_path(ctx, &args.req_str("src")?).await?;
     let s = probe(ctx, &src, Some("sha1"), false).await?;
     if !s.exists {
         return fail(format!("Source {src} not found"));
     }
+    // mode=preserve: the source's mode, here on the host.
+    let mut attrs = attrs.clone();
+    if attrs.mode.as_deref() == Some("preserve") {
+        attrs.mode = s.effective(true).map(|st| format!("{:04o}", st.mode & 0o7777));
+    }
     let d = probe(ctx, dest, Some("sha1"), false).await?;
     let mut plan = Plan::done(Outcome::ok());
     if (d.exists && !force) || (s.checksum.is_some() && s.checksum == d.checksum) {
-        attr_changes(dest, d.effective(true), attrs, false, true)?.plan_into(dest, &mut plan);
+        attr_changes(dest, d.effective(true), &attrs, false, true)?.plan_into(dest, &mut plan);
     } else {
         let copy = format!(
             "set -e\nt=$(mktemp {}/.steward.XXXXXXXX)\ncp -R -- {} \"$t\" 2>/dev/null || cp -- {} \"$t\"\nmv -f \"$t\" {}\n",
@@ -260,13 +277,12 @@ async fn remote_plan(ctx: &TaskCtx, args: &Args, dest: &str, attrs: &Attrs, forc
         );
         plan.change(Change::sh(copy, format!("copy from {src} to {dest} failed")));
         // The copy's attributes as asked, whatever they were.
-        let attrs = attr_changes(dest, None, attrs, false, true)?;
+        let attrs = attr_changes(dest, None, &attrs, false, true)?;
         if !attrs.cmds.is_empty() {
             plan.change(Change::sh(attrs.cmds.join(" && "), format!("cannot set attributes of {dest}")));
         }
     }
-    as_planned(&mut plan);
-    plan.outcome.data.insert("dest".into(), json!(dest));
+    plan.outcome.data = common::path_result(dest, d.effective(true), "dest");
     plan.outcome.data.insert("src".into(), json!(src));
     plan.outcome.data.insert("checksum".into(), json!(s.checksum));
     Ok(plan)
@@ -388,6 +404,7 @@ mod tests {
         assert!(!p.outcome.changed && p.changes.is_empty() && p.outcome.diffs.is_empty());
         assert_eq!(p.outcome.data["dest"], "/etc/x");
         assert_eq!(p.outcome.data["mode"], "0644");
+        assert!(!p.outcome.data.contains_key("md5sum"), "only a written file has the legacy checksum");
     }
 
     #[tokio::test]
@@ -406,7 +423,11 @@ mod tests {
         assert_eq!(out.data["mode"], "0600");
         let cmds = host.commands();
         assert_eq!(cmds.len(), 2);
-        assert!(cmds[1].starts_with("chmod 0600 -- /etc/x || exit 1\n") && cmds[1].contains("stat -L"), "{}", cmds[1]);
+        assert!(
+            cmds[1].starts_with("chmod 0600 -- /etc/x\nrc=$?; [ $rc -eq 0 ] || exit $rc\n") && cmds[1].contains("stat -L"),
+            "{}",
+            cmds[1]
+        );
     }
 
     #[tokio::test]
@@ -468,5 +489,11 @@ mod tests {
         let host = Scripted::new().on(PROBE, 0, &file_with_sum(0o644, b"a\n"));
         let p = plan(&host, "{src: /tmp/a, dest: /etc/x, remote_src: true}").await;
         assert!(!p.outcome.changed && p.changes.is_empty());
+        assert_eq!(p.outcome.data["mode"], "0644");
+        // mode=preserve: the source's.
+        let host = Scripted::new().once(PROBE, 0, &file_with_sum(0o547, b"a\n")).on(PROBE, 0, b"PDIR\nABSENT\n");
+        let p = plan(&host, "{src: /tmp/a, dest: /etc/x, remote_src: true, mode: preserve}").await;
+        let [_, Change::Sh { script, .. }] = p.changes.as_slice() else { panic!("a copy and a chmod expected") };
+        assert_eq!(script, "chmod 0547 -- /etc/x");
     }
 }
