@@ -325,6 +325,9 @@ pub fn outcome_map(o: &Outcome) -> Map<String, Value> {
         m.insert("warnings".into(), json!(o.warnings));
     }
     // Ansible registers the diff a module returns (modules return one under --diff).
+    if let (Some(d), false) = (&o.diff_result, m.contains_key("diff")) {
+        m.insert("diff".into(), d.clone());
+    }
     if !o.diffs.is_empty() && !m.contains_key("diff") {
         let one = |d: &crate::modules::FileDiff| json!({"before_header": d.before_header, "after_header": d.after_header, "before": d.before, "after": d.after});
         let v = match o.diffs.as_slice() {

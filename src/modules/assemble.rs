@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::common::Source;
-use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
+use super::{args, fail, Arg, Args, ModError, Module, Outcome, Plan, TaskCtx};
 use crate::pytext::shell_quote as q;
 
 pub struct Assemble;
@@ -16,11 +16,11 @@ const ARGS: &[Arg] = &[
     Arg::str("src", "the folder of fragments (on the host, or on the controller with remote_src=no)").required(),
     Arg::str("dest", "the file to write").required(),
     Arg::str("delimiter", "text put between fragments (escapes such as \\n are decoded)"),
-    Arg::bool("backup", "keep a timestamped copy of the old file"),
+    args::BACKUP,
     Arg::bool("remote_src", "the fragments are on the host (default yes)"),
     Arg::str("regexp", "only fragments whose name this regular expression matches"),
     Arg::bool("ignore_hidden", "leave out fragments whose name starts with a dot"),
-    Arg::str("validate", "a command to check the new file before it is put in place; %s is its path"),
+    args::VALIDATE,
     Arg::bool("decrypt", "decrypt vaulted fragments on the controller (default yes)"),
     Arg::bool("follow", "follow a link at dest"),
 ];
@@ -42,7 +42,7 @@ impl Module for Assemble {
     fn supports_async(&self) -> bool {
         false
     }
-    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+    async fn plan(&self, ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
         let src = args.req_str("src")?;
         let dest = super::common::req_path(ctx, args, "dest").await?;
         let regexp = match args.str("regexp")? {
@@ -63,12 +63,15 @@ impl Module for Assemble {
         fragments.retain(|(name, _)| regexp.as_ref().is_none_or(|re| re.is_match(name)) && !(ignore_hidden && name.starts_with('.')));
         let delimiter = args.str("delimiter")?.map(|d| escape_decode(&d));
         let content = join(&fragments, delimiter.as_deref());
-        let mut out = super::copy::put(ctx, args, &dest, Source::Bytes(content), true, None).await?;
-        out.data.insert("src".into(), json!(src));
+        let mut plan = super::copy::put_plan(ctx, args, &dest, Source::Bytes(content), true, None, false).await?;
+        plan.outcome.data.insert("src".into(), json!(src));
         if remote {
-            out.msg = Some("OK".into());
+            plan.outcome.msg = Some("OK".into());
         }
-        Ok(out)
+        Ok(plan)
+    }
+    async fn apply(&self, ctx: &TaskCtx, _args: &Args, plan: Plan) -> Result<Outcome, ModError> {
+        super::copy::apply_put(ctx, plan).await
     }
 }
 

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use super::common::{self, probe};
 use super::lineinfile::split_keep;
-use super::{Arg, Args, ModError, Module, Outcome, TaskCtx};
+use super::{args, Arg, Args, ModError, Module, Outcome, Plan, TaskCtx};
 use crate::template::PyRegex;
 
 pub struct BlockInFile;
@@ -19,12 +19,12 @@ const ARGS: &[Arg] = &[
     Arg::str("state", "present (default) or absent").choices(&["present", "absent"]),
     Arg::str("insertafter", "EOF (default) or a regular expression"),
     Arg::str("insertbefore", "BOF or a regular expression"),
-    Arg::bool("create", "create the file if it is missing"),
-    Arg::bool("backup", "keep a timestamped copy of the old file"),
+    args::CREATE,
+    args::BACKUP,
     Arg::bool("prepend_newline", "add an empty line before the block"),
     Arg::bool("append_newline", "add an empty line after the block"),
-    Arg::str("validate", "a command to check the new file; %s is its path"),
-    Arg::str("encoding", "accepted for compatibility"),
+    args::VALIDATE,
+    args::ENCODING,
 ];
 
 #[async_trait]
@@ -41,20 +41,20 @@ impl Module for BlockInFile {
     fn file_attrs(&self) -> bool {
         true
     }
-    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+    async fn plan(&self, ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
         let path = super::common::req_path(ctx, args, "path").await?;
         let present = args.str("state")?.as_deref() != Some("absent");
         let p = probe(ctx, &path, None, true).await?;
         if p.effective(true).is_some_and(|s| s.is_dir()) {
-            return Ok(Outcome::failed(format!("Path {path} is a directory !")).with("rc", 256));
+            return Ok(Plan::done(Outcome::failed(format!("Path {path} is a directory !")).with("rc", 256)));
         }
         if !p.exists && !args.bool("create", false)? {
-            return Ok(Outcome::failed(format!("Path {path} does not exist !")).with("rc", 257));
+            return Ok(Plan::done(Outcome::failed(format!("Path {path} does not exist !")).with("rc", 257)));
         }
         let original = p.content.clone();
         let mut lines: Vec<Vec<u8>> = original.as_deref().map(split_keep).unwrap_or_default();
         if !present && !p.exists {
-            return Ok(Outcome::ok().msg(format!("File {path} not present")));
+            return Ok(Plan::done(Outcome::ok().msg(format!("File {path} not present"))));
         }
         let (insertafter, insertbefore) = match (args.str("insertafter")?, args.str("insertbefore")?) {
             (None, None) => (Some("EOF".to_string()), None),
@@ -151,7 +151,7 @@ impl Module for BlockInFile {
         } else {
             "Block inserted"
         };
-        let mut out = Outcome::ok().msg(msg);
+        let mut plan = Plan::done(Outcome::ok().msg(msg));
         let st = p.effective(true).cloned();
         let edit = common::Edit {
             path: &path,
@@ -162,15 +162,110 @@ impl Module for BlockInFile {
             st: st.as_ref(),
             make_parents: true,
         };
-        edit.commit(ctx, args, &mut out, "backup_file").await?;
-        if out.changed && !changed {
-            out.msg = Some("ownership, perms or SE linux context changed".into());
+        edit.plan_into(args, &mut plan, "backup_file")?;
+        if plan.outcome.changed && !changed {
+            plan.outcome.msg = Some("ownership, perms or SE linux context changed".into());
         }
-        Ok(out)
+        Ok(plan)
     }
 }
 
 /// Whether a pattern turns on multi-line mode with a leading `(?m)`-style flag group.
 fn re_is_multiline(p: &str) -> bool {
     p.strip_prefix("(?").and_then(|r| r.split_once(')')).is_some_and(|(f, _)| f.chars().all(|c| "aiLmsux".contains(c)) && f.contains('m'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::common::Content;
+    use super::super::testing::{args, probe_reply, Scripted, PROBE, WRITE};
+    use super::super::{execute, Change, Module};
+    use super::BlockInFile;
+
+    async fn plan(host: &std::sync::Arc<Scripted>, yaml: &str) -> super::Plan {
+        BlockInFile.plan(&host.ctx(false, true), &args(&BlockInFile, yaml)).await.unwrap()
+    }
+
+    const BLOCK: &str = "a\n# BEGIN ANSIBLE MANAGED BLOCK\nk=1\n# END ANSIBLE MANAGED BLOCK\nz\n";
+
+    #[tokio::test]
+    async fn inserts_a_block_between_markers_at_the_end() {
+        let host = Scripted::new().on(PROBE, 0, &probe_reply(Some((0o644, b"a\nz"))));
+        let p = plan(&host, "{path: /etc/x, block: k=1}").await;
+        assert!(p.outcome.changed);
+        assert_eq!(p.outcome.msg.as_deref(), Some("Block inserted"));
+        let [Change::Write(w)] = p.changes.as_slice() else { panic!("one write expected") };
+        let Content::Bytes(b) = &w.content else { panic!("bytes expected") };
+        assert_eq!(String::from_utf8_lossy(b), "a\nz\n# BEGIN ANSIBLE MANAGED BLOCK\nk=1\n# END ANSIBLE MANAGED BLOCK\n");
+        assert_eq!(p.outcome.diffs[0].before, "a\nz");
+    }
+
+    #[tokio::test]
+    async fn inserts_after_the_last_match_of_insertafter() {
+        let host = Scripted::new().on(PROBE, 0, &probe_reply(Some((0o644, b"a\nz\n"))));
+        let p = plan(&host, "{path: /etc/x, block: k=1, insertafter: '^a'}").await;
+        assert_eq!(p.outcome.diffs[0].after, BLOCK);
+    }
+
+    #[tokio::test]
+    async fn a_block_already_there_changes_nothing() {
+        let host = Scripted::new().on(PROBE, 0, &probe_reply(Some((0o644, BLOCK.as_bytes()))));
+        let p = plan(&host, "{path: /etc/x, block: k=1, insertafter: '^a'}").await;
+        assert!(!p.outcome.changed && p.changes.is_empty() && p.outcome.diffs.is_empty());
+        assert_eq!(p.outcome.msg.as_deref(), Some(""));
+    }
+
+    #[tokio::test]
+    async fn a_changed_block_is_replaced_where_it_is() {
+        let host = Scripted::new().on(PROBE, 0, &probe_reply(Some((0o644, BLOCK.as_bytes()))));
+        let p = plan(&host, "{path: /etc/x, block: k=2}").await;
+        assert_eq!(p.outcome.diffs[0].after, BLOCK.replace("k=1", "k=2"));
+    }
+
+    #[tokio::test]
+    async fn absent_removes_the_block_and_its_markers() {
+        let host = Scripted::new().on(PROBE, 0, &probe_reply(Some((0o644, BLOCK.as_bytes()))));
+        let p = plan(&host, "{path: /etc/x, state: absent, backup: true}").await;
+        assert_eq!(p.outcome.msg.as_deref(), Some("Block removed"));
+        assert_eq!(p.outcome.diffs[0].after, "a\nz\n");
+        let [Change::Write(w)] = p.changes.as_slice() else { panic!("one write expected") };
+        assert_eq!(w.backup, Some("backup_file"));
+    }
+
+    #[tokio::test]
+    async fn a_missing_file_fails_unless_create() {
+        let host = Scripted::new().on(PROBE, 0, &probe_reply(None));
+        let p = plan(&host, "{path: /etc/new/x, block: k=1}").await;
+        assert!(p.outcome.failed && p.changes.is_empty());
+        assert_eq!(p.outcome.msg.as_deref(), Some("Path /etc/new/x does not exist !"));
+        assert_eq!(p.outcome.data["rc"], 257);
+        let p = plan(&host, "{path: /etc/new/x, block: k=1, create: true}").await;
+        assert_eq!(p.outcome.msg.as_deref(), Some("File created"));
+        let [Change::Write(w)] = p.changes.as_slice() else { panic!("one write expected") };
+        assert!(w.make_parents && w.existed.is_none());
+    }
+
+    #[tokio::test]
+    async fn only_the_mode_differs() {
+        let host = Scripted::new().on(PROBE, 0, &probe_reply(Some((0o644, BLOCK.as_bytes()))));
+        let p = plan(&host, "{path: /etc/x, block: k=1, mode: '0600'}").await;
+        assert_eq!(p.outcome.msg.as_deref(), Some("ownership, perms or SE linux context changed"));
+        let [Change::Sh { script, .. }] = p.changes.as_slice() else { panic!("one command expected") };
+        assert_eq!(script, "chmod 0600 -- /etc/x");
+    }
+
+    #[tokio::test]
+    async fn check_mode_sends_the_probe_only_and_a_real_run_writes() {
+        let host = Scripted::new().on(PROBE, 0, &probe_reply(Some((0o644, b"a\n"))));
+        let a = args(&BlockInFile, "{path: /etc/x, block: k=1}");
+        let out = execute(&BlockInFile, &host.ctx(true, true), &a).await.unwrap();
+        assert!(out.changed && out.diffs.len() == 1);
+        assert_eq!(host.commands().len(), 1);
+        let host = host.on(WRITE, 0, b"");
+        let out = execute(&BlockInFile, &host.ctx(false, false), &a).await.unwrap();
+        assert!(out.changed && out.diffs.is_empty());
+        assert_eq!(host.commands().len(), 3);
+        let want = "a\n# BEGIN ANSIBLE MANAGED BLOCK\nk=1\n# END ANSIBLE MANAGED BLOCK\n";
+        assert_eq!(host.stdin_of(WRITE).as_deref(), Some(want.as_bytes()));
+    }
 }

@@ -40,9 +40,68 @@ pub async fn expand_home(ctx: &TaskCtx, path: &str) -> Result<String, ModError> 
     Ok(if home.is_empty() && tail.is_empty() { "/".to_string() } else { format!("{home}{tail}") })
 }
 
+/// `$NAME` and `${NAME}` in a path replaced by the host's environment variables (those set;
+/// others stay as written), as Python's `os.path.expandvars` does there. One round trip, and
+/// only for a path with a `$` in it.
+pub async fn expand_vars(ctx: &TaskCtx, path: &str) -> Result<String, ModError> {
+    // Python's pattern: `$` then word characters, or `${...}`.
+    let mut refs = Vec::new();
+    let mut i = 0;
+    while let Some(off) = path[i..].find('$') {
+        let start = i + off;
+        let rest = &path[start + 1..];
+        let (name, len) = if let Some(braced) = rest.strip_prefix('{') {
+            match braced.find('}') {
+                Some(end) => (&braced[..end], end + 3),
+                None => ("", 1),
+            }
+        } else {
+            let n = rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len());
+            (&rest[..n], n + 1)
+        };
+        if !name.is_empty() {
+            refs.push((start, start + len, name.to_string()));
+        }
+        i = start + len.max(1);
+    }
+    let shell_name = |n: &str| {
+        n.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    let names: Vec<&str> = refs.iter().map(|r| r.2.as_str()).filter(|n| shell_name(n)).collect();
+    if names.is_empty() {
+        return Ok(path.to_string());
+    }
+    let script: String = names.iter().map(|n| format!("if [ -n \"${{{n}+x}}\" ]; then printf '%s=%s\\0' {n} \"${n}\"; fi\n")).collect();
+    let out = ctx.sh(script).await?;
+    let text = out.stdout_str();
+    let set: std::collections::HashMap<&str, &str> = text.split('\0').filter_map(|kv| kv.split_once('=')).collect();
+    let mut result = String::new();
+    let mut last = 0;
+    for (start, end, name) in &refs {
+        if let Some(v) = set.get(name.as_str()) {
+            result += &path[last..*start];
+            result += v;
+            last = *end;
+        }
+    }
+    result += &path[last..];
+    Ok(result)
+}
+
+/// A path argument as Ansible's `type='path'` takes it: variables, then `~`, expanded on the
+/// host.
+pub async fn expand_path(ctx: &TaskCtx, path: &str) -> Result<String, ModError> {
+    expand_home(ctx, &expand_vars(ctx, path).await?).await
+}
+
 /// A required path argument, `~` expanded on the host.
 pub async fn req_path(ctx: &TaskCtx, args: &Args, k: &str) -> Result<String, ModError> {
     expand_home(ctx, &args.req_str(k)?).await
+}
+
+/// As [`stat_after`], of what a link at the path leads to.
+pub fn stat_after_followed(path: &str) -> String {
+    format!("printf 'STAT '; stat -L -c '{}' -- {} 2>/dev/null || echo\n", crate::connection::stat::STAT_FMT, q(path))
 }
 
 /// Download a URL on the host (curl, else wget) to a new temporary file there; returns its
@@ -157,37 +216,6 @@ pub struct AttrChanges {
 }
 
 impl AttrChanges {
-    /// Carry the changes out (not in check mode), marking the outcome changed and adding the
-    /// diff when asked. Nothing happens when nothing differs.
-    pub async fn apply(self, ctx: &TaskCtx, path: &str, out: &mut Outcome) -> Result<(), ModError> {
-        let (before, after) = (self.before.clone(), self.after.clone());
-        if self.execute(ctx, path, out).await? && ctx.diff {
-            out.diffs.push(state_diff(path, before, after));
-        }
-        Ok(())
-    }
-
-    /// Carry the changes out (not in check mode); returns whether there were any.
-    pub async fn execute(self, ctx: &TaskCtx, path: &str, out: &mut Outcome) -> Result<bool, ModError> {
-        if self.cmds.is_empty() {
-            if self.link_mode && ctx.check {
-                out.changed = true;
-                return Ok(true);
-            }
-            return Ok(false);
-        }
-        out.changed = true;
-        if !ctx.check {
-            let r = ctx.sh(self.cmds.join(" && ")).await?;
-            if r.rc != 0 {
-                return fail(format!("cannot set attributes of {path}: {}", r.stderr_str().trim()));
-            }
-        }
-        Ok(true)
-    }
-}
-
-impl AttrChanges {
     /// Put the changes into a plan: one command, the diff, the result changed. A mode asked
     /// for a link itself counts as a change in the prediction only ([`AttrChanges::link_mode`]):
     /// the real run finds nothing to do.
@@ -279,50 +307,6 @@ pub struct Edit<'a> {
     pub st: Option<&'a Stat>,
     /// Create the file's missing parent folders (lineinfile's and blockinfile's `create`).
     pub make_parents: bool,
-}
-
-impl Edit<'_> {
-    /// Diff, backup (the result names it under `backup_key`), validate and write when the
-    /// content changed; otherwise only bring owner, group and mode to what is asked. Returns
-    /// the file's state after a write.
-    pub async fn commit(self, ctx: &TaskCtx, args: &Args, out: &mut Outcome, backup_key: &str) -> Result<Option<Stat>, ModError> {
-        let attrs = Attrs::from_args(args)?;
-        if !self.changed {
-            if self.st.is_some() {
-                attr_changes(self.path, self.st, &attrs, false, true)?.apply(ctx, self.path, out).await?;
-            }
-            return Ok(None);
-        }
-        out.changed = true;
-        if ctx.diff {
-            out.diffs.push(content_diff(self.path, self.original, &self.new));
-        }
-        if ctx.check {
-            return Ok(None);
-        }
-        if args.bool("backup", false)? && self.st.is_some() {
-            out.data.insert(backup_key.into(), json!(backup(ctx, self.path).await?));
-        }
-        if let Some(v) = args.str("validate")? {
-            let content = match self.from_file {
-                Some(f) => std::fs::read(f).map_err(|e| ModError::Fail(format!("cannot read {}: {e}", f.display())))?,
-                None => self.new.clone(),
-            };
-            validate(ctx, &content, &v).await?;
-        }
-        if self.make_parents && self.original.is_none() {
-            let dir = parent_dir(self.path);
-            let r = ctx.sh(format!("[ -d {0} ] || mkdir -p -- {0}", q(&dir))).await?;
-            if r.rc != 0 {
-                return fail(format!("Error creating {dir} ({})", r.stderr_str().trim()));
-            }
-        }
-        let src = match self.from_file {
-            Some(p) => Source::File(p),
-            None => Source::Bytes(self.new),
-        };
-        write_file(ctx, self.path, src, &attrs, self.st).await
-    }
 }
 
 impl Edit<'_> {
@@ -506,10 +490,21 @@ pub async fn write_file(
 
 /// `sha1` of a file on the controller, read in pieces.
 pub fn sha1_file(path: &std::path::Path) -> std::io::Result<String> {
-    use sha1::Digest as _;
+    digest_file::<sha1::Sha1>(path)
+}
+
+/// `md5` of a file on the controller, read in pieces (Ansible's legacy `md5sum`).
+pub fn md5_file(path: &std::path::Path) -> std::io::Result<String> {
+    digest_file::<md5::Md5>(path)
+}
+
+fn digest_file<D: sha1::Digest>(path: &std::path::Path) -> std::io::Result<String>
+where
+    sha1::digest::Output<D>: std::fmt::LowerHex,
+{
     use std::io::Read;
     let mut f = std::fs::File::open(path)?;
-    let mut h = sha1::Sha1::new();
+    let mut h = D::new();
     let mut buf = vec![0u8; 256 * 1024];
     loop {
         let n = f.read(&mut buf)?;
@@ -614,5 +609,14 @@ mod tests {
         assert_eq!(resolve_mode("a-x", 0o755, false).unwrap(), 0o644);
         assert_eq!(resolve_mode("0755", 0, false).unwrap(), 0o755);
         assert_eq!(resolve_mode("u+X", 0o600, true).unwrap(), 0o700);
+    }
+
+    #[tokio::test]
+    async fn variables_in_paths_are_the_hosts() {
+        let host = super::super::testing::Scripted::new().on("${HOME+x}", 0, b"HOME=/root\0U=u\0");
+        let ctx = host.ctx(false, false);
+        assert_eq!(expand_vars(&ctx, "$HOME/x/${U}/$NOPE/$").await.unwrap(), "/root/x/u/$NOPE/$");
+        assert_eq!(expand_path(&ctx, "/plain").await.unwrap(), "/plain");
+        assert_eq!(host.commands().len(), 1, "a path without variables asks nothing");
     }
 }

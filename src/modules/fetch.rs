@@ -7,10 +7,18 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::common::{probe, sha1_hex};
-use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
+use super::{fail, Arg, Args, Change, ExecCheck, ModError, Module, Outcome, Plan, TaskCtx};
 use crate::pytext::shell_quote as q;
 
 pub struct Fetch;
+
+/// The planned transfer: the host's file, where it goes, and the checksum it must have.
+struct Transfer {
+    src: String,
+    local: PathBuf,
+    sum: String,
+    validate: bool,
+}
 
 #[async_trait]
 impl Module for Fetch {
@@ -33,7 +41,7 @@ impl Module for Fetch {
         ];
         A
     }
-    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+    async fn plan(&self, ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
         let src = super::common::req_path(ctx, args, "src").await?;
         let dest = args.req_str("dest")?;
         let local: PathBuf = if args.bool("flat", false)? {
@@ -52,37 +60,38 @@ impl Module for Fetch {
             if args.bool("fail_on_missing", true)? {
                 return fail(msg.replace(", ignored", ""));
             }
-            return Ok(Outcome::ok().msg(msg).with("file", src));
+            return Ok(Plan::done(Outcome::ok().msg(msg).with("file", src)));
         };
         if st.is_dir() {
             return fail(format!("remote file is a directory, fetch cannot work on directories: {src}"));
         }
         let remote_sum = p.checksum.clone().unwrap_or_default();
         let local_sum = super::common::sha1_file(&local).ok();
-        let mut out = Outcome::ok();
+        let mut plan = Plan::done(Outcome::ok());
         if local_sum.as_deref() != Some(remote_sum.as_str()) {
-            out.changed = true;
-            if !ctx.check {
-                let data = ctx.sh(format!("cat -- {}", q(&src))).await?;
-                if data.rc != 0 {
-                    return fail(format!("cannot read {src}: {}", data.stderr_str().trim()));
-                }
-                let got = sha1_hex(&data.stdout);
-                if args.bool("validate_checksum", true)? && got != remote_sum {
-                    return fail(format!("checksum mismatch after transfer of {src}"));
-                }
-                if let Some(dir) = local.parent() {
-                    std::fs::create_dir_all(dir).map_err(|e| ModError::Fail(format!("cannot create {}: {e}", dir.display())))?;
-                }
-                let tmp = local.with_extension("steward-tmp");
-                std::fs::write(&tmp, &data.stdout).map_err(|e| ModError::Fail(format!("cannot write {}: {e}", tmp.display())))?;
-                std::fs::rename(&tmp, &local).map_err(|e| ModError::Fail(format!("cannot write {}: {e}", local.display())))?;
-            }
+            let validate = args.bool("validate_checksum", true)?;
+            plan.change(Change::own(Transfer { src: src.clone(), local: local.clone(), sum: remote_sum.clone(), validate }));
         }
+        let out = &mut plan.outcome;
         out.data.insert("checksum".into(), json!(remote_sum));
         out.data.insert("remote_checksum".into(), json!(remote_sum));
         out.data.insert("dest".into(), json!(local.display().to_string()));
         out.data.insert("file".into(), json!(src));
-        Ok(out)
+        Ok(plan)
+    }
+    async fn apply(&self, ctx: &TaskCtx, _args: &Args, plan: Plan) -> Result<Outcome, ModError> {
+        for Transfer { src, local, sum, validate } in plan.own::<Transfer>() {
+            let data = ctx.sh(format!("cat -- {}", q(src))).await?.ok_or_fail(&format!("cannot read {src}"))?;
+            if *validate && sha1_hex(&data.stdout) != *sum {
+                return fail(format!("checksum mismatch after transfer of {src}"));
+            }
+            if let Some(dir) = local.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| ModError::Fail(format!("cannot create {}: {e}", dir.display())))?;
+            }
+            let tmp = local.with_extension("steward-tmp");
+            std::fs::write(&tmp, &data.stdout).map_err(|e| ModError::Fail(format!("cannot write {}: {e}", tmp.display())))?;
+            std::fs::rename(&tmp, local).map_err(|e| ModError::Fail(format!("cannot write {}: {e}", local.display())))?;
+        }
+        Ok(plan.outcome)
     }
 }

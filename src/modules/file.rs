@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
 use super::common::{parse_probe, probe_script, resolve_mode, Attrs, Probe, Stat};
-use super::{Arg, Args, ModError, Module, Outcome, TaskCtx};
+use super::{Arg, Args, Change, ModError, Module, Outcome, Plan, TaskCtx};
 use crate::pytext::shell_quote as q;
 
 pub struct File;
@@ -53,32 +53,64 @@ impl Module for File {
     fn file_attrs(&self) -> bool {
         true
     }
-    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
-        let run = Run::new(ctx, args).await?;
-        let result = run.main(args).await;
-        let (mut data, changed, failed, known) = match result {
-            Ok(r) => {
-                let mut data = r.data;
-                if let (Some(d), true) = (&r.diff, ctx.diff) {
-                    data.insert("diff".into(), d.to_value());
-                }
-                (data, r.changed, None, r.seen)
+    /// The module as Ansible's runs in check mode: every look-up, nothing changed. When that
+    /// predicts a change, the step left for `apply` is the state function again, for real, on
+    /// what the plan found (the path, its state, the owner and group looked up).
+    async fn plan(&self, ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
+        let run = Run::new(ctx, args, true).await?;
+        let (result, ready) = match run.prepare(args).await {
+            Ok(Prep::Ready(r)) => (run.dispatch(&r).await, Some(r)),
+            Ok(Prep::Done(d)) => (Ok(*d), None),
+            Err(e) => (Err(e), None),
+        };
+        let out = finish(ctx, &run, result).await?;
+        // Check mode warns about users and groups a real run would fail on or find by then:
+        // the real run's result is its own.
+        let unknown = [&run.owner, &run.group].iter().any(|w| w.as_ref().is_some_and(|x| !x.known));
+        let mut plan = Plan::done(out);
+        if let Some(r) = ready {
+            if plan.outcome.changed || (unknown && r.state != "absent") {
+                plan.changes.push(Change::own(*r));
             }
-            Err(Stop::Fail(msg, fields)) => (fields, false, Some(msg), None),
-            Err(Stop::Error(e)) => return Err(e),
-        };
-        add_path_info(ctx, &mut data, known).await?;
-        let mut out = match failed {
-            Some(msg) => Outcome::failed(msg),
-            None => Outcome::changed(changed),
-        };
-        if let (Some(d), true, true) = (data.get("diff"), changed, ctx.diff) {
-            out.diffs.push(Diff::from_value(d).display());
         }
-        out.data = data;
-        out.warnings = run.warnings.into_inner().unwrap_or_default();
-        Ok(out)
+        Ok(plan)
     }
+    /// The state function, changing the host this time. A mode asked for a link itself
+    /// (follow=false) is a change in the prediction only: here Linux leaves the link as it is,
+    /// and the result is unchanged, as in Ansible.
+    async fn apply(&self, ctx: &TaskCtx, args: &Args, plan: Plan) -> Result<Outcome, ModError> {
+        let Some(ready) = plan.own::<Ready>().next() else {
+            return Ok(plan.outcome);
+        };
+        let run = Run::again(ctx, args, ready)?;
+        let result = run.dispatch(ready).await;
+        finish(ctx, &run, result).await
+    }
+}
+
+/// A state function's result as the module's: the path fields added, the diff.
+async fn finish(ctx: &TaskCtx, run: &Run<'_>, result: Step<Done>) -> Result<Outcome, ModError> {
+    let (mut data, changed, failed, known, diff) = match result {
+        Ok(r) => (r.data, r.changed, None, r.seen, r.diff),
+        Err(Stop::Fail(msg, fields)) => (fields, false, Some(msg), None, None),
+        Err(Stop::Error(e)) => return Err(e),
+    };
+    add_path_info(ctx, &mut data, known).await?;
+    let mut out = match failed {
+        Some(msg) => Outcome::failed(msg),
+        None => Outcome::changed(changed),
+    };
+    if let Some(d) = diff {
+        // Ansible's file module returns its diff as a mapping (`diff.before.src`), and only in
+        // diff mode, which the executor decides.
+        out.diff_result = Some(d.to_value());
+        if changed {
+            out.diffs.push(d.display());
+        }
+    }
+    out.data = data;
+    out.warnings = run.warnings.lock().map(|w| w.clone()).unwrap_or_default();
+    Ok(out)
 }
 
 /// Why a state function stopped early: Ansible's `fail_json` (message and fields), or an
@@ -145,10 +177,6 @@ impl Diff {
     }
     fn to_value(&self) -> Value {
         json!({"before": self.before, "after": self.after})
-    }
-    fn from_value(v: &Value) -> Diff {
-        let side = |k: &str| v.get(k).and_then(Value::as_object).cloned().unwrap_or_default();
-        Diff { before: side("before"), after: side("after") }
     }
     /// As the diff callback shows a dict diff: JSON, indented, keys sorted, no headers.
     fn display(&self) -> super::FileDiff {
@@ -335,6 +363,30 @@ struct Run<'a> {
     mode: Option<String>,
     attributes: Option<String>,
     warnings: std::sync::Mutex<Vec<String>>,
+    /// Check mode's run: look, decide, change nothing (a path to be made counts as made).
+    predict: bool,
+}
+
+/// What [`Run::prepare`] found: the state function to run and everything it starts from.
+struct Ready {
+    path: String,
+    seen: Seen,
+    state: String,
+    src: Option<String>,
+    follow: bool,
+    force: bool,
+    recurse: bool,
+    times: (Stamp, Stamp),
+    /// Which of a link's possible sources exist.
+    existing: Vec<String>,
+    owner: Option<Who>,
+    group: Option<Who>,
+}
+
+/// Either the result already (`_diff_peek`), or a state function to run.
+enum Prep {
+    Done(Box<Done>),
+    Ready(Box<Ready>),
 }
 
 /// One command of a change, and the message the task fails with when it does.
@@ -348,10 +400,24 @@ struct Cmd {
 }
 
 impl<'a> Run<'a> {
-    async fn new(ctx: &'a TaskCtx, args: &Args) -> Result<Run<'a>, ModError> {
+    async fn new(ctx: &'a TaskCtx, args: &Args, predict: bool) -> Result<Run<'a>, ModError> {
         let attrs = Attrs::from_args(args)?;
         let (owner, group) = resolve(ctx, attrs.owner.as_deref(), attrs.group.as_deref()).await?;
-        Ok(Run { ctx, owner, group, mode: attrs.mode, attributes: args.str("attributes")?, warnings: Default::default() })
+        Ok(Run { ctx, owner, group, mode: attrs.mode, attributes: args.str("attributes")?, warnings: Default::default(), predict })
+    }
+
+    /// The real run after a plan, with the owner and group it looked up.
+    fn again(ctx: &'a TaskCtx, args: &Args, ready: &Ready) -> Result<Run<'a>, ModError> {
+        let attrs = Attrs::from_args(args)?;
+        Ok(Run {
+            ctx,
+            owner: ready.owner.clone(),
+            group: ready.group.clone(),
+            mode: attrs.mode,
+            attributes: args.str("attributes")?,
+            warnings: Default::default(),
+            predict: false,
+        })
     }
 
     fn warn(&self, w: impl Into<String>) {
@@ -361,14 +427,16 @@ impl<'a> Run<'a> {
     }
 
     fn check(&self) -> bool {
-        self.ctx.check
+        self.predict
     }
 
     fn any_attrs(&self) -> bool {
         self.owner.is_some() || self.group.is_some() || self.mode.is_some() || self.attributes.is_some()
     }
 
-    async fn main(&self, args: &Args) -> Step<Done> {
+    /// Everything before the state function: the arguments, the path and its state (a folder
+    /// in the way rewrites it), the times asked for.
+    async fn prepare(&self, args: &Args) -> Step<Prep> {
         let ctx = self.ctx;
         let mut path = super::common::expand_home(ctx, &args.req_str("path")?).await?;
         let src = match args.str("src")? {
@@ -418,7 +486,7 @@ impl<'a> Run<'a> {
         if src.is_some() && !matches!(state.as_str(), "link" | "hard") {
             return bail("src option requires state to be 'link' or 'hard'", &[("path", json!(path))]);
         }
-        if self.check() && state != "absent" {
+        if state != "absent" {
             self.warn_unknown_ids();
         }
 
@@ -434,21 +502,29 @@ impl<'a> Run<'a> {
         if args.raw("_diff_peek").is_some() {
             let r = ctx.sh(format!("head -c 8192 -- {} 2>/dev/null | tr -d -c '\\000' | wc -c", q(&path))).await?;
             let binary = r.stdout_str().trim().parse::<u64>().unwrap_or(0) > 0;
-            return Ok(Done::new(false, &[("path", json!(path)), ("appears_binary", json!(binary))], None));
+            return Ok(Prep::Done(Box::new(Done::new(false, &[("path", json!(path)), ("appears_binary", json!(binary))], None))));
         }
         let times =
             if state == "absent" { (Stamp::Preserve, Stamp::Preserve) } else { (self.stamp(&mtime).await?, self.stamp(&atime).await?) };
-        match state.as_str() {
-            "absent" => self.absent(&path, &seen).await,
-            "touch" => self.touch(&path, &seen, follow, &times).await,
-            "directory" => self.directory(&path, seen, follow, recurse, &times).await,
-            "link" => self.symlink(&path, seen, src, follow, force, &times, &existing).await,
-            "hard" => self.hardlink(&path, seen, src, follow, force, &times).await,
-            _ => self.file(&path, seen, follow, &times).await,
+        let (owner, group) = (self.owner.clone(), self.group.clone());
+        Ok(Prep::Ready(Box::new(Ready { path, seen, state, src, follow, force, recurse, times, existing, owner, group })))
+    }
+
+    /// The state function (in check mode, or for real).
+    async fn dispatch(&self, r: &Ready) -> Step<Done> {
+        let (path, seen, src, times) = (&r.path, r.seen.clone(), r.src.clone(), &r.times);
+        match r.state.as_str() {
+            "absent" => self.absent(path, &seen).await,
+            "touch" => self.touch(path, &seen, r.follow, times).await,
+            "directory" => self.directory(path, seen, r.follow, r.recurse, times).await,
+            "link" => self.symlink(path, seen, src, r.follow, r.force, times, &r.existing).await,
+            "hard" => self.hardlink(path, seen, src, r.follow, r.force, times).await,
+            _ => self.file(path, seen, r.follow, times).await,
         }
     }
 
-    /// Check mode cannot create the user or group a later task would: warn as Ansible does.
+    /// Check mode cannot create the user or group a later task would: warn as Ansible does
+    /// (only the plan prepares, so only the prediction has the warning).
     fn warn_unknown_ids(&self) {
         for (who, kind) in [(&self.owner, "user"), (&self.group, "group")] {
             if let Some(x) = who.as_ref().filter(|x| !x.known) {
@@ -737,7 +813,8 @@ impl<'a> Run<'a> {
         let mut changed = false;
         if prev == "absent" {
             if self.check() {
-                return Ok(Done::new(true, &[("dest", json!(path))], None));
+                // Nothing there yet: the result has no path fields to look for.
+                return Ok(Done::new(true, &[("dest", json!(path))], None).seen(Some(seen.clone())));
             }
             let r = self.ctx.sh(format!(": >> {}", q(path))).await?;
             if r.rc != 0 {
@@ -789,7 +866,7 @@ impl<'a> Run<'a> {
         let mut diff = Diff::initial(&path, "directory", prev);
         if prev == "absent" {
             if self.check() {
-                return Ok(Done::new(true, &[("path", json!(path))], Some(diff)));
+                return Ok(Done::new(true, &[("path", json!(path))], Some(diff)).seen(Some(seen)));
             }
             // Each folder made on the way gets the owner, group and mode asked for.
             let mut prefixes = Vec::new();
@@ -1202,6 +1279,166 @@ async fn add_path_info(ctx: &TaskCtx, data: &mut Map<String, Value>, known: Opti
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use super::super::testing::{args, probe_reply, Scripted, PROBE};
+    use super::super::{execute, Change};
+
+    const DIR: &[u8] = b"PDIR\nSTAT directory|755|0|0|root|root|4096|1700000000|1700000000|1700000000|42|2|2049\nACCESS rwx\n";
+    /// A link to /opt/t, a regular file.
+    const LINK: &[u8] = b"PDIR\nSTAT symbolic link|777|0|0|root|root|6|1700000000|1700000000|1700000000|43|1|2049\nLINK /opt/t\nSTATL regular file|644|0|0|root|root|3|1700000000|1700000000|1700000000|44|1|2049\nACCESS rw\nREAL /opt/t\n";
+
+    fn file() -> Vec<u8> {
+        probe_reply(Some((0o644, b"")))
+    }
+
+    async fn plan(host: &std::sync::Arc<Scripted>, yaml: &str) -> Plan {
+        File.plan(&host.ctx(false, true), &args(&File, yaml)).await.unwrap()
+    }
+
+    fn diff_sides(p: &Plan) -> (Value, Value) {
+        let d = &p.outcome.diffs[0];
+        (serde_json::from_str(&d.before).unwrap(), serde_json::from_str(&d.after).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_missing_directory_is_predicted_then_made() {
+        let host = Scripted::new().on(PROBE, 0, b"PDIR\nABSENT\n");
+        let a = args(&File, "{path: /srv/d, state: directory}");
+        let out = execute(&File, &host.ctx(true, true), &a).await.unwrap();
+        assert!(out.changed);
+        let before: Value = serde_json::from_str(&out.diffs[0].before).unwrap();
+        assert_eq!(before, json!({"path": "/srv/d", "state": "absent"}));
+        assert_eq!(out.diff_result.as_ref().unwrap()["after"]["state"], "directory");
+        assert_eq!(host.commands().len(), 1, "check mode only looks");
+        let made = [b"STEWARD-NEXT-PATH\nMADE /srv/d\n".as_slice(), DIR].concat();
+        let host = Scripted::new().on("mkdir --", 0, &made).on(PROBE, 0, b"PDIR\nABSENT\n");
+        let out = execute(&File, &host.ctx(false, false), &a).await.unwrap();
+        assert!(out.changed && out.diffs.is_empty() && !out.data.contains_key("diff"));
+        let cmds = host.commands();
+        assert_eq!(cmds.len(), 2);
+        assert!(cmds[1].contains("mkdir -- /srv/d"));
+        // The state the creation reported is the result's: no look after.
+        assert_eq!((out.data["state"].as_str(), out.data["mode"].as_str()), (Some("directory"), Some("0755")));
+    }
+
+    #[tokio::test]
+    async fn a_directory_as_asked_changes_nothing_and_a_mode_is_set() {
+        let host = Scripted::new().on(PROBE, 0, DIR);
+        let p = plan(&host, "{path: /srv/d, state: directory, mode: '0755'}").await;
+        assert!(!p.outcome.changed && p.changes.is_empty());
+        let p = plan(&host, "{path: /srv/d, state: directory, mode: '0700'}").await;
+        assert!(p.outcome.changed && p.changes.len() == 1);
+        let (before, after) = diff_sides(&p);
+        assert_eq!((&before["mode"], &after["mode"]), (&json!("0755"), &json!("0700")));
+        let host = Scripted::new().on("chmod 0700", 0, b"").on(PROBE, 0, DIR);
+        let out = File.apply(&host.ctx(false, false), &args(&File, "{path: /srv/d, state: directory, mode: '0700'}"), p).await.unwrap();
+        assert!(out.changed);
+        assert!(host.commands()[0].contains("chmod 0700 -- /srv/d"));
+    }
+
+    #[tokio::test]
+    async fn absent_removes_what_is_there() {
+        let host = Scripted::new().on(PROBE, 0, &file());
+        let a = args(&File, "{path: /etc/x, state: absent}");
+        let out = execute(&File, &host.ctx(true, false), &a).await.unwrap();
+        assert!(out.changed && host.commands().len() == 1);
+        let host = Scripted::new().on("rm -f", 0, b"").on(PROBE, 0, &file());
+        let out = execute(&File, &host.ctx(false, false), &a).await.unwrap();
+        assert!(out.changed);
+        assert_eq!(host.commands()[1], "rm -f -- /etc/x");
+        assert_eq!(out.data["state"], "absent");
+        // Nothing there: nothing to do.
+        let host = Scripted::new().on(PROBE, 0, b"PDIR\nABSENT\n");
+        let p = plan(&host, "{path: /etc/x, state: absent}").await;
+        assert!(!p.outcome.changed && p.changes.is_empty());
+    }
+
+    #[tokio::test]
+    async fn touch_creates_then_sets_the_times() {
+        let host = Scripted::new().on(PROBE, 0, b"PDIR\nABSENT\n");
+        let a = args(&File, "{path: /tmp/t, state: touch}");
+        let p = File.plan(&host.ctx(false, false), &a).await.unwrap();
+        assert!(p.outcome.changed && matches!(p.changes.as_slice(), [Change::Own(_)]));
+        assert_eq!(host.commands().len(), 1);
+        let host = Scripted::new()
+            .on(": >>", 0, b"")
+            .on("date +%s.%N", 0, b"1700000000.5 1700000000.5\n1700000100.0\n")
+            .on("touch --", 0, b"")
+            .on(PROBE, 0, &file());
+        let out = File.apply(&host.ctx(false, false), &a, p).await.unwrap();
+        assert!(out.changed);
+        let cmds = host.commands();
+        assert_eq!(cmds[0], ": >> /tmp/t");
+        assert!(cmds.iter().any(|c| c == "touch -- /tmp/t"), "{cmds:?}");
+        assert_eq!(out.data["dest"], "/tmp/t");
+    }
+
+    #[tokio::test]
+    async fn a_link_is_made_when_its_source_exists() {
+        let host = Scripted::new().on(PROBE, 0, b"PDIR\nABSENT\nEXISTS /opt/t\n");
+        let a = args(&File, "{path: /srv/l, src: /opt/t, state: link}");
+        let p = File.plan(&host.ctx(false, true), &a).await.unwrap();
+        assert!(p.outcome.changed);
+        let (before, after) = diff_sides(&p);
+        assert_eq!((&before["state"], &after["state"]), (&json!("absent"), &json!("link")));
+        let made = [b"STEWARD-NEXT-PATH\n".as_slice(), LINK].concat();
+        let host = Scripted::new().on("ln -s", 0, &made);
+        let out = File.apply(&host.ctx(false, false), &a, p).await.unwrap();
+        assert!(out.changed);
+        assert!(host.commands()[0].contains("ln -s -- /opt/t /srv/l"));
+        assert_eq!(out.data["state"], "link");
+        // A source that is not there fails, and nothing is left to do.
+        let host = Scripted::new().on(PROBE, 0, b"PDIR\nABSENT\n");
+        let p = plan(&host, "{path: /srv/l, src: /opt/t, state: link}").await;
+        assert!(p.outcome.failed && p.changes.is_empty());
+        assert!(p.outcome.msg.unwrap().starts_with("src file does not exist"));
+    }
+
+    #[tokio::test]
+    async fn only_the_mode_of_a_file_changes() {
+        let host = Scripted::new().on(PROBE, 0, &file());
+        let a = args(&File, "{path: /etc/x, mode: '0600'}");
+        let p = File.plan(&host.ctx(false, true), &a).await.unwrap();
+        assert!(p.outcome.changed);
+        assert_eq!(p.outcome.diff_result.as_ref().unwrap()["before"]["mode"], "0644");
+        let out = execute(&File, &host.ctx(true, false), &a).await.unwrap();
+        assert!(out.diff_result.is_none() && out.diffs.is_empty(), "the diff is in the result in diff mode only");
+        let host = Scripted::new().on("chmod", 0, b"").on(PROBE, 0, &file());
+        let out = File.apply(&host.ctx(false, false), &a, p).await.unwrap();
+        assert!(out.changed);
+        assert!(host.commands()[0].contains("chmod 0600 -- /etc/x"));
+        // As asked already: nothing to do.
+        let host = Scripted::new().on(PROBE, 0, &file());
+        let p = plan(&host, "{path: /etc/x, state: file, mode: '0644'}").await;
+        assert!(!p.outcome.changed && p.changes.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_mode_for_a_link_itself_is_predicted_but_changes_nothing() {
+        let host = Scripted::new().on(PROBE, 0, LINK);
+        let a = args(&File, "{path: /srv/l, mode: '0600', follow: false}");
+        let out = execute(&File, &host.ctx(true, true), &a).await.unwrap();
+        assert!(out.changed);
+        let after: Value = serde_json::from_str(&out.diffs[0].after).unwrap();
+        assert_eq!(after["mode"], "0600");
+        let out = execute(&File, &host.ctx(false, false), &a).await.unwrap();
+        assert!(!out.changed);
+        // Both runs only looked: no chmod of a link.
+        assert_eq!(host.commands().len(), 2);
+        assert!(!host.commands().iter().any(|c| c.contains("chmod")));
+    }
+
+    #[tokio::test]
+    async fn an_unknown_owner_warns_in_check_mode_only() {
+        let host = Scripted::new().on("getent passwd", 0, b"PW \n").on(PROBE, 0, &file());
+        let a = args(&File, "{path: /etc/x, owner: ghost}");
+        let out = execute(&File, &host.ctx(true, false), &a).await.unwrap();
+        assert!(out.failed);
+        assert_eq!(out.warnings, ["failed to look up user ghost. Create user up to this point in real play"]);
+        let out = execute(&File, &host.ctx(false, false), &a).await.unwrap();
+        assert!(out.failed && out.warnings.is_empty());
+        assert_eq!(out.msg.as_deref(), Some("chown failed: failed to look up user ghost"));
+    }
 
     #[test]
     fn times_are_read_with_strptime_formats() {

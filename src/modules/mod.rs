@@ -62,6 +62,7 @@ mod setup;
 mod shell;
 mod slurp;
 mod stat;
+mod synchronize;
 mod sysctl;
 mod systemd;
 mod tempfile;
@@ -100,7 +101,6 @@ pub static MODULES: &[&dyn Module] = &[
     &authorized_key::AuthorizedKey,
     &blockinfile::BlockInFile,
     &command::Command,
-    &copy::Synchronize,
     &copy::Copy,
     &cron::Cron,
     &debug::Debug,
@@ -135,6 +135,7 @@ pub static MODULES: &[&dyn Module] = &[
     &shell::Shell,
     &slurp::Slurp,
     &stat::Stat,
+    &synchronize::Synchronize,
     &sysctl::Sysctl,
     &systemd::Systemd,
     &template::Template,
@@ -238,14 +239,7 @@ pub trait Module: Send + Sync {
     /// Ask the host and decide, changing nothing on it: the result to report and the changes
     /// still to make (none when the host is already as asked). In check mode the executor
     /// reports this plan as the result, so `outcome.changed` is the prediction.
-    async fn plan(&self, ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
-        // TRANSITION: modules not yet split into plan and apply.
-        Ok(Plan::done(self.run(ctx, args).await?))
-    }
-    /// TRANSITION: the old one-step form; goes when every module plans.
-    async fn run(&self, _ctx: &TaskCtx, _args: &Args) -> Result<Outcome, ModError> {
-        fail("internal error: a module with neither plan nor run")
-    }
+    async fn plan(&self, ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError>;
     /// Make the planned changes and return the result. The executor calls it only outside
     /// check mode and only when the plan holds changes. The default carries out
     /// [`Change::Sh`] and [`Change::Write`] in order and reports the plan's outcome; a module
@@ -332,6 +326,7 @@ pub async fn execute(m: &dyn Module, ctx: &TaskCtx, args: &Args) -> Result<Outco
     let mut out = if ctx.check || plan.changes.is_empty() { plan.outcome } else { m.apply(ctx, args, plan).await? };
     if !ctx.diff {
         out.diffs.clear();
+        out.diff_result = None;
     }
     Ok(out)
 }
@@ -374,6 +369,9 @@ pub struct Outcome {
     /// Return values (rc, stdout, path, stat, ...), registered with the result.
     pub data: Map<String, Value>,
     pub diffs: Vec<FileDiff>,
+    /// The result's `diff` when a module returns it in a form of its own (file's mapping of
+    /// path and state); like `diffs`, kept only in diff mode.
+    pub diff_result: Option<Value>,
     /// Facts to set on the host (`set_fact`, `setup`); `include_vars` uses `include_vars`.
     pub facts: Option<Map<String, Value>>,
     pub include_vars: Option<Map<String, Value>>,

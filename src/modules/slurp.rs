@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use base64::Engine as _;
 
-use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
+use super::{fail, Arg, Args, ModError, Module, Outcome, Plan, TaskCtx};
 use crate::pytext::shell_quote as q;
 
 pub struct Slurp;
@@ -20,7 +20,8 @@ impl Module for Slurp {
         const A: &[Arg] = &[Arg::str("src", "the file to read").aliases(&["path"]).required()];
         A
     }
-    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+    /// Reading changes nothing: the plan is the whole result.
+    async fn plan(&self, ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
         let src = args.req_str("src")?;
         let out = ctx.sh(format!("if [ -d {0} ]; then echo 'is a directory' >&2; exit 21; fi; cat -- {0}", q(&src))).await?;
         if out.rc != 0 {
@@ -38,9 +39,11 @@ impl Module for Slurp {
             };
             return fail(msg);
         }
-        Ok(Outcome::ok()
-            .with("content", base64::engine::general_purpose::STANDARD.encode(&out.stdout))
-            .with("encoding", "base64")
-            .with("source", src))
+        Ok(Plan::done(
+            Outcome::ok()
+                .with("content", base64::engine::general_purpose::STANDARD.encode(&out.stdout))
+                .with("encoding", "base64")
+                .with("source", src),
+        ))
     }
 }

@@ -2,10 +2,18 @@
 
 use async_trait::async_trait;
 
-use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
+use super::{fail, Arg, Args, Change, ModError, Module, Outcome, Plan, TaskCtx};
 use crate::pytext::shell_quote as q;
 
 pub struct Tempfile;
+
+/// The planned step: the script that makes the file and reports it, and the name's parts
+/// (for the error a missing folder gives).
+struct Make {
+    script: String,
+    prefix: String,
+    suffix: String,
+}
 
 #[async_trait]
 impl Module for Tempfile {
@@ -27,7 +35,9 @@ impl Module for Tempfile {
     fn supports_check_mode(&self) -> bool {
         false
     }
-    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+    /// Nothing to ask: the name is only known once the file is made, which is the whole work
+    /// (check mode skips the module). The plan checks the arguments and holds the script.
+    async fn plan(&self, _ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
         let dir = args.str("state")?.as_deref() == Some("directory");
         let prefix = args.str("prefix")?.unwrap_or_else(|| "ansible.".into());
         let suffix = args.str("suffix")?.unwrap_or_default();
@@ -48,7 +58,15 @@ impl Module for Tempfile {
             q(&template),
             crate::connection::stat::STAT_FMT
         );
-        let out = ctx.sh(script).await?;
+        let mut plan = Plan::done(Outcome::ok());
+        plan.change(Change::own(Make { script, prefix, suffix }));
+        Ok(plan)
+    }
+    async fn apply(&self, ctx: &TaskCtx, _args: &Args, plan: Plan) -> Result<Outcome, ModError> {
+        let Some(Make { script, prefix, suffix }) = plan.own::<Make>().next() else {
+            return fail("internal error: tempfile without its step");
+        };
+        let out = ctx.sh(script.as_str()).await?;
         let text = out.stdout_str();
         if let Some(d) = text.lines().find_map(|l| l.strip_prefix("NODIR ")) {
             // Python's error for a missing folder.

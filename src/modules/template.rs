@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{fail, Arg, Args, ModError, Module, Outcome, TaskCtx};
+use super::{args, fail, Arg, Args, ExecCheck, ModError, Module, Outcome, Plan, TaskCtx};
 
 pub struct Template;
 
@@ -10,8 +10,8 @@ const ARGS: &[Arg] = &[
     Arg::str("src", "the template, searched in the role's templates/ and the playbook's folder").required(),
     Arg::str("dest", "where to put the result on the host").required(),
     Arg::bool("force", "replace a file whose content differs (default yes)"),
-    Arg::bool("backup", "keep a timestamped copy of the old file"),
-    Arg::str("validate", "a command to check the new file before it is put in place; %s is its path"),
+    args::BACKUP,
+    args::VALIDATE,
     Arg::str("newline_sequence", "line ending of the result: \\n (default), \\r\\n or \\r"),
     Arg::bool("trim_blocks", "remove the first newline after a block tag (default yes)"),
     Arg::bool("lstrip_blocks", "strip spaces and tabs before a block tag on its line"),
@@ -42,7 +42,9 @@ impl Module for Template {
     fn file_attrs(&self) -> bool {
         true
     }
-    async fn run(&self, ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
+    /// Render on the controller (and re-encode on the host, which changes nothing there), then
+    /// decide as `copy` does.
+    async fn plan(&self, ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
         let src = args.req_str("src")?;
         let dest = super::common::req_path(ctx, args, "dest").await?;
         let Some(path) = ctx.find_local("templates", &src) else {
@@ -81,12 +83,12 @@ impl Module for Template {
         if let Some(enc) = args.str("output_encoding")?.filter(|e| !e.is_empty() && !is_utf8(e)) {
             // The host's iconv knows the encodings Python does, by much the same names.
             let r = ctx.sh_in(format!("iconv -f UTF-8 -t {}", crate::pytext::shell_quote(&enc)), Some(bytes)).await?;
-            if r.rc != 0 {
-                return fail(format!("cannot encode the result in {enc}: {}", r.stderr_str().trim()));
-            }
-            bytes = r.stdout;
+            bytes = r.ok_or_fail(&format!("cannot encode the result in {enc}"))?.stdout;
         }
-        super::copy::put(ctx, args, &dest, super::common::Source::Bytes(bytes), force, Some(&path)).await
+        super::copy::put_plan(ctx, args, &dest, super::common::Source::Bytes(bytes), force, Some(&path), false).await
+    }
+    async fn apply(&self, ctx: &TaskCtx, _args: &Args, plan: Plan) -> Result<Outcome, ModError> {
+        super::copy::apply_put(ctx, plan).await
     }
 }
 
