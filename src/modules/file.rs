@@ -69,7 +69,8 @@ impl Module for File {
         let unknown = [&run.owner, &run.group].iter().any(|w| w.as_ref().is_some_and(|x| !x.known));
         let mut plan = Plan::done(out);
         if let Some(r) = ready {
-            if plan.outcome.changed || (unknown && r.state != "absent") {
+            let cut_short = run.cut_short.load(std::sync::atomic::Ordering::Relaxed);
+            if plan.outcome.changed || cut_short || (unknown && r.state != "absent") {
                 plan.changes.push(Change::own(*r));
             }
         }
@@ -365,6 +366,9 @@ struct Run<'a> {
     warnings: std::sync::Mutex<Vec<String>>,
     /// Check mode's run: look, decide, change nothing (a path to be made counts as made).
     predict: bool,
+    /// The prediction stopped where only check mode stops (Ansible's `check_mode and not
+    /// os.path.exists`: a link to nothing): a real run goes on (to warn), so it must run.
+    cut_short: std::sync::atomic::AtomicBool,
 }
 
 /// What [`Run::prepare`] found: the state function to run and everything it starts from.
@@ -403,7 +407,7 @@ impl<'a> Run<'a> {
     async fn new(ctx: &'a TaskCtx, args: &Args, predict: bool) -> Result<Run<'a>, ModError> {
         let attrs = Attrs::from_args(args)?;
         let (owner, group) = resolve(ctx, attrs.owner.as_deref(), attrs.group.as_deref()).await?;
-        Ok(Run { ctx, owner, group, mode: attrs.mode, attributes: args.str("attributes")?, warnings: Default::default(), predict })
+        Ok(Run { ctx, owner, group, mode: attrs.mode, attributes: args.str("attributes")?, warnings: Default::default(), predict, cut_short: Default::default() })
     }
 
     /// The real run after a plan, with the owner and group it looked up.
@@ -417,6 +421,7 @@ impl<'a> Run<'a> {
             attributes: args.str("attributes")?,
             warnings: Default::default(),
             predict: false,
+            cut_short: Default::default(),
         })
     }
 
@@ -1055,6 +1060,7 @@ impl<'a> Run<'a> {
             None => seen.clone(),
         };
         if self.check() && !now.exists() {
+            self.cut_short.store(true, std::sync::atomic::Ordering::Relaxed);
             return Ok(Done::new(changed, &[("dest", json!(path)), ("src", src_v)], Some(diff)).seen(Some(now)));
         }
         let target = if follow && now.is_link() { now.real.clone() } else { path.to_string() };
@@ -1157,6 +1163,7 @@ impl<'a> Run<'a> {
         let d: Map<String, Value> = fields("dest").into_iter().collect();
         let now = look(self.ctx, path).await?;
         if self.check() && !now.exists() {
+            self.cut_short.store(true, std::sync::atomic::Ordering::Relaxed);
             return Ok(Done { changed, data: d, diff: Some(diff), seen: Some(now) });
         }
         let known = (attr_path == path).then_some(now);
