@@ -141,7 +141,7 @@ impl Config {
     }
 
     pub fn get_bool(&self, section: &str, key: &str) -> Option<bool> {
-        self.get(section, key).map(|v| crate::template::filters_bool(&serde_json::Value::String(v)))
+        self.get(section, key).map(|v| crate::pytext::ansible_bool(&serde_json::Value::String(v)))
     }
 
     /// A path setting, relative to the configuration file's folder.

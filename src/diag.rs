@@ -9,7 +9,39 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::yaml::Loc;
+/// Where a value came from: file, 1-based line and column, and the length of its text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Loc {
+    pub file: Arc<PathBuf>,
+    pub line: u32,
+    pub col: u32,
+    pub len: u32,
+}
+
+impl Loc {
+    pub fn new(file: &Path, line: u32, col: u32) -> Loc {
+        Loc { file: Arc::new(file.to_path_buf()), line, col, len: 1 }
+    }
+
+    /// A location for values that do not come from a file (command line, defaults).
+    pub fn none() -> Loc {
+        Loc { file: Arc::new(PathBuf::new()), line: 0, col: 0, len: 0 }
+    }
+
+    pub fn is_known(&self) -> bool {
+        self.line > 0
+    }
+}
+
+impl fmt::Display for Loc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}", self.file.display())
+        } else {
+            write!(f, "{}:{}:{}", self.file.display(), self.line, self.col)
+        }
+    }
+}
 
 fn sources() -> &'static Mutex<HashMap<PathBuf, Arc<str>>> {
     static S: OnceLock<Mutex<HashMap<PathBuf, Arc<str>>>> = OnceLock::new();

@@ -15,39 +15,7 @@ use serde_saphyr::Spanned;
 
 use crate::diag::Diagnostic;
 
-/// Where a value came from: file, 1-based line and column, and the length of its text.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Loc {
-    pub file: Arc<PathBuf>,
-    pub line: u32,
-    pub col: u32,
-    pub len: u32,
-}
-
-impl Loc {
-    pub fn new(file: &Path, line: u32, col: u32) -> Loc {
-        Loc { file: Arc::new(file.to_path_buf()), line, col, len: 1 }
-    }
-
-    /// A location for values that do not come from a file (command line, defaults).
-    pub fn none() -> Loc {
-        Loc { file: Arc::new(PathBuf::new()), line: 0, col: 0, len: 0 }
-    }
-
-    pub fn is_known(&self) -> bool {
-        self.line > 0
-    }
-}
-
-impl fmt::Display for Loc {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line == 0 {
-            write!(f, "{}", self.file.display())
-        } else {
-            write!(f, "{}:{}:{}", self.file.display(), self.line, self.col)
-        }
-    }
-}
+pub use crate::diag::Loc;
 
 #[derive(Clone, Debug)]
 pub enum NodeKind {
@@ -324,7 +292,7 @@ fn convert(raw: Spanned<Raw>, file: &Arc<PathBuf>, src: &str) -> Result<Node, Di
             Err(e) => return Err(Diagnostic::new(format!("cannot decrypt this vault value: {e}")).at(loc, "vault-encrypted value")),
         },
         // `!unsafe`: never templated. Its text becomes an expression whose value is that text.
-        Raw::Str(s) if tagged(src, r, "!unsafe") => NodeKind::Str(crate::template::literal_template(&s)),
+        Raw::Str(s) if tagged(src, r, "!unsafe") => NodeKind::Str(crate::pytext::literal_template(&s)),
         Raw::Str(s) => NodeKind::Str(s),
         Raw::Seq(s) => NodeKind::Seq(s.into_iter().map(|x| convert(x, file, src)).collect::<Result<_, _>>()?),
         Raw::Map(m) => {
@@ -417,7 +385,7 @@ mod tests {
         // No password here: the tagged one stays encrypted, the untagged one is text.
         assert!(crate::vault::ciphertext_of(&v["a"]).is_some(), "{v}");
         assert_eq!(v["b"], Value::from("$ANSIBLE_VAULT;1.1;AES256\n3132\n"));
-        assert_eq!(v["c"], Value::from(crate::template::literal_template("{{ x }}")));
+        assert_eq!(v["c"], Value::from(crate::pytext::literal_template("{{ x }}")));
     }
 
     #[test]

@@ -101,7 +101,7 @@ fn answer_prompts(books: &mut [Playbook], extra: &serde_json::Map<String, serde_
                 if extra.contains_key(&name) {
                     continue;
                 }
-                let flag = |k: &str, d: bool| entry.get(k).map(crate::template::filters_bool).unwrap_or(d);
+                let flag = |k: &str, d: bool| entry.get(k).map(crate::pytext::ansible_bool).unwrap_or(d);
                 let default = entry.get("default").filter(|v| !v.is_null()).map(crate::pytext::to_text);
                 let mut answer: Option<String> = None;
                 if !listing && std::io::stdin().is_terminal() {
@@ -131,7 +131,7 @@ fn answer_prompts(books: &mut [Playbook], extra: &serde_json::Map<String, serde_
                     value = Value::String(crate::crypt::hash_password(s, &crate::pytext::to_text(scheme), salt.as_deref(), None)?);
                 }
                 if let (true, Value::String(s)) = (flag("unsafe", false), &value) {
-                    value = Value::String(crate::template::literal_template(s));
+                    value = Value::String(crate::pytext::literal_template(s));
                 }
                 p.vars.insert(name, value);
             }
@@ -221,7 +221,7 @@ pub fn run_loaded(a: RunArgs, mut books: Vec<Playbook>, adhoc: bool, cfg: &Confi
         fail_on_change: a.fail_on_change,
         host_key_checking: std::env::var("ANSIBLE_HOST_KEY_CHECKING")
             .ok()
-            .map(|v| crate::template::filters_bool(&serde_json::Value::String(v))),
+            .map(|v| crate::pytext::ansible_bool(&serde_json::Value::String(v))),
     };
     let json = match &a.output {
         Some(o) => o == "json",
@@ -279,7 +279,7 @@ fn check_notify(b: &Playbook) -> Result<(), Diagnostic> {
     fn walk(tasks: &[Arc<Task>], handlers: &[Arc<Task>]) -> Result<(), Diagnostic> {
         for t in tasks {
             for n in &t.notify {
-                if crate::template::is_template(n) {
+                if crate::pytext::is_template(n) {
                     continue;
                 }
                 if !handlers.iter().any(|h| h.handler_matches(n)) {

@@ -24,7 +24,7 @@ pub fn parse_extra_vars(items: &[String]) -> Result<Map<String, Value>, Diagnost
                 _ => return Err(Diagnostic::new(format!("extra vars `{item}` must be a mapping"))),
             }
         } else {
-            for (k, v) in crate::playbook::kv::parse_kv(item, None) {
+            for (k, v) in crate::kv::parse_kv(item, None) {
                 if k == "_raw_params" {
                     return Err(Diagnostic::new(format!("extra vars `{item}` are not key=value pairs"))
                         .help("use -e 'name=value', -e '{\"name\": 1}' or -e @file.yml"));

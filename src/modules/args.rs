@@ -129,7 +129,7 @@ pub fn validate(module: &dyn Module, args: &Node) -> Result<(), Diagnostic> {
 }
 
 fn check_literal(module: &dyn Module, spec: &Arg, v: &Node) -> Result<(), Diagnostic> {
-    let templated = v.as_str().is_some_and(crate::template::is_template);
+    let templated = v.as_str().is_some_and(crate::pytext::is_template);
     if templated || v.is_null() {
         return Ok(());
     }

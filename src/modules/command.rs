@@ -28,7 +28,7 @@ pub(super) const COMMAND_ARGS: &[Arg] = &[
 
 pub fn now_string(t: SystemTime) -> String {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    format!("{}.{:06}", crate::template::format_time("%Y-%m-%d %H:%M:%S", d.as_secs() as i64, false), d.subsec_micros())
+    format!("{}.{:06}", crate::pytext::format_time("%Y-%m-%d %H:%M:%S", d.as_secs() as i64, false), d.subsec_micros())
 }
 
 pub fn delta_string(d: std::time::Duration) -> String {

@@ -287,7 +287,7 @@ pub async fn validate(ctx: &TaskCtx, content: &[u8], cmd: &str) -> Result<(), Mo
 /// Keep a timestamped copy (`FILE.PID.YYYY-MM-DD@HH:MM:SS~`, as Ansible names it).
 pub async fn backup(ctx: &TaskCtx, dest: &str) -> Result<String, ModError> {
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-    let name = format!("{dest}.{}.{}~", std::process::id(), crate::template::format_time("%Y-%m-%d@%H:%M:%S", secs, false));
+    let name = format!("{dest}.{}.{}~", std::process::id(), crate::pytext::format_time("%Y-%m-%d@%H:%M:%S", secs, false));
     let out = ctx.sh(format!("cp -p -- {} {}", q(dest), q(&name))).await?;
     if out.rc != 0 {
         return fail(format!("backup of {dest} failed: {}", out.stderr_str().trim()));

@@ -1,4 +1,5 @@
-//! Modules: what a task does. One file per module, registered with one line in [`MODULES`].
+//! Modules: what a task does. One file per module, registered with one line in the `modules!`
+//! list below, which makes [`MODULES`].
 //!
 //! A module is a file `NAME.rs` with a type that implements [`Module`], and its documentation
 //! `NAME.md` beside it (a description, then `## Example` with YAML tasks, which a test checks).
@@ -16,66 +17,9 @@
 pub mod args;
 pub mod common;
 
-mod add_host;
-mod apk;
-mod apt;
-mod apt_repository;
-mod archive;
-mod assemble;
-mod assert;
-pub mod async_status;
-mod authorized_key;
-mod blockinfile;
-mod command;
-mod copy;
-mod cron;
-mod debug;
-mod dnf;
-mod fail;
-mod fetch;
-mod file;
-mod find;
-mod gather_facts;
-mod get_url;
-mod getent;
-mod group;
-mod group_by;
-mod hostname;
-mod include_vars;
-mod known_hosts;
-mod lineinfile;
-mod locale_gen;
-mod meta;
-mod mount;
-mod package;
-mod pause;
-mod ping;
 pub mod python;
-mod raw;
-mod reboot;
-mod replace;
-mod script;
-mod service;
-mod service_facts;
-mod set_fact;
-mod setup;
-mod shell;
-mod slurp;
-mod stat;
-mod synchronize;
-mod sysctl;
-mod systemd;
-mod tempfile;
-mod template;
 #[cfg(test)]
 pub mod testing;
-mod timezone;
-mod ufw;
-mod unarchive;
-mod uri;
-mod user;
-mod wait_for;
-mod wait_for_connection;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -88,66 +32,75 @@ use crate::template::Scope;
 
 pub use args::{Arg, Args, Kind};
 
-/// Every module steward knows, by its short name. Adding a module: one file, one line here.
-pub static MODULES: &[&dyn Module] = &[
-    &add_host::AddHost,
-    &apk::Apk,
-    &apt::Apt,
-    &apt_repository::AptRepository,
-    &archive::Archive,
-    &assemble::Assemble,
-    &assert::Assert,
-    &async_status::AsyncStatus,
-    &authorized_key::AuthorizedKey,
-    &blockinfile::BlockInFile,
-    &command::Command,
-    &copy::Copy,
-    &cron::Cron,
-    &debug::Debug,
-    &dnf::Dnf,
-    &fail::Fail,
-    &fetch::Fetch,
-    &file::File,
-    &find::Find,
-    &gather_facts::GatherFacts,
-    &get_url::GetUrl,
-    &getent::Getent,
-    &group::Group,
-    &group_by::GroupBy,
-    &hostname::Hostname,
-    &include_vars::IncludeVars,
-    &known_hosts::KnownHosts,
-    &lineinfile::LineInFile,
-    &locale_gen::LocaleGen,
-    &meta::Meta,
-    &mount::Mount,
-    &package::Package,
-    &pause::Pause,
-    &ping::Ping,
-    &raw::Raw,
-    &reboot::Reboot,
-    &replace::Replace,
-    &script::Script,
-    &service::Service,
-    &service_facts::ServiceFacts,
-    &set_fact::SetFact,
-    &setup::Setup,
-    &shell::Shell,
-    &slurp::Slurp,
-    &stat::Stat,
-    &synchronize::Synchronize,
-    &sysctl::Sysctl,
-    &systemd::Systemd,
-    &template::Template,
-    &tempfile::Tempfile,
-    &timezone::Timezone,
-    &ufw::Ufw,
-    &unarchive::Unarchive,
-    &uri::Uri,
-    &user::User,
-    &wait_for::WaitFor,
-    &wait_for_connection::WaitForConnection,
-];
+/// Registers the modules: `file::Type` declares the file `file.rs` (with `file.md` beside it) and
+/// puts the type in [`MODULES`]. Adding a module is its file and one line here.
+macro_rules! modules {
+    ($($file:ident :: $ty:ident),* $(,)?) => {
+        $(pub mod $file;)*
+        /// Every module steward knows, by its short name.
+        pub static MODULES: &[&dyn Module] = &[$(&$file::$ty),*];
+    };
+}
+
+modules! {
+    add_host::AddHost,
+    apk::Apk,
+    apt::Apt,
+    apt_repository::AptRepository,
+    archive::Archive,
+    assemble::Assemble,
+    assert::Assert,
+    async_status::AsyncStatus,
+    authorized_key::AuthorizedKey,
+    blockinfile::BlockInFile,
+    command::Command,
+    copy::Copy,
+    cron::Cron,
+    debug::Debug,
+    dnf::Dnf,
+    fail::Fail,
+    fetch::Fetch,
+    file::File,
+    find::Find,
+    gather_facts::GatherFacts,
+    get_url::GetUrl,
+    getent::Getent,
+    group::Group,
+    group_by::GroupBy,
+    hostname::Hostname,
+    include_vars::IncludeVars,
+    known_hosts::KnownHosts,
+    lineinfile::LineInFile,
+    locale_gen::LocaleGen,
+    meta::Meta,
+    mount::Mount,
+    package::Package,
+    pause::Pause,
+    ping::Ping,
+    raw::Raw,
+    reboot::Reboot,
+    replace::Replace,
+    script::Script,
+    service::Service,
+    service_facts::ServiceFacts,
+    set_fact::SetFact,
+    setup::Setup,
+    shell::Shell,
+    slurp::Slurp,
+    stat::Stat,
+    synchronize::Synchronize,
+    sysctl::Sysctl,
+    systemd::Systemd,
+    template::Template,
+    tempfile::Tempfile,
+    timezone::Timezone,
+    ufw::Ufw,
+    unarchive::Unarchive,
+    uri::Uri,
+    user::User,
+    wait_for::WaitFor,
+    wait_for_connection::WaitForConnection,
+}
 
 /// Find a module by its short name, an alias, or its fully qualified name: under
 /// `ansible.builtin` or `ansible.legacy` every module (ansible-core's routing also sends the
@@ -350,14 +303,7 @@ pub fn doc_parts(doc: &str) -> (&str, Vec<&str>) {
     (desc.trim_end(), examples)
 }
 
-/// A unified diff's two sides, as Ansible's `diff` result carries them.
-#[derive(Clone, Debug, Default)]
-pub struct FileDiff {
-    pub before_header: String,
-    pub after_header: String,
-    pub before: String,
-    pub after: String,
-}
+pub use crate::report::event::FileDiff;
 
 /// What a module reports back.
 #[derive(Clone, Debug, Default)]

@@ -58,7 +58,7 @@ fn find_group<'a>(groups: &'a [Group], g: &str) -> Option<&'a Group> {
 
 /// `YYYY-MM-DD` of a day count since the epoch.
 fn date_of_days(days: i64) -> String {
-    crate::template::format_time("%Y-%m-%d", days * 86400, true)
+    crate::pytext::format_time("%Y-%m-%d", days * 86400, true)
 }
 
 fn probe_script(name: &str) -> String {

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::keywords::{self, BLOCK, COMMON, PLAY, TASK};
-use super::kv::{parse_kv, split_args};
 use super::{roles, Kw, Loop, Play, Playbook, Role, Task, TaskKind};
 use crate::diag::{suggest, Diagnostic};
+use crate::kv::{parse_kv, split_args};
 use crate::modules::{self, FreeForm};
 use crate::yaml::{self, Loc, Node, NodeKind};
 
@@ -396,7 +396,7 @@ fn scalar_string(n: &Node, what: &str) -> R<String> {
 fn bool_like(n: &Node, what: &str) -> R<Value> {
     match &n.kind {
         NodeKind::Bool(b) => Ok(Value::Bool(*b)),
-        NodeKind::Str(s) if crate::template::is_template(s) => Ok(Value::String(s.clone())),
+        NodeKind::Str(s) if crate::pytext::is_template(s) => Ok(Value::String(s.clone())),
         NodeKind::Str(s) => match crate::modules::args::parse_bool(s) {
             Some(b) => Ok(Value::Bool(b)),
             None => Err(Diagnostic::new(format!("`{what}` must be a boolean, not `{s}`")).at(n.loc.clone(), "expected true or false")),
@@ -440,7 +440,7 @@ fn condition(n: &Node, what: &str) -> R<Value> {
         NodeKind::Str(s) => {
             if let Some(expr) = s.trim().strip_prefix("{{").and_then(|x| x.strip_suffix("}}")) {
                 check_expr(expr, n)?;
-            } else if !crate::template::is_template(s) {
+            } else if !crate::pytext::is_template(s) {
                 check_expr(s, n)?;
             }
             Ok(Value::String(s.clone()))
@@ -500,7 +500,7 @@ pub(super) fn parse_kw(node: &Node) -> R<Kw> {
             "become_method" => {
                 let m = scalar_string(v, "become_method")?;
                 let short = m.rsplit('.').next().unwrap_or(&m).to_string();
-                if !crate::template::is_template(&short) && !["sudo", "su", "doas"].contains(&short.as_str()) {
+                if !crate::pytext::is_template(&short) && !["sudo", "su", "doas"].contains(&short.as_str()) {
                     return Err(
                         Diagnostic::new(format!("become method `{m}` is not supported")).at(v.loc.clone(), "expected sudo, su or doas")
                     );
@@ -679,7 +679,7 @@ fn unknown_action(k: &Node) -> Diagnostic {
     if let Some(s) = suggest(&name, candidates.iter().copied()) {
         d = d.help(format!("did you mean `{s}`?"));
     } else if name.contains('.') {
-        d = d.help(if modules::python::install::install().is_some() {
+        d = d.help(if crate::ansible_core::install().is_some() {
             "no installed collection has this module (see `ansible-galaxy collection list`)"
         } else {
             "steward has no native module of this name, and no ansible-core is installed on the controller to find collection modules with (pip install ansible)"
@@ -847,7 +847,7 @@ fn build_action(
                     }
                 }
             }
-            let mut templated = crate::template::is_template(&file);
+            let mut templated = crate::pytext::is_template(&file);
             if short == "import_tasks" && templated {
                 // Static: only what is known before the run (extra and play vars, role_path).
                 file = load_time_render(ctx, role.as_deref(), &file).map_err(|e| {
@@ -891,7 +891,7 @@ fn build_action(
                     }
                     _ => v.get("name").or(v.get("role")).map(|n| n.key_string()).unwrap_or_default(),
                 };
-                if crate::template::is_template(&name) {
+                if crate::pytext::is_template(&name) {
                     name = load_time_render(ctx, task.role.as_deref(), &name).unwrap_or(name);
                 }
                 // Dynamic: a fault in the role fails the task only if it runs.
@@ -907,7 +907,7 @@ fn build_action(
                 NodeKind::Map(_) => v.get("_raw_params").or(v.get("free_form")).map(|n| n.key_string()).unwrap_or_default(),
                 _ => String::new(),
             };
-            if !crate::template::is_template(&action) && !crate::modules::META_ACTIONS.contains(&action.as_str()) {
+            if !crate::pytext::is_template(&action) && !crate::modules::META_ACTIONS.contains(&action.as_str()) {
                 let mut d = Diagnostic::new(format!("unknown meta action `{action}`")).at(v.loc.clone(), "not a meta action");
                 if let Some(s) = suggest(&action, crate::modules::META_ACTIONS.iter().copied()) {
                     d = d.help(format!("did you mean `{s}`?"));
@@ -916,7 +916,7 @@ fn build_action(
             }
             Ok(TaskKind::Meta { action: Value::String(action) })
         }
-        _ if crate::template::is_template(name) => {
+        _ if crate::pytext::is_template(name) => {
             let args = match &v.kind {
                 NodeKind::Null => Node::new(NodeKind::Map(vec![]), v.loc.clone()),
                 NodeKind::Map(_) => v.clone(),
@@ -1062,7 +1062,7 @@ fn task_fields(node: &Node, task: &mut Task) -> R<()> {
             "retries" => {
                 // A literal must be a number; Ansible refuses `retries: many` too.
                 if let NodeKind::Str(s) = &v.kind {
-                    if !crate::template::is_template(s) && s.trim().parse::<i64>().is_err() {
+                    if !crate::pytext::is_template(s) && s.trim().parse::<i64>().is_err() {
                         return Err(Diagnostic::new(format!(
                             "the field 'retries' has an invalid value ({s}), and could not be converted to int"
                         ))

@@ -7,7 +7,6 @@
 
 pub mod action_plugins;
 pub mod keywords;
-pub mod kv;
 mod load;
 mod roles;
 

@@ -22,7 +22,7 @@ pub fn find_role(name: &str, playbook_dir: &Path, roles_path: &[PathBuf]) -> Res
     let mut searched = Vec::new();
     // `ns.coll.role`: a role inside an installed collection.
     if let [ns, coll, role] = name.split('.').collect::<Vec<_>>().as_slice() {
-        for root in crate::modules::python::install::collection_roots(playbook_dir) {
+        for root in crate::ansible_core::collection_roots(playbook_dir) {
             let p = root.join("ansible_collections").join(ns).join(coll).join("roles").join(role);
             if p.is_dir() {
                 return Ok((name.to_string(), p));
@@ -142,7 +142,7 @@ pub fn load_role_action(action: &str, v: &Node, ctx: &mut LoadCtx, task: &Task) 
     let converted;
     let v = match &v.kind {
         NodeKind::Str(s) => {
-            let m = super::kv::parse_kv(s, None);
+            let m = crate::kv::parse_kv(s, None);
             converted = Node::from_value(&Value::Object(m), &v.loc);
             &converted
         }
@@ -178,7 +178,7 @@ pub fn load_role_action(action: &str, v: &Node, ctx: &mut LoadCtx, task: &Task) 
         return Err(Diagnostic::new(format!("`{action}` needs `name:`")).at(v.loc.clone(), "no role name"));
     };
     let mut role_name = name.key_string();
-    if crate::template::is_template(&role_name) {
+    if crate::pytext::is_template(&role_name) {
         // The role is loaded with the play, so its name may use only what is known then:
         // extra vars, the play's vars, and the including role's `role_path` and vars.
         role_name = super::load::load_time_render(ctx, task.role.as_deref(), &role_name).map_err(|e| {
@@ -203,7 +203,7 @@ pub fn load_role_action(action: &str, v: &Node, ctx: &mut LoadCtx, task: &Task) 
 }
 
 fn load_role(use_: RoleUse, ctx: &mut LoadCtx, dedupe: bool) -> R<Vec<Arc<Task>>> {
-    if crate::template::is_template(&use_.name) {
+    if crate::pytext::is_template(&use_.name) {
         return Err(Diagnostic::new("a role name cannot use variables in steward").at(use_.node.loc.clone(), "templated role name"));
     }
     let (role_name, path) = match find_role(&use_.name, &ctx.playbook_dir, &ctx.roles_path) {

@@ -1,6 +1,7 @@
-//! Values as Python writes them, which is how Ansible's results, templates and commands read:
-//! `str()` and `repr()`, `json.dumps`, and `shlex.quote`. The template engine, the
-//! connections, the modules and the command line all use them; they depend on nothing else.
+//! Text as Python, Ansible and Jinja write and read it, which is how Ansible's results,
+//! templates and commands look: `str()` and `repr()`, `json.dumps`, `shlex.quote`,
+//! `time.strftime`, Ansible's boolean words, and Jinja's markers. Every layer uses them; they
+//! depend on nothing else of steward's.
 
 pub mod json;
 
@@ -115,4 +116,47 @@ fn quote(s: &str) -> String {
     }
     out.push(q);
     out
+}
+
+/// `strftime` through the C library, as Python's `time.strftime` does.
+pub fn format_time(fmt: &str, secs: i64, utc: bool) -> String {
+    let t = secs as libc::time_t;
+    // SAFETY: an all-zero `tm` is a valid value of this plain C struct.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers are valid for the duration of the call.
+    unsafe {
+        if utc {
+            libc::gmtime_r(&t, &mut tm);
+        } else {
+            libc::localtime_r(&t, &mut tm);
+        }
+    }
+    let Ok(cfmt) = std::ffi::CString::new(fmt) else { return String::new() };
+    let mut buf = vec![0u8; 4096];
+    // SAFETY: the buffer's length is passed; strftime writes at most that many bytes.
+    let n = unsafe { libc::strftime(buf.as_mut_ptr() as *mut libc::c_char, buf.len(), cfmt.as_ptr(), &tm) };
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+/// Ansible's boolean reading of module arguments and keywords (also `y`, `t`, `1.0`).
+pub fn ansible_bool(v: &Value) -> bool {
+    match v {
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64() == Some(1.0),
+        Value::String(s) => matches!(s.trim().to_ascii_lowercase().as_str(), "yes" | "on" | "1" | "true" | "y" | "t" | "1.0"),
+        _ => false,
+    }
+}
+
+/// Whether a string holds Jinja markup, so it is rendered rather than taken as it is.
+pub fn is_template(s: &str) -> bool {
+    s.contains("{{") || s.contains("{%") || s.contains("{#")
+}
+
+/// A string that renders to exactly `s`, whatever it holds (`!unsafe` values).
+pub fn literal_template(s: &str) -> String {
+    if !is_template(s) {
+        return s.to_string();
+    }
+    format!("{{{{ {} }}}}", serde_json::Value::String(s.to_string()))
 }

@@ -6,8 +6,16 @@
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
-use crate::modules::FileDiff;
 use crate::yaml::Loc;
+
+/// A unified diff's two sides, as Ansible's `diff` result carries them.
+#[derive(Clone, Debug, Default)]
+pub struct FileDiff {
+    pub before_header: String,
+    pub after_header: String,
+    pub before: String,
+    pub after: String,
+}
 
 /// One thing that happened in a run, sent to every sink of the [`super::Reporter`].
 #[derive(Clone, Copy, Debug)]

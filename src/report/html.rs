@@ -137,7 +137,7 @@ impl HtmlReport {
         let recs = self.recs.lock().map(|mut r| std::mem::take(&mut *r)).unwrap_or_default();
         let stats = self.stats.lock().map(|s| s.clone()).unwrap_or_default();
         let took = self.started.elapsed().as_secs_f64();
-        let when = crate::template::format_time("%Y-%m-%d %H:%M:%S %Z", self.started_at, false);
+        let when = crate::pytext::format_time("%Y-%m-%d %H:%M:%S %Z", self.started_at, false);
         let meaning = match exit_code {
             0 => "success",
             2 => "a task failed",

@@ -8,10 +8,10 @@ use std::sync::Mutex;
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
+use super::event::FileDiff;
 use super::event::{Event, HostResult, Stats, Status};
 use super::progress::{Mode, Progress};
 use super::Sink;
-use crate::modules::FileDiff;
 use crate::yaml::Loc;
 
 pub type Verbosity = u8;

@@ -25,9 +25,9 @@ use minijinja::{Environment, Error, ErrorKind, Value as JValue};
 use serde_json::{Map, Value};
 
 use super::{to_jinja, to_json};
-pub use crate::pytext::{json, py_float_repr, py_json, py_json_spaced, shell_quote};
+pub use crate::pytext::{ansible_bool, format_time, json, py_float_repr, py_json, py_json_spaced, shell_quote};
 pub use data::PyTuple;
-pub use text::{format_time, hex_digest};
+pub use text::hex_digest;
 
 pub(crate) fn err(msg: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidOperation, msg.into())
@@ -517,16 +517,6 @@ fn bool_filter(v: JValue) -> Result<bool, Error> {
         Value::Number(n) => n.as_f64() == Some(1.0),
         _ => false,
     })
-}
-
-/// Ansible's boolean reading of module arguments and keywords (also `y`, `t`, `1.0`).
-pub fn ansible_bool(v: &Value) -> bool {
-    match v {
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64() == Some(1.0),
-        Value::String(s) => matches!(s.trim().to_ascii_lowercase().as_str(), "yes" | "on" | "1" | "true" | "y" | "t" | "1.0"),
-        _ => false,
-    }
 }
 
 /// Python's name for a value's type (`type_debug`, error messages).

@@ -149,10 +149,6 @@ pub fn has_template(v: &Value) -> bool {
     }
 }
 
-pub fn is_template(s: &str) -> bool {
-    s.contains("{{") || s.contains("{%") || s.contains("{#")
-}
-
 /// Whether a string is exactly one `{{ ... }}` (its value is the expression's, of any type).
 pub fn is_single_expression(s: &str) -> bool {
     single_expression(s.trim()).is_some()
@@ -194,14 +190,6 @@ pub(crate) fn render_value_raw(v: &Value, scope: &Arc<Scope>) -> Result<Value, m
         }
         other => other.clone(),
     })
-}
-
-/// A string that renders to exactly `s`, whatever it holds (`!unsafe` values).
-pub fn literal_template(s: &str) -> String {
-    if !is_template(s) {
-        return s.to_string();
-    }
-    format!("{{{{ {} }}}}", serde_json::Value::String(s.to_string()))
 }
 
 fn render_str_raw(s: &str, scope: &Arc<Scope>) -> Result<Value, minijinja::Error> {
@@ -309,7 +297,7 @@ pub fn to_jinja(v: &Value) -> JValue {
     JValue::from(minijinja::value::Serde(v))
 }
 
-pub use crate::pytext::to_text;
+pub use crate::pytext::{is_template, literal_template, to_text};
 
 /// Render a template file's text (the `template` module, `lookup('template')`).
 pub fn render_file(text: &str, name: &str, scope: &Arc<Scope>) -> Result<String, TemplateError> {

@@ -76,15 +76,14 @@ fn may_exist(s: &State, kind: &str, name: &str) -> bool {
 fn core_lookup(name: &str) -> bool {
     let short = name.strip_prefix("ansible.builtin.").unwrap_or(name);
     !short.contains('.')
-        && crate::modules::python::install::install()
-            .is_some_and(|i| i.ansible.join("plugins").join("lookup").join(format!("{short}.py")).is_file())
+        && crate::ansible_core::install().is_some_and(|i| i.ansible.join("plugins").join("lookup").join(format!("{short}.py")).is_file())
 }
 
 impl State {
     fn ask(&mut self, req: Value) -> Result<Value, String> {
         if self.process.is_none() {
             self.process = Some(start()?);
-            let roots = crate::modules::python::install::collection_roots(self.playbook_dir.as_deref().unwrap_or(Path::new(".")));
+            let roots = crate::ansible_core::collection_roots(self.playbook_dir.as_deref().unwrap_or(Path::new(".")));
             let roots: Vec<String> = roots.iter().map(|p| p.display().to_string()).collect();
             self.send(json!({"op": "init", "collections": roots, "dirs": {}}))?;
         }
@@ -120,7 +119,7 @@ impl State {
 }
 
 fn start() -> Result<Process, String> {
-    let install = crate::modules::python::install::install()
+    let install = crate::ansible_core::install()
         .ok_or("Python plugins need ansible-core installed on the controller; none was found (install it, or set STEWARD_PYTHON to a Python that has it)")?;
     let mut child = Command::new(&install.python)
         .arg("-c")
@@ -147,7 +146,7 @@ pub enum Found {
 /// Whether a Python plugin of `kind` named `name` exists (asked once per name).
 pub fn has(kind: &str, name: &str) -> Found {
     let Ok(mut s) = state().lock() else { return Found::No };
-    if !may_exist(&s, kind, name) || crate::modules::python::install::install().is_none() {
+    if !may_exist(&s, kind, name) || crate::ansible_core::install().is_none() {
         return Found::No;
     }
     if let Some((_, _, known)) = s.known.iter().find(|(k, n, _)| k == kind && n == name) {

@@ -5,7 +5,7 @@
 //! module always wins for its names; this is the fallback the playbook check consults before it
 //! calls a name unknown.
 
-pub mod install;
+use crate::ansible_core as install;
 mod payload;
 
 use std::collections::HashMap;
@@ -496,7 +496,7 @@ fn diffs_of(v: &Value) -> Vec<FileDiff> {
 
 /// What a module printed, as the task's outcome.
 fn outcome_of(mut data: Map<String, Value>) -> Outcome {
-    let truthy = |v: Option<Value>| v.is_some_and(|v| crate::template::filters_bool(&v));
+    let truthy = |v: Option<Value>| v.is_some_and(|v| crate::pytext::ansible_bool(&v));
     let mut o = Outcome::ok();
     o.changed = truthy(data.remove("changed"));
     o.failed = truthy(data.get("failed").cloned());

@@ -391,7 +391,7 @@ pub fn date_time(out: &Sections, f: &mut Facts) {
     let tz_offset = head.get(2).copied().unwrap_or("+0000");
     let tz = head.get(3).copied().unwrap_or("UTC");
     let p = |i: usize| parts.get(i).copied().unwrap_or("").to_string();
-    let utc = |fmt: &str| crate::template::format_time(fmt, epoch, true);
+    let utc = |fmt: &str| crate::pytext::format_time(fmt, epoch, true);
     // tzname[1]: the zone's daylight-saving name, where it has one (the one of January or July
     // with the larger offset), else its one name.
     let tz_dst = {

@@ -1,7 +1,7 @@
 //! String filters: base64 and hashes, `to_uuid`, `quote`, `comment`, `split`, the `regex_*`
 //! family (Python regex semantics, see `pyregex`), `strftime` and `to_datetime`.
 
-use crate::pytext::shell_quote;
+use crate::pytext::{format_time, shell_quote};
 use base64::Engine as _;
 use minijinja::value::{Kwargs, Rest};
 use minijinja::{Error, Value as JValue};
@@ -329,26 +329,6 @@ pub fn regex_escape(v: JValue, rest: Rest<JValue>, kw: Kwargs) -> Result<JValue,
         "posix_extended" => Err(err("Regex type (posix_extended) not yet implemented")),
         other => Err(err(format!("Invalid regex type ({other})"))),
     }
-}
-
-/// `strftime` through the C library, as Python's `time.strftime` does.
-pub fn format_time(fmt: &str, secs: i64, utc: bool) -> String {
-    let t = secs as libc::time_t;
-    // SAFETY: an all-zero `tm` is a valid value of this plain C struct.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    // SAFETY: both pointers are valid for the duration of the call.
-    unsafe {
-        if utc {
-            libc::gmtime_r(&t, &mut tm);
-        } else {
-            libc::localtime_r(&t, &mut tm);
-        }
-    }
-    let Ok(cfmt) = std::ffi::CString::new(fmt) else { return String::new() };
-    let mut buf = vec![0u8; 4096];
-    // SAFETY: the buffer's length is passed; strftime writes at most that many bytes.
-    let n = unsafe { libc::strftime(buf.as_mut_ptr() as *mut libc::c_char, buf.len(), cfmt.as_ptr(), &tm) };
-    String::from_utf8_lossy(&buf[..n]).into_owned()
 }
 
 pub fn strftime(fmt: JValue, rest: Rest<JValue>, kw: Kwargs) -> Result<JValue, Error> {

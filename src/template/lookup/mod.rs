@@ -275,8 +275,8 @@ pub(crate) fn flatten1(terms: Vec<Value>) -> Vec<Value> {
 pub(crate) fn parse_kv(s: &str) -> Map<String, Value> {
     let mut out = Map::new();
     let mut raw: Vec<String> = Vec::new();
-    for orig in crate::playbook::kv::split_args(s) {
-        let x = crate::playbook::kv::decode_escapes(&orig);
+    for orig in crate::kv::split_args(s) {
+        let x = crate::kv::decode_escapes(&orig);
         let b = x.as_bytes();
         match (1..b.len()).find(|&i| b[i] == b'=' && b[i - 1] != b'\\') {
             Some(pos) => {
