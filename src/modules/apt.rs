@@ -318,9 +318,7 @@ async fn decide(ctx: &TaskCtx, o: &Opts, plan: &mut Plan) -> Result<(), ModError
             let needed = !items.is_empty()
                 || (o.state == "fixed" && {
                     let r = ctx.sh(format!("{APT_GET}{extra}{fixed}{only}{auto} --simulate {verb}")).await?;
-                    if r.rc != 0 {
-                        return fail(format!("'apt-get {verb} ' failed: {}", r.stderr_str().trim()));
-                    }
+                    let r = r.ok_or_fail(&format!("'apt-get {verb} ' failed"))?;
                     does_something(&r.stdout_str())
                 });
             if needed {
@@ -339,9 +337,7 @@ async fn decide(ctx: &TaskCtx, o: &Opts, plan: &mut Plan) -> Result<(), ModError
             _ => "upgrade --with-new-pkgs",
         };
         let r = ctx.sh(format!("LC_ALL=C {APT_GET}{extra} --simulate {verb}")).await?;
-        if r.rc != 0 {
-            return fail(format!("'apt-get {verb}' failed: {}", r.stderr_str().trim()));
-        }
+        let r = r.ok_or_fail(&format!("'apt-get {verb}' failed"))?;
         let sim = r.stdout_str();
         if !sim.contains("0 upgraded, 0 newly installed, 0 to remove and") || sim.contains("Inst ") {
             plan.change(AptGet::change(format!("LC_ALL=C {APT_GET}{extra} {verb}"), format!("'apt-get {verb}' failed")));
@@ -474,9 +470,7 @@ impl Module for Apt {
             _ => None,
         }) {
             let r = ctx.sh(format!("LC_ALL=C apt-get update -q >/dev/null || exit 1; {STAMP}")).await?;
-            if r.rc != 0 {
-                return fail(format!("Failed to update apt cache: {}", r.stderr_str().trim()));
-            }
+            let r = r.ok_or_fail("Failed to update apt cache")?;
             let update_time = r.stdout_str().trim().parse().unwrap_or(mtime);
             outcome = Outcome::ok().with("cache_updated", update_time != mtime).with("cache_update_time", update_time);
             if o.cache_only() {

@@ -3,7 +3,7 @@
 //! temporary name and replaces the old one only when its members differ (so re-running
 //! changes nothing).
 
-use super::{fail, Arg, Args, Change, ModError, Module, Outcome, Plan, TaskCtx};
+use super::{ExecCheck, fail, Arg, Args, Change, ModError, Module, Outcome, Plan, TaskCtx};
 use crate::pytext::shell_quote as q;
 use async_trait::async_trait;
 
@@ -188,9 +188,7 @@ impl Module for Archive {
         if b.remove {
             let list: Vec<String> = b.paths.iter().map(|p| q(p)).collect();
             let r = ctx.sh(format!("rm -rf -- {}", list.join(" "))).await?;
-            if r.rc != 0 {
-                return fail(format!("Error deleting some source files: {}", r.stderr_str().trim()));
-            }
+            r.ok_or_fail("Error deleting some source files")?;
             out.changed = true;
         }
         out = out.with("dest_state", b.dest_state);

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::common::Source;
-use super::{args, fail, Arg, Args, ModError, Module, Outcome, Plan, TaskCtx};
+use super::{ExecCheck, args, fail, Arg, Args, ModError, Module, Outcome, Plan, TaskCtx};
 use crate::pytext::shell_quote as q;
 
 pub struct Assemble;
@@ -82,9 +82,7 @@ async fn remote_fragments(ctx: &TaskCtx, src: &str) -> Result<Vec<(String, Vec<u
         q(src)
     );
     let r = ctx.sh(script).await?;
-    if r.rc != 0 {
-        return fail(format!("cannot read fragments in {src}: {}", r.stderr_str().trim()));
-    }
+    let r = r.ok_or_fail(&format!("cannot read fragments in {src}"))?;
     let out = &r.stdout;
     let first = out.iter().position(|b| *b == b'\n').unwrap_or(out.len());
     match &out[..first] {

@@ -4,15 +4,13 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{fail, Args, Change, FileDiff, ModError, Outcome, Plan, TaskCtx};
+use super::{fail, Args, Change, ExecCheck, FileDiff, ModError, Outcome, Plan, TaskCtx};
 pub use crate::connection::stat::{parse_probe, probe_script, stat_after, Probe, Stat};
 use crate::pytext::shell_quote as q;
 
 pub async fn probe(ctx: &TaskCtx, path: &str, checksum: Option<&str>, content: bool) -> Result<Probe, ModError> {
     let out = ctx.sh(probe_script(path, checksum, content)).await?;
-    if out.rc != 0 {
-        return fail(format!("cannot inspect {path}: {}", out.stderr_str().trim()));
-    }
+    let out = out.ok_or_fail(&format!("cannot inspect {path}"))?;
     Ok(parse_probe(&out.stdout))
 }
 
@@ -116,9 +114,7 @@ pub async fn download(ctx: &TaskCtx, url: &str, suffix: &str, validate_certs: bo
             u = q(url)
         ))
         .await?;
-    if r.rc != 0 {
-        return fail(format!("Failure downloading {url}: {}", r.stderr_str().trim()));
-    }
+    let r = r.ok_or_fail(&format!("Failure downloading {url}"))?;
     Ok(r.stdout_str().trim().to_string())
 }
 
@@ -289,9 +285,7 @@ pub async fn backup(ctx: &TaskCtx, dest: &str) -> Result<String, ModError> {
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
     let name = format!("{dest}.{}.{}~", std::process::id(), crate::pytext::format_time("%Y-%m-%d@%H:%M:%S", secs, false));
     let out = ctx.sh(format!("cp -p -- {} {}", q(dest), q(&name))).await?;
-    if out.rc != 0 {
-        return fail(format!("backup of {dest} failed: {}", out.stderr_str().trim()));
-    }
+    out.ok_or_fail(&format!("backup of {dest} failed"))?;
     Ok(name)
 }
 
@@ -482,9 +476,7 @@ pub async fn write_file(
         }
     }
     let out = out?;
-    if out.rc != 0 {
-        return fail(format!("cannot write {dest}: {}", out.stderr_str().trim()));
-    }
+    let out = out.ok_or_fail(&format!("cannot write {dest}"))?;
     Ok(parse_probe(&out.stdout).lstat)
 }
 

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
-use super::{fail, Arg, Args, ModError, Module, Outcome, Plan, TaskCtx};
+use super::{ExecCheck, fail, Arg, Args, ModError, Module, Outcome, Plan, TaskCtx};
 use crate::pytext::shell_quote as q;
 use crate::template::{PyAnchor, PyRegex};
 
@@ -621,9 +621,7 @@ async fn search(ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
     let algo = args.str("checksum_algorithm")?.unwrap_or_else(|| "sha1".into());
     let max = if !recurse { Some(1) } else { depth.map(|d| d + 1) };
     let r = ctx.sh(list_script(&paths, args.bool("follow", false)?, max)).await?;
-    if r.rc != 0 {
-        return fail(format!("find failed: {}", r.stderr_str().trim()));
-    }
+    let r = r.ok_or_fail("find failed")?;
     let (now, listings) = parse_listing(&r.stdout);
 
     // Files whose content or checksum may be needed.

@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 
-use super::{fail, Arg, Args, Change, ModError, Module, Outcome, Plan, TaskCtx};
+use super::{ExecCheck, fail, Arg, Args, Change, ModError, Module, Outcome, Plan, TaskCtx};
 use crate::pytext::shell_quote as q;
 
 pub struct Ufw;
@@ -152,9 +152,7 @@ impl Module for Ufw {
         if let Some(c) = rule_cmd(args, false)? {
             let dry = rule_cmd(args, true)?.unwrap_or_default();
             let r = ctx.sh(format!("LC_ALL=C {dry}")).await?;
-            if r.rc != 0 {
-                return fail(format!("ufw failed: {}", r.stderr_str().trim()));
-            }
+            let r = r.ok_or_fail("ufw failed")?;
             let text = r.stdout_str();
             predicted |= !(text.contains("Skipping") || text.contains("Could not delete non-existent rule"));
             cmds.push(c);
@@ -186,9 +184,7 @@ impl Module for Ufw {
         };
         let script = run.cmds.iter().map(|c| format!("LC_ALL=C {c} >/dev/null")).collect::<Vec<_>>().join("\n");
         let r = ctx.sh(format!("set -e\n{script}\n")).await?;
-        if r.rc != 0 {
-            return fail(format!("ufw failed: {}", r.stderr_str().trim()));
-        }
+        r.ok_or_fail("ufw failed")?;
         let after = ctx.sh(STATE).await?.stdout_str();
         let mut out = Outcome::changed(run.always || run.before != after);
         if out.changed {

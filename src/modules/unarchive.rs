@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::common::{attr_changes, probe, Attrs};
-use super::{fail, Arg, Args, Change, ModError, Module, Outcome, Plan, TaskCtx};
+use super::{ExecCheck, fail, Arg, Args, Change, ModError, Module, Outcome, Plan, TaskCtx};
 use crate::pytext::shell_quote as q;
 
 pub struct Unarchive;
@@ -143,9 +143,7 @@ async fn decide(ctx: &TaskCtx, args: &Args, path: &str, dest: &str, out: &mut Ou
 async fn extract(ctx: &TaskCtx, args: &Args, x: &Extract, path: &str, dest: &str, out: &mut Outcome) -> Result<(), ModError> {
     let cmd = handler(&x.kind, args, path, dest)?.extract;
     let r = ctx.sh(cmd.clone()).await?;
-    if r.rc != 0 {
-        return fail(format!("failed to unpack {path} to {dest}: {}", r.stderr_str().trim()));
-    }
+    let r = r.ok_or_fail(&format!("failed to unpack {path} to {dest}"))?;
     out.data.insert("extract_results".into(), serde_json::json!({"cmd": cmd, "rc": r.rc, "out": r.stdout_str(), "err": r.stderr_str()}));
     let attrs = Attrs::from_args(args)?;
     if attrs.is_empty() {
@@ -163,9 +161,7 @@ async fn extract(ctx: &TaskCtx, args: &Args, x: &Extract, path: &str, dest: &str
         cmds.push(format!("chmod {} -- {}", q(m), names.join(" ")));
     }
     let r = ctx.sh(cmds.join(" && ")).await?;
-    if r.rc != 0 {
-        return fail(format!("cannot set attributes in {dest}: {}", r.stderr_str().trim()));
-    }
+    r.ok_or_fail(&format!("cannot set attributes in {dest}"))?;
     Ok(())
 }
 
