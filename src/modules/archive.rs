@@ -181,9 +181,7 @@ impl Module for Archive {
         };
         let mut out = Outcome { changed: false, ..plan.outcome.clone() };
         let r = ctx.sh(b.script.clone()).await?;
-        if r.rc != 0 {
-            return fail(format!("Error creating {}: {}", b.dest, r.stderr_str().trim()));
-        }
+        let r = r.ok_or_fail(&format!("Error creating {}", b.dest))?;
         out.changed = r.stdout_str().contains("CHANGED");
         if b.remove {
             let list: Vec<String> = b.paths.iter().map(|p| q(p)).collect();

@@ -431,10 +431,7 @@ impl TaskCtx {
     /// Run commands one after the other in one round trip, stopping at the first that fails;
     /// the task fails with `failure` and the command's stderr.
     pub async fn run_all(&self, cmds: &[String], failure: &str) -> Result<(), ModError> {
-        let r = self.sh(format!("set -e\n{}\n", cmds.join("\n"))).await?;
-        if r.rc != 0 {
-            return fail(format!("{failure}: {}", r.stderr_str().trim()));
-        }
+        self.sh(format!("set -e\n{}\n", cmds.join("\n"))).await?.ok_or_fail(failure)?;
         Ok(())
     }
 

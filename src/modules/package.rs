@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{fail, Arg, Args, Change, ModError, Module, Outcome, Plan, TaskCtx};
+use super::{ExecCheck, fail, Arg, Args, Change, ModError, Module, Outcome, Plan, TaskCtx};
 use crate::pytext::shell_quote as q;
 
 /// The command lines of a package manager other than apt (`dnf`, `apk`).
@@ -91,10 +91,7 @@ pub(super) async fn plan_with(m: &dyn Manager, ctx: &TaskCtx, args: &Args) -> Re
 pub(super) async fn apply_with(m: &dyn Manager, ctx: &TaskCtx, args: &Args, plan: Plan) -> Result<Outcome, ModError> {
     let mut plan = plan;
     if plan.own::<Refresh>().next().is_some() {
-        let r = ctx.sh(m.update_cache()).await?;
-        if r.rc != 0 {
-            return fail(format!("{} failed: {}", m.update_cache(), r.stderr_str().trim()));
-        }
+        ctx.sh(m.update_cache()).await?.ok_or_fail(&format!("{} failed", m.update_cache()))?;
         plan = decide(m, ctx, args).await?;
     }
     let mut out = plan.outcome;
@@ -102,9 +99,7 @@ pub(super) async fn apply_with(m: &dyn Manager, ctx: &TaskCtx, args: &Args, plan
         let Change::Own(b) = c else { continue };
         let Ok(run) = b.downcast::<Run>() else { continue };
         let r = ctx.sh(run.0.clone()).await?;
-        if r.rc != 0 {
-            return fail(format!("'{}' failed: {}", run.0, r.stderr_str().trim()));
-        }
+        let r = r.ok_or_fail(&format!("'{}' failed", run.0))?;
         out.data.insert("stdout".into(), Value::String(r.stdout_str()));
         out.data.insert("stderr".into(), Value::String(r.stderr_str()));
     }

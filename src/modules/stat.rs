@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
 use super::common::{parse_probe, probe_script};
-use super::{Arg, Args, ModError, Module, Outcome, Plan, TaskCtx};
+use super::{ExecCheck, Arg, Args, ModError, Module, Outcome, Plan, TaskCtx};
 
 pub struct Stat;
 
@@ -50,9 +50,7 @@ async fn stat(ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
     let mut script = probe_script(&path, want_sum.then_some(algo.as_str()), false);
     script += &extras_script(follow, mime, attrs);
     let r = ctx.sh(script).await?;
-    if r.rc != 0 {
-        return super::fail(format!("cannot inspect {path}: {}", r.stderr_str().trim()));
-    }
+    let r = r.ok_or_fail(&format!("cannot inspect {path}"))?;
     let p = parse_probe(&r.stdout);
     let extra = Extras::parse(&r.stdout);
     let mut st = Map::new();

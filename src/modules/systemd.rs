@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
-use super::{fail, Arg, Args, Change, ModError, Module, Outcome, Plan, TaskCtx};
+use super::{ExecCheck, fail, Arg, Args, Change, ModError, Module, Outcome, Plan, TaskCtx};
 use crate::pytext::shell_quote as q;
 
 /// What a task asks of a service.
@@ -91,9 +91,7 @@ async fn decide(ctx: &TaskCtx, args: &Args, w: &Want) -> Result<Plan, ModError> 
         _ => "",
     };
     let show = ctx.sh(format!("systemctl{scope} show {} --no-pager", q(&w.name))).await?;
-    if show.rc != 0 {
-        return fail(format!("Service is in unknown state: systemctl show {} failed: {}", w.name, show.stderr_str().trim()));
-    }
+    let show = show.ok_or_fail(&format!("Service is in unknown state: systemctl show {} failed", w.name))?;
     let props = parse_show(&show.stdout_str());
     if props.get("LoadState").and_then(Value::as_str) == Some("not-found") && (w.state.is_some() || w.enabled.is_some()) {
         return fail(format!("Could not find the requested service {}: host", w.name));
