@@ -29,7 +29,7 @@ fn each_subcommand_prints_its_error_once_with_its_exit_code() {
     std::fs::write(dir.join("inv.ini"), "[web]\nweb1 ansible_host=x\n").unwrap();
     let yaml_error = "error: YAML syntax error: unclosed bracket '['\n --> bad.yml:1:6\n  |\n1 | foo: [\n  |      ^ here\n";
     let extra_vars_error =
-        "error: extra vars `x` are not key=value pairs\n   = help: use -e 'name=value', -e '{\"name\": 1}' or -e @file.yml\n";
+        "error: extra vars `x` are neither key=value pairs nor a YAML mapping\n   = help: use -e 'name=value', -e 'name: value', -e '{\"name\": 1}' or -e @file.yml\n";
     let cases: &[(&[&str], i32, &str)] = &[
         (&["run"], 1, "error: a playbook is required: steward run PLAYBOOK...\n"),
         (&["run", "missing.yml"], 1, "error: the playbook missing.yml could not be found\n"),

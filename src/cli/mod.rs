@@ -67,7 +67,7 @@ pub struct VaultOpts {
     #[arg(long = "vault-password-file", visible_alias = "vault-pass-file", global = true)]
     pub vault_password_file: Vec<String>,
     /// Ask for the vault password
-    #[arg(long = "ask-vault-pass", visible_alias = "ask-vault-password", global = true)]
+    #[arg(short = 'J', long = "ask-vault-pass", visible_alias = "ask-vault-password", global = true)]
     pub ask_vault_pass: bool,
     /// A vault id and where its password comes from: `label@file`, `label@prompt`, or `file`
     #[arg(long = "vault-id", global = true)]
@@ -113,6 +113,9 @@ pub struct RunArgs {
     /// Ask for the SSH password
     #[arg(short = 'k', long = "ask-pass")]
     pub ask_pass: bool,
+    /// A file holding the SSH password (or a program that prints it)
+    #[arg(long = "connection-password-file", visible_alias = "conn-pass-file", value_name = "FILE")]
+    pub connection_password_file: Option<std::path::PathBuf>,
     /// SSH connect timeout in seconds (default 10)
     #[arg(short = 'T', long = "timeout")]
     pub timeout: Option<u64>,
@@ -122,6 +125,13 @@ pub struct RunArgs {
     /// Same as --ssh-common-args
     #[arg(long = "ssh-extra-args", allow_hyphen_values = true)]
     pub ssh_extra_args: Option<String>,
+    /// Accepted for ansible-playbook's command lines: steward's file transfers run inside its
+    /// own SSH connection, so there is no sftp program to pass them to (a warning says so)
+    #[arg(long = "sftp-extra-args", allow_hyphen_values = true)]
+    pub sftp_extra_args: Option<String>,
+    /// Accepted as --sftp-extra-args is (steward runs no scp)
+    #[arg(long = "scp-extra-args", allow_hyphen_values = true)]
+    pub scp_extra_args: Option<String>,
     /// Run operations with become (sudo)
     #[arg(short = 'b', long = "become")]
     pub become_: bool,
@@ -134,6 +144,16 @@ pub struct RunArgs {
     /// Ask for the privilege escalation password
     #[arg(short = 'K', long = "ask-become-pass")]
     pub ask_become_pass: bool,
+    /// A file holding the privilege escalation password (or a program that prints it)
+    #[arg(long = "become-password-file", visible_alias = "become-pass-file", value_name = "FILE")]
+    pub become_password_file: Option<std::path::PathBuf>,
+    /// Run the notified handlers even on a host that failed (the play keyword for every play)
+    #[arg(long = "force-handlers")]
+    pub force_handlers: bool,
+    /// Accepted for ansible-playbook's command lines: steward keeps no fact cache between runs,
+    /// so there is none to clear
+    #[arg(long = "flush-cache")]
+    pub flush_cache: bool,
     /// Exit with code 10 when something changed (with --check: would change): drift for CI
     #[arg(long = "fail-on-change")]
     pub fail_on_change: bool,

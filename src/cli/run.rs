@@ -174,18 +174,27 @@ pub fn run_loaded(a: RunArgs, mut books: Vec<Playbook>, adhoc: bool, cfg: &Confi
         list(&a, &books, &inv);
         return Ok(exit::OK);
     }
-    let become_password = if a.ask_become_pass
+    let become_password = if let Some(f) = &a.become_password_file {
+        Some(password_from_file(f)?)
+    } else if a.ask_become_pass
         || (cfg.get_bool("privilege_escalation", "become_ask_pass") == Some(true) && std::io::IsTerminal::is_terminal(&std::io::stdin()))
     {
         Some(prompt_password("BECOME password: ").ok_or_else(|| Error::command("-K needs a terminal to ask for the password"))?)
     } else {
         None
     };
-    let ssh_password = if a.ask_pass {
+    let ssh_password = if let Some(f) = &a.connection_password_file {
+        Some(password_from_file(f)?)
+    } else if a.ask_pass {
         Some(prompt_password("SSH password: ").ok_or_else(|| Error::command("-k needs a terminal to ask for the password"))?)
     } else {
         None
     };
+    for (flag, given) in [("--sftp-extra-args", &a.sftp_extra_args), ("--scp-extra-args", &a.scp_extra_args)] {
+        if given.is_some() {
+            crate::diag::warn(&format!("{flag} is ignored: steward moves files over SFTP inside its own SSH connection, with no sftp or scp program to pass them to"));
+        }
+    }
     for p in become_password.iter().chain(ssh_password.iter()) {
         crate::vault::note_secret(p);
     }
@@ -219,6 +228,7 @@ pub fn run_loaded(a: RunArgs, mut books: Vec<Playbook>, adhoc: bool, cfg: &Confi
         },
         gather_default: cfg.get("defaults", "gathering").is_none_or(|g| g != "explicit"),
         fail_on_change: a.fail_on_change,
+        force_handlers: a.force_handlers,
         host_key_checking: std::env::var("ANSIBLE_HOST_KEY_CHECKING")
             .ok()
             .map(|v| crate::pytext::ansible_bool(&serde_json::Value::String(v))),
@@ -420,4 +430,28 @@ pub fn adhoc(a: super::AdhocArgs) -> Result<i32, Error> {
     }
     run.one_line = a.one_line;
     run_loaded(*run, vec![book], true, &cfg)
+}
+
+/// A password from `--become-password-file`/`--connection-password-file`, as Ansible reads
+/// one: the file's first line, or what the file prints when it is a program.
+fn password_from_file(path: &std::path::Path) -> Result<String, Error> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let cannot = |e: std::io::Error| Error::command(format!("cannot read the password file {}: {e}", path.display()));
+    let meta = std::fs::metadata(path).map_err(cannot)?;
+    let text = if meta.is_file() && meta.permissions().mode() & 0o111 != 0 {
+        // A relative name is the file here, not a program on PATH.
+        let program = if path.is_relative() { std::path::Path::new(".").join(path) } else { path.to_path_buf() };
+        let out = std::process::Command::new(program).output().map_err(cannot)?;
+        if !out.status.success() {
+            return Err(Error::command(format!(
+                "the password program {} failed: {}",
+                path.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    } else {
+        std::fs::read_to_string(path).map_err(cannot)?
+    };
+    Ok(text.lines().next().unwrap_or("").to_string())
 }

@@ -23,13 +23,24 @@ pub fn parse_extra_vars(items: &[String]) -> Result<Map<String, Value>, Diagnost
                 Value::Object(m) => out.extend(m),
                 _ => return Err(Diagnostic::new(format!("extra vars `{item}` must be a mapping"))),
             }
+        } else if item.starts_with('/') || item.starts_with('.') {
+            return Err(Diagnostic::new(format!("Please prepend extra_vars filename '{item}' with '@'")));
         } else {
-            for (k, v) in crate::kv::parse_kv(item, None) {
-                if k == "_raw_params" {
-                    return Err(Diagnostic::new(format!("extra vars `{item}` are not key=value pairs"))
-                        .help("use -e 'name=value', -e '{\"name\": 1}' or -e @file.yml"));
-                }
-                out.insert(k, v);
+            let kv = crate::kv::parse_kv(item, None);
+            if !kv.contains_key("_raw_params") {
+                out.extend(kv);
+                continue;
+            }
+            // Not key=value pairs: YAML text such as `a: 7` (Ansible would keep it as a
+            // variable named `_raw_params`, which no playbook means).
+            let refused = || {
+                Diagnostic::new(format!("extra vars `{item}` are neither key=value pairs nor a YAML mapping"))
+                    .help("use -e 'name=value', -e 'name: value', -e '{\"name\": 1}' or -e @file.yml")
+            };
+            let node = crate::yaml::parse_str(item, Path::new("<extra vars>")).map_err(|_| refused())?;
+            match node.to_value() {
+                Value::Object(m) => out.extend(m),
+                _ => return Err(refused()),
             }
         }
     }
@@ -46,5 +57,17 @@ mod tests {
         assert_eq!(v["a"], Value::from("1"));
         assert_eq!(v["b"], Value::from("x y"));
         assert_eq!(v["c"], serde_json::json!([1, 2]));
+    }
+
+    #[test]
+    fn yaml_text_too() {
+        let v = parse_extra_vars(&["a: 7".into(), "b: [x, y]\nc: {d: true}".into()]).unwrap();
+        assert_eq!(v["a"], Value::from(7));
+        assert_eq!(v["b"], serde_json::json!(["x", "y"]));
+        assert_eq!(v["c"], serde_json::json!({"d": true}));
+        let e = parse_extra_vars(&["just words".into()]).unwrap_err();
+        assert!(e.message.contains("neither key=value pairs nor a YAML mapping"), "{}", e.message);
+        let e = parse_extra_vars(&["./vars.yml".into()]).unwrap_err();
+        assert_eq!(e.message, "Please prepend extra_vars filename './vars.yml' with '@'");
     }
 }

@@ -29,6 +29,8 @@ pub use play::tags_selected;
 #[derive(Clone, Debug, Default)]
 pub struct RunOptions {
     pub check: bool,
+    /// `--force-handlers`: every play as if it said `force_handlers: true`.
+    pub force_handlers: bool,
     pub diff: bool,
     /// Diffs are computed (not printed) for the HTML report.
     pub report: bool,

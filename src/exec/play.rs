@@ -680,7 +680,7 @@ impl Walker {
     /// Run the handlers this host notified, in the order they are defined.
     fn flush(self: &Arc<Self>, prefix: Vec<u32>) -> BoxFlow<'_> {
         Box::pin(async move {
-            if self.host.failed.load(Ordering::Relaxed) && !self.play.force_handlers {
+            if self.host.failed.load(Ordering::Relaxed) && !self.play.force_handlers && !self.run.opts.force_handlers {
                 return Flow::Continue;
             }
             for _pass in 0..8 {
