@@ -84,3 +84,31 @@ fn dash_j_asks_for_the_vault_password_and_needs_a_terminal() {
     assert_ne!(code, 0);
     assert!(err.to_lowercase().contains("terminal"), "{err}");
 }
+
+#[test]
+fn a_blank_line_follows_each_diff_as_in_ansible() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dest = tmp.path().join("x.txt");
+    let pb =
+        format!("- hosts: localhost\n  gather_facts: false\n  tasks:\n    - copy: {{dest: '{}', content: \"a\\n\"}}\n", dest.display());
+    let (code, out, err) = run(tmp.path(), &pb, &["--diff"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("@@ -0,0 +1 @@\n+a\n\nchanged: [localhost]"), "{out}");
+}
+
+#[test]
+fn hosts_that_all_fail_end_the_play_without_no_more_hosts_left() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pb = "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - fail: msg=stop\n    - debug: msg=after\n";
+    let (code, out, _) = run(tmp.path(), pb, &[]);
+    assert_eq!(code, 2);
+    assert!(!out.contains("NO MORE HOSTS LEFT") && !out.contains("after"), "{out}");
+    // any_errors_fatal ends it quietly too; max_fail_percentage says it twice, as Ansible does.
+    let pb = "- hosts: all\n  gather_facts: false\n  any_errors_fatal: true\n  tasks:\n    - fail: msg=stop\n      when: inventory_hostname == 'a'\n    - debug: msg=after\n";
+    std::fs::write(tmp.path().join("pb.yml"), pb).unwrap();
+    let (_, out, _) = steward(tmp.path(), &["run", "pb.yml", "-i", "a,b,", "-c", "local"]);
+    assert_eq!(out.matches("NO MORE HOSTS LEFT").count(), 0, "{out}");
+    std::fs::write(tmp.path().join("pb.yml"), pb.replace("any_errors_fatal: true", "max_fail_percentage: 10")).unwrap();
+    let (_, out, _) = steward(tmp.path(), &["run", "pb.yml", "-i", "a,b,", "-c", "local"]);
+    assert_eq!(out.matches("NO MORE HOSTS LEFT").count(), 2, "{out}");
+}

@@ -918,17 +918,20 @@ pub async fn run_play(run: &Arc<Run>, play: &Arc<Play>) -> Result<PlayEnd, Diagn
             });
         }
         while set.join_next().await.is_some() {}
+        // Ansible's linear strategy says `NO MORE HOSTS LEFT` only when max_fail_percentage
+        // ends the play, and then twice (once for the percentage, once for the hosts left);
+        // any_errors_fatal and hosts that all failed end it quietly.
         if abort_run.load(Ordering::Relaxed) {
-            run.reporter.message("\nNO MORE HOSTS LEFT *************************************************************");
             return Ok(PlayEnd::Stop);
         }
         let all_down = states.iter().all(|s| s.is_down());
         if gate.is_aborted() && pct.is_some() {
-            run.reporter.message("\nNO MORE HOSTS LEFT *************************************************************");
+            for _ in 0..2 {
+                run.reporter.message("\nNO MORE HOSTS LEFT *************************************************************");
+            }
             return Ok(PlayEnd::Stop);
         }
         if all_down {
-            run.reporter.message("\nNO MORE HOSTS LEFT *************************************************************");
             return Ok(PlayEnd::Stop);
         }
     }

@@ -251,6 +251,8 @@ impl Terminal {
         let text = unified_diff(d);
         if !text.is_empty() {
             self.line(&text);
+            // Ansible's default callback leaves a blank line after each diff.
+            self.line("");
         }
     }
 
