@@ -112,3 +112,20 @@ fn hosts_that_all_fail_end_the_play_without_no_more_hosts_left() {
     let (_, out, _) = steward(tmp.path(), &["run", "pb.yml", "-i", "a,b,", "-c", "local"]);
     assert_eq!(out.matches("NO MORE HOSTS LEFT").count(), 2, "{out}");
 }
+
+#[test]
+fn a_failed_until_says_what_was_retried() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pb = "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - name: wait for b\n      command: echo a\n      register: r\n      until: r.stdout == 'b'\n      retries: 2\n      delay: 0\n";
+    let (code, out, _) = run(tmp.path(), pb, &[]);
+    assert_eq!(code, 2);
+    assert!(
+        out.contains("[ERROR]: Task failed: Action failed: `wait for b` was retried 2 times and its last result (below) still did not pass its `until` condition"),
+        "{out}"
+    );
+    assert!(out.contains("\"stdout\": \"a\""), "the last result is shown: {out}");
+    // A failure with no message at all reads as Ansible's.
+    let pb = "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: echo a\n      failed_when: true\n";
+    let (_, out, _) = run(tmp.path(), pb, &[]);
+    assert!(!out.contains("Task failed: \n"), "{out}");
+}

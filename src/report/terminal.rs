@@ -215,7 +215,7 @@ impl Terminal {
             Status::Failed => {
                 if !r.is_loop || r.items.is_empty() {
                     if let Some(loc) = task_loc {
-                        self.error_origin(&r.msg(), loc, r.no_log);
+                        self.error_origin(&failure_summary(r), loc, r.no_log);
                     }
                 }
                 let text = if r.is_loop && !r.items.is_empty() {
@@ -309,4 +309,21 @@ pub fn unified_diff(d: &FileDiff) -> String {
         out += &hunk.to_string();
     }
     out.trim_end_matches('\n').to_string()
+}
+
+/// The `[ERROR]: Task failed:` line's text: the result's message, or, for a result without
+/// one, Ansible's "Action failed." and, when `until` ran out of retries, what was retried.
+fn failure_summary(r: &HostResult) -> String {
+    let msg = r.msg();
+    if !msg.trim().is_empty() {
+        return msg;
+    }
+    match r.result.get("attempts").and_then(Value::as_i64) {
+        Some(n) => format!(
+            "Action failed: `{}` was retried {n} time{} and its last result (below) still did not pass its `until` condition",
+            r.task,
+            if n == 1 { "" } else { "s" }
+        ),
+        None => "Action failed.".into(),
+    }
 }
