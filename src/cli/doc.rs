@@ -7,9 +7,13 @@ pub fn run(a: DocArgs) -> Result<(), Error> {
     let Some(name) = a.module.filter(|_| !a.list) else {
         let mut all: Vec<_> = modules::MODULES.iter().collect();
         all.sort_by_key(|m| m.name());
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
         for m in all {
-            let first = m.doc().lines().next().unwrap_or("");
-            println!("{:<20} {first}", m.name());
+            // A reader that stops early (`| head`) ends the list quietly.
+            if writeln!(out, "{:<20} {}", m.name(), first_sentence(m.doc())).is_err() {
+                break;
+            }
         }
         return Ok(());
     };
@@ -66,4 +70,40 @@ pub fn render(m: &dyn modules::Module) -> String {
         }
     }
     out
+}
+
+/// The first sentence of a module's description, whole, however its lines are wrapped.
+pub fn first_sentence(doc: &str) -> String {
+    let (desc, _) = modules::doc_parts(doc);
+    let para: Vec<&str> = desc.lines().map(str::trim).take_while(|l| !l.is_empty()).collect();
+    let text = para.join(" ");
+    // A sentence ends at a full stop followed by a space (not inside `a.b` or `e.g.`).
+    let mut end = text.len();
+    let b = text.as_bytes();
+    for (i, c) in text.char_indices() {
+        if c == '.' && b.get(i + 1) == Some(&b' ') && !text[..i].ends_with("e.g") && !text[..i].ends_with("i.e") {
+            end = i + 1;
+            break;
+        }
+    }
+    text[..end].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_sentence;
+
+    #[test]
+    fn whole_first_sentences() {
+        let doc = "Wait, on the host, until a port opens or closes, a file appears or disappears or holds a\npattern, or a number of seconds passes. Ports are tested with bash.\n\n## Example\n";
+        assert_eq!(
+            first_sentence(doc),
+            "Wait, on the host, until a port opens or closes, a file appears or disappears or holds a pattern, or a number of seconds passes."
+        );
+        assert_eq!(first_sentence("Run a command (e.g. ls). More.\n"), "Run a command (e.g. ls).");
+        for m in crate::modules::MODULES {
+            let s = first_sentence(m.doc());
+            assert!(!s.is_empty() && !s.ends_with(' '), "{}: {s:?}", m.name());
+        }
+    }
 }
