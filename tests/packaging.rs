@@ -45,7 +45,7 @@ fn cargo_install_works() {
     let dir = tempfile::tempdir().unwrap();
     // The workspace's own target folder: the debug build cargo test made is reused.
     let out = Command::new("cargo")
-        .args(["install", "--quiet", "--debug", "--offline", "--path", "."])
+        .args(["install", "--quiet", "--debug", "--locked", "--offline", "--path", "."])
         .arg("--root")
         .arg(dir.path())
         .env("CARGO_TARGET_DIR", root().join("target"))
