@@ -129,3 +129,16 @@ fn a_failed_until_says_what_was_retried() {
     let (_, out, _) = run(tmp.path(), pb, &[]);
     assert!(!out.contains("Task failed: \n"), "{out}");
 }
+
+#[test]
+fn an_unknown_filter_gets_a_did_you_mean() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pb = "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - debug:\n        msg: \"{{ [1] | to_jsn }}\"\n";
+    let (code, out, _) = run(tmp.path(), pb, &[]);
+    assert_eq!(code, 2);
+    // Ansible's words first (targets match on them), then the hint.
+    assert!(out.contains("No filter named 'to_jsn'. Did you mean 'to_json'?"), "{out}");
+    let pb = "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - debug:\n        msg: \"{{ [1] | zzzzqqq }}\"\n";
+    let (_, out, _) = run(tmp.path(), pb, &[]);
+    assert!(out.contains("No filter named 'zzzzqqq'.") && !out.contains("Did you mean"), "{out}");
+}

@@ -225,14 +225,73 @@ impl PyArgs {
     }
 }
 
-/// Register `$f` as `$name` and `ansible.builtin.$name`.
+/// Register `$f` as `$name` and `ansible.builtin.$name`, and note the name for did-you-mean.
 macro_rules! filters {
     ($env:ident; $($name:literal => $f:expr),* $(,)?) => {
         $(
             $env.add_filter($name, $f);
             $env.add_filter(concat!("ansible.builtin.", $name), $f);
         )*
+        NAMES.get_or_init(|| vec![$($name),*]);
     };
+}
+
+/// The names of Ansible's filters steward has, for a did-you-mean on an unknown one.
+static NAMES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+
+/// Filter names an unknown one may have meant (Jinja's own and Ansible's).
+pub fn known_names() -> impl Iterator<Item = &'static str> {
+    const JINJA: &[&str] = &[
+        "abs",
+        "attr",
+        "batch",
+        "capitalize",
+        "center",
+        "default",
+        "dictsort",
+        "escape",
+        "first",
+        "float",
+        "format",
+        "groupby",
+        "indent",
+        "int",
+        "items",
+        "join",
+        "last",
+        "length",
+        "list",
+        "lower",
+        "map",
+        "max",
+        "min",
+        "pprint",
+        "random",
+        "reject",
+        "rejectattr",
+        "replace",
+        "reverse",
+        "round",
+        "safe",
+        "select",
+        "selectattr",
+        "slice",
+        "sort",
+        "string",
+        "striptags",
+        "sum",
+        "title",
+        "tojson",
+        "trim",
+        "truncate",
+        "unique",
+        "upper",
+        "urlencode",
+        "wordcount",
+        "wordwrap",
+        "xmlattr",
+    ];
+    NAMES.get().map(|v| v.as_slice()).unwrap_or(&[]).iter().copied().chain(JINJA.iter().copied())
 }
 
 /// Jinja's own filters under `ansible.builtin.`, where minijinja has them.

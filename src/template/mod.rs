@@ -102,7 +102,11 @@ fn plug(e: minijinja::Error) -> Result<(), minijinja::Error> {
     let Some((kind, name)) = python_plugins::unknown_name(&e) else { return Err(e) };
     let found = python_plugins::has(kind, &name);
     if found == Found::No {
-        return Err(minijinja::Error::new(e.kind(), format!("No {kind} named '{name}'.")));
+        let hint = match kind {
+            "filter" => crate::diag::suggest(&name, filters::known_names()).map(|s| format!(" Did you mean '{s}'?")).unwrap_or_default(),
+            _ => String::new(),
+        };
+        return Err(minijinja::Error::new(e.kind(), format!("No {kind} named '{name}'.{hint}")));
     }
     let mut slot = env_slot().write().unwrap_or_else(|e| e.into_inner());
     let mut grown = (*slot).clone();
