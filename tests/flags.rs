@@ -142,3 +142,21 @@ fn an_unknown_filter_gets_a_did_you_mean() {
     let (_, out, _) = run(tmp.path(), pb, &[]);
     assert!(out.contains("No filter named 'zzzzqqq'.") && !out.contains("Did you mean"), "{out}");
 }
+
+#[test]
+fn a_missing_template_lists_the_absolute_paths_searched() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = std::fs::canonicalize(tmp.path()).unwrap();
+    let pb = format!(
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - template:\n        src: nothere.j2\n        dest: {}/out\n",
+        dir.display()
+    );
+    let (code, out, _) = run(&dir, &pb, &[]);
+    assert_eq!(code, 2);
+    let d = dir.display();
+    assert!(
+        out.contains(&format!("Could not find or access 'nothere.j2'\nSearched in:\n\t{d}/templates/nothere.j2\n\t{d}/nothere.j2"))
+            && out.contains("on the Ansible Controller."),
+        "{out}"
+    );
+}

@@ -79,7 +79,7 @@ impl Module for Copy {
                 return fail("src (or content) is required");
             };
             let Some(path) = ctx.find_local("files", &src) else {
-                return fail(format!("Could not find or access '{src}' on the controller"));
+                return fail(ctx.not_found("files", &src));
             };
             if path.is_dir() {
                 return dir_plan(ctx, args, &path, &src, &dest, force).await;

@@ -443,16 +443,30 @@ impl TaskCtx {
     /// A file on the controller, searched as Ansible searches (role's `sub/`, role, playbook's
     /// `sub/`, playbook folder).
     pub fn find_local(&self, sub: &str, name: &str) -> Option<PathBuf> {
+        self.local_candidates(sub, name).into_iter().find(|c| c.exists())
+    }
+
+    /// Where [`TaskCtx::find_local`] looks, in order.
+    fn local_candidates(&self, sub: &str, name: &str) -> Vec<PathBuf> {
         let p = std::path::Path::new(name);
         if p.is_absolute() {
-            return p.exists().then(|| p.to_path_buf());
+            return vec![p.to_path_buf()];
         }
         let mut sp = crate::template::search_path_of(|n| self.scope.resolve(n).ok().flatten());
         if sp.is_empty() {
             sp.extend(self.role_path.as_ref().map(|r| r.display().to_string()));
         }
         let pb = self.playbook_dir.display().to_string();
-        crate::template::file_candidates(&sp, Some(&pb), sub, name).into_iter().find(|c| c.exists())
+        crate::template::file_candidates(&sp, Some(&pb), sub, name)
+    }
+
+    /// Ansible's message for a controller file that is not there, with every path searched.
+    pub fn not_found(&self, sub: &str, name: &str) -> String {
+        let searched: Vec<String> = self.local_candidates(sub, name).iter().map(|p| p.display().to_string()).collect();
+        format!(
+            "Could not find or access '{name}'\nSearched in:\n\t{} on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option",
+            searched.join("\n\t")
+        )
     }
 }
 

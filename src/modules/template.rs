@@ -48,9 +48,7 @@ impl Module for Template {
         let src = args.req_str("src")?;
         let dest = super::common::req_path(ctx, args, "dest").await?;
         let Some(path) = ctx.find_local("templates", &src) else {
-            return fail(format!(
-                "Could not find or access '{src}' (searched the role's templates/, the playbook's templates/ and folder)"
-            ));
+            return fail(ctx.not_found("templates", &src));
         };
         let text = std::fs::read_to_string(&path).map_err(|e| ModError::Fail(format!("cannot read {}: {e}", path.display())))?;
         let extra = crate::template::template_vars(&path, &src, Some(&dest), ctx.scope.raw("ansible_managed").is_some());
