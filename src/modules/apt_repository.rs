@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use super::common::{content_diff, probe, Attrs, Content, Write};
+use super::common::{content_diff, probe, Attrs, Write};
 use super::{fail, Arg, Args, Change, ModError, Module, Outcome, Plan, TaskCtx};
 use crate::pytext::shell_quote as q;
 
@@ -174,15 +174,7 @@ impl Module for AptRepository {
             let existed = if before.is_some() { probe(ctx, f, None, false).await?.lstat } else { None };
             let mode = args.str("mode")?.unwrap_or_else(|| "0644".into());
             let attrs = if existed.is_none() { Attrs { mode: Some(mode), ..Default::default() } } else { Attrs::default() };
-            plan.change(Change::Write(Box::new(Write {
-                path: f.clone(),
-                content: Content::Bytes(text.into_bytes()),
-                attrs,
-                existed,
-                backup: None,
-                validate: None,
-                make_parents: false,
-            })));
+            plan.change(Change::Write(Box::new(Write::new(f.clone(), text.into_bytes(), attrs, existed))));
         }
         if plan.outcome.changed && args.bool("update_cache", true)? {
             plan.changes.push(Change::sh("LC_ALL=C apt-get update -q >/dev/null", "Failed to update apt cache"));
@@ -218,7 +210,7 @@ mod tests {
         assert!(p.outcome.changed);
         let [Change::Write(w), Change::Sh { script, .. }] = p.changes.as_slice() else { panic!("a write and the refresh expected") };
         assert_eq!(w.path, "/etc/apt/sources.list.d/file_srv_repo.list");
-        let Content::Bytes(b) = &w.content else { panic!() };
+        let super::super::common::Content::Bytes(b) = &w.content else { panic!() };
         assert_eq!(b, b"deb [trusted=yes] file:/srv/repo ./\n");
         assert!(w.existed.is_none() && w.attrs.mode.as_deref() == Some("0644"));
         assert_eq!(script, "LC_ALL=C apt-get update -q >/dev/null");

@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 
-use super::common::{probe, Attrs, Content, Write};
+use super::common::{probe, Attrs, Write};
 use super::{fail, Arg, Args, Change, ModError, Module, Outcome, Plan, TaskCtx};
 use crate::pytext::shell_quote as q;
 
@@ -229,15 +229,7 @@ impl Module for AuthorizedKey {
         let st = p.lstat.clone();
         let new_file = st.is_none();
         let attrs = if new_file { Attrs { mode: Some("0600".into()), owner: Some(user.clone()), group: None } } else { Attrs::default() };
-        plan.change(Change::Write(Box::new(Write {
-            path: path.clone(),
-            content: Content::Bytes(after.into_bytes()),
-            attrs,
-            existed: st,
-            backup: None,
-            validate: None,
-            make_parents: false,
-        })));
+        plan.change(Change::Write(Box::new(Write::new(path.clone(), after.into_bytes(), attrs, st))));
         if new_file {
             // The user's primary group, as Ansible's chown to uid:gid.
             plan.change(Change::sh(format!("chown {u}: {} || true", q(&path), u = q(&user)), "chown"));
@@ -272,7 +264,7 @@ mod tests {
                 _ => None,
             })
             .expect("a write");
-        let Content::Bytes(b) = &w.content else { panic!() };
+        let super::super::common::Content::Bytes(b) = &w.content else { panic!() };
         (w, String::from_utf8_lossy(b).into_owned())
     }
 

@@ -357,6 +357,11 @@ pub enum Content {
 }
 
 impl Write {
+    /// A whole file's new content, with no backup, no validation and its folder already there.
+    pub fn new(path: String, content: Vec<u8>, attrs: Attrs, existed: Option<Stat>) -> Write {
+        Write { path, content: Content::Bytes(content), attrs, existed, backup: None, validate: None, make_parents: false }
+    }
+
     /// Backup, validate, make parents, write atomically; returns the file's state after.
     pub async fn apply(self, ctx: &TaskCtx, out: &mut Outcome) -> Result<Option<Stat>, ModError> {
         if let Some(key) = self.backup {

@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 
-use super::common::{content_diff, probe, Attrs, Content, Write};
+use super::common::{content_diff, probe, Attrs, Write};
 use super::FileDiff;
 use super::{fail, Arg, Args, Change, ExecCheck, ModError, Module, Outcome, Plan, TaskCtx};
 use crate::pytext::shell_quote as q;
@@ -245,15 +245,7 @@ impl Module for Cron {
             Some(f) if remove_file => plan.change(Change::sh(format!("rm -f -- {}", q(f)), format!("cannot remove {f}"))),
             Some(f) => {
                 let attrs = if st.is_none() { Attrs { mode: Some("0644".into()), ..Default::default() } } else { Attrs::default() };
-                plan.change(Change::Write(Box::new(Write {
-                    path: f.clone(),
-                    content: Content::Bytes(after.into_bytes()),
-                    attrs,
-                    existed: st,
-                    backup: None,
-                    validate: None,
-                    make_parents: false,
-                })));
+                plan.change(Change::Write(Box::new(Write::new(f.clone(), after.into_bytes(), attrs, st))));
             }
             None => plan.change(Change::own(Step::Install { cmd: format!("crontab {u}-"), table: after.into_bytes() })),
         }

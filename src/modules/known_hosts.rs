@@ -8,7 +8,7 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use serde_json::json;
 
-use super::common::{expand_home, probe, Attrs, Content, Write};
+use super::common::{expand_home, probe, Attrs, Write};
 use super::{fail, Arg, Args, Change, FileDiff, ModError, Module, Outcome, Plan, TaskCtx};
 
 pub struct KnownHosts;
@@ -113,15 +113,7 @@ impl Module for KnownHosts {
         if plan.outcome.changed {
             plan.outcome.diffs.push(diff);
         }
-        plan.change(Change::Write(Box::new(Write {
-            path: path.clone(),
-            content: Content::Bytes(new_content.into_bytes()),
-            attrs: Attrs::default(),
-            existed: p.lstat.clone().filter(|s| s.is_file()),
-            backup: None,
-            validate: None,
-            make_parents: false,
-        })));
+        plan.change(Change::Write(Box::new(Write::new(path.clone(), new_content.into_bytes(), Attrs::default(), p.lstat.clone().filter(|s| s.is_file())))));
         Ok(plan)
     }
 }

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use super::common::{parse_probe, probe_script, Attrs, Content, Write};
+use super::common::{parse_probe, probe_script, Attrs, Write};
 use super::{fail, Arg, Args, Change, ModError, Module, Outcome, Plan, TaskCtx};
 
 pub struct LocaleGen;
@@ -99,15 +99,7 @@ impl Module for LocaleGen {
             return Ok(plan);
         }
         let new = set_lines(&conf, &names, present);
-        plan.change(Change::Write(Box::new(Write {
-            path: "/etc/locale.gen".into(),
-            content: Content::Bytes(new.into_bytes()),
-            attrs: Attrs::default(),
-            existed: Some(st),
-            backup: None,
-            validate: None,
-            make_parents: false,
-        })));
+        plan.change(Change::Write(Box::new(Write::new("/etc/locale.gen".into(), new.into_bytes(), Attrs::default(), Some(st)))));
         plan.change(Change::sh("locale-gen", "locale-gen failed"));
         Ok(plan)
     }

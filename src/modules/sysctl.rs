@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use super::common::{content_diff, parse_probe, probe_script, Attrs, Content, Write};
+use super::common::{content_diff, parse_probe, probe_script, Attrs, Write};
 use super::{fail, Arg, Args, Change, ExecCheck, ModError, Module, Outcome, Plan, TaskCtx};
 use crate::pytext::shell_quote as q;
 
@@ -145,15 +145,7 @@ impl Module for Sysctl {
             let after: String = lines.iter().map(|l| format!("{l}\n")).collect();
             plan.outcome.diffs.push(content_diff(&file, Some(&before), after.as_bytes()));
             let attrs = if p.lstat.is_none() { Attrs { mode: Some("0644".into()), ..Default::default() } } else { Attrs::default() };
-            plan.change(Change::Write(Box::new(Write {
-                path: file.clone(),
-                content: Content::Bytes(after.into_bytes()),
-                attrs,
-                existed: p.lstat.clone(),
-                backup: None,
-                validate: None,
-                make_parents: false,
-            })));
+            plan.change(Change::Write(Box::new(Write::new(file.clone(), after.into_bytes(), attrs, p.lstat.clone()))));
         }
         if reload {
             plan.change(Change::own(Step::Reload(format!("LC_ALL=C sysctl {ignore}-p {}", q(&file)))));

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
-use super::common::{probe, Attrs, Content, Write};
+use super::common::{probe, Attrs, Write};
 use super::{fail, Arg, Args, Change, ModError, Module, Outcome, Plan, TaskCtx};
 use crate::pytext::shell_quote as q;
 
@@ -153,15 +153,7 @@ async fn request(ctx: &TaskCtx, args: &Args, url: &str, method: &str) -> Result<
         if (200..300).contains(&status) {
             let p = probe(ctx, &d, None, true).await?;
             if p.content.as_deref() != Some(content.as_bytes()) {
-                plan.change(Change::Write(Box::new(Write {
-                    path: d,
-                    content: Content::Bytes(content.as_bytes().to_vec()),
-                    attrs: Attrs::default(),
-                    existed: p.lstat,
-                    backup: None,
-                    validate: None,
-                    make_parents: false,
-                })));
+                plan.change(Change::Write(Box::new(Write::new(d, content.as_bytes().to_vec(), Attrs::default(), p.lstat))));
             }
         }
     }
