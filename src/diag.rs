@@ -67,6 +67,30 @@ fn source_line(path: &Path, line: u32) -> Option<String> {
     text.lines().nth(line.checked_sub(1)? as usize).map(str::to_string)
 }
 
+/// The lines of a file up to `loc` (two before it), numbered, with a caret under its column,
+/// as Ansible shows a run-time error's origin:
+///
+/// ```text
+/// 5   tasks:
+/// 6     - copy:
+/// 7         content: "{{ d.b }}"
+///                    ^ column 18
+/// ```
+pub fn snippet(loc: &Loc) -> Option<String> {
+    let line = source_line(&loc.file, loc.line)?;
+    let first = loc.line.saturating_sub(2).max(1);
+    let width = loc.line.to_string().len();
+    let mut out = String::new();
+    for n in first..loc.line {
+        if let Some(text) = source_line(&loc.file, n) {
+            out += &format!("{n:<width$} {text}\n");
+        }
+    }
+    out += &format!("{:<width$} {line}\n", loc.line);
+    out += &format!("{}^ column {}\n", " ".repeat(width + loc.col.max(1) as usize), loc.col);
+    Some(out)
+}
+
 /// Where warnings go: a printer that the report layer installs when the program starts
 /// ([`set_warning_sink`]). Warnings given before it is installed are kept, and handed to it, in
 /// order, when it comes.

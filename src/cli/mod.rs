@@ -150,6 +150,10 @@ pub struct RunArgs {
     /// Run the notified handlers even on a host that failed (the play keyword for every play)
     #[arg(long = "force-handlers")]
     pub force_handlers: bool,
+    /// One step at a time: ask on the terminal before each task (yes, no, or continue without
+    /// asking)
+    #[arg(long = "step")]
+    pub step: bool,
     /// Accepted for ansible-playbook's command lines: steward keeps no fact cache between runs,
     /// so there is none to clear
     #[arg(long = "flush-cache")]

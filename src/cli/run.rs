@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::diag::Diagnostic;
 use crate::exec::{exit, Run, RunOptions};
 use crate::inventory::Inventory;
-use crate::playbook::{Playbook, Task, TaskKind};
+use crate::playbook::{Nest, Playbook, Task, TaskKind};
 use crate::report::{Adhoc, HtmlReport, JUnit, JsonLines, Reporter, Terminal};
 
 /// The inventory from `-i`, else from ansible.cfg (`inventory`, `ANSIBLE_INVENTORY`), else this
@@ -174,6 +174,13 @@ pub fn run_loaded(a: RunArgs, mut books: Vec<Playbook>, adhoc: bool, cfg: &Confi
         list(&a, &books, &inv);
         return Ok(exit::OK);
     }
+    if a.step && !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        return Err(Error::command("--step asks before each task, and needs a terminal on stdin to ask on"));
+    }
+    let partial = !a.tags.is_empty() || !a.skip_tags.is_empty() || a.start_at_task.is_some();
+    for b in &books {
+        crate::playbook::local_files::check(&b.plays, &b.dir, partial).map_err(Error::Playbook)?;
+    }
     let become_password = if let Some(f) = &a.become_password_file {
         Some(password_from_file(f)?)
     } else if a.ask_become_pass
@@ -229,6 +236,7 @@ pub fn run_loaded(a: RunArgs, mut books: Vec<Playbook>, adhoc: bool, cfg: &Confi
         gather_default: cfg.get("defaults", "gathering").is_none_or(|g| g != "explicit"),
         fail_on_change: a.fail_on_change,
         force_handlers: a.force_handlers,
+        step: a.step,
         host_key_checking: std::env::var("ANSIBLE_HOST_KEY_CHECKING")
             .ok()
             .map(|v| crate::pytext::ansible_bool(&serde_json::Value::String(v))),
@@ -272,10 +280,14 @@ fn reporter(a: &RunArgs, json: bool, adhoc: bool) -> Reporter {
     } else if adhoc {
         r.with(Adhoc::new(a.one_line))
     } else {
-        r.with(Terminal::new(a.verbose, a.diff))
+        let t = Terminal::new(a.verbose, a.diff);
+        r.with(if a.step { t.without_progress() } else { t })
     };
     let r = match &a.report {
-        Some(p) => r.with(HtmlReport::new(p.clone())),
+        Some(p) => {
+            let playbooks = a.playbooks.iter().map(|b| b.display().to_string()).collect();
+            r.with(HtmlReport::new(p.clone(), crate::report::RunInfo { playbooks, check: a.check }))
+        }
         None => r,
     };
     match &a.junit {
@@ -286,41 +298,32 @@ fn reporter(a: &RunArgs, json: bool, adhoc: bool) -> Reporter {
 
 /// Every literal `notify` names a handler of its play.
 fn check_notify(b: &Playbook) -> Result<(), Diagnostic> {
-    fn walk(tasks: &[Arc<Task>], handlers: &[Arc<Task>]) -> Result<(), Diagnostic> {
-        for t in tasks {
-            for n in &t.notify {
-                if crate::pytext::is_template(n) {
-                    continue;
-                }
-                if !handlers.iter().any(|h| h.handler_matches(n)) {
-                    let names: Vec<String> =
-                        handlers.iter().filter_map(|h| h.name.clone()).chain(handlers.iter().flat_map(|h| h.listen.clone())).collect();
-                    let mut d = Diagnostic::new(format!("the handler `{n}` notified by task `{}` was not found", t.display_name()))
-                        .at(t.loc.clone(), "this task notifies it");
-                    if let Some(s) = crate::diag::suggest(n, names.iter().map(String::as_str)) {
-                        d = d.help(format!("did you mean `{s}`?"));
-                    }
-                    return Err(d);
-                }
+    let check = |t: &Arc<Task>, handlers: &[Arc<Task>]| -> Result<(), Diagnostic> {
+        for n in &t.notify {
+            if crate::pytext::is_template(n) || handlers.iter().any(|h| h.handler_matches(n)) {
+                continue;
             }
-            match &t.kind {
-                TaskKind::Block { block, rescue, always } => {
-                    walk(block, handlers)?;
-                    walk(rescue, handlers)?;
-                    walk(always, handlers)?;
-                }
-                TaskKind::Import { tasks } | TaskKind::IncludeRole { tasks, .. } => walk(tasks, handlers)?,
-                TaskKind::IncludeTasks { preloaded: Some(tasks), .. } => walk(tasks, handlers)?,
-                _ => {}
+            let names: Vec<String> =
+                handlers.iter().filter_map(|h| h.name.clone()).chain(handlers.iter().flat_map(|h| h.listen.clone())).collect();
+            let mut d = Diagnostic::new(format!("the handler `{n}` notified by task `{}` was not found", t.display_name()))
+                .at(t.loc.clone(), "this task notifies it");
+            if let Some(s) = crate::diag::suggest(n, names.iter().map(String::as_str)) {
+                d = d.help(format!("did you mean `{s}`?"));
             }
+            return Err(d);
         }
         Ok(())
-    }
+    };
     for p in &b.plays {
-        walk(&p.pre_tasks, &p.handlers)?;
-        walk(&p.tasks, &p.handlers)?;
-        walk(&p.post_tasks, &p.handlers)?;
-        walk(&p.handlers, &p.handlers)?;
+        let mut first = Ok(());
+        for sec in [&p.pre_tasks, &p.tasks, &p.post_tasks, &p.handlers] {
+            crate::playbook::each_task(sec, Nest::default(), &mut |t, _| {
+                if first.is_ok() {
+                    first = check(t, &p.handlers);
+                }
+            });
+        }
+        first?;
     }
     Ok(())
 }

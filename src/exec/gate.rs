@@ -9,8 +9,9 @@
 //! play is waiting, then releases the hosts at the lowest position together (a rescue runs
 //! before the next task, handlers before the rest): Ansible's order, without a central task
 //! list. Under `free` it releases every host at once. The gate also prints each task's
-//! heading once, when the task is released.
+//! heading once, when the task is released, and under `--step` asks on the terminal first.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{oneshot, watch};
@@ -24,6 +25,8 @@ pub type Shared = Arc<watch::Sender<Option<HostResult>>>;
 pub enum Release {
     /// Go on; `true` for the first host of its group (the one a run_once task runs on).
     Run(Shared, bool),
+    /// `--step` was told not to run this task: go on to the next.
+    Skip,
     Abort,
 }
 
@@ -54,6 +57,38 @@ pub struct Gate {
     reporter: Arc<Reporter>,
     /// Called after each step completes under linear; returns true to stop the play.
     check: Box<dyn Fn() -> bool + Send + Sync>,
+    /// `--step`: ask before each task while this is set (answering "continue" clears it for
+    /// the rest of the run).
+    step: Option<Arc<AtomicBool>>,
+}
+
+/// What the person at the terminal said to `Perform task: ...?`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Answer {
+    Yes,
+    No,
+    Continue,
+}
+
+/// Ansible's `--step` question, read from stdin (a terminal: `steward run --step` checks).
+/// Anything but yes or continue, end of input included, is no.
+fn ask_step(reporter: &Reporter, title: &str, handler: bool) -> Answer {
+    use std::io::Write as _;
+    let kind = if handler { "RUNNING HANDLER" } else { "TASK" };
+    let msg = format!("Perform task: {kind}: {title} (N)o/(y)es/(c)ontinue: ");
+    eprint!("{msg}");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+    let answer = match line.trim().to_lowercase().as_str() {
+        "y" | "yes" => Answer::Yes,
+        "c" | "continue" => Answer::Continue,
+        _ => Answer::No,
+    };
+    // As Ansible: the question is repeated as a banner, whatever the answer.
+    let stars = 79usize.saturating_sub(msg.trim_end().chars().count()).max(3);
+    reporter.message(&format!("\n{}{}", msg, "*".repeat(stars)));
+    answer
 }
 
 impl Gate {
@@ -63,7 +98,14 @@ impl Gate {
             linear,
             reporter,
             check,
+            step: None,
         }
+    }
+
+    /// Ask before each task while `step` is set (`--step`).
+    pub fn stepping(mut self, step: Option<Arc<AtomicBool>>) -> Gate {
+        self.step = step;
+        self
     }
 
     pub async fn wait(&self, order: usize, pos: Vec<u32>, uid: usize, title: &str, handler: bool) -> Release {
@@ -156,6 +198,22 @@ impl Gate {
             std::mem::take(&mut g.waiting).into_iter().partition(|w| w.pos == pos && w.uid == uid);
         g.waiting = rest;
         group.sort_by_key(|w| w.order);
+        // Every host is waiting here, so nothing else needs the lock while the question is open.
+        if let (Some(step), Some(first)) = (&self.step, group.first()) {
+            if step.load(Ordering::Relaxed) {
+                match ask_step(&self.reporter, &first.title, first.handler) {
+                    Answer::Yes => {}
+                    Answer::Continue => step.store(false, Ordering::Relaxed),
+                    Answer::No => {
+                        g.last_uid = first.uid;
+                        for w in group {
+                            let _ = w.tx.send(Release::Skip);
+                        }
+                        return;
+                    }
+                }
+            }
+        }
         if let Some(first) = group.first() {
             self.reporter.task_start(&first.title, first.handler);
             g.last_uid = first.uid;

@@ -31,6 +31,8 @@ pub struct RunOptions {
     pub check: bool,
     /// `--force-handlers`: every play as if it said `force_handlers: true`.
     pub force_handlers: bool,
+    /// `--step`: ask on the terminal before each task.
+    pub step: bool,
     pub diff: bool,
     /// Diffs are computed (not printed) for the HTML report.
     pub report: bool,
@@ -90,6 +92,8 @@ pub struct Run {
     pub playbook_dir: PathBuf,
     /// Set once `--start-at-task` has found its task.
     pub started: std::sync::atomic::AtomicBool,
+    /// `--step` still asks (until it is told to continue).
+    pub stepping: Arc<std::sync::atomic::AtomicBool>,
     /// Per task: whether it reads other hosts' variables (so hosts must reach it together).
     pub sync_cache: Mutex<std::collections::HashMap<usize, bool>>,
     /// Per task with `throttle`: how many hosts may run it at once.
@@ -106,6 +110,7 @@ impl Run {
         }
         let forks = opts.forks.max(1);
         let started = opts.start_at_task.is_none();
+        let step = opts.step;
         Ok(Arc::new(Run {
             inv: std::sync::RwLock::new(inv),
             inv_gen: std::sync::atomic::AtomicU64::new(0),
@@ -117,6 +122,7 @@ impl Run {
             forks: Arc::new(tokio::sync::Semaphore::new(forks)),
             playbook_dir,
             started: std::sync::atomic::AtomicBool::new(started),
+            stepping: Arc::new(std::sync::atomic::AtomicBool::new(step)),
             sync_cache: Mutex::new(std::collections::HashMap::new()),
             throttles: Mutex::new(std::collections::HashMap::new()),
         }))

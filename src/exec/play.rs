@@ -258,7 +258,10 @@ impl Walker {
         true
     }
 
-    async fn enter(&self, t: &Task, pos: Vec<u32>, chain: &[KwRef]) -> Option<(super::gate::Shared, bool)> {
+    /// Wait for the gate to let this host run `t`: the task's shared result and whether this host
+    /// is the first of its group, or how the walk goes on instead (the play stops, or `--step`
+    /// was told not to run it).
+    async fn enter(&self, t: &Task, pos: Vec<u32>, chain: &[KwRef]) -> Result<(super::gate::Shared, bool), Flow> {
         let handler = self.in_handler.load(Ordering::Relaxed);
         let release = if self.needs_sync(t, chain) {
             self.gate.wait(self.order, pos, t.uid, &t.display_name(), handler).await
@@ -266,8 +269,9 @@ impl Walker {
             self.gate.pass(t.uid, &t.display_name(), handler)
         };
         match release {
-            Release::Run(s, first) => Some((s, first)),
-            Release::Abort => None,
+            Release::Run(s, first) => Ok((s, first)),
+            Release::Skip => Err(Flow::Continue),
+            Release::Abort => Err(Flow::Abort),
         }
     }
 
@@ -286,7 +290,8 @@ impl Walker {
     /// Whether a task depends on the other hosts, so every host must reach it first (Ansible's
     /// linear order, kept where it is observable in results).
     fn needs_sync(&self, t: &Task, chain: &[KwRef]) -> bool {
-        if self.play.max_fail_percentage.is_some() || matches!(t.kind, TaskKind::Meta { .. }) {
+        // `--step` asks once per task, for every host.
+        if self.run.opts.step || self.play.max_fail_percentage.is_some() || matches!(t.kind, TaskKind::Meta { .. }) {
             return true;
         }
         let c = chain_of(chain);
@@ -377,8 +382,9 @@ impl Walker {
         if !self.selected(t, &chain) {
             return Flow::Continue;
         }
-        let Some((shared, first)) = self.enter(t, pos.clone(), &chain).await else {
-            return Flow::Abort;
+        let (shared, first) = match self.enter(t, pos.clone(), &chain).await {
+            Ok(entered) => entered,
+            Err(flow) => return flow,
         };
         self.run.reporter.progress_task(&self.host.name, &t.display_name());
         let c = chain_of(&chain);
@@ -544,9 +550,9 @@ impl Walker {
         if !self.selected(t, &chain) {
             return Flow::Continue;
         }
-        let Some(_) = self.enter(t, pos.clone(), &chain).await else {
-            return Flow::Abort;
-        };
+        if let Err(flow) = self.enter(t, pos.clone(), &chain).await {
+            return flow;
+        }
         let c = chain_of(&chain);
         let scope = vars::task_scope(&self.run, &self.host, &self.ps, &inh, Some(t));
         // Each entry: the tasks to run, their extra variables, what to print.
@@ -849,8 +855,8 @@ fn play_value(run: &Run, play: &Play, v: &Value) -> Value {
 pub async fn run_play(run: &Arc<Run>, play: &Arc<Play>) -> Result<PlayEnd, Diagnostic> {
     let hosts = play_hosts(run, play)?;
     let name = crate::pytext::to_text(&play_value(run, play, &Value::String(play.name.clone())));
-    run.reporter.play_start(&name);
-    run.reporter.progress_play(&name, hosts.len());
+    run.reporter.play_start(&name, &crate::diag::relative(&play.loc.file), play.named);
+    run.reporter.progress_play(&name, hosts.len(), play.task_count());
     if hosts.is_empty() {
         run.reporter.no_hosts();
         return Ok(PlayEnd::Continue);
@@ -863,7 +869,8 @@ pub async fn run_play(run: &Arc<Run>, play: &Arc<Play>) -> Result<PlayEnd, Diagn
         for h in &batch {
             run.touch_stats(h);
         }
-        let linear = !matches!(play.strategy.as_deref(), Some("free" | "graph"));
+        // `--step` takes the tasks one at a time, as linear does.
+        let linear = run.opts.step || !matches!(play.strategy.as_deref(), Some("free" | "graph"));
         let states: Vec<Arc<HostState>> = batch.iter().filter_map(|h| run.host(h)).collect();
         let pct = play.max_fail_percentage;
         let check_states = states.clone();
@@ -875,7 +882,8 @@ pub async fn run_play(run: &Arc<Run>, play: &Arc<Play>) -> Result<PlayEnd, Diagn
             }
             None => false,
         });
-        let gate = Arc::new(Gate::new(states.len(), linear, run.reporter.clone(), check));
+        let gate =
+            Arc::new(Gate::new(states.len(), linear, run.reporter.clone(), check).stepping(run.opts.step.then(|| run.stepping.clone())));
         let gather = match &play.gather_facts {
             Some(v) => {
                 let scope = template::Scope::new(vec![Arc::new(run.opts.extra_vars.clone())], None);

@@ -361,11 +361,26 @@ fn status_of(m: &Map<String, Value>) -> Status {
 struct Attempt {
     map: Map<String, Value>,
     outcome: Option<Outcome>,
+    /// The place of the value a failure is about (an argument that could not be rendered).
+    origin: Option<crate::diag::Loc>,
+}
+
+/// The innermost value under `node` that does not render: where a run-time template error
+/// points its caret.
+fn failing_node<'n>(node: &'n crate::yaml::Node, scope: &Arc<Scope>) -> &'n crate::yaml::Node {
+    use crate::yaml::NodeKind;
+    let fails = |n: &crate::yaml::Node| template::render_value(&n.to_value(), scope).is_err();
+    let inner = match &node.kind {
+        NodeKind::Map(m) => m.iter().map(|(_, v)| v).find(|v| fails(v)),
+        NodeKind::Seq(s) => s.iter().find(|v| fails(v)),
+        _ => None,
+    };
+    inner.map_or(node, |n| failing_node(n, scope))
 }
 
 /// Run the module once for one item (or the task without a loop), with retries.
 async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_node: &crate::yaml::Node, scope: &Arc<Scope>) -> Attempt {
-    let fail = |msg: String| Attempt { map: failed_result("", msg).result, outcome: None };
+    let fail = |msg: String| Attempt { map: failed_result("", msg).result, outcome: None, origin: None };
     let raw_args = args_node.to_value();
     let rendered = match template::render_value(&raw_args, scope) {
         Ok(Value::Object(mut m)) => match m.remove("_variable_params") {
@@ -381,23 +396,23 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
         },
         Ok(_) => Map::new(),
         Err(e) => {
-            // As Ansible: name the argument whose value could not be rendered.
-            let key = raw_args.as_object().and_then(|m| {
-                m.iter()
-                    .find(|(k, v)| k.as_str() != "_variable_params" && template::render_value(v, scope).is_err())
-                    .map(|(k, _)| k.clone())
+            // As Ansible: name the argument whose value could not be rendered, and point at it.
+            let arg = args_node.as_map().and_then(|m| {
+                m.iter().find(|(k, v)| k.key_string() != "_variable_params" && template::render_value(&v.to_value(), scope).is_err())
             });
-            let msg = match key {
-                Some(k) => format!("Error while resolving value for '{k}': {}", e.message),
+            let msg = match arg {
+                Some((k, _)) => format!("Error while resolving value for '{}': {}", k.key_string(), e.message),
                 None => e.message,
             };
-            return fail(format!(
+            let mut a = fail(format!(
                 "{} (in the arguments of task `{}`, {}:{})",
                 msg,
                 task.display_name(),
                 crate::diag::relative(&task.loc.file),
                 task.loc.line
             ));
+            a.origin = arg.map(|(_, v)| failing_node(v, scope).loc.clone()).filter(|l| l.is_known());
+            return a;
         }
     };
     let rendered = match module_defaults(env, module, scope) {
@@ -433,7 +448,7 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
         map.insert("changed".into(), json!(false));
         map.insert("msg".into(), json!(format!("remote module ({}) does not support check mode", module.name())));
         map.insert("skipped".into(), json!(true));
-        return Attempt { map, outcome: None };
+        return Attempt { map, outcome: None, origin: None };
     }
     let become_ = match become_for(env, scope) {
         Ok(b) => b,
@@ -462,7 +477,7 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
                 map.insert("changed".into(), json!(false));
                 map.insert("msg".into(), json!(m));
                 map.insert("unreachable".into(), json!(true));
-                return Attempt { map, outcome: None };
+                return Attempt { map, outcome: None, origin: None };
             }
             Err(e) => return fail(e.to_string()),
         }
@@ -551,7 +566,7 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
             map.insert("started".into(), json!(1));
             map.insert("finished".into(), json!(0));
             map.insert("changed".into(), json!(true));
-            return Attempt { map, outcome: None };
+            return Attempt { map, outcome: None, origin: None };
         }
     }
     let mut n = 0;
@@ -575,12 +590,12 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
                 "timedout".into(),
                 json!({"frame": "Configure `DISPLAY_TRACEBACK` to see a traceback on timeout errors.", "period": timeout}),
             );
-            return Attempt { map, outcome: None };
+            return Attempt { map, outcome: None, origin: None };
         };
         let Some(ran) = run else {
             let mut map = failed_result("", format!("async task did not complete within the requested time - {async_secs}s")).result;
             map.insert("ansible_job_id".into(), json!(crate::modules::async_status::new_jid()));
-            return Attempt { map, outcome: None };
+            return Attempt { map, outcome: None, origin: None };
         };
         let (mut map, outcome) = match ran {
             Ok(o) => {
@@ -623,7 +638,7 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
         }
         if max_attempts > 1 {
             if status_of(&map) == Status::Unreachable {
-                return Attempt { map, outcome };
+                return Attempt { map, outcome, origin: None };
             }
             let s = bind_result(task, scope, &map);
             let done = match &task.until {
@@ -631,19 +646,19 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
                 None => map.get("failed") != Some(&Value::Bool(true)),
             };
             if done {
-                return Attempt { map, outcome };
+                return Attempt { map, outcome, origin: None };
             }
             if n >= max_attempts {
                 // Ansible's count when the attempts run out: the retries, not the runs.
                 map.insert("attempts".into(), json!(max_attempts - 1));
                 map.insert("failed".into(), json!(true));
-                return Attempt { map, outcome };
+                return Attempt { map, outcome, origin: None };
             }
             env.run.reporter.retry(&env.host.name, &task.display_name(), max_attempts - n);
             tokio::time::sleep(Duration::from_secs_f64(delay.max(0.0))).await;
             continue;
         }
-        return Attempt { map, outcome };
+        return Attempt { map, outcome, origin: None };
     }
 }
 
@@ -818,6 +833,10 @@ pub async fn run_module_task(env: &Env<'_>, task: &Task, module: &'static dyn Mo
     let verbose_always = matches!(module.name(), "debug" | "assert");
     let finish = |mut r: HostResult| {
         r.no_log = no_log;
+        r.until = task.until.as_ref().map(|u| match u {
+            Value::Array(conds) => conds.iter().map(crate::pytext::to_text).collect::<Vec<_>>().join(" and "),
+            u => crate::pytext::to_text(u),
+        });
         r.module = module.name().to_string();
         r.verbose_always = verbose_always;
         r
@@ -830,6 +849,7 @@ pub async fn run_module_task(env: &Env<'_>, task: &Task, module: &'static dyn Mo
         }
         let a = attempt(env, task, module, args, &scope).await;
         let mut r = HostResult::new(&host, status_of(&a.map), a.map);
+        r.origin = a.origin;
         if let Some(o) = a.outcome {
             apply_effects(env, task, &o, &scope);
             r.diffs = o.diffs;

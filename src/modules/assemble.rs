@@ -109,7 +109,7 @@ async fn remote_fragments(ctx: &TaskCtx, src: &str) -> Result<Vec<(String, Vec<u
 /// The fragments on the controller (the role's `files/` searched), vaulted ones decrypted.
 fn local_fragments(ctx: &TaskCtx, src: &str, decrypt: bool) -> Result<Vec<(String, Vec<u8>)>, ModError> {
     let Some(dir) = ctx.find_local("files", src) else {
-        return fail(format!("Could not find or access '{src}' on the controller"));
+        return fail(ctx.not_found("files", src));
     };
     if !dir.is_dir() {
         return fail(format!("Source ({}) is not a directory", dir.display()));

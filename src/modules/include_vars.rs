@@ -75,7 +75,12 @@ fn outcome(ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
     if let Some(f) = file {
         match ctx.find_local("vars", &f) {
             Some(p) => files.push(p),
-            None => return failed(format!("Could not find or access '{f}'")),
+            None => {
+                // As Ansible: the searched paths in `message`, a generic `msg`.
+                let mut o = failed(ctx.not_found("vars", &f))?;
+                o.msg = Some("Task failed: Action failed: Unknown error.".into());
+                return Ok(o);
+            }
         }
     } else if let Some(d) = dir {
         let dir = source_dir(ctx, &d);

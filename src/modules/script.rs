@@ -53,7 +53,7 @@ impl Module for Script {
             return fail("one of the following is required: _raw_params, cmd");
         };
         let Some(path) = ctx.find_local("files", script) else {
-            return fail(format!("Could not find or access '{script}' on the controller"));
+            return fail(ctx.not_found("files", script));
         };
         let (creates, removes) = (args.str("creates")?, args.str("removes")?);
         let mut probe = String::new();

@@ -58,7 +58,7 @@ impl Module for Synchronize {
         let src = args.req_str("src")?;
         let dest = args.req_str("dest")?;
         let Some(root) = ctx.find_local("files", &src) else {
-            return fail(format!("Could not find or access '{src}' on the controller"));
+            return fail(ctx.not_found("files", &src));
         };
         let copy_args = copy_args(args)?;
         if !root.is_dir() {

@@ -26,7 +26,7 @@ async fn fetch(ctx: &TaskCtx, args: &Args) -> Result<(String, bool), ModError> {
         return Ok((src, false));
     }
     let Some(local) = ctx.find_local("files", &src) else {
-        return fail(format!("Could not find or access '{src}' on the Ansible Controller."));
+        return fail(ctx.not_found("files", &src));
     };
     let tmp = format!("/tmp/.steward-archive.{}", super::common::sha1_hex(format!("{}{}", local.display(), ctx.host).as_bytes()));
     ctx.conn.put_file(&local, &tmp).await?;

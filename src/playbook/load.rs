@@ -176,7 +176,9 @@ fn load_play(node: &Node, ctx: &mut LoadCtx) -> R<Play> {
         }
     };
     let kw = parse_kw(node)?;
-    let name = match node.get("name").filter(|n| !n.is_null()) {
+    let named_node = node.get("name").filter(|n| !n.is_null());
+    let named = named_node.is_some();
+    let name = match named_node {
         Some(n) => scalar_string(n, "name")?,
         None => match &hosts_v {
             Value::Array(a) => a.iter().map(crate::pytext::to_text).collect::<Vec<_>>().join(","),
@@ -328,6 +330,7 @@ fn load_play(node: &Node, ctx: &mut LoadCtx) -> R<Play> {
     handlers.extend(own_handlers);
     Ok(Play {
         name,
+        named,
         loc: node.loc.clone(),
         hosts: hosts_v,
         vars,

@@ -8,6 +8,7 @@
 pub mod action_plugins;
 pub mod keywords;
 mod load;
+pub mod local_files;
 mod roles;
 
 use std::path::PathBuf;
@@ -60,6 +61,8 @@ pub struct Kw {
 #[derive(Clone)]
 pub struct Play {
     pub name: String,
+    /// Whether the play has a `name:`; without one, `name` is its hosts pattern.
+    pub named: bool,
     pub loc: Loc,
     pub hosts: Value,
     pub vars: Map<String, Value>,
@@ -203,6 +206,58 @@ pub struct Task {
     /// The action as the task names it, where that is not the module's own name: a plugin
     /// that re-exports a builtin action (`debug_var_alias` runs `debug`).
     pub action: Option<String>,
+}
+
+/// Where a task sits, for the checks made before the run.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Nest {
+    /// In a `rescue:`: it runs only when something failed.
+    pub rescue: bool,
+    /// Something around it decides whether it runs or whether its failure counts: a `when`,
+    /// `ignore_errors` or `failed_when` on an enclosing block or include, a rescue that
+    /// catches it, a handler.
+    pub guarded: bool,
+}
+
+impl Nest {
+    /// A task whose own keywords say it may not run, or that its failure may not count.
+    pub fn guards(t: &Task) -> bool {
+        !t.kw.when.is_empty() || t.kw.ignore_errors.is_some() || t.failed_when.is_some()
+    }
+}
+
+/// Visit every task of `tasks` and of the blocks, imports and loaded includes in them, in
+/// order, each with where it sits.
+pub fn each_task(tasks: &[Arc<Task>], nest: Nest, f: &mut impl FnMut(&Arc<Task>, Nest)) {
+    for t in tasks {
+        f(t, nest);
+        let inner = Nest { guarded: nest.guarded || Nest::guards(t), ..nest };
+        match &t.kind {
+            TaskKind::Block { block, rescue, always } => {
+                each_task(block, Nest { guarded: inner.guarded || !rescue.is_empty(), ..inner }, f);
+                each_task(rescue, Nest { rescue: true, guarded: true }, f);
+                each_task(always, inner, f);
+            }
+            TaskKind::Import { tasks } | TaskKind::IncludeRole { tasks, .. } => each_task(tasks, inner, f),
+            TaskKind::IncludeTasks { preloaded: Some(tasks), .. } => each_task(tasks, inner, f),
+            _ => {}
+        }
+    }
+}
+
+impl Play {
+    /// How many tasks a host runs in this play when nothing fails, as far as is known before
+    /// the run (fact gathering counts; rescues, handlers and templated includes do not).
+    pub fn task_count(&self) -> usize {
+        let mut n = usize::from(!matches!(self.gather_facts, Some(Value::Bool(false))));
+        for sec in [&self.pre_tasks, &self.tasks, &self.post_tasks] {
+            each_task(sec, Nest::default(), &mut |t, nest| {
+                let leaf = !matches!(t.kind, TaskKind::Block { .. } | TaskKind::Import { .. });
+                n += usize::from(leaf && !nest.rescue);
+            });
+        }
+        n
+    }
 }
 
 static UID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);

@@ -20,10 +20,12 @@ pub struct FileDiff {
 /// One thing that happened in a run, sent to every sink of the [`super::Reporter`].
 #[derive(Clone, Copy, Debug)]
 pub enum Event<'a> {
-    /// A play starts (its banner).
-    PlayStart { name: &'a str },
-    /// A play starts its work on `total` hosts (live progress).
-    PlayHosts { name: &'a str, total: usize },
+    /// A play starts (its banner). `playbook` is the file the play is written in; `named` says
+    /// whether the play has a `name:` (an unnamed play is shown by its hosts pattern).
+    PlayStart { name: &'a str, playbook: &'a str, named: bool },
+    /// A play starts its work on `total` hosts, about `tasks` tasks each (live progress; the
+    /// count is what is known before the run: dynamic includes and handlers may add more).
+    PlayHosts { name: &'a str, total: usize, tasks: usize },
     /// The play's pattern matched no host.
     NoHosts,
     /// A task (or a handler) starts: its banner, printed once for all its hosts.
@@ -88,6 +90,11 @@ pub struct HostResult {
     pub task: String,
     /// How long the task took on this host, in seconds.
     pub duration: f64,
+    /// Where in the playbook the failure is (an argument that did not render), when that is
+    /// more precise than the task's own place.
+    pub origin: Option<Loc>,
+    /// The task's `until` condition, for the message when its retries run out.
+    pub until: Option<String>,
 }
 
 impl HostResult {
@@ -108,6 +115,8 @@ impl HostResult {
             retries_msgs: vec![],
             task: String::new(),
             duration: 0.0,
+            origin: None,
+            until: None,
         }
     }
 

@@ -1,7 +1,8 @@
 //! `--report FILE.html`: a self-contained HTML page about a run that a support team can hand on:
 //! the recap, what changed where (with diffs), failures with their messages and stderr, and
 //! timings per host. One file, inline CSS, no script; `no_log` results are hidden and known
-//! secrets masked, as everywhere else.
+//! secrets masked, as everywhere else. A `--check` run says "would change" throughout: nothing
+//! was changed.
 
 use std::sync::Mutex;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -23,14 +24,38 @@ struct Rec {
     hidden: bool,
 }
 
+/// What the page says about the run as a whole.
+#[derive(Clone, Debug, Default)]
+pub struct RunInfo {
+    /// The playbooks given on the command line.
+    pub playbooks: Vec<String>,
+    /// `--check`: the changes are predictions.
+    pub check: bool,
+}
+
 pub struct HtmlReport {
     path: std::path::PathBuf,
+    info: RunInfo,
     started: Instant,
     started_at: i64,
     /// The play running now.
     play: Mutex<String>,
     recs: Mutex<Vec<Rec>>,
     stats: Mutex<IndexMap<String, Stats>>,
+}
+
+/// "1 host", "2 hosts".
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// A play as the page names it: by its name, or, unnamed, by the hosts it ran on.
+fn play_label(name: &str, named: bool) -> String {
+    if named {
+        format!("play {name}")
+    } else {
+        format!("unnamed play on {name}")
+    }
 }
 
 fn esc(s: &str) -> String {
@@ -70,9 +95,9 @@ details{margin:.3em 0}summary{cursor:pointer}.bar{background:#5b8def;height:.7em
 impl Sink for HtmlReport {
     fn event(&self, e: &Event<'_>) {
         match *e {
-            Event::PlayStart { name } => {
+            Event::PlayStart { name, named, .. } => {
                 if let Ok(mut p) = self.play.lock() {
-                    *p = name.to_string();
+                    *p = play_label(name, named);
                 }
             }
             Event::Result { result, .. } => {
@@ -92,10 +117,11 @@ impl Sink for HtmlReport {
 }
 
 impl HtmlReport {
-    pub fn new(path: std::path::PathBuf) -> HtmlReport {
+    pub fn new(path: std::path::PathBuf, info: RunInfo) -> HtmlReport {
         let started_at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
         HtmlReport {
             path,
+            info,
             started: Instant::now(),
             started_at,
             play: Mutex::new(String::new()),
@@ -153,18 +179,29 @@ impl HtmlReport {
         } else {
             "failed"
         };
+        let check = self.info.check;
+        // The header counts what the recap table counts.
+        let changes: usize = stats.values().map(|s| s.changed as usize).sum();
+        let failures: usize = stats.values().map(|s| (s.failed + s.unreachable) as usize).sum();
         let changed: Vec<&Rec> = recs.iter().filter(|r| r.status == "changed").collect();
         let failed: Vec<&Rec> = recs.iter().filter(|r| r.status == "failed" || r.status == "unreachable").collect();
+        let handled: Vec<&Rec> = recs.iter().filter(|r| r.status == "rescued" || r.status == "ignored").collect();
+        let changed_word = if check { "would change" } else { "changed" };
+        let books = self.info.playbooks.join(", ");
         let mut h = String::new();
-        h += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>steward run report</title>";
+        h +=
+            &format!("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>steward run report: {}</title>", esc(&books));
         h += &format!("<style>{CSS}</style></head><body>\n");
-        h += "<h1>steward run report</h1>\n";
+        h += &format!("<h1>steward run report: <span id=\"playbook\">{}</span></h1>\n", esc(&books));
+        if check {
+            h += "<p id=\"mode\"><span class=\"pill changed\">check mode</span> Nothing was changed: what is shown as changes is what a real run would change.</p>\n";
+        }
         h += &format!(
-            "<p class=\"meta\">Started {} · took {took:.1} s · {} hosts · {} changes · {} failures · exit code <span class=\"pill {class}\" id=\"exit\">{exit_code}</span> ({meaning})</p>\n",
+            "<p class=\"meta\">Started {} · took {took:.1} s · {} · {} · {} · exit code <span class=\"pill {class}\" id=\"exit\">{exit_code}</span> ({meaning})</p>\n",
             esc(&when),
-            stats.len(),
-            changed.len(),
-            failed.len()
+            count(stats.len(), "host", "hosts"),
+            if check { count(changes, "change predicted", "changes predicted") } else { count(changes, "change", "changes") },
+            count(failures, "failure", "failures"),
         );
         // Recap.
         h += "<h2 id=\"recap\">Recap</h2>\n<table><tr><th>host</th><th>ok</th><th>changed</th><th>unreachable</th><th>failed</th><th>skipped</th><th>rescued</th><th>ignored</th><th>time</th></tr>\n";
@@ -194,7 +231,14 @@ impl HtmlReport {
             h += "<p>None.</p>\n";
         }
         for r in &failed {
-            h += &format!("<h3><span class=\"pill {}\">{}</span> {} — {}</h3>\n", r.status, r.status, esc(&r.host), esc(&r.task));
+            h += &format!(
+                "<h3><span class=\"pill {}\">{}</span> {} — {} <span class=\"meta\">({})</span></h3>\n",
+                r.status,
+                r.status,
+                esc(&r.host),
+                esc(&r.task),
+                esc(&r.play)
+            );
             if r.hidden {
                 h += "<p><em>Hidden (no_log).</em></p>\n";
                 continue;
@@ -204,17 +248,35 @@ impl HtmlReport {
                 h += &format!("<p>stderr:</p><pre>{}</pre>\n", esc(&r.stderr));
             }
         }
+        // Failures the playbook handled: a rescue ran, or the task said to ignore them.
+        h += &format!("<h2 id=\"handled\">Rescued and ignored failures ({})</h2>\n", handled.len());
+        if handled.is_empty() {
+            h += "<p>None.</p>\n";
+        }
+        for r in &handled {
+            h += &format!("<h3><span class=\"pill skipped\">{}</span> {} — {}</h3>\n", r.status, esc(&r.host), esc(&r.task));
+            if r.hidden {
+                h += "<p><em>Hidden (no_log).</em></p>\n";
+            } else {
+                h += &format!("<pre>{}</pre>\n", esc(&r.msg));
+            }
+        }
         // What changed where.
-        h += &format!("<h2 id=\"changes\">Changes ({})</h2>\n", changed.len());
+        let title = if check { "Would change" } else { "Changes" };
+        h += &format!("<h2 id=\"changes\">{title} ({})</h2>\n", changed.len());
         if changed.is_empty() {
-            h += "<p>Nothing changed.</p>\n";
+            h += if check { "<p>Nothing would change.</p>\n" } else { "<p>Nothing changed.</p>\n" };
         }
         let mut by_host: IndexMap<&str, Vec<&Rec>> = IndexMap::new();
         for r in &changed {
             by_host.entry(r.host.as_str()).or_default().push(r);
         }
         for (host, list) in &by_host {
-            h += &format!("<h3>{} <span class=\"pill changed\">{} changed</span></h3>\n<ul>\n", esc(host), list.len());
+            h += &format!(
+                "<h3>{} <span class=\"pill changed\">{} {changed_word}</span></h3>\n<ul>\n",
+                esc(host),
+                count(list.len(), "task", "tasks")
+            );
             for r in list {
                 h += &format!("<li>{} <span class=\"meta\">({}, {:.2} s)</span>", esc(&r.task), esc(&r.play), r.duration);
                 if r.hidden {
@@ -241,11 +303,11 @@ impl HtmlReport {
         let mut slow: Vec<&Rec> = recs.iter().collect();
         slow.sort_by(|a, b| b.duration.partial_cmp(&a.duration).unwrap_or(std::cmp::Ordering::Equal));
         for r in slow.iter().take(10) {
+            let word = if r.status == "changed" { changed_word } else { r.status };
             h += &format!(
-                "<tr><td>{}</td><td>{}</td><td><span class=\"pill {}\">{}</span></td><td class=n>{:.2} s</td></tr>\n",
+                "<tr><td>{}</td><td>{}</td><td><span class=\"pill {}\">{word}</span></td><td class=n>{:.2} s</td></tr>\n",
                 esc(&r.host),
                 esc(&r.task),
-                r.status,
                 r.status,
                 r.duration
             );

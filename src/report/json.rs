@@ -43,7 +43,9 @@ impl<W: Write + Send> JsonLines<W> {
 impl<W: Write + Send> Sink for JsonLines<W> {
     fn event(&self, e: &Event<'_>) {
         match *e {
-            Event::PlayStart { name } => self.write(json!({"event": "play_start", "play": name})),
+            Event::PlayStart { name, playbook, named } => {
+                self.write(json!({"event": "play_start", "play": name, "playbook": playbook, "named": named}))
+            }
             Event::TaskStart { name, handler } => self.write(json!({"event": "task_start", "task": name, "handler": handler})),
             Event::Result { result: r, .. } => {
                 let changed = r.result.get("changed").cloned().unwrap_or(Value::Bool(false));
@@ -110,8 +112,8 @@ mod tests {
         s.count(&ok);
         stats.insert("web1".to_string(), s);
         let events = [
-            Event::PlayStart { name: "site" },
-            Event::PlayHosts { name: "site", total: 2 },
+            Event::PlayStart { name: "site", playbook: "site.yml", named: true },
+            Event::PlayHosts { name: "site", total: 2, tasks: 3 },
             Event::TaskStart { name: "write it", handler: false },
             Event::HostTask { host: "web1", task: "write it" },
             Event::Result { result: &ok, loc: None },
@@ -128,7 +130,7 @@ mod tests {
         assert_eq!(
             lines(sink),
             [
-                r#"{"event":"play_start","play":"site"}"#,
+                r#"{"event":"play_start","play":"site","playbook":"site.yml","named":true}"#,
                 r#"{"event":"task_start","task":"write it","handler":false}"#,
                 r#"{"event":"result","host":"web1","task":"write it","status":"changed","changed":true,"duration":0.123,"delegated_to":null,"result":{"changed":true,"dest":"/etc/x"}}"#,
                 r#"{"event":"result","host":"web2","task":"write it","status":"ignored","changed":false,"duration":0.0,"delegated_to":"db1","result":{"changed":false,"msg":"boom","rc":1}}"#,

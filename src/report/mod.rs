@@ -19,7 +19,7 @@ mod terminal;
 
 pub use adhoc::Adhoc;
 pub use event::Event;
-pub use html::HtmlReport;
+pub use html::{HtmlReport, RunInfo};
 pub use json::JsonLines;
 pub use junit::JUnit;
 pub use terminal::{Terminal, Verbosity};
@@ -71,13 +71,13 @@ impl Reporter {
 
     // Shorthands for the executor: one event each.
 
-    pub fn play_start(&self, name: &str) {
-        self.event(Event::PlayStart { name });
+    pub fn play_start(&self, name: &str, playbook: &str, named: bool) {
+        self.event(Event::PlayStart { name, playbook, named });
     }
 
     /// Live progress: a play starts on `total` hosts.
-    pub fn progress_play(&self, name: &str, total: usize) {
-        self.event(Event::PlayHosts { name, total });
+    pub fn progress_play(&self, name: &str, total: usize, tasks: usize) {
+        self.event(Event::PlayHosts { name, total, tasks });
     }
 
     /// Live progress: a host starts a task.
@@ -155,7 +155,7 @@ mod tests {
     impl Sink for Note {
         fn event(&self, e: &Event<'_>) {
             let what = match e {
-                Event::PlayStart { name } => format!("play {name}"),
+                Event::PlayStart { name, .. } => format!("play {name}"),
                 Event::Message(m) => format!("message {m}"),
                 other => format!("{other:?}"),
             };
@@ -171,7 +171,7 @@ mod tests {
     fn every_sink_hears_every_event_in_the_order_added() {
         let log = Arc::new(Mutex::new(Vec::new()));
         let r = Reporter::new().with(Note("a", log.clone())).with(Note("b", log.clone()));
-        r.play_start("site");
+        r.play_start("site", "site.yml", true);
         r.message("hello");
         r.finish(0);
         assert_eq!(*log.lock().unwrap(), ["a:play site", "b:play site", "a:message hello", "b:message hello", "a:finish 0", "b:finish 0"]);

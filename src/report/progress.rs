@@ -1,4 +1,5 @@
-//! Live progress on stderr: for each play, hosts done out of total, failures, elapsed time, and
+//! Live progress on stderr: for each play, a bar of the tasks done on all its hosts (so that one
+//! host's bar moves as its tasks finish), hosts done out of total, failures, elapsed time, and
 //! what the active hosts are doing. On a terminal it is drawn with indicatif (and the regular
 //! output is printed around it); when stderr is not a terminal (CI logs) it is plain lines,
 //! never escape codes. `STEWARD_PROGRESS=off|plain|live` overrides the choice.
@@ -34,6 +35,10 @@ impl Mode {
 struct Play {
     name: String,
     total: usize,
+    /// Tasks each host is expected to run (at least 1).
+    tasks: usize,
+    /// Tasks finished per host, at most `tasks - 1` until the host is through the play.
+    finished: IndexMap<String, usize>,
     done: usize,
     failed: usize,
     started: Instant,
@@ -57,23 +62,23 @@ impl Progress {
         Progress { mode, play: Mutex::new(None) }
     }
 
-    /// A play starts on `total` hosts.
-    pub fn play(&self, name: &str, total: usize) {
+    /// A play starts on `total` hosts, about `tasks` tasks each.
+    pub fn play(&self, name: &str, total: usize, tasks: usize) {
+        let tasks = tasks.max(1);
         self.end_play();
         if self.mode == Mode::Off || total == 0 {
             return;
         }
         let bars = (self.mode == Mode::Live).then(|| {
             let mp = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10));
-            let head = mp.add(ProgressBar::new(total as u64));
+            let head = mp.add(ProgressBar::new((total * tasks) as u64));
             head.set_style(
-                ProgressStyle::with_template(
-                    "{spinner:.cyan} {prefix:.bold} [{bar:30.cyan/blue}] {pos}/{len} hosts done {msg} {elapsed_precise}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
+                ProgressStyle::with_template("{spinner:.cyan} {prefix:.bold} [{bar:30.cyan/blue}] {msg} {elapsed_precise}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
             );
             head.set_prefix(format!("PLAY [{name}]"));
+            head.set_message(format!("0/{total} hosts done"));
             head.enable_steady_tick(Duration::from_millis(120));
             let slots = (0..SLOTS.min(total))
                 .map(|_| {
@@ -88,6 +93,8 @@ impl Progress {
             *p = Some(Play {
                 name: name.to_string(),
                 total,
+                tasks,
+                finished: IndexMap::new(),
                 done: 0,
                 failed: 0,
                 started: Instant::now(),
@@ -106,38 +113,49 @@ impl Progress {
         Self::redraw_slots(p);
     }
 
-    /// A task failed on a host (shown in the head line's count).
-    pub fn failure(&self) {
+    /// A task finished on a host (`failed`: a failure the recap counts).
+    pub fn result(&self, host: &str, failed: bool) {
         let Ok(mut g) = self.play.lock() else { return };
         let Some(p) = g.as_mut() else { return };
-        p.failed += 1;
-        if let Some((_, head, _)) = &p.bars {
-            head.set_message(format!("· {} failed", p.failed));
-        }
+        p.failed += usize::from(failed);
+        let cap = p.tasks - 1;
+        let n = p.finished.entry(host.to_string()).or_default();
+        *n = (*n + 1).min(cap);
+        Self::show(p, false);
     }
 
-    /// A host is through the play.
+    /// A host is through the play: its part of the bar is full.
     pub fn host_done(&self, host: &str) {
         let Ok(mut g) = self.play.lock() else { return };
         let Some(p) = g.as_mut() else { return };
         p.done += 1;
+        p.finished.insert(host.to_string(), p.tasks);
         p.active.shift_remove(host);
+        let last = p.done == p.total;
+        Self::show(p, last);
+    }
+
+    /// Bring the head line up to date; in plain mode at most one line every two seconds (the
+    /// first two seconds into the play), and the last one.
+    fn show(p: &mut Play, last: bool) {
+        let failed = if p.failed > 0 { format!(", {} failed", p.failed) } else { String::new() };
+        let tasks: usize = p.finished.values().sum();
         match &p.bars {
             Some((_, head, _)) => {
-                head.set_position(p.done as u64);
+                head.set_position(tasks as u64);
+                head.set_message(format!("{}/{} hosts done{failed}", p.done, p.total));
                 Self::redraw_slots(p);
             }
             None => {
-                // Plain lines: at most one every two seconds, and the last one.
-                let due = p.last_plain.is_none_or(|t| t.elapsed() >= Duration::from_secs(2)) || p.done == p.total;
+                let due = last || p.last_plain.unwrap_or(p.started).elapsed() >= Duration::from_secs(2);
                 if due {
                     p.last_plain = Some(Instant::now());
-                    let failed = if p.failed > 0 { format!(", {} failed", p.failed) } else { String::new() };
                     eprintln!(
-                        "[progress] PLAY [{}]: {}/{} hosts done{failed}, {} elapsed",
+                        "[progress] PLAY [{}]: {}/{} hosts done, {tasks}/{} tasks{failed}, {} elapsed",
                         p.name,
                         p.done,
                         p.total,
+                        p.total * p.tasks,
                         elapsed(p.started.elapsed())
                     );
                 }

@@ -89,8 +89,8 @@ pub(super) fn shown(r: &Map<String, Value>, no_log: bool, indent: bool) -> Strin
 impl Sink for Terminal {
     fn event(&self, e: &Event<'_>) {
         match *e {
-            Event::PlayStart { name } => self.line(&banner(&format!("PLAY [{name}]"))),
-            Event::PlayHosts { name, total } => self.progress.play(name, total),
+            Event::PlayStart { name, .. } => self.line(&banner(&format!("PLAY [{name}]"))),
+            Event::PlayHosts { name, total, tasks } => self.progress.play(name, total, tasks),
             Event::NoHosts => self.line("skipping: no hosts matched"),
             Event::TaskStart { name, handler } => {
                 let kind = if handler { "RUNNING HANDLER" } else { "TASK" };
@@ -113,6 +113,12 @@ impl Sink for Terminal {
 impl Terminal {
     pub fn new(verbosity: Verbosity, diff: bool) -> Terminal {
         Terminal { verbosity, diff, out: Mutex::new(std::io::stdout()), color: stdout_color(), progress: Progress::new(Mode::detect()) }
+    }
+
+    /// No progress display: `--step` asks its questions on stderr, where the bars would be.
+    pub fn without_progress(mut self) -> Terminal {
+        self.progress = Progress::new(Mode::Off);
+        self
     }
 
     fn paint(&self, code: &str, text: &str) -> String {
@@ -146,9 +152,9 @@ impl Terminal {
     }
 
     fn host_result(&self, r: &HostResult, task_loc: Option<&Loc>) {
-        if matches!(r.status, Status::Failed | Status::Unreachable) && !r.result.get("ignored").is_some_and(|v| v == &Value::Bool(true)) {
-            self.progress.failure();
-        }
+        // A failure the playbook ignores or rescues is not one in the recap, nor here.
+        let failed = matches!(r.status, Status::Failed | Status::Unreachable) && !r.ignored && !r.rescued;
+        self.progress.result(&r.host, failed);
         if self.diff && !r.no_log {
             for d in &r.diffs {
                 self.print_diff(d);
@@ -214,7 +220,7 @@ impl Terminal {
             }
             Status::Failed => {
                 if !r.is_loop || r.items.is_empty() {
-                    if let Some(loc) = task_loc {
+                    if let Some(loc) = r.origin.as_ref().or(task_loc) {
                         self.error_origin(&failure_summary(r), loc, r.no_log);
                     }
                 }
@@ -244,6 +250,10 @@ impl Terminal {
         let msg = if no_log { "the task failed (its output is hidden by no_log)".to_string() } else { msg.to_string() };
         let mut s = self.paint("31", &format!("[ERROR]: Task failed: {msg}"));
         s += &format!("\nOrigin: {}:{}:{}\n", loc.file.display(), loc.line, loc.col);
+        // As Ansible: the lines up to the place, and a caret under it.
+        if let Some(snippet) = crate::diag::snippet(loc) {
+            s += &format!("\n{snippet}");
+        }
         self.line(&s);
     }
 
@@ -312,18 +322,21 @@ pub fn unified_diff(d: &FileDiff) -> String {
 }
 
 /// The `[ERROR]: Task failed:` line's text: the result's message, or, for a result without
-/// one, Ansible's "Action failed." and, when `until` ran out of retries, what was retried.
+/// one, Ansible's "Action failed."; when `until` ran out of retries, also what was retried and
+/// the condition that never held.
 fn failure_summary(r: &HostResult) -> String {
     let msg = r.msg();
-    if !msg.trim().is_empty() {
-        return msg;
-    }
-    match r.result.get("attempts").and_then(Value::as_i64) {
-        Some(n) => format!(
-            "Action failed: `{}` was retried {n} time{} and its last result (below) still did not pass its `until` condition",
-            r.task,
-            if n == 1 { "" } else { "s" }
-        ),
-        None => "Action failed.".into(),
+    let Some(n) = r.result.get("attempts").and_then(Value::as_i64) else {
+        return if msg.trim().is_empty() { "Action failed.".into() } else { msg };
+    };
+    let until = match &r.until {
+        Some(u) => format!("`until: {u}`"),
+        None => "its `until` condition".into(),
+    };
+    let times = if n == 1 { "time" } else { "times" };
+    if msg.trim().is_empty() {
+        format!("Action failed: `{}` was retried {n} {times} and its last result (below) still did not pass {until}", r.task)
+    } else {
+        format!("{msg} (`{}` was retried {n} {times}; its last result, below, still did not pass {until})", r.task)
     }
 }
