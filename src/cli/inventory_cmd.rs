@@ -19,7 +19,7 @@ pub fn run(a: InventoryArgs) -> Result<(), Error> {
             return Err(Error::command(format!("no group `{g}` in the inventory")));
         }
         let mut s = String::new();
-        graph(&inv, g, 0, a.vars, &mut s);
+        graph(&inv, g, 0, a.vars, &mut s)?;
         print!("{s}");
         return Ok(());
     } else if a.list {
@@ -44,11 +44,15 @@ fn list(inv: &Inventory) -> Result<Value, crate::diag::Diagnostic> {
             hostvars.insert(h.clone(), Value::Object(v));
         }
     }
-    top.insert("_meta".into(), json!({ "hostvars": hostvars }));
+    top.insert("_meta".into(), json!({ "hostvars": hostvars, "profile": "inventory_legacy" }));
+    // As ansible-inventory: `all` lists only the groups no other group contains.
+    let nested: std::collections::HashSet<&str> =
+        inv.groups.values().filter(|g| g.name != "all").flat_map(|g| g.children.iter().map(String::as_str)).collect();
     for (name, g) in &inv.groups {
         let mut e = Map::new();
-        if !g.children.is_empty() {
-            e.insert("children".into(), json!(g.children.iter().collect::<Vec<_>>()));
+        let children: Vec<&String> = g.children.iter().filter(|c| name != "all" || !nested.contains(c.as_str())).collect();
+        if !children.is_empty() {
+            e.insert("children".into(), json!(children));
         }
         if !g.hosts.is_empty() {
             e.insert("hosts".into(), json!(g.hosts.iter().collect::<Vec<_>>()));
@@ -60,33 +64,43 @@ fn list(inv: &Inventory) -> Result<Value, crate::diag::Diagnostic> {
     Ok(Value::Object(top))
 }
 
-fn graph(inv: &Inventory, group: &str, depth: usize, vars: bool, out: &mut String) {
+/// `--graph [--vars]` as ansible-inventory prints it: each group's children (under `all`,
+/// those no other group contains, `ungrouped` first, in the order they were defined), then its
+/// hosts, each with its variables when asked, then the group's own variables.
+fn graph(inv: &Inventory, group: &str, depth: usize, vars: bool, out: &mut String) -> Result<(), crate::diag::Diagnostic> {
     let pad = "  |".repeat(depth);
     if depth == 0 {
         out.push_str(&format!("@{group}:\n"));
     } else {
         out.push_str(&format!("{pad}--@{group}:\n"));
     }
-    let Some(g) = inv.groups.get(group) else { return };
+    let Some(g) = inv.groups.get(group) else { return Ok(()) };
     let mut children: Vec<&String> = g.children.iter().collect();
     if group == "all" {
-        // Only groups no other group contains hang under `all`, ungrouped first, as
-        // ansible-inventory prints them.
-        children.retain(|c| !inv.groups.values().any(|g| g.name != "all" && g.children.contains(*c)));
-        children.sort_by_key(|c| (c.as_str() != "ungrouped", c.as_str().to_string()));
+        let nested: std::collections::HashSet<&str> =
+            inv.groups.values().filter(|g| g.name != "all").flat_map(|g| g.children.iter().map(String::as_str)).collect();
+        children.retain(|c| !nested.contains(c.as_str()));
+        children.sort_by_key(|c| c.as_str() != "ungrouped");
     }
     for c in children {
-        graph(inv, c, depth + 1, vars, out);
+        graph(inv, c, depth + 1, vars, out)?;
     }
     let inner = "  |".repeat(depth + 1);
+    let show = |m: serde_json::Map<String, Value>, pad: &str, out: &mut String| {
+        let mut keys: Vec<&String> = m.keys().collect();
+        keys.sort();
+        for k in keys {
+            out.push_str(&format!("{pad}--{{{k} = {}}}\n", crate::pytext::py_str(&m[k])));
+        }
+    };
     for h in &g.hosts {
         out.push_str(&format!("{inner}--{h}\n"));
         if vars {
-            if let Some(host) = inv.hosts.get(h) {
-                for (k, v) in &host.vars {
-                    out.push_str(&format!("{inner}  |--{{{k} = {}}}\n", crate::pytext::to_text(v)));
-                }
-            }
+            show(inv.host_vars(h)?, &format!("{inner}  |"), out);
         }
     }
+    if vars {
+        show(inv.group_vars(group)?, &inner, out);
+    }
+    Ok(())
 }

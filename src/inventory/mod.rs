@@ -52,6 +52,8 @@ pub struct Inventory {
     pub sources: Vec<String>,
     /// Each host's groups, computed once when first asked (the inventory no longer changes then).
     membership: std::sync::OnceLock<std::collections::HashMap<String, Vec<String>>>,
+    /// Each group's depth below `all`, computed once as `membership`.
+    depths: std::sync::OnceLock<std::collections::HashMap<String, usize>>,
 }
 
 impl Inventory {
@@ -237,6 +239,7 @@ impl Inventory {
     /// After a change while running: `ungrouped` and the host-to-groups cache made anew.
     fn reconcile(&mut self) {
         self.membership = std::sync::OnceLock::new();
+        self.depths = std::sync::OnceLock::new();
         let grouped: IndexSet<String> =
             self.groups.values().filter(|g| g.name != "all" && g.name != "ungrouped").flat_map(|g| g.hosts.iter().cloned()).collect();
         let names: Vec<String> = self.real_hosts().cloned().collect();
@@ -287,13 +290,10 @@ impl Inventory {
             // `all` lists every host in the order they were defined.
             return self.real_hosts().cloned().collect();
         }
-        let mut ordered: IndexSet<String> = IndexSet::new();
-        for h in self.hosts.keys() {
-            if out.contains(h) {
-                ordered.insert(h.clone());
-            }
-        }
-        ordered
+        // Inventory order: by each host's place, not by a walk over every host per group.
+        let mut ordered: Vec<(usize, String)> = out.into_iter().filter_map(|h| Some((self.hosts.get_index_of(&h)?, h))).collect();
+        ordered.sort_unstable_by_key(|(i, _)| *i);
+        ordered.into_iter().map(|(_, h)| h).collect()
     }
 
     fn collect_group_hosts(&self, group: &str, seen: &mut IndexSet<String>, out: &mut IndexSet<String>) {
@@ -308,31 +308,26 @@ impl Inventory {
         }
     }
 
-    /// Depth of a group below `all`, for Ansible's group variable order.
+    /// Depth of a group below `all`, for Ansible's group variable order: 1 for a group no
+    /// other group contains, else one more than its deepest parent (a cycle is cut off).
     fn depth(&self, group: &str) -> usize {
         if group == "all" {
             return 0;
         }
-        let mut best = 1;
-        for g in self.groups.values() {
-            if g.name != "all" && g.children.contains(group) && g.name != group {
-                best = best.max(1 + self.depth_guarded(&g.name, 0));
+        let depths = self.depths.get_or_init(|| {
+            let mut parents: std::collections::HashMap<&str, Vec<&str>> = std::collections::HashMap::new();
+            for g in self.groups.values().filter(|g| g.name != "all") {
+                for c in g.children.iter().filter(|c| **c != g.name) {
+                    parents.entry(c.as_str()).or_default().push(g.name.as_str());
+                }
             }
-        }
-        best
-    }
-
-    fn depth_guarded(&self, group: &str, guard: usize) -> usize {
-        if guard > 64 || group == "all" {
-            return 0;
-        }
-        let mut best = 1;
-        for g in self.groups.values() {
-            if g.name != "all" && g.children.contains(group) {
-                best = best.max(1 + self.depth_guarded(&g.name, guard + 1));
+            let mut memo = std::collections::HashMap::new();
+            for g in self.groups.keys() {
+                group_depth(g, &parents, &mut memo, 0);
             }
-        }
-        best
+            memo.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+        });
+        depths.get(group).copied().unwrap_or(1)
     }
 
     /// The groups of a host in the order their variables apply: `all` first, then by depth
@@ -346,6 +341,15 @@ impl Inventory {
         gs
     }
 
+    /// A group's own variables: the inventory's, then its `group_vars/` files.
+    pub fn group_vars(&self, group: &str) -> Result<Map<String, Value>, Diagnostic> {
+        let mut out = self.groups.get(group).map(|g| g.vars.clone()).unwrap_or_default();
+        for d in self.var_dirs.iter().chain(self.playbook_dirs.iter()) {
+            merge_into(&mut out, &self.dir_vars.load(d, "group_vars", group)?);
+        }
+        Ok(out)
+    }
+
     /// A host's inventory variables, layered in Ansible's precedence order.
     pub fn host_vars(&self, host: &str) -> Result<Map<String, Value>, Diagnostic> {
         let mut out = Map::new();
@@ -354,6 +358,8 @@ impl Inventory {
         for g in &groups {
             merge_into(&mut out, &self.groups[g].vars);
         }
+        // A setting of the group's, not a variable of its hosts (ansible-inventory shows none).
+        out.remove("ansible_group_priority");
         // ... then group_vars/all (inventory's, then the playbook's), then the other groups.
         let dirs: Vec<&PathBuf> = self.var_dirs.iter().chain(self.playbook_dirs.iter()).collect();
         for d in &dirs {
@@ -377,6 +383,27 @@ impl Inventory {
     pub fn select(&self, pattern: &str) -> Result<Vec<String>, Diagnostic> {
         pattern::select(self, pattern)
     }
+}
+
+/// [`Inventory::depth`]'s walk up the parents, each group's answer kept.
+fn group_depth<'a>(
+    group: &'a str,
+    parents: &std::collections::HashMap<&'a str, Vec<&'a str>>,
+    memo: &mut std::collections::HashMap<&'a str, usize>,
+    guard: usize,
+) -> usize {
+    if let Some(d) = memo.get(group) {
+        return *d;
+    }
+    if guard > 64 {
+        return 0;
+    }
+    let mut best = 1;
+    for p in parents.get(group).into_iter().flatten() {
+        best = best.max(1 + group_depth(p, parents, memo, guard + 1));
+    }
+    memo.insert(group, best);
+    best
 }
 
 fn localhost_vars() -> Map<String, Value> {

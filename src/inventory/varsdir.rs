@@ -1,7 +1,9 @@
 //! `group_vars/` and `host_vars/` folders: `NAME`, `NAME.yml`, `NAME.yaml`, `NAME.json`, or a
-//! folder `NAME/` whose files are read in name order. Each is read once and cached.
+//! folder `NAME/` whose files are read in name order. Each is read once and cached; each
+//! `group_vars/` or `host_vars/` folder is listed once, so that the hosts without a file there
+//! (most of a large fleet) cost no lookup on the disk.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -12,10 +14,27 @@ use crate::diag::Diagnostic;
 #[derive(Clone, Debug, Default)]
 pub struct DirVars {
     cache: Arc<Mutex<HashMap<PathBuf, Map<String, Value>>>>,
+    /// The names in each `DIR/group_vars` or `DIR/host_vars` folder.
+    listings: Arc<Mutex<HashMap<PathBuf, Arc<HashSet<String>>>>>,
 }
 
 impl DirVars {
+    /// The names in `folder` (none if it is not there), listed once.
+    fn listing(&self, folder: PathBuf) -> Arc<HashSet<String>> {
+        let Ok(mut l) = self.listings.lock() else { return Arc::default() };
+        l.entry(folder)
+            .or_insert_with_key(|f| {
+                let names = std::fs::read_dir(f).into_iter().flatten().flatten();
+                Arc::new(names.filter_map(|e| e.file_name().to_str().map(str::to_string)).collect())
+            })
+            .clone()
+    }
+
     pub fn load(&self, dir: &Path, kind: &str, name: &str) -> Result<Map<String, Value>, Diagnostic> {
+        let names = self.listing(dir.join(kind));
+        if !["", ".yml", ".yaml", ".json"].iter().any(|ext| names.contains(&format!("{name}{ext}"))) {
+            return Ok(Map::new());
+        }
         let base = dir.join(kind).join(name);
         if let Some(v) = self.cache.lock().ok().and_then(|c| c.get(&base).cloned()) {
             return Ok(v);
