@@ -32,7 +32,7 @@ pub enum Command {
     Inventory(InventoryArgs),
     /// Print the task graph of playbooks as DOT (what runs after what, what may run side by side)
     Graph(GraphArgs),
-    /// Show a module's arguments and an example
+    /// Show a module's arguments, defaults, return values and an example (as ansible-doc)
     Doc(DocArgs),
     /// Encrypt, decrypt, view and edit Ansible Vault files (as ansible-vault)
     Vault(VaultArgs),
@@ -264,10 +264,14 @@ pub struct GraphArgs {
 #[derive(ClapArgs, Debug)]
 pub struct DocArgs {
     /// A module name; without one, list the modules
+    #[arg(value_parser = doc::ModuleName, hide_possible_values = true)]
     pub module: Option<String>,
     /// List the modules
     #[arg(short = 'l', long)]
     pub list: bool,
+    /// Print a task to paste into a playbook: each argument, its help as a comment
+    #[arg(short = 's', long)]
+    pub snippet: bool,
 }
 
 /// What stops a command. Subcommands return it instead of printing; [`main`] prints it once, in
@@ -343,6 +347,10 @@ pub fn main() -> i32 {
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "steward", &mut std::io::stdout());
+            // clap_complete's fish script offers no values for a positional argument.
+            if shell == clap_complete::Shell::Fish {
+                print!("{}", doc::fish_module_names());
+            }
             Ok(exit::OK)
         }
         Command::Man => man(),

@@ -395,38 +395,35 @@ impl Module for Apt {
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[
             Arg::list("name", "package names, with =VERSION to pin one (globs allowed)").aliases(&["package", "pkg"]),
-            Arg::str("state", "present (default), absent, latest, fixed or build-dep").choices(&[
-                "present",
-                "absent",
-                "latest",
-                "fixed",
-                "build-dep",
-            ]),
-            Arg::bool("update_cache", "run apt-get update first").aliases(&["update-cache"]),
-            Arg::int("cache_valid_time", "skip the update when the lists are younger than this many seconds"),
+            Arg::str("state", "present, absent, latest, fixed or build-dep")
+                .choices(&["present", "absent", "latest", "fixed", "build-dep"])
+                .default("present"),
+            Arg::bool("update_cache", "run apt-get update first").aliases(&["update-cache"]).default("false"),
+            Arg::int("cache_valid_time", "skip the update when the lists are younger than this many seconds (0: always update)")
+                .default("0"),
             Arg::str("deb", "a .deb file on the host, or an http(s) URL, to install"),
-            Arg::bool("autoremove", "remove packages nothing needs any more"),
-            Arg::bool("autoclean", "remove package files that can no longer be downloaded"),
-            Arg::bool("purge", "with state=absent, remove configuration files too"),
-            Arg::str("upgrade", "no, yes, safe, full or dist: upgrade the whole system").choices(&["no", "yes", "safe", "full", "dist"]),
+            Arg::bool("autoremove", "remove packages nothing needs any more").default("false"),
+            Arg::bool("autoclean", "remove package files that can no longer be downloaded").default("false"),
+            Arg::bool("purge", "with state=absent, remove configuration files too").default("false"),
+            Arg::str("upgrade", "no, yes, safe, full or dist: upgrade the whole system")
+                .choices(&["no", "yes", "safe", "full", "dist"])
+                .default("no"),
             Arg::str("default_release", "the release to take packages from (-t)").aliases(&["default-release"]),
-            Arg::bool("install_recommends", "install recommended packages (default: apt's setting)").aliases(&["install-recommends"]),
-            Arg::bool("force", "allow unauthenticated packages and downgrades"),
-            Arg::bool("allow_unauthenticated", "install packages that are not signed").aliases(&["allow-unauthenticated"]),
-            Arg::bool("allow_downgrade", "allow installing an older version").aliases(&[
-                "allow-downgrade",
-                "allow_downgrades",
-                "allow-downgrades",
-            ]),
-            Arg::bool("allow_change_held_packages", "allow changing held packages"),
-            Arg::bool("only_upgrade", "only upgrade packages that are installed"),
-            Arg::str("dpkg_options", "dpkg options (default force-confdef,force-confold)"),
-            Arg::bool("fail_on_autoremove", "fail rather than remove packages as a side effect"),
+            Arg::bool("install_recommends", "install recommended packages (default: apt's own setting)").aliases(&["install-recommends"]),
+            Arg::bool("force", "allow unauthenticated packages and downgrades").default("false"),
+            Arg::bool("allow_unauthenticated", "install packages that are not signed").aliases(&["allow-unauthenticated"]).default("false"),
+            Arg::bool("allow_downgrade", "allow installing an older version")
+                .aliases(&["allow-downgrade", "allow_downgrades", "allow-downgrades"])
+                .default("false"),
+            Arg::bool("allow_change_held_packages", "allow changing held packages").default("false"),
+            Arg::bool("only_upgrade", "only upgrade packages that are installed").default("false"),
+            Arg::str("dpkg_options", "accepted for compatibility: dpkg always gets force-confdef,force-confold"),
+            Arg::bool("fail_on_autoremove", "fail rather than remove packages as a side effect").default("false"),
             Arg::int("lock_timeout", "accepted; apt-get waits for its lock itself"),
             Arg::int("update_cache_retries", "accepted for compatibility"),
             Arg::int("update_cache_retry_max_delay", "accepted for compatibility"),
             Arg::str("policy_rc_d", "accepted for compatibility"),
-            Arg::bool("clean", "run apt-get clean"),
+            Arg::bool("clean", "run apt-get clean").default("false"),
         ];
         A
     }

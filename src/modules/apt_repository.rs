@@ -83,10 +83,10 @@ impl Module for AptRepository {
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[
             Arg::str("repo", "the source line").required(),
-            Arg::str("state", "present (default) or absent").choices(&["present", "absent"]),
-            Arg::str("filename", "the file's name under sources.list.d, without .list"),
-            Arg::bool("update_cache", "run apt-get update after a change (default yes)").aliases(&["update-cache"]),
-            Arg::str("mode", "the new file's mode (default 0644)"),
+            Arg::str("state", "present or absent").choices(&["present", "absent"]).default("present"),
+            Arg::str("filename", "the file's name under sources.list.d, without .list (default: made from the line's URL)"),
+            Arg::bool("update_cache", "run apt-get update after a change").aliases(&["update-cache"]).default("true"),
+            Arg::str("mode", "the new file's mode (a file already there keeps its own)").default("0644"),
             Arg::bool("validate_certs", "accepted for compatibility"),
             Arg::int("update_cache_retries", "accepted for compatibility"),
             Arg::int("update_cache_retry_max_delay", "accepted for compatibility"),

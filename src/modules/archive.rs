@@ -63,12 +63,12 @@ impl Module for Archive {
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[
             Arg::list("path", "files, folders or globs to pack").required(),
-            Arg::str("dest", "the archive; needed for more than one file or a folder"),
-            Arg::str("format", "gz (default), bz2, xz, tar or zip").choices(&["gz", "bz2", "xz", "tar", "zip"]),
+            Arg::str("dest", "the archive; needed for more than one file or a folder (one file: PATH.FORMAT)"),
+            Arg::str("format", "gz, bz2, xz, tar or zip").choices(&["gz", "bz2", "xz", "tar", "zip"]).default("gz"),
             Arg::list("exclude_path", "paths (or globs) to leave out"),
             Arg::list("exclusion_patterns", "member name patterns to leave out"),
-            Arg::bool("force_archive", "make an archive even of a single file"),
-            Arg::bool("remove", "remove the sources once packed"),
+            Arg::bool("force_archive", "make an archive even of a single file").default("false"),
+            Arg::bool("remove", "remove the sources once packed").default("false"),
         ];
         A
     }

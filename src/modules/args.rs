@@ -40,12 +40,15 @@ pub struct Arg {
     pub aliases: &'static [&'static str],
     pub required: bool,
     pub choices: &'static [&'static str],
+    /// What the module does when the argument is absent, as `steward doc` shows it (steward's
+    /// behaviour, which is Ansible's unless the help says otherwise).
+    pub default: Option<&'static str>,
     pub help: &'static str,
 }
 
 impl Arg {
     pub const fn new(name: &'static str, kind: Kind, help: &'static str) -> Arg {
-        Arg { name, kind, aliases: &[], required: false, choices: &[], help }
+        Arg { name, kind, aliases: &[], required: false, choices: &[], default: None, help }
     }
     pub const fn str(name: &'static str, help: &'static str) -> Arg {
         Arg::new(name, Kind::Str, help)
@@ -74,6 +77,10 @@ impl Arg {
         self.choices = c;
         self
     }
+    pub const fn default(mut self, d: &'static str) -> Arg {
+        self.default = Some(d);
+        self
+    }
 }
 
 /// The file attribute arguments that copy, template, file and friends share.
@@ -87,9 +94,9 @@ pub const FILE_ATTRS: [Arg; 5] = [
 
 /// Arguments many file-editing modules share, declared once: a module lists the ones it takes
 /// in its own `ARGS` (`args::BACKUP,`).
-pub const BACKUP: Arg = Arg::bool("backup", "keep a timestamped copy of the old file");
+pub const BACKUP: Arg = Arg::bool("backup", "keep a timestamped copy of the old file").default("false");
 pub const VALIDATE: Arg = Arg::str("validate", "a command to check the new file before it is put in place; %s is its path");
-pub const CREATE: Arg = Arg::bool("create", "create the file if it is missing");
+pub const CREATE: Arg = Arg::bool("create", "create the file if it is missing").default("false");
 pub const ENCODING: Arg = Arg::str("encoding", "accepted for compatibility (steward reads and writes UTF-8)");
 
 /// Every argument a module takes: its own, then the file attributes if it takes them.

@@ -17,12 +17,12 @@ const ARGS: &[Arg] = &[
     Arg::str("dest", "the file to write").required(),
     Arg::str("delimiter", "text put between fragments (escapes such as \\n are decoded)"),
     args::BACKUP,
-    Arg::bool("remote_src", "the fragments are on the host (default yes)"),
+    Arg::bool("remote_src", "the fragments are on the host").default("true"),
     Arg::str("regexp", "only fragments whose name this regular expression matches"),
-    Arg::bool("ignore_hidden", "leave out fragments whose name starts with a dot"),
+    Arg::bool("ignore_hidden", "leave out fragments whose name starts with a dot").default("false"),
     args::VALIDATE,
-    Arg::bool("decrypt", "decrypt vaulted fragments on the controller (default yes)"),
-    Arg::bool("follow", "follow a link at dest"),
+    Arg::bool("decrypt", "decrypt vaulted fragments on the controller (with remote_src=no)").default("true"),
+    Arg::bool("follow", "accepted for compatibility"),
 ];
 
 #[async_trait]

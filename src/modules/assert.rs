@@ -18,9 +18,9 @@ impl Module for Assert {
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[
             Arg::list("that", "expressions that must all be true").required(),
-            Arg::raw("fail_msg", "message when an assertion fails").aliases(&["msg"]),
-            Arg::raw("success_msg", "message when all pass"),
-            Arg::bool("quiet", "print less"),
+            Arg::raw("fail_msg", "message when an assertion fails").aliases(&["msg"]).default("Assertion failed"),
+            Arg::raw("success_msg", "message when all pass").default("All assertions passed"),
+            Arg::bool("quiet", "accepted for compatibility (the result is the same)"),
         ];
         A
     }

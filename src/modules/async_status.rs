@@ -71,7 +71,7 @@ impl Module for AsyncStatus {
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[
             Arg::str("jid", "the job id (`ansible_job_id` of the task that started it)").required(),
-            Arg::str("mode", "status (default) or cleanup").choices(&["status", "cleanup"]),
+            Arg::str("mode", "status, or cleanup to forget the job").choices(&["status", "cleanup"]).default("status"),
         ];
         A
     }

@@ -156,14 +156,14 @@ impl Module for AuthorizedKey {
         const A: &[Arg] = &[
             Arg::str("user", "the account whose keys these are").required(),
             Arg::str("key", "the public key(s), one per line, or an http(s):// URL to fetch them from (on the host)").required(),
-            Arg::str("path", "the keys file (default ~USER/.ssh/authorized_keys)"),
-            Arg::bool("manage_dir", "create ~/.ssh (0700, owned by the user) if needed (default yes)"),
-            Arg::str("state", "present (default) or absent").choices(&["present", "absent"]),
+            Arg::str("path", "the keys file (default: ~USER/.ssh/authorized_keys)"),
+            Arg::bool("manage_dir", "create ~/.ssh (0700, owned by the user) if needed").default("true"),
+            Arg::str("state", "present or absent").choices(&["present", "absent"]).default("present"),
             Arg::str("key_options", "options put in front of each key (from=\"...\",no-pty)"),
-            Arg::bool("exclusive", "remove every other key from the file"),
+            Arg::bool("exclusive", "remove every other key from the file").default("false"),
             Arg::str("comment", "replace the keys' comments with this"),
-            Arg::bool("follow", "follow a symbolic link at the file's path"),
-            Arg::bool("validate_certs", "check the certificate when fetching keys over https (default yes)"),
+            Arg::bool("follow", "accepted for compatibility"),
+            Arg::bool("validate_certs", "check the certificate when fetching keys over https").default("true"),
         ];
         A
     }

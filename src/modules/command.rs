@@ -18,12 +18,12 @@ pub(super) const COMMAND_ARGS: &[Arg] = &[
     Arg::str("creates", "a path: if it exists, the command does not run"),
     Arg::str("removes", "a path: if it does not exist, the command does not run"),
     Arg::str("stdin", "text fed to the command's standard input"),
-    Arg::bool("stdin_add_newline", "add a newline to stdin (default yes)"),
-    Arg::bool("strip_empty_ends", "strip trailing newlines from stdout and stderr (default yes)"),
+    Arg::bool("stdin_add_newline", "add a newline to stdin").default("true"),
+    Arg::bool("strip_empty_ends", "strip trailing newlines from stdout and stderr").default("true"),
     Arg::str("executable", "the shell to use (shell only)"),
     Arg::str("free_form", "the command (same as the free text)"),
     Arg::bool("warn", "accepted for compatibility"),
-    Arg::bool("expand_argument_vars", "expand $VARS in arguments (command only; shell refuses it)"),
+    Arg::bool("expand_argument_vars", "expand $VARS in arguments (command only; shell refuses it)").default("true"),
 ];
 
 pub fn now_string(t: SystemTime) -> String {

@@ -16,15 +16,15 @@ const ARGS: &[Arg] = &[
     Arg::raw("content", "the file's content, instead of src"),
     // Required, with the action plugin's message when missing.
     Arg::str("dest", "where to put it on the host (required)"),
-    Arg::bool("force", "replace a file whose content differs (default yes); no: only create it"),
+    Arg::bool("force", "replace a file whose content differs; false: only create it").default("true"),
     args::BACKUP,
-    Arg::bool("remote_src", "src is on the host, not the controller"),
+    Arg::bool("remote_src", "src is on the host, not the controller").default("false"),
     args::VALIDATE,
     Arg::new("directory_mode", super::Kind::Mode, "mode of folders created when copying a folder"),
-    Arg::bool("follow", "follow links at dest"),
-    Arg::bool("local_follow", "follow links in src"),
+    Arg::bool("follow", "accepted for compatibility"),
+    Arg::bool("local_follow", "accepted for compatibility"),
     Arg::bool("decrypt", "accepted for compatibility"),
-    Arg::str("checksum", "expected sha1 of the file"),
+    Arg::str("checksum", "accepted for compatibility (the copy is not checked against it)"),
 ];
 
 /// copy's own steps in a plan (besides the writes and commands).

@@ -17,9 +17,9 @@ impl Module for Debug {
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[
-            Arg::raw("msg", "the message (default: Hello world!)"),
+            Arg::raw("msg", "the message").default("Hello world!"),
             Arg::str("var", "a variable name or expression whose value is printed"),
-            Arg::int("verbosity", "only print at this -v level or above"),
+            Arg::int("verbosity", "only print at this -v level or above").default("0"),
         ];
         A
     }

@@ -15,7 +15,7 @@ impl Module for Fail {
         include_str!("fail.md")
     }
     fn args(&self) -> &'static [Arg] {
-        const A: &[Arg] = &[Arg::raw("msg", "the message (default: Failed as requested from task)")];
+        const A: &[Arg] = &[Arg::raw("msg", "the message").default("Failed as requested from task")];
         A
     }
     fn controller_only(&self) -> bool {

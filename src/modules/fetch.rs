@@ -35,9 +35,9 @@ impl Module for Fetch {
         const A: &[Arg] = &[
             Arg::str("src", "the file on the host").required(),
             Arg::str("dest", "a folder on the controller (or, with flat, the file)").required(),
-            Arg::bool("flat", "put the file at dest itself, not under dest/HOST/SRC"),
-            Arg::bool("fail_on_missing", "fail when src is missing (default yes)"),
-            Arg::bool("validate_checksum", "check the copy against the host's checksum (default yes)"),
+            Arg::bool("flat", "put the file at dest itself, not under dest/HOST/SRC").default("false"),
+            Arg::bool("fail_on_missing", "fail when src is missing").default("true"),
+            Arg::bool("validate_checksum", "check the copy against the host's checksum").default("true"),
         ];
         A
     }

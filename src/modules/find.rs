@@ -18,26 +18,27 @@ pub struct Find;
 
 const ARGS: &[Arg] = &[
     Arg::list("paths", "folders to search").aliases(&["name", "path"]).required(),
-    Arg::list("patterns", "base-name patterns (globs, or regexes with use_regex); default all").aliases(&["pattern"]),
+    Arg::list("patterns", "base-name patterns (globs, or regexes with use_regex; default: every name)").aliases(&["pattern"]),
     Arg::list("excludes", "base-name patterns to leave out").aliases(&["exclude"]),
     Arg::str("contains", "a regex a file's content must match (per line, or the whole file with read_whole_file)"),
-    Arg::bool("read_whole_file", "match contains against the whole file, not line by line"),
-    Arg::str("encoding", "the encoding to read files in for contains (default utf-8)"),
-    Arg::bool("use_regex", "patterns are regexes, not globs"),
-    Arg::bool("recurse", "descend into folders"),
-    Arg::int("depth", "how deep to descend, with recurse"),
-    Arg::str("file_type", "file (default), directory, link or any").choices(&["file", "directory", "link", "any"]),
-    Arg::bool("hidden", "include names starting with a dot"),
+    Arg::bool("read_whole_file", "match contains against the whole file, not line by line").default("false"),
+    Arg::str("encoding", "the encoding to read files in for contains").default("utf-8"),
+    Arg::bool("use_regex", "patterns are regexes, not globs").default("false"),
+    Arg::bool("recurse", "descend into folders").default("false"),
+    Arg::int("depth", "how deep to descend, with recurse (default: no limit)"),
+    Arg::str("file_type", "file, directory, link or any").choices(&["file", "directory", "link", "any"]).default("file"),
+    Arg::bool("hidden", "include names starting with a dot").default("false"),
     Arg::str("age", "older than this (1d, 2w, 3h; negative: younger)"),
-    Arg::str("age_stamp", "mtime (default), atime or ctime").choices(&["mtime", "atime", "ctime"]),
+    Arg::str("age_stamp", "mtime, atime or ctime").choices(&["mtime", "atime", "ctime"]).default("mtime"),
     Arg::str("size", "larger than this (10k, 1m; negative: smaller)"),
-    Arg::bool("follow", "follow links to folders"),
-    Arg::bool("get_checksum", "add each file's checksum"),
-    Arg::str("checksum_algorithm", "md5, sha1 (default), sha224, sha256, sha384 or sha512")
+    Arg::bool("follow", "follow links to folders").default("false"),
+    Arg::bool("get_checksum", "add each file's checksum").default("false"),
+    Arg::str("checksum_algorithm", "md5, sha1, sha224, sha256, sha384 or sha512")
         .aliases(&["checksum", "checksum_algo"])
-        .choices(&["md5", "sha1", "sha224", "sha256", "sha384", "sha512"]),
+        .choices(&["md5", "sha1", "sha224", "sha256", "sha384", "sha512"])
+        .default("sha1"),
     Arg::raw("mode", "permissions to match (octal or symbolic)"),
-    Arg::bool("exact_mode", "mode must match exactly (default yes); no: any of its bits"),
+    Arg::bool("exact_mode", "mode must match exactly; false: any of its bits").default("true"),
     Arg::int("limit", "stop after this many matches"),
 ];
 

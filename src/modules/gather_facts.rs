@@ -19,10 +19,10 @@ impl Module for GatherFacts {
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[
             Arg::bool("parallel", "accepted; steward gathers with one module"),
-            Arg::list("gather_subset", "which groups of facts (as setup)"),
-            Arg::list("filter", "only facts whose names match these shell-style patterns"),
-            Arg::int("gather_timeout", "how long fact gathering may take (as setup)"),
-            Arg::str("fact_path", "where local facts (*.fact) are read from (as setup)"),
+            Arg::list("gather_subset", "which groups of facts (as setup)").default("all"),
+            Arg::list("filter", "only facts whose names match these shell-style patterns").default("*"),
+            Arg::int("gather_timeout", "how long fact gathering may take (as setup)").default("10"),
+            Arg::str("fact_path", "where local facts (*.fact) are read from (as setup)").default("/etc/ansible/facts.d"),
         ];
         A
     }

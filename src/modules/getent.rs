@@ -49,10 +49,10 @@ impl Module for Getent {
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[
             Arg::str("database", "passwd, group, shadow, hosts, services, ...").required(),
-            Arg::str("key", "the entry to look up (default: all)"),
-            Arg::str("split", "the field separator (default `:` for passwd, shadow, group, gshadow; else blanks)"),
+            Arg::str("key", "the entry to look up (default: every entry)"),
+            Arg::str("split", "the field separator (default: `:` for passwd, shadow, group, gshadow; else blanks)"),
             Arg::str("service", "the NSS service to ask (-s)"),
-            Arg::bool("fail_key", "fail when the key is missing (default yes)"),
+            Arg::bool("fail_key", "fail when the key is missing").default("true"),
         ];
         A
     }

@@ -28,11 +28,11 @@ impl Module for Group {
         const A: &[Arg] = &[
             Arg::str("name", "the group's name").required(),
             Arg::int("gid", "the group id"),
-            Arg::str("state", "present (default) or absent").choices(&["present", "absent"]),
-            Arg::bool("system", "a system group (gid from the system range), on creation"),
-            Arg::bool("non_unique", "allow a gid that another group has (needs gid)"),
-            Arg::bool("force", "with state=absent, remove it even if it is a user's primary group"),
-            Arg::bool("local", "accepted; groups are always local (/etc/group)"),
+            Arg::str("state", "present or absent").choices(&["present", "absent"]).default("present"),
+            Arg::bool("system", "a system group (gid from the system range), on creation").default("false"),
+            Arg::bool("non_unique", "allow a gid that another group has (needs gid)").default("false"),
+            Arg::bool("force", "with state=absent, remove it even if it is a user's primary group").default("false"),
+            Arg::bool("local", "accepted; groups are always local (/etc/group)").default("false"),
             Arg::int("gid_min", "the lowest gid a new group may get (groupadd -K GID_MIN)"),
             Arg::int("gid_max", "the highest gid a new group may get (groupadd -K GID_MAX)"),
         ];

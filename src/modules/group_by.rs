@@ -18,7 +18,7 @@ impl Module for GroupBy {
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] =
-            &[Arg::str("key", "the group's name").required(), Arg::raw("parents", "the groups the new group belongs to (default: all)")];
+            &[Arg::str("key", "the group's name").required(), Arg::raw("parents", "the groups the new group belongs to").default("all")];
         A
     }
     fn free_form(&self) -> FreeForm {

@@ -21,7 +21,7 @@ impl Module for Hostname {
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[
             Arg::str("name", "the new name").required(),
-            Arg::str("use", "systemd or debian (a file); default: systemd when it runs")
+            Arg::str("use", "systemd or debian (a file) (default: systemd when it runs, else /etc/hostname)")
                 .choices(&["systemd", "debian", "generic", "alpine"]),
         ];
         A

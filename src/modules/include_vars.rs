@@ -22,12 +22,12 @@ impl Module for IncludeVars {
             Arg::str("file", "a file of variables"),
             Arg::str("dir", "a folder whose files are all loaded, in name order"),
             Arg::str("name", "put the variables under this one name"),
-            Arg::int("depth", "how deep to go into dir (0: all)"),
+            Arg::int("depth", "how deep to go into dir (0: all)").default("0"),
             Arg::str("files_matching", "only files in dir matching this regular expression"),
             Arg::list("ignore_files", "file names to skip in dir"),
-            Arg::list("extensions", "file extensions to load from dir (default yaml, yml, json)"),
-            Arg::str("hash_behaviour", "replace (default) or merge"),
-            Arg::bool("ignore_unknown_extensions", "skip files in dir with other extensions"),
+            Arg::list("extensions", "file extensions to load from dir").default("yaml, yml, json"),
+            Arg::str("hash_behaviour", "replace, or merge into the host's variables of the same names").default("replace"),
+            Arg::bool("ignore_unknown_extensions", "skip files in dir with other extensions").default("false"),
         ];
         A
     }

@@ -16,9 +16,9 @@ pub struct KnownHosts;
 const ARGS: &[Arg] = &[
     Arg::str("name", "the host to add or remove (one name; [host]:port for another port)").aliases(&["host"]).required(),
     Arg::str("key", "the known_hosts line for the host (`host keytype key`, optionally after @cert-authority or @revoked)"),
-    Arg::str("path", "the known_hosts file (default ~/.ssh/known_hosts)"),
-    Arg::bool("hash_host", "write the host name hashed"),
-    Arg::str("state", "present (default) or absent").choices(&["present", "absent"]),
+    Arg::str("path", "the known_hosts file").default("~/.ssh/known_hosts"),
+    Arg::bool("hash_host", "write the host name hashed").default("false"),
+    Arg::str("state", "present or absent").choices(&["present", "absent"]).default("present"),
 ];
 
 #[async_trait]

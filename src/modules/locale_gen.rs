@@ -65,7 +65,7 @@ impl Module for LocaleGen {
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[
             Arg::list("name", "the locales with their encoding (de_CH.UTF-8); a list or one string").required(),
-            Arg::str("state", "present (default) or absent").choices(&["present", "absent"]),
+            Arg::str("state", "present or absent").choices(&["present", "absent"]).default("present"),
         ];
         A
     }

@@ -284,11 +284,23 @@ pub async fn execute(m: &dyn Module, ctx: &TaskCtx, args: &Args) -> Result<Outco
     Ok(out)
 }
 
+/// The headings of a module's Markdown documentation after its description.
+const DOC_SECTIONS: [&str; 2] = ["\n## Returns", "\n## Example"];
+
+/// The text under one of [`DOC_SECTIONS`], to the next one.
+fn doc_section<'a>(doc: &'a str, heading: &str) -> Option<&'a str> {
+    let body = &doc[doc.find(heading)? + heading.len()..];
+    // The rest of the heading's line (`## Examples`) is not part of the text.
+    let body = body.split_once('\n').map_or("", |(_, b)| b);
+    let end = DOC_SECTIONS.iter().filter_map(|h| body.find(h)).min().unwrap_or(body.len());
+    Some(&body[..end])
+}
+
 /// A module's Markdown documentation split into its description and its YAML examples.
 pub fn doc_parts(doc: &str) -> (&str, Vec<&str>) {
-    let (desc, rest) = doc.split_once("\n## Example").unwrap_or((doc, ""));
+    let desc = &doc[..DOC_SECTIONS.iter().filter_map(|h| doc.find(h)).min().unwrap_or(doc.len())];
     let mut examples = Vec::new();
-    let mut rest = rest;
+    let mut rest = doc_section(doc, "\n## Example").unwrap_or("");
     while let Some(start) = rest.find("```yaml\n") {
         let body = &rest[start + 8..];
         let end = body.find("\n```").unwrap_or(body.len());
@@ -301,6 +313,27 @@ pub fn doc_parts(doc: &str) -> (&str, Vec<&str>) {
         }
     }
     (desc.trim_end(), examples)
+}
+
+/// A module's `## Returns`: what its result holds besides `changed`, `failed` and `msg` (and
+/// `diff` with `--diff`), one [`return_item`] a line, or one sentence when nothing.
+pub fn doc_returns(doc: &str) -> Option<&str> {
+    doc_section(doc, "\n## Returns").map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// A `` - `key`: meaning `` line of a module's `## Returns`, or `` - `a`, `b`: meaning `` for
+/// keys that share a meaning: the keys and the meaning.
+pub fn return_item(line: &str) -> Option<(Vec<&str>, &str)> {
+    let mut rest = line.trim().strip_prefix("- ")?;
+    let mut keys = Vec::new();
+    loop {
+        let (key, after) = rest.strip_prefix('`')?.split_once('`')?;
+        keys.push(key);
+        match after.strip_prefix(", ") {
+            Some(more) => rest = more,
+            None => return Some((keys, after.strip_prefix(": ")?.trim())),
+        }
+    }
 }
 
 pub use crate::report::event::FileDiff;
@@ -491,6 +524,39 @@ mod doc_tests {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), MODULES.len(), "two modules share a name");
+    }
+
+    #[test]
+    fn every_module_documents_what_it_returns() {
+        for m in MODULES {
+            let Some(returns) = doc_returns(m.doc()) else {
+                panic!("{}.md has no `## Returns` section", m.name());
+            };
+            let lines: Vec<&str> = returns.lines().filter(|l| !l.trim().is_empty()).collect();
+            // A list of `- `key`: meaning` items, or one line saying there is nothing more.
+            let items = lines.iter().filter(|l| return_item(l).is_some()).count();
+            assert!(
+                items == lines.len() || (items == 0 && lines.len() == 1),
+                "{}.md: `## Returns` mixes items and prose, or an item is not `- `key`: meaning`:\n{returns}",
+                m.name()
+            );
+            let (desc, _) = doc_parts(m.doc());
+            assert!(!desc.contains("## Returns"), "{}.md: the description runs into the returns", m.name());
+        }
+    }
+
+    #[test]
+    fn doc_sections_in_either_order() {
+        let doc = "Does it.\n\n## Example\n\n```yaml\n- x:\n```\n\n## Returns\n\n- `rc`: the exit code\n";
+        assert_eq!(doc_parts(doc), ("Does it.", vec!["- x:"]));
+        assert_eq!(doc_returns(doc), Some("- `rc`: the exit code"));
+        let doc = "Does it.\n\n## Returns\n\nNothing more.\n\n## Example\n\n```yaml\n- x:\n```\n";
+        assert_eq!(doc_parts(doc), ("Does it.", vec!["- x:"]));
+        assert_eq!(doc_returns(doc), Some("Nothing more."));
+        assert_eq!(return_item("- `stat`: the path's state"), Some((vec!["stat"], "the path's state")));
+        assert_eq!(return_item("- `uid`, `gid`: its ids, when `x`"), Some((vec!["uid", "gid"], "its ids, when `x`")));
+        assert_eq!(return_item("Nothing more."), None);
+        assert_eq!(return_item("- `rc` the exit code"), None);
     }
 
     #[test]

@@ -78,14 +78,14 @@ impl Module for Mount {
             Arg::str("path", "the mount point").aliases(&["name"]).required(),
             Arg::str("src", "the device, label (LABEL=...), UUID=... or remote share; needed for mounted, present and ephemeral"),
             Arg::str("fstype", "the file system type; needed for mounted, present and ephemeral"),
-            Arg::str("opts", "mount options (default `defaults`)"),
-            Arg::str("dump", "the fstab dump field (default 0)"),
-            Arg::str("passno", "the fstab pass field (default 0)"),
+            Arg::str("opts", "mount options").default("defaults"),
+            Arg::str("dump", "the fstab dump field").default("0"),
+            Arg::str("passno", "the fstab pass field").default("0"),
             Arg::str("state", "mounted, present, unmounted, absent, remounted or ephemeral")
                 .choices(&["mounted", "present", "unmounted", "absent", "remounted", "ephemeral", "absent_from_fstab"])
                 .required(),
-            Arg::str("fstab", "the file (default /etc/fstab)"),
-            Arg::bool("boot", "mount at boot (default yes); no adds noauto to the options"),
+            Arg::str("fstab", "the file").default("/etc/fstab"),
+            Arg::bool("boot", "mount at boot; false adds noauto to the options").default("true"),
             args::BACKUP,
         ];
         A

@@ -28,9 +28,11 @@ pub(super) fn quoted(names: &[String]) -> String {
 /// The arguments of `dnf` and `apk`.
 pub(super) const MANAGER_ARGS: &[Arg] = &[
     Arg::list("name", "package names").aliases(&["pkg"]).required(),
-    Arg::str("state", "present (default), latest or absent").choices(&["present", "installed", "latest", "absent", "removed"]),
-    Arg::bool("update_cache", "refresh the package metadata first").aliases(&["update-cache"]),
-    Arg::bool("autoremove", "with state=absent, also remove what nothing needs any more"),
+    Arg::str("state", "present, latest or absent")
+        .choices(&["present", "installed", "latest", "absent", "removed"])
+        .default("present"),
+    Arg::bool("update_cache", "refresh the package metadata first").aliases(&["update-cache"]).default("false"),
+    Arg::bool("autoremove", "with state=absent, also remove what nothing needs any more").default("false"),
 ];
 
 /// The metadata refresh (`update_cache`). What has updates depends on it, so after it
@@ -126,8 +128,8 @@ impl Module for Package {
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[
             Arg::list("name", "package names").required(),
-            Arg::str("state", "present, latest or absent"),
-            Arg::str("use", "the manager's module (apt, dnf, apk); default: the host's"),
+            Arg::str("state", "present, latest or absent").default("present"),
+            Arg::str("use", "the manager's module (apt, dnf, apk); auto: the host's (its pkg_mgr fact)").default("auto"),
         ];
         A
     }

@@ -22,7 +22,7 @@ impl Module for Pause {
             Arg::int("seconds", "how long to wait"),
             Arg::int("minutes", "how long to wait"),
             Arg::str("prompt", "text to show; waits for Enter unless seconds or minutes are given"),
-            Arg::bool("echo", "show what is typed at the prompt (default yes)"),
+            Arg::bool("echo", "show what is typed at the prompt").default("true"),
         ];
         A
     }

@@ -15,7 +15,7 @@ impl Module for Ping {
         include_str!("ping.md")
     }
     fn args(&self) -> &'static [Arg] {
-        const A: &[Arg] = &[Arg::str("data", "what to return instead of pong; `crash` makes the module fail")];
+        const A: &[Arg] = &[Arg::str("data", "what to return in `ping`; `crash` makes the module fail").default("pong")];
         A
     }
     /// Ping changes nothing: the round trip is the plan, in check mode too (as Ansible's).

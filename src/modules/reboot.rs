@@ -28,14 +28,14 @@ impl Module for Reboot {
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[
-            Arg::str("msg", "the message shown to logged-in users"),
-            Arg::int("pre_reboot_delay", "seconds before rebooting"),
-            Arg::int("post_reboot_delay", "seconds to wait after the host is back"),
-            Arg::int("reboot_timeout", "seconds to wait for it to come back (default 600)"),
-            Arg::int("connect_timeout", "seconds for one connection attempt"),
-            Arg::str("test_command", "run after the reboot to check the host (default `whoami`)"),
-            Arg::str("reboot_command", "the command that reboots (default `shutdown -r now`)"),
-            Arg::str("boot_time_command", "prints something that changes with each boot (default: the boot id)"),
+            Arg::str("msg", "the message shown to logged-in users").default("Reboot initiated by steward"),
+            Arg::int("pre_reboot_delay", "seconds before rebooting (shutdown counts whole minutes)").default("0"),
+            Arg::int("post_reboot_delay", "seconds to wait after the host is back").default("0"),
+            Arg::int("reboot_timeout", "seconds to wait for it to come back").default("600"),
+            Arg::int("connect_timeout", "seconds for one connection attempt").default("10"),
+            Arg::str("test_command", "run after the reboot to check the host").default("whoami"),
+            Arg::str("reboot_command", "the command that reboots (default: `shutdown -r +MINUTES MSG`, from pre_reboot_delay and msg)"),
+            Arg::str("boot_time_command", "prints something that changes with each boot").default("cat /proc/sys/kernel/random/boot_id"),
             Arg::list("search_paths", "accepted for compatibility"),
         ];
         A

@@ -11,7 +11,7 @@ pub struct Replace;
 const ARGS: &[Arg] = &[
     Arg::str("path", "the file to edit").aliases(&["dest", "destfile", "name"]).required(),
     Arg::str("regexp", "a (Python-style) regular expression, matched in multiline mode").required(),
-    Arg::str("replace", "the replacement; \\1 and \\g<name> refer to groups (default: empty)"),
+    Arg::str("replace", "the replacement; \\1 and \\g<name> refer to groups; empty deletes the matches").default(""),
     Arg::str("after", "only replace after the first match of this expression"),
     Arg::str("before", "only replace before the last match of this expression"),
     args::BACKUP,

@@ -80,7 +80,7 @@ const SERVICE_ARGS: &[Arg] = &[
     Arg::str("pattern", "accepted for compatibility; the status comes from the service itself"),
     Arg::str("runlevel", "accepted for compatibility"),
     Arg::str("arguments", "accepted for compatibility").aliases(&["args"]),
-    Arg::str("use", "auto (default), systemd or sysv").choices(&["auto", "systemd", "sysv", "service"]),
+    Arg::str("use", "auto (systemd where it runs), systemd or sysv").choices(&["auto", "systemd", "sysv", "service"]).default("auto"),
 ];
 
 pub struct Service;

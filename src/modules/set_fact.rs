@@ -16,7 +16,7 @@ impl Module for SetFact {
         include_str!("set_fact.md")
     }
     fn args(&self) -> &'static [Arg] {
-        const A: &[Arg] = &[Arg::bool("cacheable", "accepted; facts are kept for the run")];
+        const A: &[Arg] = &[Arg::bool("cacheable", "accepted; facts are kept for the run").default("false")];
         A
     }
     fn any_args(&self) -> bool {

@@ -19,17 +19,16 @@ impl Module for Stat {
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[
             Arg::str("path", "the path to look at").aliases(&["dest", "name"]).required(),
-            Arg::bool("follow", "follow a link to what it points at"),
-            Arg::bool("get_checksum", "compute the file's checksum (default yes)"),
-            Arg::str("checksum_algorithm", "md5, sha1 (default), sha224, sha256, sha384 or sha512")
+            Arg::bool("follow", "follow a link to what it points at").default("false"),
+            Arg::bool("get_checksum", "compute the file's checksum").default("true"),
+            Arg::str("checksum_algorithm", "md5, sha1, sha224, sha256, sha384 or sha512")
                 .aliases(&["checksum", "checksum_algo"])
-                .choices(&["md5", "sha1", "sha224", "sha256", "sha384", "sha512"]),
-            Arg::bool("get_mime", "report mimetype and charset, as `file` sees them (default yes)").aliases(&[
-                "mime",
-                "mime_type",
-                "mime-type",
-            ]),
-            Arg::bool("get_attributes", "report lsattr's attributes (default yes)").aliases(&["attr", "attributes"]),
+                .choices(&["md5", "sha1", "sha224", "sha256", "sha384", "sha512"])
+                .default("sha1"),
+            Arg::bool("get_mime", "report mimetype and charset, as `file` sees them")
+                .aliases(&["mime", "mime_type", "mime-type"])
+                .default("true"),
+            Arg::bool("get_attributes", "report lsattr's attributes").aliases(&["attr", "attributes"]).default("true"),
             Arg::bool("get_md5", "accepted for compatibility"),
         ];
         A

@@ -35,8 +35,8 @@ impl Module for Synchronize {
         const A: &[Arg] = &[
             Arg::str("src", "the folder (or file) on the controller").required(),
             Arg::str("dest", "where it goes on the host").required(),
-            Arg::str("mode", "push (the only one supported)").choices(&["push", "pull"]),
-            Arg::bool("delete", "remove files in dest that src does not have"),
+            Arg::str("mode", "push (the only one supported)").choices(&["push", "pull"]).default("push"),
+            Arg::bool("delete", "remove files in dest that src does not have").default("false"),
             Arg::bool("recursive", "accepted; folders are always copied recursively"),
             Arg::bool("archive", "accepted; contents are compared by checksum"),
             Arg::bool("checksum", "accepted; contents are always compared by checksum"),

@@ -84,11 +84,11 @@ impl Module for Sysctl {
         const A: &[Arg] = &[
             Arg::str("name", "the parameter (net.ipv4.ip_forward)").aliases(&["key"]).required(),
             Arg::str("value", "its value").aliases(&["val"]),
-            Arg::str("state", "present (default) or absent").choices(&["present", "absent"]),
-            Arg::bool("reload", "run `sysctl -p FILE` after a change (default yes)"),
-            Arg::bool("sysctl_set", "also check the running kernel's value and set it with `sysctl -w`"),
-            Arg::bool("ignoreerrors", "ignore unknown keys"),
-            Arg::str("sysctl_file", "the file (default /etc/sysctl.conf)"),
+            Arg::str("state", "present or absent").choices(&["present", "absent"]).default("present"),
+            Arg::bool("reload", "run `sysctl -p FILE` after a change").default("true"),
+            Arg::bool("sysctl_set", "also check the running kernel's value and set it with `sysctl -w`").default("false"),
+            Arg::bool("ignoreerrors", "ignore unknown keys").default("false"),
+            Arg::str("sysctl_file", "the file").default("/etc/sysctl.conf"),
         ];
         A
     }

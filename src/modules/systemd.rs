@@ -175,10 +175,10 @@ impl Module for Systemd {
             Arg::str("state", "started, stopped, restarted or reloaded").choices(&["started", "stopped", "restarted", "reloaded"]),
             Arg::bool("enabled", "start it at boot"),
             Arg::bool("masked", "mask (true) or unmask (false) the unit"),
-            Arg::bool("daemon_reload", "run daemon-reload first (after changing unit files)").aliases(&["daemon-reload"]),
-            Arg::bool("daemon_reexec", "run daemon-reexec first").aliases(&["daemon-reexec"]),
-            Arg::str("scope", "system (default), user or global").choices(&["system", "user", "global"]),
-            Arg::bool("no_block", "do not wait for the unit's jobs to finish"),
+            Arg::bool("daemon_reload", "run daemon-reload first (after changing unit files)").aliases(&["daemon-reload"]).default("false"),
+            Arg::bool("daemon_reexec", "run daemon-reexec first").aliases(&["daemon-reexec"]).default("false"),
+            Arg::str("scope", "system, user or global").choices(&["system", "user", "global"]).default("system"),
+            Arg::bool("no_block", "do not wait for the unit's jobs to finish").default("false"),
             Arg::bool("force", "accepted for compatibility"),
         ];
         A

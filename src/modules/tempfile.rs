@@ -25,10 +25,10 @@ impl Module for Tempfile {
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[
-            Arg::str("state", "file (default) or directory").choices(&["file", "directory"]),
-            Arg::str("path", "the folder to create it in (default: $TMPDIR or /tmp)"),
-            Arg::str("prefix", "start of the name (default ansible.)"),
-            Arg::str("suffix", "end of the name"),
+            Arg::str("state", "file or directory").choices(&["file", "directory"]).default("file"),
+            Arg::str("path", "the folder to create it in (default: the host's $TMPDIR, else /tmp)"),
+            Arg::str("prefix", "start of the name").default("ansible."),
+            Arg::str("suffix", "end of the name").default(""),
         ];
         A
     }

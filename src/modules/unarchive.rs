@@ -180,15 +180,15 @@ impl Module for Unarchive {
         const A: &[Arg] = &[
             Arg::str("src", "the archive: a controller file (searched like copy's src), a host path with remote_src, or a URL").required(),
             Arg::str("dest", "the folder to unpack into; it must exist").required(),
-            Arg::bool("remote_src", "the archive is already on the host"),
+            Arg::bool("remote_src", "the archive is already on the host").default("false"),
             Arg::str("creates", "skip when this path exists"),
-            Arg::bool("list_files", "return the archive's member names in `files`"),
+            Arg::bool("list_files", "return the archive's member names in `files`").default("false"),
             Arg::list("exclude", "member names or patterns to leave out"),
             Arg::list("include", "only these member names or patterns"),
             Arg::list("extra_opts", "more options for tar or unzip"),
-            Arg::bool("keep_newer", "do not replace files newer than the archive's"),
-            Arg::bool("copy", "deprecated opposite of remote_src"),
-            Arg::bool("validate_certs", "check https certificates (default yes)"),
+            Arg::bool("keep_newer", "do not replace files newer than the archive's").default("false"),
+            Arg::bool("copy", "deprecated opposite of remote_src").default("true"),
+            Arg::bool("validate_certs", "check https certificates").default("true"),
             Arg::bool("decrypt", "accepted; vault-encrypted archives are decrypted on the controller"),
         ];
         A

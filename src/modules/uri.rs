@@ -171,26 +171,26 @@ impl Module for Uri {
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[
             Arg::str("url", "the address").required(),
-            Arg::str("method", "GET (default), POST, PUT, PATCH, DELETE, HEAD, ..."),
+            Arg::str("method", "GET, POST, PUT, PATCH, DELETE, HEAD, ...").default("GET"),
             Arg::raw("body", "the request's body"),
-            Arg::str("body_format", "raw (default), json or form-urlencoded").choices(&[
+            Arg::str("body_format", "raw, json or form-urlencoded").default("raw").choices(&[
                 "raw",
                 "json",
                 "form-urlencoded",
                 "form-multipart",
             ]),
             Arg::raw("headers", "HTTP headers, as a mapping"),
-            Arg::raw("status_code", "the status (or list of them) that counts as success (default 200)"),
-            Arg::bool("return_content", "return the body in `content`"),
+            Arg::raw("status_code", "the status (or list of them) that counts as success").default("200"),
+            Arg::bool("return_content", "return the body in `content`").default("false"),
             Arg::str("dest", "save the body to this file"),
             Arg::str("creates", "skip when this path exists"),
             Arg::str("removes", "skip unless this path exists"),
-            Arg::str("follow_redirects", "safe (default), all, none, urllib2 or yes/no"),
-            Arg::int("timeout", "seconds for the request (default 30)"),
-            Arg::bool("validate_certs", "check the server's certificate (default yes)"),
+            Arg::str("follow_redirects", "safe (GET and HEAD only), all, none, urllib2 or yes/no").default("safe"),
+            Arg::int("timeout", "seconds for the request").default("30"),
+            Arg::bool("validate_certs", "check the server's certificate").default("true"),
             Arg::str("url_username", "user for HTTP authentication").aliases(&["user"]),
             Arg::str("url_password", "password for HTTP authentication").aliases(&["password"]),
-            Arg::bool("force_basic_auth", "send basic authentication without waiting for a challenge"),
+            Arg::bool("force_basic_auth", "send basic authentication without waiting for a challenge").default("false"),
             Arg::bool("use_proxy", "accepted; curl follows the host's proxy variables"),
         ];
         A

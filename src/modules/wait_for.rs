@@ -77,16 +77,17 @@ impl Module for WaitFor {
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[
-            Arg::str("host", "the address to test a port on (default 127.0.0.1, seen from the host)"),
+            Arg::str("host", "the address to test a port on, seen from the host").default("127.0.0.1"),
             Arg::int("port", "the port"),
             Arg::str("path", "a file to wait for"),
-            Arg::str("state", "started/present (default), stopped/absent, or drained (no connections left)")
-                .choices(&["started", "stopped", "present", "absent", "drained"]),
+            Arg::str("state", "started/present, stopped/absent, or drained (no connections left)")
+                .choices(&["started", "stopped", "present", "absent", "drained"])
+                .default("started"),
             Arg::str("search_regex", "a pattern the file, or the port's first output, must hold"),
-            Arg::int("timeout", "give up after this many seconds (default 300)"),
-            Arg::int("delay", "seconds to wait before the first test"),
-            Arg::int("sleep", "seconds between tests (default 1)"),
-            Arg::int("connect_timeout", "seconds for one connection attempt (default 5)"),
+            Arg::int("timeout", "give up after this many seconds").default("300"),
+            Arg::int("delay", "seconds to wait before the first test").default("0"),
+            Arg::int("sleep", "seconds between tests").default("1"),
+            Arg::int("connect_timeout", "seconds for one connection attempt").default("5"),
             Arg::str("msg", "the failure message on timeout"),
             Arg::list("exclude_hosts", "with drained: connections from these hosts do not count"),
             Arg::list("active_connection_states", "accepted for compatibility"),

@@ -65,10 +65,10 @@ impl Module for WaitForConnection {
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[
-            Arg::int("timeout", "give up after this many seconds (default 600)"),
-            Arg::int("delay", "seconds to wait first"),
-            Arg::int("sleep", "seconds between attempts (default 1)"),
-            Arg::int("connect_timeout", "seconds for one attempt (default 5)"),
+            Arg::int("timeout", "give up after this many seconds").default("600"),
+            Arg::int("delay", "seconds to wait first").default("0"),
+            Arg::int("sleep", "seconds between attempts").default("1"),
+            Arg::int("connect_timeout", "seconds for one attempt").default("5"),
         ];
         A
     }

@@ -289,10 +289,10 @@ impl Module for Setup {
     }
     fn args(&self) -> &'static [Arg] {
         const A: &[Arg] = &[
-            Arg::list("gather_subset", "which facts: all (default), min, network, hardware, virtual, ... or !NAME to leave one out"),
-            Arg::list("filter", "only facts whose names match these shell-style patterns"),
-            Arg::int("gather_timeout", "seconds allowed for the slow parts (mount sizes); default 10"),
-            Arg::str("fact_path", "folder of *.fact files for ansible_local; default /etc/ansible/facts.d"),
+            Arg::list("gather_subset", "which facts: all, min, network, hardware, virtual, ... or !NAME to leave one out").default("all"),
+            Arg::list("filter", "only facts whose names match these shell-style patterns").default("*"),
+            Arg::int("gather_timeout", "seconds allowed for the slow parts (mount sizes)").default("10"),
+            Arg::str("fact_path", "folder of *.fact files for ansible_local").default("/etc/ansible/facts.d"),
         ];
         A
     }
