@@ -154,6 +154,10 @@ pub struct RunArgs {
     /// asking)
     #[arg(long = "step")]
     pub step: bool,
+    /// Run the K-th of N stable slices of the inventory (by a hash of each host's name), or
+    /// `auto`: the slice a Kubernetes Indexed Job, GitLab CI `parallel:` or Slurm array gives
+    #[arg(long = "shard", value_name = "K/N|auto")]
+    pub shard: Option<String>,
     /// Accepted for ansible-playbook's command lines: steward keeps no fact cache between runs,
     /// so there is none to clear
     #[arg(long = "flush-cache")]

@@ -156,6 +156,8 @@ fn ask(msg: &str, private: bool) -> Option<String> {
 pub fn run_loaded(a: RunArgs, mut books: Vec<Playbook>, adhoc: bool, cfg: &Config) -> Result<i32, Error> {
     let mut inv = load_inventory(&a.inv.inventory, cfg)?;
     let extra_vars = super::vars::parse_extra_vars(&a.inv.extra_vars)?;
+    let shard =
+        a.shard.as_deref().map(|s| crate::exec::shard::Shard::parse(s, |k| std::env::var(k).ok())).transpose().map_err(Error::command)?;
     for b in &books {
         check_notify(b).and_then(|_| crate::graph::check(&b.plays)).map_err(Error::Playbook)?;
     }
@@ -171,11 +173,16 @@ pub fn run_loaded(a: RunArgs, mut books: Vec<Playbook>, adhoc: bool, cfg: &Confi
         inv.add_playbook_dir(&b.dir);
     }
     if a.list_hosts || a.list_tasks || a.list_tags {
-        list(&a, &books, &inv);
+        list(&a, &books, &inv, shard);
         return Ok(exit::OK);
     }
     if a.step && !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
         return Err(Error::command("--step asks before each task, and needs a terminal on stdin to ask on"));
+    }
+    if let Some(s) = shard {
+        for b in &books {
+            crate::exec::shard::check(&b.plays, s).map_err(Error::Playbook)?;
+        }
     }
     let partial = !a.tags.is_empty() || !a.skip_tags.is_empty() || a.start_at_task.is_some();
     for b in &books {
@@ -237,6 +244,7 @@ pub fn run_loaded(a: RunArgs, mut books: Vec<Playbook>, adhoc: bool, cfg: &Confi
         fail_on_change: a.fail_on_change,
         force_handlers: a.force_handlers,
         step: a.step,
+        shard,
         host_key_checking: std::env::var("ANSIBLE_HOST_KEY_CHECKING")
             .ok()
             .map(|v| crate::pytext::ansible_bool(&serde_json::Value::String(v))),
@@ -328,7 +336,7 @@ fn check_notify(b: &Playbook) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn list(a: &RunArgs, books: &[Playbook], inv: &Inventory) {
+fn list(a: &RunArgs, books: &[Playbook], inv: &Inventory, shard: Option<crate::exec::shard::Shard>) {
     let tags = split_list(&a.tags);
     let skip = split_list(&a.skip_tags);
     for (b, path) in books.iter().zip(&a.playbooks) {
@@ -342,8 +350,11 @@ fn list(a: &RunArgs, books: &[Playbook], inv: &Inventory) {
             if a.list_hosts {
                 let mut hosts = inv.select(&pattern).unwrap_or_default();
                 if let Some(l) = &a.inv.limit {
-                    let allowed = inv.select(l).unwrap_or_default();
+                    let allowed: std::collections::HashSet<String> = inv.select(l).unwrap_or_default().into_iter().collect();
                     hosts.retain(|h| allowed.contains(h));
+                }
+                if let Some(s) = shard {
+                    hosts.retain(|h| s.contains(h));
                 }
                 println!("    pattern: ['{pattern}']");
                 println!("    hosts ({}):", hosts.len());

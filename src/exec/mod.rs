@@ -8,6 +8,7 @@
 pub mod gate;
 mod host;
 mod play;
+pub mod shard;
 mod task;
 mod vars;
 
@@ -33,6 +34,8 @@ pub struct RunOptions {
     pub force_handlers: bool,
     /// `--step`: ask on the terminal before each task.
     pub step: bool,
+    /// `--shard K/N`: only the hosts of this slice of the inventory.
+    pub shard: Option<shard::Shard>,
     pub diff: bool,
     /// Diffs are computed (not printed) for the HTML report.
     pub report: bool,

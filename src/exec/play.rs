@@ -810,8 +810,11 @@ fn play_hosts(run: &Arc<Run>, play: &Play) -> Result<Vec<String>, Diagnostic> {
     };
     let mut hosts = run.inv().select(&pattern)?;
     if let Some(limit) = &run.opts.limit {
-        let allowed = limit_hosts(run, limit)?;
+        let allowed: std::collections::HashSet<String> = limit_hosts(run, limit)?.into_iter().collect();
         hosts.retain(|h| allowed.contains(h));
+    }
+    if let Some(shard) = run.opts.shard {
+        hosts.retain(|h| shard.contains(h));
     }
     hosts.retain(|h| run.host(h).is_some_and(|s| !s.is_down()));
     match play.order.as_deref() {

@@ -136,6 +136,13 @@ fn texts(t: &Task, out: &mut Vec<String>) {
 }
 
 /// Whether a task reads other hosts' variables (`hostvars`, `ansible_play_hosts`, ...).
+/// Whether a task reads `hostvars` (other hosts' variables, facts and results).
+pub fn reads_hostvars(t: &Task) -> bool {
+    let mut tx = Vec::new();
+    texts(t, &mut tx);
+    identifiers(&tx).contains("hostvars")
+}
+
 pub fn reads_other_hosts(t: &Task) -> bool {
     let mut tx = Vec::new();
     texts(t, &mut tx);

@@ -51,8 +51,13 @@ pub fn parse(inv: &mut Inventory, text: &str, path: &Path) -> Result<(), Diagnos
         }
         match &section {
             Section::Hosts(group) => {
-                let tokens = shlex::split(line)
-                    .ok_or_else(|| Diagnostic::new("unbalanced quotes in inventory line").at(loc(0, line.len()), "here"))?;
+                // Most lines of a large inventory quote nothing: words as they are.
+                let tokens = if line.contains(['"', '\'', '\\']) {
+                    shlex::split(line)
+                        .ok_or_else(|| Diagnostic::new("unbalanced quotes in inventory line").at(loc(0, line.len()), "here"))?
+                } else {
+                    line.split_whitespace().map(str::to_string).collect()
+                };
                 let Some((host_pat, vars)) = tokens.split_first() else {
                     continue;
                 };

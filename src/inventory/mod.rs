@@ -36,6 +36,9 @@ pub struct Group {
     pub children: IndexSet<String>,
 }
 
+/// [`Inventory::group_layer`]'s cache: by a host's groups, what they give it.
+type GroupLayers = std::sync::Arc<std::sync::Mutex<std::collections::HashMap<Vec<u32>, std::sync::Arc<Map<String, Value>>>>>;
+
 #[derive(Clone, Debug, Default)]
 pub struct Inventory {
     pub hosts: IndexMap<String, Host>,
@@ -51,7 +54,11 @@ pub struct Inventory {
     /// The `-i` sources as given, made absolute when they are paths (`ansible_inventory_sources`).
     pub sources: Vec<String>,
     /// Each host's groups, computed once when first asked (the inventory no longer changes then).
-    membership: std::sync::OnceLock<std::collections::HashMap<String, Vec<String>>>,
+    /// By host index: the indices of its groups.
+    membership: std::sync::OnceLock<Vec<Vec<u32>>>,
+    /// The variables a set of groups gives its hosts (inventory, then `group_vars/`), by the
+    /// groups' indices in variable order: hosts in the same groups share it.
+    group_layers: GroupLayers,
     /// Each group's depth below `all`, computed once as `membership`.
     depths: std::sync::OnceLock<std::collections::HashMap<String, usize>>,
 }
@@ -83,13 +90,10 @@ impl Inventory {
     }
 
     pub fn add_host(&mut self, name: &str, group: Option<&str>) -> &mut Host {
-        if !self.hosts.contains_key(name) {
-            self.hosts.insert(name.to_string(), Host { name: name.to_string(), vars: Map::new() });
-        }
         if let Some(g) = group {
             self.group_mut(g).hosts.insert(name.to_string());
         }
-        self.hosts.get_mut(name).expect("just inserted")
+        self.hosts.entry(name.to_string()).or_insert_with(|| Host { name: name.to_string(), vars: Map::new() })
     }
 
     pub fn add_child(&mut self, parent: &str, child: &str) {
@@ -172,16 +176,7 @@ impl Inventory {
 
     /// Hosts that belong to no group but `all` go to `ungrouped`; localhost gets the local connection.
     fn finish(&mut self) {
-        let grouped: IndexSet<String> =
-            self.groups.values().filter(|g| g.name != "all" && g.name != "ungrouped").flat_map(|g| g.hosts.iter().cloned()).collect();
-        let names: Vec<String> = self.hosts.keys().cloned().collect();
-        for h in names {
-            if !grouped.contains(&h) {
-                self.group_mut("ungrouped").hosts.insert(h.clone());
-            } else {
-                self.group_mut("ungrouped").hosts.shift_remove(&h);
-            }
-        }
+        self.regroup_ungrouped();
         if let Some(h) = self.hosts.get_mut("localhost") {
             for (k, v) in localhost_vars() {
                 h.vars.entry(k).or_insert(v);
@@ -240,16 +235,30 @@ impl Inventory {
     fn reconcile(&mut self) {
         self.membership = std::sync::OnceLock::new();
         self.depths = std::sync::OnceLock::new();
-        let grouped: IndexSet<String> =
-            self.groups.values().filter(|g| g.name != "all" && g.name != "ungrouped").flat_map(|g| g.hosts.iter().cloned()).collect();
-        let names: Vec<String> = self.real_hosts().cloned().collect();
-        for h in names {
-            if grouped.contains(&h) {
-                self.group_mut("ungrouped").hosts.shift_remove(&h);
-            } else {
-                self.group_mut("ungrouped").hosts.insert(h);
-            }
+        self.group_layers = Default::default();
+        self.regroup_ungrouped();
+    }
+
+    /// `ungrouped` holds the hosts in no other group (but `all`), and no others.
+    fn regroup_ungrouped(&mut self) {
+        let (add, remove) = {
+            let grouped: std::collections::HashSet<&str> = self
+                .groups
+                .values()
+                .filter(|g| g.name != "all" && g.name != "ungrouped")
+                .flat_map(|g| g.hosts.iter().map(String::as_str))
+                .collect();
+            let now = self.groups.get("ungrouped").map(|g| &g.hosts);
+            let has = |h: &str| now.is_some_and(|u| u.contains(h));
+            let add: Vec<String> = self.real_hosts().filter(|h| !grouped.contains(h.as_str()) && !has(h)).cloned().collect();
+            let remove: Vec<String> = now.into_iter().flatten().filter(|h| grouped.contains(h.as_str())).cloned().collect();
+            (add, remove)
+        };
+        let ungrouped = &mut self.group_mut("ungrouped").hosts;
+        for h in remove {
+            ungrouped.shift_remove(&h);
         }
+        ungrouped.extend(add);
     }
 
     /// Hosts of the inventory proper (the implicit localhost left out).
@@ -261,6 +270,7 @@ impl Inventory {
     pub fn add_playbook_dir(&mut self, dir: &Path) {
         if !self.playbook_dirs.iter().any(|d| d == dir) {
             self.playbook_dirs.push(dir.to_path_buf());
+            self.group_layers = Default::default();
         }
     }
 
@@ -269,16 +279,71 @@ impl Inventory {
         if self.implicit_localhost && host == "localhost" {
             return Vec::new();
         }
-        let members = self.membership.get_or_init(|| {
-            let mut m: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
-            for g in self.groups.keys() {
-                for h in self.group_hosts(g) {
-                    m.entry(h).or_default().push(g.clone());
+        self.group_indices(host).iter().filter_map(|&i| self.groups.get_index(i as usize).map(|(k, _)| k.clone())).collect()
+    }
+
+    /// [`Inventory::groups_of`] as indices into `groups`.
+    fn group_indices(&self, host: &str) -> &[u32] {
+        let members = self.membership.get_or_init(|| self.membership());
+        match self.hosts.get_index_of(host) {
+            Some(i) if !(self.implicit_localhost && host == "localhost") => &members[i],
+            _ => &[],
+        }
+    }
+
+    /// Every host's groups, in the inventory's group order: the groups that name it and all
+    /// their ancestors, and `all`. Linear in hosts × their groups (not a walk over every group's
+    /// hosts per group).
+    fn membership(&self) -> Vec<Vec<u32>> {
+        let n = self.groups.len();
+        let mut parents: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (gi, g) in self.groups.values().enumerate() {
+            for c in &g.children {
+                if let Some(ci) = self.groups.get_index_of(c) {
+                    parents[ci].push(gi);
                 }
             }
-            m
-        });
-        members.get(host).cloned().unwrap_or_default()
+        }
+        // Each group with its ancestors, found once (a cycle stops where it closes).
+        fn up(i: usize, parents: &[Vec<usize>], memo: &mut [Option<Vec<u32>>], on_path: &mut [bool]) {
+            if memo[i].is_some() {
+                return;
+            }
+            on_path[i] = true;
+            let mut out = vec![i as u32];
+            for &p in &parents[i] {
+                if !on_path[p] {
+                    up(p, parents, memo, on_path);
+                    out.extend(memo[p].iter().flatten());
+                }
+            }
+            on_path[i] = false;
+            out.sort_unstable();
+            out.dedup();
+            memo[i] = Some(out);
+        }
+        let mut memo: Vec<Option<Vec<u32>>> = vec![None; n];
+        let mut on_path = vec![false; n];
+        let mut out: Vec<Vec<u32>> = vec![Vec::new(); self.hosts.len()];
+        let all = self.groups.get_index_of("all").map(|i| i as u32);
+        for (gi, g) in self.groups.values().enumerate() {
+            up(gi, &parents, &mut memo, &mut on_path);
+            for h in &g.hosts {
+                if let Some(hi) = self.hosts.get_index_of(h) {
+                    out[hi].extend(memo[gi].iter().flatten());
+                }
+            }
+        }
+        for (gs, h) in out.iter_mut().zip(self.hosts.keys()) {
+            if self.implicit_localhost && h == "localhost" {
+                gs.clear();
+                continue;
+            }
+            gs.extend(all);
+            gs.sort_unstable();
+            gs.dedup();
+        }
+        out
     }
 
     /// A group's hosts, its children's included, in inventory order.
@@ -330,17 +395,6 @@ impl Inventory {
         depths.get(group).copied().unwrap_or(1)
     }
 
-    /// The groups of a host in the order their variables apply: `all` first, then by depth
-    /// (parents before children), then by `ansible_group_priority`, then by name.
-    pub fn ordered_groups_of(&self, host: &str) -> Vec<String> {
-        let mut gs = self.groups_of(host);
-        gs.sort_by_key(|g| {
-            let prio = self.groups[g].vars.get("ansible_group_priority").and_then(Value::as_i64).unwrap_or(1);
-            (self.depth(g), prio, g.clone())
-        });
-        gs
-    }
-
     /// A group's own variables: the inventory's, then its `group_vars/` files.
     pub fn group_vars(&self, group: &str) -> Result<Map<String, Value>, Diagnostic> {
         let mut out = self.groups.get(group).map(|g| g.vars.clone()).unwrap_or_default();
@@ -352,11 +406,34 @@ impl Inventory {
 
     /// A host's inventory variables, layered in Ansible's precedence order.
     pub fn host_vars(&self, host: &str) -> Result<Map<String, Value>, Diagnostic> {
+        let mut out = (*self.group_layer(host)?).clone();
+        if let Some(h) = self.hosts.get(host) {
+            merge_into(&mut out, &h.vars);
+        }
+        for d in self.var_dirs.iter().chain(self.playbook_dirs.iter()) {
+            merge_into(&mut out, &self.dir_vars.load(d, "host_vars", host)?);
+        }
+        Ok(out)
+    }
+
+    /// What a host's groups give it, made once per set of groups. The groups apply in
+    /// Ansible's order: `all` first, then by depth (parents before children), then by
+    /// `ansible_group_priority`, then by name.
+    fn group_layer(&self, host: &str) -> Result<std::sync::Arc<Map<String, Value>>, Diagnostic> {
+        let mut groups: Vec<u32> = self.group_indices(host).to_vec();
+        let key = |i: &u32| {
+            let g = &self.groups[*i as usize];
+            let prio = g.vars.get("ansible_group_priority").and_then(Value::as_i64).unwrap_or(1);
+            (self.depth(&g.name), prio)
+        };
+        groups.sort_by(|a, b| key(a).cmp(&key(b)).then_with(|| self.groups[*a as usize].name.cmp(&self.groups[*b as usize].name)));
+        if let Some(found) = self.group_layers.lock().ok().and_then(|c| c.get(&groups).cloned()) {
+            return Ok(found);
+        }
         let mut out = Map::new();
-        let groups = self.ordered_groups_of(host);
         // Variables written in inventory files rank lowest ...
-        for g in &groups {
-            merge_into(&mut out, &self.groups[g].vars);
+        for &g in &groups {
+            merge_into(&mut out, &self.groups[g as usize].vars);
         }
         // A setting of the group's, not a variable of its hosts (ansible-inventory shows none).
         out.remove("ansible_group_priority");
@@ -365,16 +442,14 @@ impl Inventory {
         for d in &dirs {
             merge_into(&mut out, &self.dir_vars.load(d, "group_vars", "all")?);
         }
-        for g in groups.iter().filter(|g| *g != "all") {
+        for g in groups.iter().map(|&g| self.groups[g as usize].name.as_str()).filter(|g| *g != "all") {
             for d in &dirs {
                 merge_into(&mut out, &self.dir_vars.load(d, "group_vars", g)?);
             }
         }
-        if let Some(h) = self.hosts.get(host) {
-            merge_into(&mut out, &h.vars);
-        }
-        for d in &dirs {
-            merge_into(&mut out, &self.dir_vars.load(d, "host_vars", host)?);
+        let out = std::sync::Arc::new(out);
+        if let Ok(mut c) = self.group_layers.lock() {
+            c.insert(groups, out.clone());
         }
         Ok(out)
     }

@@ -11,28 +11,44 @@ use serde_json::{Map, Value};
 
 use crate::diag::Diagnostic;
 
+/// What a folder's `group_vars/` and `host_vars/` hold: names with their extension cut.
+#[derive(Debug, Default)]
+struct Listing {
+    group_vars: HashSet<String>,
+    host_vars: HashSet<String>,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct DirVars {
     cache: Arc<Mutex<HashMap<PathBuf, Map<String, Value>>>>,
-    /// The names in each `DIR/group_vars` or `DIR/host_vars` folder.
-    listings: Arc<Mutex<HashMap<PathBuf, Arc<HashSet<String>>>>>,
+    /// Per folder DIR, the names in `DIR/group_vars` and `DIR/host_vars` that may hold
+    /// variables for a group or host: file names with and without `.yml`, `.yaml`, `.json`.
+    listings: Arc<Mutex<HashMap<PathBuf, Arc<Listing>>>>,
 }
 
 impl DirVars {
-    /// The names in `folder` (none if it is not there), listed once.
-    fn listing(&self, folder: PathBuf) -> Arc<HashSet<String>> {
+    /// The names under `dir` (none where a folder is not there), listed once.
+    fn listing(&self, dir: &Path) -> Arc<Listing> {
         let Ok(mut l) = self.listings.lock() else { return Arc::default() };
-        l.entry(folder)
-            .or_insert_with_key(|f| {
-                let names = std::fs::read_dir(f).into_iter().flatten().flatten();
-                Arc::new(names.filter_map(|e| e.file_name().to_str().map(str::to_string)).collect())
-            })
-            .clone()
+        if let Some(found) = l.get(dir) {
+            return found.clone();
+        }
+        let names = |kind: &str| -> HashSet<String> {
+            let entries = std::fs::read_dir(dir.join(kind)).into_iter().flatten().flatten();
+            entries
+                .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                .map(|n| ["yml", "yaml", "json"].iter().find_map(|x| n.strip_suffix(&format!(".{x}")).map(str::to_string)).unwrap_or(n))
+                .collect()
+        };
+        let found = Arc::new(Listing { group_vars: names("group_vars"), host_vars: names("host_vars") });
+        l.insert(dir.to_path_buf(), found.clone());
+        found
     }
 
     pub fn load(&self, dir: &Path, kind: &str, name: &str) -> Result<Map<String, Value>, Diagnostic> {
-        let names = self.listing(dir.join(kind));
-        if !["", ".yml", ".yaml", ".json"].iter().any(|ext| names.contains(&format!("{name}{ext}"))) {
+        let listing = self.listing(dir);
+        let names = if kind == "host_vars" { &listing.host_vars } else { &listing.group_vars };
+        if !names.contains(name) {
             return Ok(Map::new());
         }
         let base = dir.join(kind).join(name);

@@ -27,14 +27,19 @@ pub fn dumps(v: &Value, l: &Layout) -> String {
     out
 }
 
-fn newline(l: &Layout, level: usize, out: &mut String) {
+/// A line break and the indentation of `level` (nothing without an indent).
+pub fn newline(l: &Layout, level: usize, out: &mut String) {
     if let Some(ind) = &l.indent {
         out.push('\n');
-        out.push_str(&ind.repeat(level));
+        for _ in 0..level {
+            out.push_str(ind);
+        }
     }
 }
 
-fn write(v: &Value, l: &Layout, level: usize, out: &mut String) {
+/// `v` appended to `out` as if it were nested `level` deep: a piece of a larger document
+/// written without building the whole of it.
+pub fn write(v: &Value, l: &Layout, level: usize, out: &mut String) {
     match v {
         Value::Array(a) if !a.is_empty() => {
             out.push('[');
@@ -82,7 +87,7 @@ fn write(v: &Value, l: &Layout, level: usize, out: &mut String) {
 }
 
 /// A JSON string with Python's escapes.
-fn string(s: &str, ascii: bool, out: &mut String) {
+pub fn string(s: &str, ascii: bool, out: &mut String) {
     out.push('"');
     for c in s.chars() {
         match c {
