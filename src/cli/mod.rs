@@ -3,6 +3,7 @@
 
 mod doc;
 mod inventory_cmd;
+mod report_cmd;
 mod run;
 mod vars;
 mod vault_cmd;
@@ -36,6 +37,9 @@ pub enum Command {
     Doc(DocArgs),
     /// Encrypt, decrypt, view and edit Ansible Vault files (as ansible-vault)
     Vault(VaultArgs),
+    /// Reports made from the `--output json` events of runs: `steward report merge` makes one
+    /// recap, HTML report, JUnit file and exit code of the shards of a run
+    Report(ReportArgs),
     /// Print shell completions
     Completions {
         /// bash, zsh, fish, elvish or powershell
@@ -237,6 +241,28 @@ pub struct AdhocArgs {
 pub type AdhocRun = RunArgs;
 
 #[derive(ClapArgs, Debug)]
+pub struct ReportArgs {
+    #[command(subcommand)]
+    pub action: ReportAction,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReportAction {
+    /// One run from its shards: each FILE holds a shard's `steward run --output json` events
+    Merge {
+        /// The shards' event files
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+        /// Also write the whole run's HTML report here
+        #[arg(long = "report", value_name = "FILE.html")]
+        report: Option<std::path::PathBuf>,
+        /// Also write the whole run's JUnit XML here
+        #[arg(long = "junit", value_name = "FILE.xml")]
+        junit: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(ClapArgs, Debug)]
 pub struct VaultArgs {
     /// encrypt, decrypt, view, edit or encrypt_string
     #[arg(value_parser = ["encrypt", "decrypt", "view", "edit", "encrypt_string"])]
@@ -348,6 +374,7 @@ pub fn main() -> i32 {
         Command::Graph(a) => run::graph(a).map(|()| exit::OK),
         Command::Adhoc(a) => run::adhoc(a),
         Command::Vault(a) => vault_cmd::run(a).map(|()| exit::OK),
+        Command::Report(a) => report_cmd::run(a),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "steward", &mut std::io::stdout());

@@ -284,7 +284,7 @@ pub fn run_loaded(a: RunArgs, mut books: Vec<Playbook>, adhoc: bool, cfg: &Confi
 fn reporter(a: &RunArgs, json: bool, adhoc: bool) -> Reporter {
     let r = Reporter::new();
     let r = if json {
-        r.with(JsonLines::stdout())
+        r.with(JsonLines::stdout().check_mode(a.check))
     } else if adhoc {
         r.with(Adhoc::new(a.one_line))
     } else {

@@ -150,6 +150,17 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// Another run's counts for the same host added (the shards of one run).
+    pub fn add(&mut self, o: &Stats) {
+        self.ok += o.ok;
+        self.changed += o.changed;
+        self.unreachable += o.unreachable;
+        self.failed += o.failed;
+        self.skipped += o.skipped;
+        self.rescued += o.rescued;
+        self.ignored += o.ignored;
+    }
+
     /// How the host did overall: failed (or unreachable), changed, or ok.
     pub fn verdict(&self) -> &'static str {
         if self.failed > 0 || self.unreachable > 0 {

@@ -12,7 +12,7 @@
 mod adhoc;
 pub mod event;
 mod html;
-mod json;
+pub mod json;
 mod junit;
 mod progress;
 mod terminal;
