@@ -40,8 +40,11 @@ fn shards_cover_the_fleet_once_and_merge_into_the_whole_run() {
     for k in 1..=3 {
         let (code, out, err) = steward(dir, &["run", "-i", "inv.ini", "pb.yml", "--shard", &format!("{k}/3"), "--output", "json"], &[]);
         assert!(code == 0 || code == 2, "shard {k}: {err}");
-        let hosts: BTreeSet<String> =
-            out.lines().filter(|l| l.contains("\"event\":\"result\"")).filter_map(|l| l.split("\"host\":\"").nth(1)?.split('"').next().map(str::to_string)).collect();
+        let hosts: BTreeSet<String> = out
+            .lines()
+            .filter(|l| l.contains("\"event\":\"result\""))
+            .filter_map(|l| l.split("\"host\":\"").nth(1)?.split('"').next().map(str::to_string))
+            .collect();
         let file = format!("shard{k}.json");
         std::fs::write(dir.join(&file), out).unwrap();
         files.push(file);
@@ -70,7 +73,12 @@ fn shards_cover_the_fleet_once_and_merge_into_the_whole_run() {
     assert_eq!(xml.matches("<testsuite ").count(), 1, "one play, one suite: {xml}");
     assert!(xml.contains("tests=\"24\" failures=\"1\" skipped=\"11\""), "{xml}");
     // A shard that did not finish is said, not merged as if it had.
-    let cut: String = std::fs::read_to_string(dir.join(&files[0])).unwrap().lines().filter(|l| !l.contains("\"event\":\"end\"")).collect::<Vec<_>>().join("\n");
+    let cut: String = std::fs::read_to_string(dir.join(&files[0]))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.contains("\"event\":\"end\""))
+        .collect::<Vec<_>>()
+        .join("\n");
     std::fs::write(dir.join("cut.json"), cut).unwrap();
     let (code, _, err) = steward(dir, &["report", "merge", "cut.json", &files[1]], &[]);
     assert_eq!(code, 1);

@@ -137,12 +137,18 @@ pub fn read(line: &str) -> Result<Option<Recorded>, String> {
             r.delegated_to = v.get("delegated_to").and_then(Value::as_str).map(str::to_string);
             r.no_log = r.result.contains_key("censored");
             let field = |d: &Value, k: &str| d.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
-            r.diffs = v.get("diffs").and_then(Value::as_array).into_iter().flatten().map(|d| FileDiff {
-                before_header: field(d, "before_header"),
-                after_header: field(d, "after_header"),
-                before: field(d, "before"),
-                after: field(d, "after"),
-            }).collect();
+            r.diffs = v
+                .get("diffs")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|d| FileDiff {
+                    before_header: field(d, "before_header"),
+                    after_header: field(d, "after_header"),
+                    before: field(d, "before"),
+                    after: field(d, "after"),
+                })
+                .collect();
             Recorded::Result(Box::new(r))
         }
         Some("recap") => {
