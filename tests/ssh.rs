@@ -50,6 +50,46 @@ fn rollout_on_ten_hosts_matches_ansible() {
     );
 }
 
+/// Four shard processes side by side over the loopback fleet, merged, give the recap and the
+/// files of one unsharded run of the same rollout.
+#[test]
+fn four_shards_merged_are_one_run() {
+    let fleet = Loopback::start(8, Opts::default());
+    let inv = fleet.inventory("");
+    let pb = repo().join("playbooks");
+    let run_into = |data: &Path, extra: &[&str]| {
+        let root = format!("root={}/{{{{ inventory_hostname }}}}", data.display());
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_steward"));
+        c.args(["run", "-i", inv.to_str().unwrap(), "rollout.yml", "-e", &root]).args(extra).current_dir(&pb).env("NO_COLOR", "1");
+        c.env_remove("SSH_AUTH_SOCK").env_remove("ANSIBLE_HOST_KEY_CHECKING");
+        c
+    };
+    let whole_data = fleet.data_dir();
+    let out = run_into(&whole_data, &[]).output().unwrap();
+    let whole = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{whole}");
+    let shard_data = fleet.path("shards");
+    std::fs::create_dir_all(&shard_data).unwrap();
+    std::process::Command::new("chmod").arg("777").arg(&shard_data).status().unwrap();
+    let shards: Vec<_> = (1..=4)
+        .map(|k| {
+            let file = std::fs::File::create(fleet.path(&format!("shard{k}.json"))).unwrap();
+            run_into(&shard_data, &["--shard", &format!("{k}/4"), "--output", "json"]).stdout(file).spawn().unwrap()
+        })
+        .collect();
+    for mut s in shards {
+        assert!(s.wait().unwrap().success());
+    }
+    let files: Vec<String> = (1..=4).map(|k| fleet.path(&format!("shard{k}.json")).display().to_string()).collect();
+    let mut args = vec!["report", "merge"];
+    args.extend(files.iter().map(String::as_str));
+    let (code, merged, err) = steward(&args, fleet.dir.path());
+    assert_eq!(code, 0, "{merged}{err}");
+    assert_eq!(recap(&merged), recap(&whole));
+    assert_eq!(recap(&merged).len(), 8);
+    assert_eq!(support::snapshot_as(&shard_data, "{{data}}", false), support::snapshot_as(&whole_data, "{{data}}", false));
+}
+
 const PING: &str = "- hosts: fleet\n  gather_facts: false\n  tasks:\n    - ping:\n";
 
 #[test]

@@ -3,6 +3,7 @@
 
 mod doc;
 mod inventory_cmd;
+mod pull;
 mod report_cmd;
 mod run;
 mod vars;
@@ -37,6 +38,8 @@ pub enum Command {
     Doc(DocArgs),
     /// Encrypt, decrypt, view and edit Ansible Vault files (as ansible-vault)
     Vault(VaultArgs),
+    /// Fetch playbooks from git and run them on this machine (as ansible-pull)
+    Pull(PullArgs),
     /// Reports made from the `--output json` events of runs: `steward report merge` makes one
     /// recap, HTML report, JUnit file and exit code of the shards of a run
     Report(ReportArgs),
@@ -241,6 +244,53 @@ pub struct AdhocArgs {
 pub type AdhocRun = RunArgs;
 
 #[derive(ClapArgs, Debug)]
+pub struct PullArgs {
+    /// The git repository of the playbooks (any URL git takes: https, ssh, file://)
+    #[arg(short = 'U', long = "url")]
+    pub url: String,
+    /// The branch, tag or commit to check out (default: the repository's default branch)
+    #[arg(short = 'C', long = "checkout")]
+    pub checkout: Option<String>,
+    /// Where the clone lives (default: ~/.ansible/pull/HOSTNAME)
+    #[arg(short = 'd', long = "directory")]
+    pub directory: Option<String>,
+    /// Run only when the repository moved since the last pull
+    #[arg(short = 'o', long = "only-if-changed")]
+    pub only_if_changed: bool,
+    /// A whole clone instead of the last commit only
+    #[arg(long = "full")]
+    pub full: bool,
+    /// The playbook to run, in the repository (default: FQDN.yml, HOSTNAME.yml or local.yml)
+    pub playbook: Option<String>,
+    /// Inventory (default: localhost)
+    #[arg(short = 'i', long = "inventory")]
+    pub inventory: Vec<String>,
+    /// Hosts to run on (default: this machine's names)
+    #[arg(short = 'l', long = "limit")]
+    pub limit: Option<String>,
+    /// Extra variables, as for `run`
+    #[arg(short = 'e', long = "extra-vars")]
+    pub extra_vars: Vec<String>,
+    /// Only tasks with these tags
+    #[arg(short = 't', long = "tags")]
+    pub tags: Vec<String>,
+    /// Skip tasks with these tags
+    #[arg(long = "skip-tags")]
+    pub skip_tags: Vec<String>,
+    /// Change nothing; say what would change
+    #[arg(long = "check")]
+    pub check: bool,
+    /// Show the differences in changed files
+    #[arg(short = 'D', long = "diff")]
+    pub diff: bool,
+    /// A file holding the vault password; repeatable
+    #[arg(long = "vault-password-file")]
+    pub vault_password_file: Vec<String>,
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(ClapArgs, Debug)]
 pub struct ReportArgs {
     #[command(subcommand)]
     pub action: ReportAction,
@@ -375,6 +425,7 @@ pub fn main() -> i32 {
         Command::Adhoc(a) => run::adhoc(a),
         Command::Vault(a) => vault_cmd::run(a).map(|()| exit::OK),
         Command::Report(a) => report_cmd::run(a),
+        Command::Pull(a) => pull::run(a),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "steward", &mut std::io::stdout());

@@ -153,7 +153,22 @@ fn ask(msg: &str, private: bool) -> Option<String> {
     Some(line.trim_end_matches(['\n', '\r']).to_string())
 }
 
+/// Each host holds a connection (a socket, and a file or two while it transfers): the soft limit
+/// on open files, 1024 on many systems, would stop a run at about a thousand hosts, so it is
+/// raised to the hard limit, as far as the system allows.
+fn raise_open_files_limit() {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit and setrlimit only read and write the struct given.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
 pub fn run_loaded(a: RunArgs, mut books: Vec<Playbook>, adhoc: bool, cfg: &Config) -> Result<i32, Error> {
+    raise_open_files_limit();
     let mut inv = load_inventory(&a.inv.inventory, cfg)?;
     let extra_vars = super::vars::parse_extra_vars(&a.inv.extra_vars)?;
     let shard =
