@@ -82,7 +82,9 @@ def timed(cmd, cwd, env):
         raise SystemExit(f"{cmd[0]} failed with exit code {p.returncode}")
     recaps = [l for l in p.stdout.splitlines() if " : ok=" in l]
     # The largest resident size of any child so far (the tool's own, as it is the largest).
-    print(f"  {cmd[0]}: {len(recaps)} hosts in the recap, peak RSS {after.ru_maxrss / 1024:.0f} MB", flush=True)
+    kinds = sorted({l.split(" : ")[1].split()[0:5].__str__() for l in recaps})
+    same = "every one the same" if len(kinds) == 1 else f"{len(kinds)} different recaps"
+    print(f"  {cmd[0]}: {len(recaps)} hosts in the recap ({same}), peak RSS {after.ru_maxrss / 1024:.0f} MB", flush=True)
     return wall, cpu, recaps[0].split(" : ")[1].split()[:2] if recaps else []
 
 
