@@ -141,6 +141,14 @@ fn an_unknown_filter_gets_a_did_you_mean() {
     assert!(out.contains("No filter named 'to_jsn'. Did you mean 'to_json'?"), "{out}");
     // As Ansible: the lines up to the value, and a caret under it.
     assert!(out.contains("4     - debug:\n5         msg: \"{{ [1] | to_jsn }}\"\n               ^ column 14\n"), "{out}");
+    // A missing key and an undefined variable point at their values too.
+    let pb = "- hosts: localhost\n  gather_facts: false\n  vars:\n    d: {a: 1}\n  tasks:\n    - copy:\n        dest: /tmp/x\n        content: \"{{ d.b }}\"\n";
+    let (code, out, _) = run(tmp.path(), pb, &[]);
+    assert_eq!(code, 2);
+    assert!(out.contains("has no attribute 'b'") && out.contains("8         content: \"{{ d.b }}\"\n                   ^ column 18\n"), "{out}");
+    let pb = "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - debug:\n        msg: \"{{ nope }}\"\n";
+    let (_, out, _) = run(tmp.path(), pb, &[]);
+    assert!(out.contains("'nope' is undefined") && out.contains("               ^ column 14\n"), "{out}");
     let pb = "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - debug:\n        msg: \"{{ [1] | zzzzqqq }}\"\n";
     let (_, out, _) = run(tmp.path(), pb, &[]);
     assert!(out.contains("No filter named 'zzzzqqq'.") && !out.contains("Did you mean"), "{out}");

@@ -92,7 +92,8 @@ pub fn probe_script(path: &str, checksum: Option<&str>, content: bool) -> String
         q(&parent)
     );
     if let Some(algo) = checksum {
-        s += &format!(" if [ -f \"$p\" ] && [ -r \"$p\" ]; then s=$({algo}sum < \"$p\"); printf 'SUM %s\\n' \"${{s%% *}}\"; fi\n");
+        // The digest printed as it comes (`HASH  -`), not captured: a subshell is a fork more.
+        s += &format!(" if [ -f \"$p\" ] && [ -r \"$p\" ]; then printf 'SUM '; {algo}sum < \"$p\"; fi\n");
     }
     if content {
         s += " if [ -f \"$p\" ] && [ -r \"$p\" ]; then printf 'CONTENT\\n'; cat -- \"$p\"; fi\n";
@@ -154,7 +155,7 @@ pub fn parse_probe(out: &[u8]) -> Probe {
         } else if let Some(s) = line.strip_prefix("LINK ") {
             p.link_target = Some(s.to_string());
         } else if let Some(s) = line.strip_prefix("SUM ") {
-            p.checksum = Some(s.trim().to_string());
+            p.checksum = s.split_whitespace().next().map(str::to_string);
         }
     }
     // Only a link is stat'ed twice; anything else is what it points at.
