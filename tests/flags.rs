@@ -145,7 +145,10 @@ fn an_unknown_filter_gets_a_did_you_mean() {
     let pb = "- hosts: localhost\n  gather_facts: false\n  vars:\n    d: {a: 1}\n  tasks:\n    - copy:\n        dest: /tmp/x\n        content: \"{{ d.b }}\"\n";
     let (code, out, _) = run(tmp.path(), pb, &[]);
     assert_eq!(code, 2);
-    assert!(out.contains("has no attribute 'b'") && out.contains("8         content: \"{{ d.b }}\"\n                   ^ column 18\n"), "{out}");
+    assert!(
+        out.contains("has no attribute 'b'") && out.contains("8         content: \"{{ d.b }}\"\n                   ^ column 18\n"),
+        "{out}"
+    );
     let pb = "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - debug:\n        msg: \"{{ nope }}\"\n";
     let (_, out, _) = run(tmp.path(), pb, &[]);
     assert!(out.contains("'nope' is undefined") && out.contains("               ^ column 14\n"), "{out}");

@@ -374,17 +374,15 @@ impl Write {
             };
             validate(ctx, &content, v).await?;
         }
-        if self.make_parents {
-            let dir = parent_dir(&self.path);
-            let r = ctx.sh(format!("[ -d {0} ] || mkdir -p -- {0}", q(&dir))).await?;
-            if r.rc != 0 {
-                return fail(format!("Error creating {dir} ({})", r.stderr_str().trim()));
+        let file;
+        let src = match self.content {
+            Content::File(p) => {
+                file = p;
+                Source::File(&file)
             }
-        }
-        match self.content {
-            Content::File(p) => write_file(ctx, &self.path, Source::File(&p), &self.attrs, self.existed.as_ref()).await,
-            Content::Bytes(b) => write_file(ctx, &self.path, Source::Bytes(b), &self.attrs, self.existed.as_ref()).await,
-        }
+            Content::Bytes(b) => Source::Bytes(b),
+        };
+        write_file_with(ctx, &self.path, src, &self.attrs, self.existed.as_ref(), self.make_parents).await
     }
 }
 
@@ -446,10 +444,28 @@ pub async fn write_file(
     attrs: &Attrs,
     existed: Option<&Stat>,
 ) -> Result<Option<Stat>, ModError> {
+    write_file_with(ctx, dest, src, attrs, existed, false).await
+}
+
+/// [`write_file`], creating the missing parent folders first (`make_parents`) in the same
+/// round trip.
+async fn write_file_with(
+    ctx: &TaskCtx,
+    dest: &str,
+    src: Source<'_>,
+    attrs: &Attrs,
+    existed: Option<&Stat>,
+    make_parents: bool,
+) -> Result<Option<Stat>, ModError> {
     let dir = parent_dir(dest);
     // The new file's state comes back with the write: no second round trip.
     let finalize = finalize_script(dest, attrs, existed)? + &crate::connection::stat::stat_after(dest);
-    let fresh_tmp = format!("set -e\nd={}\nt=$(mktemp \"$d/.steward.XXXXXXXX\")\ntrap 'rm -f \"$t\"' EXIT\n", q(&dir));
+    let mkdir = if make_parents {
+        "[ -d \"$d\" ] || e=$(mkdir -p -- \"$d\" 2>&1) || { printf 'STEWARD-MKDIR %s\\n' \"$e\"; exit 1; }\n"
+    } else {
+        ""
+    };
+    let fresh_tmp = format!("set -e\nd={}\n{mkdir}t=$(mktemp \"$d/.steward.XXXXXXXX\")\ntrap 'rm -f \"$t\"' EXIT\n", q(&dir));
     let mut uploaded = None;
     let (script, stdin, stdin_file) = match src {
         Source::Bytes(b) => (format!("{fresh_tmp}cat > \"$t\"\n{finalize}"), Some(b), None),
@@ -481,6 +497,9 @@ pub async fn write_file(
         }
     }
     let out = out?;
+    if let Some(e) = String::from_utf8_lossy(&out.stdout).strip_prefix("STEWARD-MKDIR ") {
+        return fail(format!("Error creating {dir} ({})", e.trim()));
+    }
     let out = out.ok_or_fail(&format!("cannot write {dest}"))?;
     Ok(parse_probe(&out.stdout).lstat)
 }
