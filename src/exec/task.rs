@@ -638,7 +638,7 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
         }
         if max_attempts > 1 {
             if status_of(&map) == Status::Unreachable {
-                return Attempt { map, outcome, origin: None };
+                return Attempt { origin: outcome.as_ref().and_then(|o| o.origin.clone()), map, outcome };
             }
             let s = bind_result(task, scope, &map);
             let done = match &task.until {
@@ -646,19 +646,19 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
                 None => map.get("failed") != Some(&Value::Bool(true)),
             };
             if done {
-                return Attempt { map, outcome, origin: None };
+                return Attempt { origin: outcome.as_ref().and_then(|o| o.origin.clone()), map, outcome };
             }
             if n >= max_attempts {
                 // Ansible's count when the attempts run out: the retries, not the runs.
                 map.insert("attempts".into(), json!(max_attempts - 1));
                 map.insert("failed".into(), json!(true));
-                return Attempt { map, outcome, origin: None };
+                return Attempt { origin: outcome.as_ref().and_then(|o| o.origin.clone()), map, outcome };
             }
             env.run.reporter.retry(&env.host.name, &task.display_name(), max_attempts - n);
             tokio::time::sleep(Duration::from_secs_f64(delay.max(0.0))).await;
             continue;
         }
-        return Attempt { map, outcome, origin: None };
+        return Attempt { origin: outcome.as_ref().and_then(|o| o.origin.clone()), map, outcome };
     }
 }
 

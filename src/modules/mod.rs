@@ -356,6 +356,8 @@ pub struct Outcome {
     pub include_vars: Option<Map<String, Value>>,
     pub cacheable: bool,
     pub warnings: Vec<String>,
+    /// Where a failure is, when that is more precise than the task (a line of a template file).
+    pub origin: Option<crate::diag::Loc>,
 }
 
 impl Outcome {

@@ -69,8 +69,15 @@ impl Module for Template {
         roots.push(ctx.playbook_dir.clone());
         roots.extend(path.parent().map(|p| p.to_path_buf()));
         let search: Vec<std::path::PathBuf> = roots.iter().flat_map(|r| [r.join("templates"), r.clone()]).collect();
-        let mut rendered = crate::template::render_file_with(&text, &path.display().to_string(), &scope, &syntax, &search)
-            .map_err(|e| ModError::Fail(format!("{}: {}", crate::diag::relative(&path), e.message)))?;
+        let mut rendered = match crate::template::render_file_with(&text, &path.display().to_string(), &scope, &syntax, &search) {
+            Ok(r) => r,
+            Err(e) => {
+                // The failure points at its line of the template file.
+                let mut o = Outcome::failed(format!("{}: {}", crate::diag::relative(&path), e.message));
+                o.origin = e.line.map(|l| crate::diag::Loc::new(&path, l as u32, 1));
+                return Ok(Plan::done(o));
+            }
+        };
         match args.str("newline_sequence")?.as_deref() {
             Some("\\r\\n") | Some("\r\n") => rendered = rendered.replace('\n', "\r\n"),
             Some("\\r") | Some("\r") => rendered = rendered.replace('\n', "\r"),

@@ -35,6 +35,8 @@ pub const OMIT: &str = "__omit_place_holder__steward";
 #[derive(Debug, Clone)]
 pub struct TemplateError {
     pub message: String,
+    /// The line of the template text the error is on, where the engine knows it.
+    pub line: Option<usize>,
 }
 
 impl std::fmt::Display for TemplateError {
@@ -384,7 +386,7 @@ impl Syntax {
         let Some(rest) = text.strip_prefix("#jinja2:") else {
             return Ok((self.clone(), text));
         };
-        let bad = |m: String| TemplateError { message: m };
+        let bad = |m: String| TemplateError { message: m, line: None };
         let Some(eol) = rest.find('\n') else {
             return Err(bad("Missing newline after '#jinja2:' override.".into()));
         };
@@ -492,7 +494,7 @@ pub fn render_file_with(
         .lstrip_blocks(syntax.lstrip_blocks)
         .keep_trailing_newline(true)
         .build()
-        .map_err(|e| TemplateError { message: e.to_string() })?;
+        .map_err(|e| TemplateError { message: e.to_string(), line: None })?;
     e.set_syntax(cfg);
     let t = e.template_from_named_str(name, text).map_err(|e| explain(e, &Value::Null, scope))?;
     let out = t.render(JValue::from_dyn_object(scope.clone())).map_err(|e| explain(e, &Value::Null, scope));
@@ -531,7 +533,7 @@ pub fn render_lookup_template(
         .trim_blocks(syntax.trim_blocks)
         .keep_trailing_newline(false)
         .build()
-        .map_err(|e| TemplateError { message: format!("invalid template delimiters: {e}") })?;
+        .map_err(|e| TemplateError { message: format!("invalid template delimiters: {e}"), line: None })?;
     e.set_syntax(config);
     e.set_loader(move |name| {
         for d in &include_dirs {
@@ -613,7 +615,7 @@ pub fn eval_condition(cond: &Value, scope: &Arc<Scope>) -> Result<bool, Template
             }
             out
         }
-        Value::Object(_) => Err(TemplateError { message: "a condition must be an expression, not a mapping".into() }),
+        Value::Object(_) => Err(TemplateError { message: "a condition must be an expression, not a mapping".into(), line: None }),
     }
 }
 
@@ -628,6 +630,7 @@ pub fn truthy(v: &JValue) -> bool {
 /// Turn a minijinja error into words an Ansible user recognises, naming the undefined variable.
 fn explain(e: minijinja::Error, source: &Value, scope: &Arc<Scope>) -> TemplateError {
     use minijinja::ErrorKind::*;
+    let line = e.line();
     let message = match e.kind() {
         UndefinedError => match find_undefined(source, scope) {
             Some(why) => why,
@@ -654,7 +657,7 @@ fn explain(e: minijinja::Error, source: &Value, scope: &Arc<Scope>) -> TemplateE
             }
         }
     };
-    TemplateError { message }
+    TemplateError { message, line }
 }
 
 /// Python's message for minijinja's `unable to calculate 1 / 0`.
