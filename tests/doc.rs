@@ -3,30 +3,19 @@
 //! modules that are not steward's own. What is expected comes from the module registry and
 //! from real runs on localhost, not from the text `steward doc` prints.
 
+mod support;
+
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use serde_json::Value;
 use steward::modules::{self, args::all_args, Module, MODULES};
-
-fn steward(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_steward"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("ANSIBLE_CONFIG")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run steward");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
-}
 
 /// `steward doc ARGS...`, which must succeed.
 fn doc(args: &[&str]) -> String {
     let tmp = tempfile::tempdir().unwrap();
     let mut all = vec!["doc"];
     all.extend_from_slice(args);
-    let (code, out, err) = steward(tmp.path(), &all);
+    let (code, out, err) = support::steward(&all, tmp.path());
     assert_eq!(code, 0, "steward doc {args:?}: {err}");
     out
 }
@@ -61,7 +50,7 @@ fn every_default_is_shown_under_its_argument() {
 fn run_local(dir: &Path, tasks: &str) {
     let pb = format!("- hosts: localhost\n  gather_facts: false\n  tasks:\n{tasks}");
     std::fs::write(dir.join("pb.yml"), pb).unwrap();
-    let (code, out, err) = steward(dir, &["run", "pb.yml", "-i", "localhost,", "-c", "local"]);
+    let (code, out, err) = support::steward(&["run", "pb.yml", "-i", "localhost,", "-c", "local"], dir);
     assert_eq!(code, 0, "{out}{err}");
 }
 
@@ -153,7 +142,7 @@ fn snippets_are_tasks_that_name_the_module_and_its_required_arguments() {
     // Pasted into a playbook, every snippet passes steward's own check of argument names.
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("pb.yml"), play).unwrap();
-    let (code, out, err) = steward(tmp.path(), &["run", "--syntax-check", "pb.yml", "-i", "localhost,"]);
+    let (code, out, err) = support::steward(&["run", "--syntax-check", "pb.yml", "-i", "localhost,"], tmp.path());
     assert_eq!(code, 0, "{out}{err}");
 }
 
@@ -161,7 +150,7 @@ fn snippets_are_tasks_that_name_the_module_and_its_required_arguments() {
 fn completions_offer_the_module_names() {
     for shell in ["bash", "zsh", "fish"] {
         let tmp = tempfile::tempdir().unwrap();
-        let (code, out, err) = steward(tmp.path(), &["completions", shell]);
+        let (code, out, err) = support::steward(&["completions", shell], tmp.path());
         assert_eq!(code, 0, "{err}");
         let words: std::collections::HashSet<&str> = out.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.')).collect();
         for m in MODULES {
@@ -179,12 +168,12 @@ fn a_module_steward_does_not_have_is_still_documented_from_library() {
     let module = "#!/usr/bin/python\nDOCUMENTATION = '''\nmodule: site_probe\nshort_description: Probe the site\noptions:\n  url:\n    description: where\n'''\n";
     std::fs::write(tmp.path().join("library/site_probe.py"), module).unwrap();
     for args in [&["doc", "site_probe"][..], &["doc", "-s", "site_probe"]] {
-        let (code, out, err) = steward(tmp.path(), args);
+        let (code, out, err) = support::steward(args, tmp.path());
         assert_eq!(code, 0, "{args:?}: {err}");
         assert!(out.contains("site_probe") && out.contains("Probe the site"), "{args:?}:\n{out}");
     }
     // A name found nowhere is the command's error, not a refusal by the argument parser (2).
-    let (code, _, err) = steward(tmp.path(), &["doc", "site_prob"]);
+    let (code, _, err) = support::steward(&["doc", "site_prob"], tmp.path());
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("no module `site_prob`"), "{err}");
 }

@@ -3,20 +3,10 @@
 //! steward accepts with a warning because they have nothing to act on), run-time errors, the
 //! live progress, and the HTML and JUnit reports.
 
+mod support;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
-
-fn steward(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_steward"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("ANSIBLE_CONFIG")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run steward");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
-}
 
 const LOCAL: &[&str] = &["-i", "localhost,", "-c", "local"];
 
@@ -25,7 +15,7 @@ fn run(dir: &Path, playbook: &str, extra: &[&str]) -> (i32, String, String) {
     let mut args = vec!["run", "pb.yml"];
     args.extend_from_slice(LOCAL);
     args.extend_from_slice(extra);
-    steward(dir, &args)
+    support::steward(&args, dir)
 }
 
 #[test]
@@ -107,10 +97,10 @@ fn hosts_that_all_fail_end_the_play_without_no_more_hosts_left() {
     // any_errors_fatal ends it quietly too; max_fail_percentage says it twice, as Ansible does.
     let pb = "- hosts: all\n  gather_facts: false\n  any_errors_fatal: true\n  tasks:\n    - fail: msg=stop\n      when: inventory_hostname == 'a'\n    - debug: msg=after\n";
     std::fs::write(tmp.path().join("pb.yml"), pb).unwrap();
-    let (_, out, _) = steward(tmp.path(), &["run", "pb.yml", "-i", "a,b,", "-c", "local"]);
+    let (_, out, _) = support::steward(&["run", "pb.yml", "-i", "a,b,", "-c", "local"], tmp.path());
     assert_eq!(out.matches("NO MORE HOSTS LEFT").count(), 0, "{out}");
     std::fs::write(tmp.path().join("pb.yml"), pb.replace("any_errors_fatal: true", "max_fail_percentage: 10")).unwrap();
-    let (_, out, _) = steward(tmp.path(), &["run", "pb.yml", "-i", "a,b,", "-c", "local"]);
+    let (_, out, _) = support::steward(&["run", "pb.yml", "-i", "a,b,", "-c", "local"], tmp.path());
     assert_eq!(out.matches("NO MORE HOSTS LEFT").count(), 2, "{out}");
 }
 
@@ -217,7 +207,7 @@ fn step_asks_before_each_task_and_needs_a_terminal() {
     let dir = tmp.path();
     let pb = "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - name: one\n      debug: msg=ran-one\n    - name: two\n      debug: msg=ran-two\n    - name: three\n      debug: msg=ran-three\n    - name: four\n      debug: msg=ran-four\n";
     std::fs::write(dir.join("pb.yml"), pb).unwrap();
-    let (code, _, err) = steward(dir, &["run", "pb.yml", "-i", "localhost,", "-c", "local", "--step"]);
+    let (code, _, err) = support::steward(&["run", "pb.yml", "-i", "localhost,", "-c", "local", "--step"], dir);
     assert_eq!(code, 1);
     assert!(err.contains("--step") && err.contains("needs a terminal"), "{err}");
     // On a terminal (script(1) gives it one): yes to one, no to two, continue from three on.
@@ -309,7 +299,7 @@ fn junit_keeps_same_named_plays_of_two_playbooks_apart_with_stderr() {
     let play = |task: &str| format!("- name: setup\n  hosts: localhost\n  gather_facts: false\n  tasks:\n    - {task}\n");
     std::fs::write(dir.join("a.yml"), play("debug: msg=a")).unwrap();
     std::fs::write(dir.join("b.yml"), play("shell: echo boom-on-stderr >&2; exit 3")).unwrap();
-    let (code, out, err) = steward(dir, &["run", "a.yml", "b.yml", "-i", "localhost,", "-c", "local", "--junit", "r.xml"]);
+    let (code, out, err) = support::steward(&["run", "a.yml", "b.yml", "-i", "localhost,", "-c", "local", "--junit", "r.xml"], dir);
     assert_eq!(code, 2, "{out}{err}");
     let xml = std::fs::read_to_string(dir.join("r.xml")).unwrap();
     assert!(xml.contains("<testsuite name=\"a.yml: setup\" tests=\"1\" failures=\"0\""), "{xml}");

@@ -55,22 +55,15 @@ fn load(path: &std::path::Path) -> Result<Shard, Error> {
     Ok(shard)
 }
 
-/// The whole run's exit code: a shard that stopped with an error of its own (a playbook it
-/// could not load, an interruption) decides it; else failures, then unreachable hosts, then
-/// `--fail-on-change`, as a single run decides.
+/// The whole run's exit code: a shard whose code its own recap does not explain stopped with
+/// an error of its own (a playbook it could not load, an interruption), which decides it; else
+/// the merged recap decides as a single run's does, a shard run with `--fail-on-change` asking
+/// for changes to count.
 fn exit_code(shards: &[Shard], recap: &IndexMap<String, Stats>) -> i32 {
-    if let Some(s) = shards.iter().find(|s| ![exit::OK, exit::FAILED, exit::UNREACHABLE, exit::CHANGED].contains(&s.exit_code)) {
+    if let Some(s) = shards.iter().find(|s| s.exit_code != exit::of_recap(&s.recap, s.exit_code == exit::CHANGED)) {
         return s.exit_code;
     }
-    if recap.values().any(|s| s.failed > 0) {
-        exit::FAILED
-    } else if recap.values().any(|s| s.unreachable > 0) || shards.iter().any(|s| s.exit_code == exit::UNREACHABLE) {
-        exit::UNREACHABLE
-    } else if shards.iter().any(|s| s.exit_code == exit::CHANGED) {
-        exit::CHANGED
-    } else {
-        exit::OK
-    }
+    exit::of_recap(recap, shards.iter().any(|s| s.exit_code == exit::CHANGED))
 }
 
 pub fn run(a: ReportArgs) -> Result<i32, Error> {

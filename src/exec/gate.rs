@@ -86,8 +86,7 @@ fn ask_step(reporter: &Reporter, title: &str, handler: bool) -> Answer {
         _ => Answer::No,
     };
     // As Ansible: the question is repeated as a banner, whatever the answer.
-    let stars = 79usize.saturating_sub(msg.trim_end().chars().count()).max(3);
-    reporter.message(&format!("\n{}{}", msg, "*".repeat(stars)));
+    reporter.message(&crate::report::banner(msg.trim_end()));
     answer
 }
 

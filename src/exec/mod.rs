@@ -76,6 +76,20 @@ pub mod exit {
     /// `--fail-on-change`: the run would change (or changed) something. ansible-playbook does
     /// not use this code.
     pub const CHANGED: i32 = 10;
+
+    /// A finished run's code from its recap: failures first, then unreachable hosts, then (with
+    /// `--fail-on-change`) changes.
+    pub fn of_recap(stats: &indexmap::IndexMap<String, crate::report::event::Stats>, fail_on_change: bool) -> i32 {
+        if stats.values().any(|s| s.failed > 0) {
+            FAILED
+        } else if stats.values().any(|s| s.unreachable > 0) {
+            UNREACHABLE
+        } else if fail_on_change && stats.values().any(|s| s.changed > 0) {
+            CHANGED
+        } else {
+            OK
+        }
+    }
 }
 
 /// Shared state of one run of one or more playbooks.
@@ -277,14 +291,6 @@ impl Run {
 
     pub fn exit_code(&self) -> i32 {
         let stats = self.stats.lock().map(|s| s.clone()).unwrap_or_default();
-        if stats.values().any(|s| s.failed > 0) {
-            exit::FAILED
-        } else if stats.values().any(|s| s.unreachable > 0) {
-            exit::UNREACHABLE
-        } else if self.opts.fail_on_change && stats.values().any(|s| s.changed > 0) {
-            exit::CHANGED
-        } else {
-            exit::OK
-        }
+        exit::of_recap(&stats, self.opts.fail_on_change)
     }
 }

@@ -22,7 +22,7 @@ pub use event::Event;
 pub use html::{HtmlReport, RunInfo};
 pub use json::JsonLines;
 pub use junit::JUnit;
-pub use terminal::{Terminal, Verbosity};
+pub use terminal::{banner, Terminal, Verbosity};
 
 use std::sync::atomic::{AtomicBool, Ordering};
 

@@ -39,6 +39,8 @@ struct Play {
     tasks: usize,
     /// Tasks finished per host, at most `tasks - 1` until the host is through the play.
     finished: IndexMap<String, usize>,
+    /// Their sum (the bar's position), kept as they change.
+    finished_total: usize,
     done: usize,
     failed: usize,
     started: Instant,
@@ -95,6 +97,7 @@ impl Progress {
                 total,
                 tasks,
                 finished: IndexMap::new(),
+                finished_total: 0,
                 done: 0,
                 failed: 0,
                 started: Instant::now(),
@@ -120,7 +123,10 @@ impl Progress {
         p.failed += usize::from(failed);
         let cap = p.tasks - 1;
         let n = p.finished.entry(host.to_string()).or_default();
-        *n = (*n + 1).min(cap);
+        if *n < cap {
+            *n += 1;
+            p.finished_total += 1;
+        }
         Self::show(p, false);
     }
 
@@ -129,7 +135,8 @@ impl Progress {
         let Ok(mut g) = self.play.lock() else { return };
         let Some(p) = g.as_mut() else { return };
         p.done += 1;
-        p.finished.insert(host.to_string(), p.tasks);
+        let before = p.finished.insert(host.to_string(), p.tasks).unwrap_or(0);
+        p.finished_total += p.tasks - before;
         p.active.shift_remove(host);
         let last = p.done == p.total;
         Self::show(p, last);
@@ -139,7 +146,7 @@ impl Progress {
     /// first two seconds into the play), and the last one.
     fn show(p: &mut Play, last: bool) {
         let failed = if p.failed > 0 { format!(", {} failed", p.failed) } else { String::new() };
-        let tasks: usize = p.finished.values().sum();
+        let tasks = p.finished_total;
         match &p.bars {
             Some((_, head, _)) => {
                 head.set_position(tasks as u64);

@@ -27,7 +27,8 @@ pub struct Terminal {
 
 pub(super) const HIDDEN: &str = "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
 
-fn banner(msg: &str) -> String {
+/// A heading as ansible-playbook prints it: a blank line, the text, stars to column 80.
+pub fn banner(msg: &str) -> String {
     let stars = 79usize.saturating_sub(msg.chars().count()).max(3);
     format!("\n{msg} {}", "*".repeat(stars))
 }

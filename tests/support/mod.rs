@@ -196,7 +196,8 @@ impl Drop for Loopback {
     }
 }
 
-/// Run the steward binary.
+/// Run the steward binary in `cwd`, without a terminal, as a fresh user would (no colours, no
+/// agent, no ansible.cfg from the environment).
 pub fn steward(args: &[&str], cwd: &Path) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_steward"))
         .args(args)
@@ -204,6 +205,9 @@ pub fn steward(args: &[&str], cwd: &Path) -> (i32, String, String) {
         .env("NO_COLOR", "1")
         .env_remove("ANSIBLE_HOST_KEY_CHECKING")
         .env_remove("SSH_AUTH_SOCK")
+        .env_remove("ANSIBLE_CONFIG")
+        // Not a terminal: what asks (-J, --step) must refuse, not wait.
+        .stdin(Stdio::null())
         .output()
         .expect("run steward");
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
