@@ -402,7 +402,9 @@ pub fn random_name() -> String {
 
 /// The end of a write: the temporary file "$t" gets the old file's mode and owner (or the
 /// default for a new file), then the task's, and is renamed over `dest`.
-fn finalize_script(dest: &str, attrs: &Attrs, existed: Option<&Stat>) -> Result<String, ModError> {
+/// `created_default` says "$t" was made by the shell's redirection (the umask's mode already),
+/// not by mktemp (0600).
+fn finalize_script(dest: &str, attrs: &Attrs, existed: Option<&Stat>, created_default: bool) -> Result<String, ModError> {
     let mut script = String::new();
     match existed {
         Some(st) if st.is_file() => {
@@ -416,6 +418,7 @@ fn finalize_script(dest: &str, attrs: &Attrs, existed: Option<&Stat>) -> Result<
                 st.gid
             );
         }
+        _ if created_default => {}
         _ => script += "chmod $(printf '%o' $((0666 & ~0$(umask)))) \"$t\"\n",
     }
     if let Some(m) = &attrs.mode {
@@ -458,13 +461,19 @@ async fn write_file_with(
     make_parents: bool,
 ) -> Result<Option<Stat>, ModError> {
     let dir = parent_dir(dest);
-    // The new file's state comes back with the write: no second round trip.
-    let finalize = finalize_script(dest, attrs, existed)? + &crate::connection::stat::stat_after(dest);
     let mkdir = if make_parents {
         "[ -d \"$d\" ] || e=$(mkdir -p -- \"$d\" 2>&1) || { printf 'STEWARD-MKDIR %s\\n' \"$e\"; exit 1; }\n"
     } else {
         ""
     };
+    if let Source::Bytes(b) = &src {
+        let format = printf_format(b);
+        if format.len() <= INLINE_MAX {
+            return write_inline(ctx, dest, &dir, mkdir, &format, attrs, existed).await;
+        }
+    }
+    // The new file's state comes back with the write: no second round trip.
+    let finalize = finalize_script(dest, attrs, existed, false)? + &crate::connection::stat::stat_after(dest);
     let fresh_tmp = format!("set -e\nd={}\n{mkdir}t=$(mktemp \"$d/.steward.XXXXXXXX\")\ntrap 'rm -f \"$t\"' EXIT\n", q(&dir));
     let mut uploaded = None;
     let (script, stdin, stdin_file) = match src {
@@ -496,12 +505,66 @@ async fn write_file_with(
             let _ = ctx.conn.exec(rm).await;
         }
     }
-    let out = out?;
+    written(out?, dest, &dir)
+}
+
+/// The largest content (as printf's format) a write carries in its script instead of on a
+/// channel of its own: such a write is one command in the connection's shell. Under become
+/// the script is one argument of sudo's command, which Linux caps at 128 KiB.
+const INLINE_MAX: usize = 64 * 1024;
+
+/// A small write, whole in one script run by the connection's long-lived shell: the content
+/// is printf's format (a builtin, so no process), the temporary file is created by the shell
+/// (noclobber: it must be new) with the mode the umask gives, or owner-only while its mode is
+/// still to be set, then renamed into place.
+async fn write_inline(
+    ctx: &TaskCtx,
+    dest: &str,
+    dir: &str,
+    mkdir: &str,
+    format: &str,
+    attrs: &Attrs,
+    existed: Option<&Stat>,
+) -> Result<Option<Stat>, ModError> {
+    let default_mode = attrs.mode.is_none() && !existed.is_some_and(|st| st.is_file());
+    let umask = if default_mode { "" } else { "umask 077\n" };
+    let tmp = format!("{}/.steward.{}", dir.trim_end_matches('/'), random_name());
+    let script = format!(
+        "set -e\nd={}\n{mkdir}t={}\ntrap 'rm -f \"$t\"' EXIT\n{umask}set -C\nprintf {} > \"$t\"\nset +C\n{}{}",
+        q(dir),
+        q(&tmp),
+        format,
+        finalize_script(dest, attrs, existed, true)?,
+        crate::connection::stat::stat_after(dest)
+    );
+    written(ctx.sh(script).await?, dest, dir)
+}
+
+/// What a write's script printed: the new file's state, or why it failed.
+fn written(out: crate::connection::ExecOutput, dest: &str, dir: &str) -> Result<Option<Stat>, ModError> {
     if let Some(e) = String::from_utf8_lossy(&out.stdout).strip_prefix("STEWARD-MKDIR ") {
         return fail(format!("Error creating {dir} ({})", e.trim()));
     }
     let out = out.ok_or_fail(&format!("cannot write {dest}"))?;
     Ok(parse_probe(&out.stdout).lstat)
+}
+
+/// `bytes` as a single-quoted printf format that prints exactly them (any byte, NUL among
+/// them): `%` and `\` doubled, the quote and anything not printable as a three-digit octal
+/// escape, which POSIX printf reads in its format.
+pub fn printf_format(bytes: &[u8]) -> String {
+    let mut f = String::with_capacity(bytes.len() + 2);
+    f.push('\'');
+    for &b in bytes {
+        match b {
+            b'%' => f.push_str("%%"),
+            b'\\' => f.push_str("\\\\"),
+            b'\n' | b'\t' | 0x20..=0x7e if b != b'\'' => f.push(b as char),
+            _ => f.push_str(&format!("\\{b:03o}")),
+        }
+    }
+    f.push('\'');
+    f
 }
 
 /// `sha1` of a file on the controller, read in pieces.

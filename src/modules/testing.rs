@@ -56,8 +56,12 @@ impl Scripted {
         self.seen.lock().unwrap().iter().map(|(c, _)| c.clone()).collect()
     }
     /// The stdin of the first command containing `when`.
+    /// What the first command holding `when` got on stdin, or for a small file write
+    /// ([`super::common::printf_format`]), the content its script carries.
     pub fn stdin_of(&self, when: &str) -> Option<Vec<u8>> {
-        self.seen.lock().unwrap().iter().find(|(c, _)| c.contains(when)).and_then(|(_, s)| s.clone())
+        let seen = self.seen.lock().unwrap();
+        let (cmd, stdin) = seen.iter().find(|(c, _)| c.contains(when))?;
+        stdin.clone().or_else(|| inline_content(cmd))
     }
     /// A task context on this connection.
     pub fn ctx(self: &Arc<Self>, check: bool, diff: bool) -> TaskCtx {
@@ -135,4 +139,36 @@ pub fn probe_reply(file: Option<(u32, &[u8])>) -> Vec<u8> {
 /// The marker a probe's script holds, to script its answer.
 pub const PROBE: &str = "printf 'STAT '";
 /// The marker of a file write's script ([`super::common::write_file`]).
-pub const WRITE: &str = "mktemp \"$d/.steward.";
+pub const WRITE: &str = "/.steward.";
+
+/// The bytes of the `printf '...' > "$t"` line of an inline write, decoded.
+fn inline_content(cmd: &str) -> Option<Vec<u8>> {
+    let start = cmd.find("\nprintf '")? + "\nprintf '".len();
+    let end = start + cmd[start..].find("' > \"$t\"\n")?;
+    let f = cmd[start..end].as_bytes();
+    let (mut out, mut i) = (Vec::new(), 0);
+    while i < f.len() {
+        match (f[i], f.get(i + 1)) {
+            (b'%', Some(b'%')) | (b'\\', Some(b'\\')) => {
+                out.push(f[i]);
+                i += 2;
+            }
+            (b'\\', Some(_)) => {
+                out.push(u8::from_str_radix(std::str::from_utf8(&f[i + 1..i + 4]).ok()?, 8).ok()?);
+                i += 4;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    Some(out)
+}
+
+#[test]
+fn printf_format_round_trips() {
+    let all: Vec<u8> = (0..=255u8).chain(*b"%s\\0'1\n").collect();
+    let script = format!("x\nprintf {} > \"$t\"\n", super::common::printf_format(&all));
+    assert_eq!(inline_content(&script), Some(all));
+}
