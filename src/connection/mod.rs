@@ -6,6 +6,7 @@
 //! which transport they talk to.
 
 pub mod local;
+pub mod probes;
 pub mod ssh;
 pub mod stat;
 pub mod traced;
@@ -179,6 +180,9 @@ pub struct ExecRequest {
     pub env: Vec<(String, String)>,
     pub become_: Option<Become>,
     pub cwd: Option<String>,
+    /// The command only looks (a probe): what a connection keeps of earlier probes
+    /// ([`probes`]) still holds after it.
+    pub read_only: bool,
 }
 
 impl ExecRequest {
@@ -245,6 +249,11 @@ pub trait Connection: Send + Sync {
     async fn close(&self) {}
     /// `local`, `ssh`, `docker`, ...
     fn transport(&self) -> &'static str;
+    /// Where batched probes of this host are kept ([`probes`]), on connections that keep
+    /// them; each of its commands and transfers drops what they say.
+    fn probes(&self) -> Option<&probes::ProbeCache> {
+        None
+    }
 }
 
 /// Where a host's open connection is kept, so later tasks use it and a reboot can replace it.

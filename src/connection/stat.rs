@@ -61,6 +61,8 @@ pub struct Probe {
     pub parent_dir: bool,
     /// What the connecting user may do with the path: some of `r`, `w`, `x`.
     pub access: String,
+    /// Where a link really leads, when that was asked for (`readlink -m`).
+    pub real: Option<String>,
 }
 
 impl Probe {
@@ -154,6 +156,8 @@ pub fn parse_probe(out: &[u8]) -> Probe {
             p.exists = p.lstat.is_some();
         } else if let Some(s) = line.strip_prefix("LINK ") {
             p.link_target = Some(s.to_string());
+        } else if let Some(s) = line.strip_prefix("REAL ") {
+            p.real = Some(s.to_string());
         } else if let Some(s) = line.strip_prefix("SUM ") {
             p.checksum = s.split_whitespace().next().map(str::to_string);
         }

@@ -70,4 +70,8 @@ impl Connection for Traced {
     fn transport(&self) -> &'static str {
         self.inner.transport()
     }
+
+    fn probes(&self) -> Option<&super::probes::ProbeCache> {
+        self.inner.probes()
+    }
 }

@@ -101,7 +101,21 @@ struct Walker {
     /// The last failed result and what `ansible_failed_task` says of its task.
     last_failure: Mutex<Option<(Map<String, Value>, Value)>>,
     abort_run: Arc<AtomicBool>,
+    /// The tasks after the one running, for batched probes ([`Walker::ahead`]).
+    next: Mutex<Option<Arc<Next>>>,
+    /// Each task's probes as [`task::prefetch`] first worked them out, by task uid.
+    prefetched: Mutex<HashMap<usize, Vec<(String, crate::modules::ProbeKey)>>>,
 }
+
+/// Tasks that follow, with what they inherit.
+struct Next {
+    tasks: Vec<Arc<Task>>,
+    inh: Inherited,
+    chain: Vec<KwRef>,
+}
+
+/// How many tasks ahead a batch of probes looks.
+const LOOK_AHEAD: usize = 16;
 
 /// What an include brings in for one item: its tasks, their variables, the line to print.
 type IncludeRun = (Vec<Arc<Task>>, Map<String, Value>, String);
@@ -121,6 +135,10 @@ impl Walker {
             for (i, t) in tasks.iter().enumerate() {
                 let mut pos = prefix.clone();
                 pos.push(i as u32);
+                // This one too: a loop's later items.
+                let after = &tasks[i..tasks.len().min(i + 1 + LOOK_AHEAD)];
+                let next = Next { tasks: after.to_vec(), inh: inh.clone(), chain: chain.clone() };
+                *self.next.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(next));
                 let flow = self.walk_task(t, pos, inh.clone(), chain.clone(), rescuable).await;
                 if flow != Flow::Continue {
                     return flow;
@@ -151,6 +169,8 @@ impl Walker {
                 }
             }
             let limit = self.play.max_concurrent_tasks.unwrap_or(8).max(1);
+            // Tasks that run side by side have no "next" to look ahead to.
+            *self.next.lock().unwrap_or_else(|e| e.into_inner()) = None;
             let mut ready: std::collections::VecDeque<usize> = (0..n).filter(|i| remaining[*i] == 0).collect();
             let mut set = tokio::task::JoinSet::new();
             let mut stop: Option<Flow> = None;
@@ -306,7 +326,35 @@ impl Walker {
     }
 
     fn env<'a>(&'a self, inh: &'a Inherited, chain: &'a Chain<'a>) -> Env<'a> {
-        Env { run: &self.run, host: &self.host, ps: &self.ps, inh, chain }
+        Env { run: &self.run, host: &self.host, ps: &self.ps, inh, chain, ahead: None }
+    }
+
+    /// The probes of the module tasks that follow the running one, worked out (once per task)
+    /// only when a probe is not already answered.
+    fn ahead(self: &Arc<Self>) -> Option<crate::modules::Ahead> {
+        let next = self.next.lock().unwrap_or_else(|e| e.into_inner()).clone()?;
+        let w = self.clone();
+        Some(Arc::new(move || {
+            let mut keys = Vec::new();
+            for t in &next.tasks {
+                let TaskKind::Module { module, args } = &t.kind else { continue };
+                if let Some(k) = w.prefetched.lock().unwrap_or_else(|e| e.into_inner()).get(&t.uid) {
+                    keys.extend(k.iter().cloned());
+                    continue;
+                }
+                let mut inh = next.inh.clone();
+                if t.role.is_some() {
+                    inh.role = t.role.clone();
+                }
+                let mut chain = next.chain.clone();
+                chain.push(KwRef::Task(t.clone()));
+                let c = chain_of(&chain);
+                let k = task::prefetch(&w.env(&inh, &c), t, *module, args);
+                keys.extend(k.iter().cloned());
+                w.prefetched.lock().unwrap_or_else(|e| e.into_inner()).insert(t.uid, k);
+            }
+            keys
+        }))
     }
 
     /// Print and count a result, remember failures for rescue, and say how the walk goes on.
@@ -490,7 +538,9 @@ impl Walker {
             };
             let _permit = self.run.forks.acquire().await.ok();
             let started = std::time::Instant::now();
-            let mut r = task::run_module_task(&self.env(inh, c), t, module, args).await;
+            let mut env = self.env(inh, c);
+            env.ahead = self.ahead();
+            let mut r = task::run_module_task(&env, t, module, args).await;
             r.duration = started.elapsed().as_secs_f64();
             if run_once {
                 shared.send_replace(Some(r.clone()));
@@ -919,6 +969,8 @@ pub async fn run_play(run: &Arc<Run>, play: &Arc<Play>) -> Result<PlayEnd, Diagn
                 in_handler: AtomicBool::new(false),
                 last_failure: Mutex::new(None),
                 abort_run: abort_run.clone(),
+                next: Mutex::new(None),
+                prefetched: Mutex::new(HashMap::new()),
             });
             let g = gather.clone();
             set.spawn(async move {

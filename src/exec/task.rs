@@ -68,6 +68,8 @@ pub struct Env<'a> {
     pub ps: &'a PlayScope,
     pub inh: &'a Inherited,
     pub chain: &'a Chain<'a>,
+    /// The probes of the tasks after this one ([`prefetch`]).
+    pub ahead: Option<crate::modules::Ahead>,
 }
 
 pub fn skipped_result(host: &str, cond: &Value) -> HostResult {
@@ -500,6 +502,7 @@ async fn attempt(env: &Env<'_>, task: &Task, module: &'static dyn Module, args_n
         task_name: task.display_name(),
         no_log: hidden(env, scope),
         reconnect,
+        ahead: env.ahead.clone(),
     };
     // As Ansible: one run plus `retries` (3 when only `until` is given); with retries and no
     // `until`, the task is retried until it does not fail.
@@ -777,6 +780,59 @@ fn apply_conditions(task: &Task, map: &mut Map<String, Value>, scope: &Arc<Scope
         }
     }
     Ok(())
+}
+
+/// The probes a module task will first ask for on this host (one per loop item), worked out
+/// with the variables as they are now, for an earlier task's batch to answer
+/// ([`crate::connection::probes`]). Only a hint: a task whose arguments come out otherwise
+/// when it runs asks for its own. Nothing that calls a lookup is rendered ahead of its time.
+pub fn prefetch(
+    env: &Env<'_>,
+    task: &Task,
+    module: &'static dyn Module,
+    args_node: &crate::yaml::Node,
+) -> Vec<(String, crate::modules::ProbeKey)> {
+    let raw = args_node.to_value();
+    let calls_out = |v: &Value| {
+        let t = v.to_string();
+        t.contains("lookup(") || t.contains("query(") || t.contains("q(")
+    };
+    if module.controller_only() || env.chain.get(|k| &k.delegate_to).is_some() || calls_out(&raw) {
+        return Vec::new();
+    }
+    let scope = task_scope(env.run, env.host, env.ps, env.inh, Some(task));
+    let (Ok(become_), Ok(envv)) = (become_for(env, &scope), environment(env, &scope)) else { return Vec::new() };
+    let context = crate::modules::probe_context(&become_, &envv);
+    let diff = rendered_bool(env.chain.get(|k| &k.diff), &scope).ok().flatten().unwrap_or(env.run.opts.diff || env.run.opts.report);
+    let scopes = match &task.loop_ {
+        None => vec![scope],
+        Some(lp @ Loop::Items { value, .. }) if !calls_out(value) => {
+            let (Ok(items), Ok(names)) = (loop_items(lp, &scope, task.module_name()), LoopNames::of(task, &scope)) else {
+                return Vec::new();
+            };
+            items.iter().enumerate().map(|(i, item)| scope.with_layer(loop_vars(task, &names, item, i, &items))).collect()
+        }
+        Some(_) => return Vec::new(),
+    };
+    let mut keys = Vec::new();
+    for s in scopes {
+        let Ok(Value::Object(rendered)) = template::render_value(&raw, &s) else { continue };
+        if rendered.contains_key("_variable_params") {
+            continue;
+        }
+        let rendered = match module_defaults(env, module, &s) {
+            Ok(d) if d.is_empty() => rendered,
+            Ok(mut d) => {
+                d.extend(rendered);
+                d
+            }
+            Err(_) => continue,
+        };
+        if let Some(k) = Args::prepare(module, rendered).ok().and_then(|a| module.first_probe(&a, diff)) {
+            keys.push((context.clone(), k));
+        }
+    }
+    keys
 }
 
 /// The names `loop_control` gives the item and its index, rendered: Ansible templates

@@ -153,8 +153,9 @@ fn chdir_prefix(args: &Args) -> Result<String, ModError> {
     })
 }
 
-/// command's and shell's plan: the arguments checked and the script built; with chdir,
-/// creates or removes, one look-up on the host decides whether the command runs. The outcome
+/// command's and shell's plan: the arguments checked and the script built; in check mode, with
+/// chdir, creates or removes, one look-up on the host decides whether the command would run
+/// (a real run checks them in the command's own script). The outcome
 /// is Ansible's check-mode result; the command itself waits for `apply`.
 pub(super) async fn plan_command(ctx: &TaskCtx, args: &Args, shell: bool) -> Result<Plan, ModError> {
     let raw = args.str("_raw_params")?.or(args.str("cmd")?).or(args.str("free_form")?);
@@ -203,9 +204,11 @@ pub(super) async fn plan_command(ctx: &TaskCtx, args: &Args, shell: bool) -> Res
     };
     let chdir = chdir_prefix(args)?;
     let has_guard = args.has("creates") || args.has("removes");
-    if !chdir.is_empty() || has_guard {
-        // chdir, then creates/removes (globs relative to it), in one round trip.
-        let out = ctx.sh(format!("{chdir}{}:", guard_script(args)?)).await?;
+    let guard = guard_script(args)?;
+    if (!chdir.is_empty() || has_guard) && ctx.check {
+        // chdir, then creates/removes (globs relative to it), in one round trip. A real run
+        // has them checked by the script that runs the command.
+        let out = ctx.sh_look(format!("{chdir}{guard}:")).await?;
         if let Some((path, why)) = guard_stopped(&out.stdout_str()) {
             if path == "chdir" {
                 return Ok(Plan::done(chdir_failed(cmd_value)));
@@ -221,6 +224,9 @@ pub(super) async fn plan_command(ctx: &TaskCtx, args: &Args, shell: bool) -> Res
         }
     }
     let mut full = chdir;
+    if !ctx.check {
+        full += &guard;
+    }
     if let Some(p) = &program {
         // command runs its program without a shell: one that does not exist is Python's error.
         full += &format!("command -v -- {} >/dev/null 2>&1 || {{ printf '%s' {}; exit 2; }}\n", q(p), q(NO_PROGRAM));
@@ -287,8 +293,13 @@ pub(super) async fn apply_command(ctx: &TaskCtx, plan: Plan) -> Result<Outcome, 
     let t0 = Instant::now();
     let out = ctx.sh_in(r.script, r.stdin).await?;
     let delta = t0.elapsed();
-    if guard_stopped(&out.stdout_str()).is_some_and(|(p, _)| p == "chdir") {
-        return Ok(chdir_failed(r.cmd_value));
+    if let Some((path, why)) = guard_stopped(&out.stdout_str()) {
+        if path == "chdir" {
+            return Ok(chdir_failed(r.cmd_value));
+        }
+        let mut did = guarded(r.cmd_value, &path, &why);
+        did.warnings = r.warnings;
+        return Ok(did);
     }
     if out.rc == 2 && out.stdout_str() == NO_PROGRAM {
         let p = r.program.unwrap_or_default();

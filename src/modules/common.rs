@@ -9,9 +9,19 @@ pub use crate::connection::stat::{parse_probe, probe_script, stat_after, Probe, 
 use crate::pytext::shell_quote as q;
 
 pub async fn probe(ctx: &TaskCtx, path: &str, checksum: Option<&str>, content: bool) -> Result<Probe, ModError> {
-    let out = ctx.sh(probe_script(path, checksum, content)).await?;
+    let key = super::ProbeKey { path: path.to_string(), sum: checksum.map(str::to_string), content, real: false };
+    if let Some(p) = ctx.probe(key).await? {
+        return Ok(p);
+    }
+    let out = ctx.sh_look(probe_script(path, checksum, content)).await?;
     let out = out.ok_or_fail(&format!("cannot inspect {path}"))?;
     Ok(parse_probe(&out.stdout))
+}
+
+/// A path argument that needs nothing from the host to be what a module probes (no `~`,
+/// no `$` to expand there).
+pub fn literal_path(args: &Args, k: &str) -> Option<String> {
+    args.str(k).ok().flatten().filter(|p| !p.is_empty() && !p.starts_with('~') && !p.contains('$'))
 }
 
 /// `~` or `~USER` at the start of a path, expanded on the host as Python's
@@ -24,7 +34,7 @@ pub async fn expand_home(ctx: &TaskCtx, path: &str) -> Result<String, ModError> 
     };
     let (user, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let home = if user.is_empty() {
-        ctx.sh("printf '%s' \"$HOME\"").await?.stdout_str()
+        ctx.sh_look("printf '%s' \"$HOME\"").await?.stdout_str()
     } else {
         let u = q(user);
         let r = ctx.sh(format!("(getent passwd {u} 2>/dev/null || awk -F: -v u={u} '$1 == u' /etc/passwd) | head -n 1")).await?;
@@ -496,8 +506,14 @@ async fn write_file_with(
             }
         }
     };
-    let req =
-        crate::connection::ExecRequest { cmd: script, stdin, stdin_file, env: ctx.env.clone(), become_: ctx.become_.clone(), cwd: None };
+    let req = crate::connection::ExecRequest {
+        cmd: script,
+        stdin,
+        stdin_file,
+        env: ctx.env.clone(),
+        become_: ctx.become_.clone(),
+        ..Default::default()
+    };
     let out = ctx.conn.exec(req).await;
     if let (Some(u), Some(b)) = (&uploaded, &ctx.become_) {
         if !matches!(b.user.as_str(), "" | "root") {
@@ -526,18 +542,30 @@ async fn write_inline(
     attrs: &Attrs,
     existed: Option<&Stat>,
 ) -> Result<Option<Stat>, ModError> {
-    let default_mode = attrs.mode.is_none() && !existed.is_some_and(|st| st.is_file());
-    let umask = if default_mode { "" } else { "umask 077\n" };
+    let new_file = !existed.is_some_and(|st| st.is_file());
+    let mut attrs = attrs.clone();
+    let umask = match &attrs.mode {
+        None if new_file => String::new(),
+        // A new file whose mode has no execute or special bits is made with it (the shell
+        // creates files 0666 less the umask): no chmod.
+        Some(m) if new_file && resolve_mode(m, 0o644, false)? & 0o7111 == 0 => {
+            let m = resolve_mode(m, 0o644, false)?;
+            attrs.mode = None;
+            format!("umask {:04o}\n", 0o777 & !m)
+        }
+        // Otherwise owner-only until the mode is set.
+        _ => "umask 077\n".to_string(),
+    };
     let tmp = format!("{}/.steward.{}", dir.trim_end_matches('/'), random_name());
     let script = format!(
         "set -e\nd={}\n{mkdir}t={}\ntrap 'rm -f \"$t\"' EXIT\n{umask}set -C\nprintf {} > \"$t\"\nset +C\n{}{}",
         q(dir),
         q(&tmp),
         format,
-        finalize_script(dest, attrs, existed, true)?,
+        finalize_script(dest, &attrs, existed, true)?,
         crate::connection::stat::stat_after(dest)
     );
-    written(ctx.sh(script).await?, dest, dir)
+    written(ctx.sh_change(script).await?, dest, dir)
 }
 
 /// What a write's script printed: the new file's state, or why it failed.

@@ -54,6 +54,13 @@ impl Module for Copy {
     fn file_attrs(&self) -> bool {
         true
     }
+    fn first_probe(&self, args: &Args, diff: bool) -> Option<super::ProbeKey> {
+        let dest = common::literal_path(args, "dest").filter(|d| !d.ends_with('/'))?;
+        if args.bool("remote_src", false).unwrap_or(true) {
+            return None;
+        }
+        Some(super::ProbeKey { path: dest, sum: Some("sha1".into()), content: diff, real: false })
+    }
     async fn plan(&self, ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
         let Some(dest) = args.str("dest")? else {
             return fail("dest is required");

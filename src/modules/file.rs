@@ -50,6 +50,12 @@ impl Module for File {
     fn args(&self) -> &'static [Arg] {
         ARGS
     }
+    fn first_probe(&self, args: &Args, _diff: bool) -> Option<super::ProbeKey> {
+        let path = args.str("path").ok().flatten().filter(|p| !p.is_empty() && !p.starts_with('~'))?;
+        // A link's probe also asks whether its source exists.
+        let linked = args.str("state").ok().flatten().as_deref() == Some("link") && args.has("src") && !args.bool("force", false).unwrap_or(true);
+        (!linked).then(|| look_key(&path))
+    }
     fn file_attrs(&self) -> bool {
         true
     }
@@ -229,14 +235,24 @@ fn look_script(path: &str) -> String {
 }
 
 fn parse_look(path: &str, out: &[u8]) -> Seen {
-    let text = String::from_utf8_lossy(out);
-    let real = text.lines().find_map(|l| l.strip_prefix("REAL ")).unwrap_or(path).to_string();
-    Seen { p: parse_probe(out), real }
+    seen(path, parse_probe(out))
+}
+
+fn seen(path: &str, p: Probe) -> Seen {
+    let real = p.real.clone().unwrap_or_else(|| path.to_string());
+    Seen { p, real }
 }
 
 async fn look(ctx: &TaskCtx, path: &str) -> Result<Seen, ModError> {
-    let r = ctx.sh(look_script(path)).await?;
+    if let Some(p) = ctx.probe(look_key(path)).await? {
+        return Ok(seen(path, p));
+    }
+    let r = ctx.sh_look(look_script(path)).await?;
     Ok(parse_look(path, &r.stdout))
+}
+
+fn look_key(path: &str) -> super::ProbeKey {
+    super::ProbeKey { path: path.to_string(), sum: None, content: false, real: true }
 }
 
 /// Marks where one path's probe ends in [`look_all`]'s output.
@@ -249,7 +265,7 @@ async fn look_all(ctx: &TaskCtx, before: &str, paths: &[String]) -> Result<(Stri
     for p in paths {
         script += &format!("echo {NEXT_PATH}\n{}", look_script(p));
     }
-    let r = ctx.sh(script).await?;
+    let r = if before.is_empty() { ctx.sh_look(script).await? } else { ctx.sh_change(script).await? };
     let out = r.stdout_str();
     let marker = format!("{NEXT_PATH}\n");
     let mut parts = out.split(marker.as_str());
@@ -317,7 +333,7 @@ async fn resolve(ctx: &TaskCtx, owner: Option<&str>, group: Option<&str>) -> Res
     if let Some(g) = group {
         script += &entry("group", g, "GR");
     }
-    let r = ctx.sh(script).await?;
+    let r = ctx.sh_look(script).await?;
     let text = r.stdout_str();
     let who = |spec: Option<&str>, tag: &str| {
         spec.map(|s| {
@@ -460,13 +476,17 @@ impl<'a> Run<'a> {
             (Some(s), Some("link"), false) => vec![join(&path, s), join(&dirname(&path), s)],
             _ => vec![],
         };
-        let mut script = look_script(&path);
-        for c in &src_candidates {
-            script += &format!("if [ -e {0} ]; then printf 'EXISTS %s\\n' {0}; fi\n", q(c));
-        }
-        let r = ctx.sh(script).await?;
-        let mut seen = parse_look(&path, &r.stdout);
-        let existing: Vec<String> = r.stdout_str().lines().filter_map(|l| l.strip_prefix("EXISTS ")).map(str::to_string).collect();
+        let (mut seen, existing) = if src_candidates.is_empty() {
+            (look(ctx, &path).await?, Vec::new())
+        } else {
+            let mut script = look_script(&path);
+            for c in &src_candidates {
+                script += &format!("if [ -e {0} ]; then printf 'EXISTS %s\\n' {0}; fi\n", q(c));
+            }
+            let r = ctx.sh_look(script).await?;
+            let existing: Vec<String> = r.stdout_str().lines().filter_map(|l| l.strip_prefix("EXISTS ")).map(str::to_string).collect();
+            (parse_look(&path, &r.stdout), existing)
+        };
         if !matches!(state.as_deref(), Some("link" | "absent")) && seen.is_dir() {
             let base = match (args.str("_original_basename")?, &src) {
                 (Some(b), _) if !b.is_empty() => Some(b),
@@ -889,7 +909,7 @@ impl<'a> Run<'a> {
                     probe_script(m, None, false)
                 );
             }
-            let r = self.ctx.sh(make).await?;
+            let r = self.ctx.sh_change(make).await?;
             let out = r.stdout_str();
             if let Some(rest) = out.split_once("STEWARD-MKDIR ").map(|(_, r)| r) {
                 let (which, err) = rest.split_once('\n').unwrap_or((rest, ""));

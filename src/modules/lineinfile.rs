@@ -39,6 +39,10 @@ impl Module for LineInFile {
     fn file_attrs(&self) -> bool {
         true
     }
+    fn first_probe(&self, args: &Args, _diff: bool) -> Option<super::ProbeKey> {
+        let path = args.str("path").ok().flatten().filter(|p| !p.is_empty() && !p.starts_with('~'))?;
+        Some(super::ProbeKey { path, sum: None, content: true, real: false })
+    }
     async fn plan(&self, ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {
         let path = super::common::req_path(ctx, args, "path").await?;
         let present = args.str("state")?.as_deref() != Some("absent");

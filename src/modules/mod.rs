@@ -189,6 +189,12 @@ pub trait Module: Send + Sync {
     fn controller_only(&self) -> bool {
         false
     }
+    /// The probe [`TaskCtx::probe`] will first be asked for with these arguments, when it
+    /// is known without asking the host, so an earlier task's batch can answer it
+    /// ([`crate::connection::probes`]). `diff`: the run shows diffs.
+    fn first_probe(&self, _args: &Args, _diff: bool) -> Option<ProbeKey> {
+        None
+    }
     /// Ask the host and decide, changing nothing on it: the result to report and the changes
     /// still to make (none when the host is already as asked). In check mode the executor
     /// reports this plan as the result, so `outcome.changed` is the prediction.
@@ -437,6 +443,24 @@ pub struct TaskCtx {
     pub no_log: bool,
     /// How to open the host's connection again (after a reboot); `None` on the controller.
     pub reconnect: Option<Reconnect>,
+    /// The probes the next tasks on this host will ask for, worked out when first needed
+    /// (see [`crate::connection::probes`]).
+    pub ahead: Option<Ahead>,
+}
+
+/// The probes of the tasks after this one, each with the context it runs in
+/// ([`probe_context`]).
+pub type Ahead = Arc<dyn Fn() -> Vec<(String, ProbeKey)> + Send + Sync>;
+
+pub use crate::connection::probes::ProbeKey;
+
+/// How many of the next tasks' probes a change takes along: a host being changed (a first run)
+/// mostly changes again at the next task, which drops anything seen further ahead.
+pub const PIGGYBACK: usize = 2;
+
+/// What a probe runs under (become and environment), as the command line it would have.
+pub fn probe_context(become_: &Option<Become>, env: &[(String, String)]) -> String {
+    ExecRequest { cmd: String::new(), env: env.to_vec(), become_: become_.clone(), ..Default::default() }.command_line()
 }
 
 /// Opens a host's connection anew and makes it the one later tasks use.
@@ -458,6 +482,79 @@ impl Reconnect {
 }
 
 impl TaskCtx {
+    /// What `key`'s path looks like on the host: from the last batch when nothing has run
+    /// there since, else from a new batch that also asks about the next tasks' paths.
+    pub async fn probe(&self, key: ProbeKey) -> Result<Option<crate::connection::stat::Probe>, ModError> {
+        use crate::connection::probes::{batch_script, parse_batch};
+        let Some(cache) = self.conn.probes() else { return Ok(None) };
+        let context = probe_context(&self.become_, &self.env);
+        cache.asked(&context, &key);
+        if let Some(p) = cache.get(&context, &key) {
+            return Ok(Some(p));
+        }
+        let mut keys = vec![key];
+        let window = cache.window();
+        if let Some(ahead) = self.ahead.as_ref().filter(|_| window > 0) {
+            for (c, k) in ahead() {
+                if keys.len() > window {
+                    break;
+                }
+                if c == context && !keys.contains(&k) {
+                    keys.push(k);
+                }
+            }
+        }
+        let mark = format!("STEWARD-PROBE-{}", common::random_name());
+        let before = cache.generation();
+        let out = self.sh(batch_script(&keys, &mark)).await?;
+        let Some(probes) = parse_batch(&keys, &out.stdout, &mark).filter(|_| out.rc == 0) else { return Ok(None) };
+        let first = probes[0].clone();
+        cache.store(before, &context, keys.into_iter().zip(probes).collect());
+        Ok(Some(first))
+    }
+
+    /// Run a script that changes the host, followed in the same round trip by the probes of
+    /// the next [`PIGGYBACK`] paths the tasks ahead will ask about (which see the host as the
+    /// change left it). The output is the script's alone.
+    pub async fn sh_change(&self, script: String) -> Result<ExecOutput, ModError> {
+        use crate::connection::probes::{batch_script, parse_batch};
+        let Some(cache) = self.conn.probes() else { return self.sh(script).await };
+        let asked = cache.take_asked();
+        let Some(ahead) = &self.ahead else { return self.sh(script).await };
+        let context = probe_context(&self.become_, &self.env);
+        // The list starts with this task's own (every loop item's): what follows the last
+        // one it asked about is ahead of it.
+        let all = ahead();
+        let from = all.iter().rposition(|e| asked.contains(e)).map_or(0, |i| i + 1);
+        let mut keys: Vec<ProbeKey> = Vec::new();
+        for (c, k) in &all[from..] {
+            if keys.len() == PIGGYBACK {
+                break;
+            }
+            if *c == context && !keys.contains(k) && !asked.iter().any(|(ac, ak)| ac == c && ak == k) {
+                keys.push(k.clone());
+            }
+        }
+        if keys.is_empty() {
+            return self.sh(script).await;
+        }
+        let mark = format!("STEWARD-PROBE-{}", common::random_name());
+        let full = format!(
+            "( {script}\n)\nsteward_rc=$?\nif [ $steward_rc -ne 0 ]; then exit $steward_rc; fi\n{{\n{}}} 2>/dev/null\n",
+            batch_script(&keys, &mark)
+        );
+        let before = cache.generation();
+        let mut out = self.sh(full).await?;
+        let sep = format!("{mark}\n");
+        if let Some(i) = out.stdout.windows(sep.len()).position(|w| w == sep.as_bytes()) {
+            let batch = out.stdout.split_off(i);
+            if let Some(probes) = parse_batch(&keys, &batch, &mark).filter(|_| out.rc == 0) {
+                cache.store(before, &context, keys.into_iter().zip(probes).collect());
+            }
+        }
+        Ok(out)
+    }
+
     /// Run a shell script on the host with the task's become and environment.
     pub async fn sh(&self, cmd: impl Into<String>) -> Result<ExecOutput, ModError> {
         self.sh_in(cmd, None).await
@@ -471,7 +568,15 @@ impl TaskCtx {
     }
 
     pub async fn sh_in(&self, cmd: impl Into<String>, stdin: Option<Vec<u8>>) -> Result<ExecOutput, ModError> {
-        let req = ExecRequest { cmd: cmd.into(), stdin, env: self.env.clone(), become_: self.become_.clone(), cwd: None, stdin_file: None };
+        let req = ExecRequest { cmd: cmd.into(), stdin, env: self.env.clone(), become_: self.become_.clone(), ..Default::default() };
+        Ok(self.conn.exec(req).await?)
+    }
+
+    /// Run a script that only looks at the host (a probe), so that it keeps what earlier
+    /// probes saw valid.
+    pub async fn sh_look(&self, cmd: impl Into<String>) -> Result<ExecOutput, ModError> {
+        let req =
+            ExecRequest { cmd: cmd.into(), env: self.env.clone(), become_: self.become_.clone(), read_only: true, ..Default::default() };
         Ok(self.conn.exec(req).await?)
     }
 

@@ -48,7 +48,7 @@ async fn stat(ctx: &TaskCtx, args: &Args) -> Result<Outcome, ModError> {
     let (mime, attrs) = (args.bool("get_mime", true)?, args.bool("get_attributes", true)?);
     let mut script = probe_script(&path, want_sum.then_some(algo.as_str()), false);
     script += &extras_script(follow, mime, attrs);
-    let r = ctx.sh(script).await?;
+    let r = ctx.sh_look(script).await?;
     let r = r.ok_or_fail(&format!("cannot inspect {path}"))?;
     let p = parse_probe(&r.stdout);
     let extra = Extras::parse(&r.stdout);

@@ -39,6 +39,10 @@ impl Module for Template {
     fn args(&self) -> &'static [Arg] {
         ARGS
     }
+    fn first_probe(&self, args: &Args, diff: bool) -> Option<super::ProbeKey> {
+        let dest = super::common::literal_path(args, "dest")?;
+        Some(super::ProbeKey { path: dest, sum: Some("sha1".into()), content: diff, real: false })
+    }
     fn file_attrs(&self) -> bool {
         true
     }

@@ -79,6 +79,7 @@ impl Scripted {
             task_name: "test".into(),
             no_log: false,
             reconnect: None,
+            ahead: None,
         }
     }
 }
@@ -145,7 +146,7 @@ pub const WRITE: &str = "/.steward.";
 fn inline_content(cmd: &str) -> Option<Vec<u8>> {
     let start = cmd.find("\nprintf '")? + "\nprintf '".len();
     let end = start + cmd[start..].find("' > \"$t\"\n")?;
-    let f = cmd[start..end].as_bytes();
+    let f = &cmd.as_bytes()[start..end];
     let (mut out, mut i) = (Vec::new(), 0);
     while i < f.len() {
         match (f[i], f.get(i + 1)) {

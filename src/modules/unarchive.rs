@@ -42,6 +42,7 @@ async fn remove_copy(ctx: &TaskCtx, path: &str) {
         become_: ctx.become_.clone(),
         cwd: None,
         stdin_file: None,
+        read_only: false,
     };
     let _ = ctx.conn.exec(req).await;
 }

@@ -267,6 +267,8 @@ pub struct Ssh {
     returned: tokio::sync::Notify,
     /// Connections to jump hosts, kept open as long as this one.
     _jumps: Vec<Handle<Client>>,
+    /// Probes answered in batches, until anything else runs on the host.
+    probes: super::probes::ProbeCache,
 }
 
 /// A `/bin/sh` kept running on its own channel. Each command is sent as `( eval '...' )`, so
@@ -536,6 +538,7 @@ impl Ssh {
             shells: tokio::sync::Mutex::new(Vec::new()),
             returned: tokio::sync::Notify::new(),
             _jumps: jumps,
+            probes: super::probes::ProbeCache::for_address(&format!("ssh:{}:{}", t.host, t.port)),
         })
     }
 
@@ -698,6 +701,9 @@ enum Write {
 #[async_trait]
 impl Connection for Ssh {
     async fn exec(&self, req: ExecRequest) -> Result<ExecOutput, ConnError> {
+        if !req.read_only {
+            self.probes.invalidate();
+        }
         // Commands without input (and without a password prompt to answer) go to a long-lived shell.
         let plain = req.stdin.is_none() && req.stdin_file.is_none() && req.become_.as_ref().is_none_or(|b| b.password.is_none());
         if plain {
@@ -805,6 +811,7 @@ impl Connection for Ssh {
     }
 
     async fn put_file(&self, local: &Path, dest: &str) -> Result<(), ConnError> {
+        self.probes.invalidate();
         let mut file = tokio::fs::File::open(local).await.map_err(|e| ConnError::Io(format!("cannot read {}: {e}", local.display())))?;
         match self.sftp().await {
             Ok((sftp, _guard)) => {
@@ -852,6 +859,10 @@ impl Connection for Ssh {
 
     fn transport(&self) -> &'static str {
         "ssh"
+    }
+
+    fn probes(&self) -> Option<&super::probes::ProbeCache> {
+        Some(&self.probes)
     }
 }
 
