@@ -371,17 +371,20 @@ mod tests {
     async fn creates_satisfied_does_not_run_in_ansibles_words() {
         let host = Scripted::new().on(LOOKUP, 0, format!("{GUARD}/opt/app\texists").as_bytes());
         let a = args(&Command, "{_raw_params: make install, creates: /opt/app}");
-        let p = Command.plan(&host.ctx(false, false), &a).await.unwrap();
+        let p = Command.plan(&host.ctx(true, false), &a).await.unwrap();
         assert!(!p.outcome.changed && !p.outcome.skipped);
         assert_eq!(p.outcome.msg.as_deref(), Some("Would not run command since '/opt/app' exists"));
         assert_eq!(p.outcome.data["stdout"], "skipped, since /opt/app exists");
         assert_eq!(p.outcome.data["rc"], 0);
-        // Outside check mode: the same decision, Ansible's other words, and nothing run.
+        assert!(!host.commands()[0].contains("make"), "check mode only looks");
+        // Outside check mode: the same decision, Ansible's other words, taken by the script
+        // that would run the command, in one round trip.
         let out = execute(&Command, &host.ctx(false, false), &a).await.unwrap();
         assert!(!out.changed && !out.failed);
         assert_eq!(out.msg.as_deref(), Some("Did not run command since '/opt/app' exists"));
         assert_eq!(host.commands().len(), 2);
-        assert!(host.commands().iter().all(|c| c.contains(LOOKUP) && !c.contains("make")));
+        let run = host.commands().pop().unwrap();
+        assert!(run.find(LOOKUP).unwrap() < run.find("make").unwrap(), "the guard comes first: {run}");
     }
 
     #[tokio::test]
@@ -418,8 +421,9 @@ mod tests {
         assert!(out.changed && !out.failed);
         assert_eq!(out.data["stdout"], "built");
         assert_eq!(out.data["rc"], 0);
+        assert_eq!(host.commands().len(), 2, "a real run sends one command");
         let run = host.commands().pop().unwrap();
-        assert!(run.contains("command -v -- /usr/bin/make") && !run.contains(LOOKUP), "{run}");
+        assert!(run.contains("command -v -- /usr/bin/make") && run.contains(LOOKUP), "{run}");
     }
 
     #[tokio::test]

@@ -12,10 +12,25 @@ pub fn shell_quote(s: &str) -> String {
     if s.is_empty() {
         return "''".into();
     }
-    if s.chars().all(|c| c.is_ascii_alphanumeric() || "@%+=:,./-_".contains(c)) {
+    // Byte by byte: whole scripts go through here (the connection's shell gets each as one
+    // quoted word).
+    let safe = |b: &u8| b.is_ascii_alphanumeric() || b"@%+=:,./-_".contains(b);
+    if s.bytes().all(|b| safe(&b)) {
         return s.to_string();
     }
-    format!("'{}'", s.replace('\'', "'\"'\"'"))
+    let quotes = s.bytes().filter(|b| *b == b'\'').count();
+    let mut out = String::with_capacity(s.len() + 2 + quotes * 4);
+    out.push('\'');
+    let mut parts = s.split('\'');
+    if let Some(first) = parts.next() {
+        out.push_str(first);
+    }
+    for part in parts {
+        out.push_str("'\"'\"'");
+        out.push_str(part);
+    }
+    out.push('\'');
+    out
 }
 
 /// Python's `repr(float)`: shortest round-trip digits, exponent form below 1e-4 and from 1e16.
