@@ -5,7 +5,9 @@
 //! one `stat` for all of them, one `sha1sum`, one `readlink`, instead of one of each per task.
 //! The answers are kept per connection and serve those tasks' own probes, as long as nothing
 //! else ran on the host: every other command, transfer or write through any connection to the
-//! same address drops them all (two inventory names for one machine share what they see).
+//! same address drops them all (two inventory names for one machine share what they see), and
+//! so does anything run on the controller (local, docker and chroot tasks). What another
+//! machine changes on a filesystem it shares with the host is not seen until the next change.
 //! The script's answer for a path is the one [`super::stat::probe_script`] would give, so a
 //! task sees the same thing either way.
 
@@ -48,12 +50,24 @@ pub struct ProbeCache {
     asked: Mutex<Vec<(String, ProbeKey)>>,
 }
 
+/// Each address's generation, shared by every connection to it.
+fn registry() -> &'static Mutex<HashMap<String, Arc<AtomicU64>>> {
+    static BY_ADDRESS: OnceLock<Mutex<HashMap<String, Arc<AtomicU64>>>> = OnceLock::new();
+    BY_ADDRESS.get_or_init(Default::default)
+}
+
+/// Something ran on the controller (a local, docker or chroot task): it may have changed what
+/// any host shows (a folder shared with it, a loopback host), so nothing seen anywhere holds.
+pub fn invalidate_all() {
+    for g in registry().lock().unwrap_or_else(|e| e.into_inner()).values() {
+        g.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
 impl ProbeCache {
     /// A cache whose answers any command through a connection to `address` invalidates.
     pub fn for_address(address: &str) -> ProbeCache {
-        static BY_ADDRESS: OnceLock<Mutex<HashMap<String, Arc<AtomicU64>>>> = OnceLock::new();
-        let map = BY_ADDRESS.get_or_init(Default::default);
-        let generation = map.lock().unwrap_or_else(|e| e.into_inner()).entry(address.to_string()).or_default().clone();
+        let generation = registry().lock().unwrap_or_else(|e| e.into_inner()).entry(address.to_string()).or_default().clone();
         ProbeCache {
             generation,
             seen: Mutex::default(),
@@ -276,6 +290,36 @@ mod tests {
     /// What one shell prints for a script.
     fn sh(script: &str) -> Vec<u8> {
         std::process::Command::new("/bin/sh").arg("-c").arg(script).output().unwrap().stdout
+    }
+
+    /// Answers hold until something runs: through a connection to the same address (another
+    /// inventory name for it), or on the controller; not through another address.
+    #[test]
+    fn what_drops_the_answers() {
+        let key = ProbeKey { path: "/etc/x".into(), sum: None, content: false, real: false };
+        let answer = || vec![(key.clone(), Probe::default())];
+        let (a, alias, other) =
+            (ProbeCache::for_address("ssh:a-test:22"), ProbeCache::for_address("ssh:a-test:22"), ProbeCache::for_address("ssh:b-test:22"));
+        let keep = |c: &ProbeCache| {
+            let g = c.generation();
+            c.invalidate();
+            c.store(g, "ctx", answer());
+        };
+        keep(&a);
+        assert!(a.get("ctx", &key).is_some() && a.get("other context", &key).is_none());
+        other.invalidate();
+        assert!(a.get("ctx", &key).is_some(), "another address changes nothing here");
+        alias.invalidate();
+        assert!(a.get("ctx", &key).is_none(), "a command through the alias drops them");
+        keep(&a);
+        invalidate_all();
+        assert!(a.get("ctx", &key).is_none(), "a command on the controller drops them");
+        // A batch that something else overtook is not kept.
+        let g = a.generation();
+        a.invalidate();
+        alias.invalidate();
+        a.store(g, "ctx", answer());
+        assert!(a.get("ctx", &key).is_none());
     }
 
     /// Each path's answer from a batch is the one its own probe gives, whatever is there:
