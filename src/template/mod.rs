@@ -15,6 +15,7 @@ pub mod python_plugins;
 mod scope;
 mod tests;
 
+use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use minijinja::{Environment, UndefinedBehavior, Value as JValue};
@@ -205,6 +206,55 @@ fn render_str_raw(s: &str, scope: &Arc<Scope>) -> Result<Value, minijinja::Error
     with_plugins(|| render_template_str(s, scope))
 }
 
+/// Templates and expressions compiled once per text and environment: a play renders the same
+/// strings for every host and loop item. Their texts are kept for the run (the compiled form
+/// borrows them), up to [`COMPILED_MAX`] of them; past that, each is compiled where it is used.
+const COMPILED_MAX: usize = 4096;
+
+type Compiled<T> = std::sync::Mutex<HashMap<usize, HashMap<Box<str>, T>>>;
+
+fn compiled<T: Clone>(
+    cache: &'static OnceLock<Compiled<T>>,
+    text: &str,
+    compile: impl FnOnce(&'static Environment<'static>, &'static str) -> Result<T, minijinja::Error>,
+) -> Result<Option<T>, minijinja::Error> {
+    static KEPT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let env = env();
+    let id = env as *const Environment<'static> as usize;
+    let cache = cache.get_or_init(Default::default);
+    if let Some(t) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&id).and_then(|m| m.get(text)) {
+        return Ok(Some(t.clone()));
+    }
+    // Counted before compiling: a text that does not compile is kept too (and counted).
+    if KEPT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) >= COMPILED_MAX {
+        return Ok(None);
+    }
+    let kept: &'static str = Box::leak(text.into());
+    let t = compile(env, kept)?;
+    cache.lock().unwrap_or_else(|e| e.into_inner()).entry(id).or_default().insert(kept.into(), t.clone());
+    Ok(Some(t))
+}
+
+type CompiledExpression = Arc<minijinja::Expression<'static, 'static>>;
+
+/// `expr` evaluated in `ctx`, compiled once ([`compiled`]).
+fn eval_expression(expr: &str, ctx: JValue) -> Result<JValue, minijinja::Error> {
+    static EXPRESSIONS: OnceLock<Compiled<CompiledExpression>> = OnceLock::new();
+    match compiled(&EXPRESSIONS, expr, |env, text| env.compile_expression(text).map(Arc::new))? {
+        Some(e) => e.eval(ctx),
+        None => env().compile_expression(expr)?.eval(ctx),
+    }
+}
+
+/// `text` rendered to its native value in `ctx`, compiled once ([`compiled`]).
+fn render_native(text: &str, ctx: JValue) -> Result<JValue, minijinja::Error> {
+    static TEMPLATES: OnceLock<Compiled<minijinja::Template<'static, 'static>>> = OnceLock::new();
+    match compiled(&TEMPLATES, text, |env, text| env.template_from_str(text))? {
+        Some(t) => t.render_native(ctx),
+        None => env().template_from_str(text)?.render_native(ctx),
+    }
+}
+
 fn render_template_str(s: &str, scope: &Arc<Scope>) -> Result<Value, minijinja::Error> {
     let protected = protect_backrefs(s);
     let s = protected.as_ref();
@@ -214,8 +264,7 @@ fn render_template_str(s: &str, scope: &Arc<Scope>) -> Result<Value, minijinja::
     let body = s.trim_end_matches('\n');
     let newlines = &s[body.len()..];
     if let Some(expr) = single_expression(body) {
-        let e = env().compile_expression(expr)?;
-        let v = e.eval(ctx)?;
+        let v = eval_expression(expr, ctx)?;
         if v.is_undefined() {
             return Err(minijinja::Error::new(minijinja::ErrorKind::UndefinedError, "undefined value"));
         }
@@ -226,8 +275,7 @@ fn render_template_str(s: &str, scope: &Arc<Scope>) -> Result<Value, minijinja::
     }
     // Any other template is native too: one value written (`{% if x %}{{ [1] }}{% endif %}`)
     // is that value, nothing written is none, more is text.
-    let t = env().template_from_str(s)?;
-    to_json(&t.render_native(ctx)?)
+    to_json(&render_native(s, ctx)?)
 }
 
 /// Python leaves `\1` in a string literal alone where Jinja's lexer would read an octal
@@ -602,8 +650,7 @@ pub fn eval_condition(cond: &Value, scope: &Arc<Scope>) -> Result<bool, Template
         Value::String(s) => {
             let src = single_expression(s).unwrap_or(s.as_str());
             let run = || -> Result<bool, minijinja::Error> {
-                let e = env().compile_expression(src)?;
-                let v = e.eval(JValue::from_dyn_object(scope.clone()))?;
+                let v = eval_expression(src, JValue::from_dyn_object(scope.clone()))?;
                 if v.is_undefined() {
                     return Err(minijinja::Error::new(minijinja::ErrorKind::UndefinedError, "undefined value"));
                 }
@@ -757,6 +804,23 @@ mod unit {
         assert_eq!(render_value(&json!("a {{ l }}"), &s).unwrap(), json!("a [1, 2]"));
         assert_eq!(render_value(&json!("{{ t }}!"), &s).unwrap(), json!("True!"));
         assert_eq!(render_value(&json!("{{ lazy }}"), &s).unwrap(), json!("x-y"));
+    }
+
+    /// A text compiled once renders each scope's values, and one that does not compile fails
+    /// the same way every time.
+    #[test]
+    fn compiled_once_rendered_each_time() {
+        for n in ["a", "b", "a"] {
+            let s = scope(json!({"n": n}));
+            assert_eq!(render_value(&json!("{{ n }}/x"), &s).unwrap(), json!(format!("{n}/x")));
+            assert_eq!(
+                render_value(&json!("{% if n == 'a' %}A{% else %}{{ n }}{% endif %}"), &s).unwrap(),
+                json!(if n == "a" { "A" } else { "b" })
+            );
+            assert_eq!(eval_condition(&json!("n == 'a'"), &s).unwrap(), n == "a");
+            let e = render_value(&json!("{{ n + }}"), &s).unwrap_err();
+            assert!(e.message.contains("unexpected"), "{}", e.message);
+        }
     }
 
     #[test]
