@@ -117,8 +117,24 @@ pub fn set_warning_sink(sink: impl Fn(&str) + Send + Sync + 'static) {
     *slot = Some(Box::new(sink));
 }
 
+thread_local! {
+    static MUTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// `f`'s result, any warning it gives dropped: for work done ahead of its time (a task's
+/// arguments rendered for batched probes), which says what it has to say when it runs.
+pub fn muted<T>(f: impl FnOnce() -> T) -> T {
+    let before = MUTED.with(|m| m.replace(true));
+    let out = f();
+    MUTED.with(|m| m.set(before));
+    out
+}
+
 /// A warning for the person running steward, printed by the sink the report layer installed.
 pub fn warn(msg: &str) {
+    if MUTED.with(|m| m.get()) {
+        return;
+    }
     let w = warnings();
     let slot = w.sink.read().unwrap_or_else(|e| e.into_inner());
     match slot.as_ref() {

@@ -785,8 +785,18 @@ fn apply_conditions(task: &Task, map: &mut Map<String, Value>, scope: &Arc<Scope
 /// The probes a module task will first ask for on this host (one per loop item), worked out
 /// with the variables as they are now, for an earlier task's batch to answer
 /// ([`crate::connection::probes`]). Only a hint: a task whose arguments come out otherwise
-/// when it runs asks for its own. Nothing that calls a lookup is rendered ahead of its time.
+/// when it runs asks for its own. Nothing that calls a lookup is rendered ahead of its time,
+/// and what the rendering warns of is left for the task to say.
 pub fn prefetch(
+    env: &Env<'_>,
+    task: &Task,
+    module: &'static dyn Module,
+    args_node: &crate::yaml::Node,
+) -> Vec<(String, crate::modules::ProbeKey)> {
+    crate::diag::muted(|| prefetch_keys(env, task, module, args_node))
+}
+
+fn prefetch_keys(
     env: &Env<'_>,
     task: &Task,
     module: &'static dyn Module,

@@ -178,12 +178,15 @@ mod tests {
     }
 
     #[test]
-    fn warnings_before_the_sink_are_kept_and_given_first() {
+    fn warnings_before_the_sink_are_kept_and_given_first_and_muted_ones_dropped() {
         let got = Arc::new(Mutex::new(Vec::new()));
         crate::diag::warn("report-test: early one");
         crate::diag::warn("report-test: early two");
+        // Work done ahead of its time says nothing, before the sink or after it.
+        crate::diag::muted(|| crate::diag::warn("report-test: muted early"));
         let g = got.clone();
         crate::diag::set_warning_sink(move |m| g.lock().unwrap().push(m.to_string()));
+        crate::diag::muted(|| crate::diag::warn("report-test: muted late"));
         crate::diag::warn("report-test: late");
         let mine: Vec<String> = got.lock().unwrap().iter().filter(|m| m.starts_with("report-test:")).cloned().collect();
         assert_eq!(mine, ["report-test: early one", "report-test: early two", "report-test: late"]);
