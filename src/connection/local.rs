@@ -97,7 +97,7 @@ impl Connection for Local {
     }
 
     async fn put_file(&self, local: &Path, dest: &str) -> Result<(), ConnError> {
-        super::probes::invalidate_all();
+        let _changing = super::probes::changing_everywhere();
         tokio::fs::copy(local, dest).await.map(|_| ()).map_err(|e| ConnError::Io(format!("cannot copy {} to {dest}: {e}", local.display())))
     }
 
@@ -112,9 +112,7 @@ impl Connection for Local {
 
 /// Run a request's command line in a place, answering a become prompt on the way.
 pub async fn run_in(place: &Place, req: ExecRequest) -> Result<ExecOutput, ConnError> {
-    if !req.read_only {
-        super::probes::invalidate_all();
-    }
+    let _changing = (!req.read_only).then(super::probes::changing_everywhere);
     {
         if req.become_.as_ref().is_some_and(|b| b.needs_tty()) {
             return Err(ConnError::Become(format!(

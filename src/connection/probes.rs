@@ -6,8 +6,10 @@
 //! The answers are kept per connection and serve those tasks' own probes, as long as nothing
 //! else ran on the host: every other command, transfer or write through any connection to the
 //! same address drops them all (two inventory names for one machine share what they see), and
-//! so does anything run on the controller (local, docker and chroot tasks). What another
-//! machine changes on a filesystem it shares with the host is not seen until the next change.
+//! so does anything run on the controller (local, docker and chroot tasks); while such a
+//! command runs (a background job's), nothing is answered or kept. An answer serves for
+//! [`MAX_AGE`] at most: the host's own processes may change things too. What another machine
+//! changes on a filesystem it shares with the host is not seen until then.
 //! The script's answer for a path is the one [`super::stat::probe_script`] would give, so a
 //! task sees the same thing either way.
 
@@ -33,12 +35,29 @@ pub struct ProbeKey {
 /// The most paths one batch asks about.
 pub const BATCH_MAX: usize = 32;
 
+/// How long an answer serves: the host's own processes (a service a task started) may change
+/// it meanwhile, which no command of ours would tell.
+pub const MAX_AGE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// An answer: the generation and time it was taken at, and the probe.
+type Seen = (u64, std::time::Instant, Probe);
+
+/// What every connection to one address shares.
+#[derive(Default)]
+struct Shared {
+    /// Moves at the start and at the end of every change.
+    generation: AtomicU64,
+    /// Changes running now (a background job's command, a task beside this one).
+    busy: AtomicUsize,
+}
+
 /// What a connection has seen of its host since anything last ran there.
 #[derive(Default)]
 pub struct ProbeCache {
-    generation: Arc<AtomicU64>,
-    /// By the context the probe runs in (become and environment) and the probe.
-    seen: Mutex<HashMap<(String, ProbeKey), (u64, Probe)>>,
+    shared: Arc<Shared>,
+    /// By the context the probe runs in (become and environment) and the probe: the
+    /// generation and time it was taken at, and the answer.
+    seen: Mutex<HashMap<(String, ProbeKey), Seen>>,
     /// How many of the next tasks' probes a batch adds: halved each time a batch was no
     /// use (every task changes the host, as on a first run, and the answers are dropped
     /// unread; each costs the host processes), doubled when one answered a later task.
@@ -50,26 +69,49 @@ pub struct ProbeCache {
     asked: Mutex<Vec<(String, ProbeKey)>>,
 }
 
-/// Each address's generation, shared by every connection to it.
-fn registry() -> &'static Mutex<HashMap<String, Arc<AtomicU64>>> {
-    static BY_ADDRESS: OnceLock<Mutex<HashMap<String, Arc<AtomicU64>>>> = OnceLock::new();
+/// Each address's shared state, by address.
+fn registry() -> &'static Mutex<HashMap<String, Arc<Shared>>> {
+    static BY_ADDRESS: OnceLock<Mutex<HashMap<String, Arc<Shared>>>> = OnceLock::new();
     BY_ADDRESS.get_or_init(Default::default)
 }
 
-/// Something ran on the controller (a local, docker or chroot task): it may have changed what
-/// any host shows (a folder shared with it, a loopback host), so nothing seen anywhere holds.
-pub fn invalidate_all() {
-    for g in registry().lock().unwrap_or_else(|e| e.into_inner()).values() {
-        g.fetch_add(1, Ordering::SeqCst);
+/// Something runs on the controller (a local, docker or chroot task): it may change what any
+/// host shows (a folder shared with it, a loopback host), so nothing seen anywhere holds while
+/// it runs or after.
+pub fn changing_everywhere() -> Changing {
+    let all: Vec<Arc<Shared>> = registry().lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+    Changing::start(all)
+}
+
+/// A change in progress ([`ProbeCache::changing`]): no answer is given or kept until it ends,
+/// and none from before it holds after.
+pub struct Changing(Vec<Arc<Shared>>);
+
+impl Changing {
+    fn start(on: Vec<Arc<Shared>>) -> Changing {
+        for s in &on {
+            s.busy.fetch_add(1, Ordering::SeqCst);
+            s.generation.fetch_add(1, Ordering::SeqCst);
+        }
+        Changing(on)
+    }
+}
+
+impl Drop for Changing {
+    fn drop(&mut self) {
+        for s in &self.0 {
+            s.generation.fetch_add(1, Ordering::SeqCst);
+            s.busy.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 }
 
 impl ProbeCache {
     /// A cache whose answers any command through a connection to `address` invalidates.
     pub fn for_address(address: &str) -> ProbeCache {
-        let generation = registry().lock().unwrap_or_else(|e| e.into_inner()).entry(address.to_string()).or_default().clone();
+        let shared = registry().lock().unwrap_or_else(|e| e.into_inner()).entry(address.to_string()).or_default().clone();
         ProbeCache {
-            generation,
+            shared,
             seen: Mutex::default(),
             window: AtomicUsize::new(BATCH_MAX / 2),
             hits: AtomicUsize::new(0),
@@ -92,40 +134,52 @@ impl ProbeCache {
         self.window.load(Ordering::Relaxed)
     }
 
-    /// Something may change the host: nothing seen so far holds.
-    pub fn invalidate(&self) {
-        self.generation.fetch_add(1, Ordering::SeqCst);
+    /// Something that may change the host starts; it ends when the guard is dropped.
+    pub fn changing(&self) -> Changing {
+        Changing::start(vec![self.shared.clone()])
     }
 
     pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::SeqCst)
+        self.shared.generation.load(Ordering::SeqCst)
+    }
+
+    fn quiet(&self) -> bool {
+        self.shared.busy.load(Ordering::SeqCst) == 0
     }
 
     pub fn get(&self, context: &str, key: &ProbeKey) -> Option<Probe> {
         let g = self.generation();
+        if !self.quiet() {
+            return None;
+        }
         let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        let hit = seen.get(&(context.to_string(), key.clone())).filter(|(at, _)| *at == g).map(|(_, p)| p.clone());
+        let hit = seen
+            .get(&(context.to_string(), key.clone()))
+            .filter(|(at, when, _)| *at == g && when.elapsed() < MAX_AGE)
+            .map(|(_, _, p)| p.clone());
         if hit.is_some() {
             self.hits.fetch_add(1, Ordering::Relaxed);
         }
         hit
     }
 
-    /// Keep a batch's answers, taken by the command that moved the generation from `before`
-    /// to `before + 1`. Anything else that ran meanwhile makes them doubtful: they are dropped.
+    /// Keep a batch's answers, taken by the command (a change: it moves the generation twice)
+    /// that started when the generation was `before`. Anything else that ran meanwhile, or
+    /// still runs, makes them doubtful: they are dropped.
     pub fn store(&self, before: u64, context: &str, answers: Vec<(ProbeKey, Probe)>) {
         // Whether the batch before this one served anything decides this one's successor.
         let w = self.window();
         let w = if self.hits.swap(0, Ordering::Relaxed) > 0 { (w * 2).clamp(1, BATCH_MAX) } else { w / 2 };
         self.window.store(w, Ordering::Relaxed);
-        let g = before + 1;
-        if self.generation() != g {
+        let g = before + 2;
+        if self.generation() != g || !self.quiet() {
             return;
         }
+        let now = std::time::Instant::now();
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        seen.retain(|_, (at, _)| *at == g);
+        seen.retain(|_, (at, _, _)| *at == g);
         for (k, p) in answers {
-            seen.insert((context.to_string(), k), (g, p));
+            seen.insert((context.to_string(), k), (g, now, p));
         }
     }
 }
@@ -300,24 +354,32 @@ mod tests {
         let answer = || vec![(key.clone(), Probe::default())];
         let (a, alias, other) =
             (ProbeCache::for_address("ssh:a-test:22"), ProbeCache::for_address("ssh:a-test:22"), ProbeCache::for_address("ssh:b-test:22"));
+        // A batch is a command like any other: a change from start to end.
         let keep = |c: &ProbeCache| {
             let g = c.generation();
-            c.invalidate();
+            drop(c.changing());
             c.store(g, "ctx", answer());
         };
         keep(&a);
         assert!(a.get("ctx", &key).is_some() && a.get("other context", &key).is_none());
-        other.invalidate();
+        drop(other.changing());
         assert!(a.get("ctx", &key).is_some(), "another address changes nothing here");
-        alias.invalidate();
+        drop(alias.changing());
         assert!(a.get("ctx", &key).is_none(), "a command through the alias drops them");
         keep(&a);
-        invalidate_all();
+        drop(changing_everywhere());
         assert!(a.get("ctx", &key).is_none(), "a command on the controller drops them");
+        // While another command runs (a background job), nothing is given or kept.
+        keep(&a);
+        let job = alias.changing();
+        assert!(a.get("ctx", &key).is_none(), "not while something runs");
+        keep(&a);
+        drop(job);
+        assert!(a.get("ctx", &key).is_none(), "nor what was seen while it ran");
         // A batch that something else overtook is not kept.
         let g = a.generation();
-        a.invalidate();
-        alias.invalidate();
+        drop(a.changing());
+        drop(alias.changing());
         a.store(g, "ctx", answer());
         assert!(a.get("ctx", &key).is_none());
     }

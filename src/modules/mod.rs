@@ -520,7 +520,8 @@ impl TaskCtx {
         use crate::connection::probes::{batch_script, parse_batch};
         let Some(cache) = self.conn.probes() else { return self.sh(script).await };
         let asked = cache.take_asked();
-        let Some(ahead) = &self.ahead else { return self.sh(script).await };
+        // Only while batches serve (none do when every answer is stale by the time it is asked).
+        let Some(ahead) = self.ahead.as_ref().filter(|_| cache.window() > 0) else { return self.sh(script).await };
         let context = probe_context(&self.become_, &self.env);
         // The list starts with this task's own (every loop item's): what follows the last
         // one it asked about is ahead of it.

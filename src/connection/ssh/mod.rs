@@ -701,9 +701,7 @@ enum Write {
 #[async_trait]
 impl Connection for Ssh {
     async fn exec(&self, req: ExecRequest) -> Result<ExecOutput, ConnError> {
-        if !req.read_only {
-            self.probes.invalidate();
-        }
+        let _changing = (!req.read_only).then(|| self.probes.changing());
         // Commands without input (and without a password prompt to answer) go to a long-lived shell.
         let plain = req.stdin.is_none() && req.stdin_file.is_none() && req.become_.as_ref().is_none_or(|b| b.password.is_none());
         if plain {
@@ -811,7 +809,7 @@ impl Connection for Ssh {
     }
 
     async fn put_file(&self, local: &Path, dest: &str) -> Result<(), ConnError> {
-        self.probes.invalidate();
+        let _changing = self.probes.changing();
         let mut file = tokio::fs::File::open(local).await.map_err(|e| ConnError::Io(format!("cannot read {}: {e}", local.display())))?;
         match self.sftp().await {
             Ok((sftp, _guard)) => {
