@@ -136,6 +136,8 @@ impl ProbeCache {
 
     /// Something that may change the host starts; it ends when the guard is dropped.
     pub fn changing(&self) -> Changing {
+        // What was seen is of no more use (and a thousand hosts' worth of it is memory).
+        self.seen.lock().unwrap_or_else(|e| e.into_inner()).clear();
         Changing::start(vec![self.shared.clone()])
     }
 
