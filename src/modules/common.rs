@@ -544,12 +544,15 @@ async fn write_inline(
 ) -> Result<Option<Stat>, ModError> {
     let new_file = !existed.is_some_and(|st| st.is_file());
     let mut attrs = attrs.clone();
-    let umask = match &attrs.mode {
-        None if new_file => String::new(),
+    let exact = match &attrs.mode {
+        Some(m) if new_file => Some(resolve_mode(m, 0o644, false)?),
+        _ => None,
+    };
+    let umask = match exact {
+        None if attrs.mode.is_none() && new_file => String::new(),
         // A new file whose mode has no execute or special bits is made with it (the shell
         // creates files 0666 less the umask): no chmod.
-        Some(m) if new_file && resolve_mode(m, 0o644, false)? & 0o7111 == 0 => {
-            let m = resolve_mode(m, 0o644, false)?;
+        Some(m) if m & 0o7111 == 0 => {
             attrs.mode = None;
             format!("umask {:04o}\n", 0o777 & !m)
         }

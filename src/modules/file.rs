@@ -51,7 +51,7 @@ impl Module for File {
         ARGS
     }
     fn first_probe(&self, args: &Args, _diff: bool) -> Option<super::ProbeKey> {
-        let path = args.str("path").ok().flatten().filter(|p| !p.is_empty() && !p.starts_with('~'))?;
+        let path = super::common::literal_path(args, "path")?;
         // A link's probe also asks whether its source exists.
         let linked = args.str("state").ok().flatten().as_deref() == Some("link") && args.has("src") && !args.bool("force", false).unwrap_or(true);
         (!linked).then(|| look_key(&path))

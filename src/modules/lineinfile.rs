@@ -40,7 +40,7 @@ impl Module for LineInFile {
         true
     }
     fn first_probe(&self, args: &Args, _diff: bool) -> Option<super::ProbeKey> {
-        let path = args.str("path").ok().flatten().filter(|p| !p.is_empty() && !p.starts_with('~'))?;
+        let path = super::common::literal_path(args, "path")?;
         Some(super::ProbeKey { path, sum: None, content: true, real: false })
     }
     async fn plan(&self, ctx: &TaskCtx, args: &Args) -> Result<Plan, ModError> {

@@ -524,7 +524,7 @@ impl TaskCtx {
         let Some(ahead) = self.ahead.as_ref().filter(|_| cache.window() > 0) else { return self.sh(script).await };
         let context = probe_context(&self.become_, &self.env);
         // The list starts with this task's own (every loop item's): what follows the last
-        // one it asked about is ahead of it.
+        // one it asked about is ahead of it (and was not asked about).
         let all = ahead();
         let from = all.iter().rposition(|e| asked.contains(e)).map_or(0, |i| i + 1);
         let mut keys: Vec<ProbeKey> = Vec::new();
@@ -532,7 +532,7 @@ impl TaskCtx {
             if keys.len() == PIGGYBACK {
                 break;
             }
-            if *c == context && !keys.contains(k) && !asked.iter().any(|(ac, ak)| ac == c && ak == k) {
+            if *c == context && !keys.contains(k) {
                 keys.push(k.clone());
             }
         }
